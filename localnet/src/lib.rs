@@ -1,0 +1,697 @@
+//! localnet: an embedded Internet Computer subnet that runs real canister Wasm in wasmtime.
+//!
+//! The API mirrors the `pocket-ic` crate's names (`create_canister`, `install_canister`,
+//! `update_call`, `query_call`, `submit_call` / `await_call`, `tick`, `advance_time`, ...)
+//! so IC developers feel at home. What is faithful to the IC and what is simplified is
+//! written down in `docs/localnet.md`.
+//!
+//! ```no_run
+//! use localnet::LocalNet;
+//! let net = LocalNet::new();
+//! let id = net.create_canister();
+//! net.install_canister(id, std::fs::read("counter.wasm.gz").unwrap(), candid::encode_args(()).unwrap(), None);
+//! let n: (u64,) = net.update_candid(id, "inc", ()).unwrap();
+//! ```
+
+mod certificate;
+pub mod cycles;
+mod engine;
+mod instance;
+mod management;
+pub mod memory;
+mod net;
+pub mod stable;
+pub mod system_api;
+pub mod types;
+pub mod wasm;
+
+use std::cell::RefCell;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use candid::utils::{ArgumentDecoder, ArgumentEncoder};
+use candid::{CandidType, Principal};
+use ic_management_canister_types::{
+    CanisterInstallMode, CanisterSettings, CanisterStatusResult, ChunkHash, InstallChunkedCodeArgs, InstallCodeArgs,
+    Snapshot, UpdateSettingsArgs,
+};
+
+pub use crate::cycles::FeeSchedule;
+pub use crate::net::Scheduling;
+pub use crate::types::*;
+pub use ic_management_canister_types as management_types;
+
+use crate::net::{IngressStatus, Message, Net, Origin};
+
+/// 2026-01-01T00:00:00Z: the default start time, fixed so that runs are reproducible.
+pub const DEFAULT_START_TIME_NANOS: u64 = 1_767_225_600_000_000_000;
+/// How many rounds `await_call` runs at most before giving up.
+pub const DEFAULT_MAX_ROUNDS_PER_CALL: u64 = 100_000;
+
+/// Error of the typed helpers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallError {
+    Reject(RejectResponse),
+    /// The reply was not the expected Candid.
+    Decode(String),
+}
+
+impl std::fmt::Display for CallError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CallError::Reject(r) => write!(f, "call rejected: {r}"),
+            CallError::Decode(e) => write!(f, "reply could not be decoded: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for CallError {}
+
+impl From<RejectResponse> for CallError {
+    fn from(r: RejectResponse) -> Self {
+        CallError::Reject(r)
+    }
+}
+
+/// Builds a [`LocalNet`] with a start time and a scheduling order.
+#[derive(Clone, Debug, Default)]
+pub struct LocalNetBuilder {
+    time: Option<SystemTime>,
+    seed: Option<u64>,
+    fees: Option<FeeSchedule>,
+}
+
+impl LocalNetBuilder {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn with_time(mut self, time: SystemTime) -> Self {
+        self.time = Some(time);
+        self
+    }
+
+    /// Interleaves the messages of each round in a random order derived from `seed`
+    /// (requests between one pair of canisters keep their order, as on the IC).
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = Some(seed);
+        self
+    }
+
+    pub fn with_fees(mut self, fees: FeeSchedule) -> Self {
+        self.fees = Some(fees);
+        self
+    }
+
+    pub fn build(self) -> LocalNet {
+        let time = self
+            .time
+            .map(|t| t.duration_since(UNIX_EPOCH).expect("time after the epoch").as_nanos() as u64)
+            .unwrap_or(DEFAULT_START_TIME_NANOS);
+        let scheduling = self.seed.map(Scheduling::Seeded).unwrap_or(Scheduling::Deterministic);
+        let mut net = Net::new(time, scheduling);
+        if let Some(f) = self.fees {
+            net.fees = f;
+        }
+        LocalNet { net: RefCell::new(net), max_rounds: DEFAULT_MAX_ROUNDS_PER_CALL, next_ingress: RefCell::new(0) }
+    }
+}
+
+/// An embedded IC subnet.
+pub struct LocalNet {
+    net: RefCell<Net>,
+    max_rounds: u64,
+    next_ingress: RefCell<u64>,
+}
+
+impl Default for LocalNet {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn sender_or_anonymous(sender: Option<Principal>) -> Principal {
+    sender.unwrap_or(Principal::anonymous())
+}
+
+impl LocalNet {
+    pub fn new() -> Self {
+        LocalNetBuilder::new().build()
+    }
+
+    pub fn builder() -> LocalNetBuilder {
+        LocalNetBuilder::new()
+    }
+
+    fn next_message_id(&self) -> RawMessageId {
+        let mut n = self.next_ingress.borrow_mut();
+        *n += 1;
+        RawMessageId(*n)
+    }
+
+    /// Calls the management canister directly, as a controller would through ingress;
+    /// a call that cannot be answered at once (stop_canister) is awaited through rounds.
+    fn management<A: CandidType>(&self, sender: Principal, method: &str, arg: A) -> Result<Vec<u8>, RejectResponse> {
+        let bytes = candid::encode_one(arg).expect("encoding a management argument");
+        let id = self.next_message_id();
+        let answer = self.net.borrow_mut().handle_management(sender, method, &bytes, 0, Origin::Ingress(id), true);
+        match answer {
+            Some((r, _)) => r.map_err(|r| r.into_response()),
+            None => {
+                self.net.borrow_mut().ingress.insert(id, IngressStatus::Pending);
+                self.await_call(id)
+            }
+        }
+    }
+
+    fn management_decode<A: CandidType, R: for<'de> candid::Deserialize<'de> + CandidType>(
+        &self,
+        sender: Principal,
+        method: &str,
+        arg: A,
+    ) -> Result<R, RejectResponse> {
+        let bytes = self.management(sender, method, arg)?;
+        Ok(candid::decode_one(&bytes).expect("decoding a management reply"))
+    }
+
+    // ------------------------------------------------------------ canisters
+
+    /// Creates an empty canister controlled by the anonymous principal, with the IC's
+    /// provisional default of 100T cycles.
+    pub fn create_canister(&self) -> Principal {
+        self.create_canister_with_settings(None, None)
+    }
+
+    /// Creates an empty canister; controllers default to `[sender]` (anonymous if `None`).
+    pub fn create_canister_with_settings(&self, sender: Option<Principal>, settings: Option<CanisterSettings>) -> Principal {
+        let sender = sender_or_anonymous(sender);
+        self.net
+            .borrow_mut()
+            .create_with_settings(sender, settings, cycles::DEFAULT_PROVISIONAL_CYCLES, None)
+            .unwrap_or_else(|r| panic!("create_canister_with_settings: {}", r.message))
+    }
+
+    /// Creates an empty canister with an exact cycles balance.
+    pub fn create_canister_with_cycles(&self, sender: Option<Principal>, cycles: u128) -> Principal {
+        let sender = sender_or_anonymous(sender);
+        self.net.borrow_mut().create_with_settings(sender, None, cycles, None).expect("default settings are valid")
+    }
+
+    /// Creates a canister with a chosen id (provisional_create_canister_with_cycles' `specified_id`).
+    pub fn create_canister_with_id(
+        &self,
+        sender: Option<Principal>,
+        settings: Option<CanisterSettings>,
+        canister_id: Principal,
+    ) -> Result<Principal, String> {
+        let mut net = self.net.borrow_mut();
+        if net.canisters.contains_key(&canister_id) {
+            return Err(format!("Canister {canister_id} already exists"));
+        }
+        net.create_with_settings(sender_or_anonymous(sender), settings, cycles::DEFAULT_PROVISIONAL_CYCLES, Some(canister_id))
+            .map_err(|r| r.message)
+    }
+
+    pub fn canister_exists(&self, canister_id: Principal) -> bool {
+        self.net.borrow().canisters.contains_key(&canister_id)
+    }
+
+    pub fn get_controllers(&self, canister_id: Principal) -> Vec<Principal> {
+        self.net.borrow().canisters.get(&canister_id).map(|c| c.controllers.clone()).unwrap_or_default()
+    }
+
+    /// Adds cycles (provisional top-up); returns the new balance.
+    pub fn add_cycles(&self, canister_id: Principal, amount: u128) -> u128 {
+        let mut net = self.net.borrow_mut();
+        let c = net.canisters.get_mut(&canister_id).unwrap_or_else(|| panic!("Canister {canister_id} not found"));
+        c.balance += amount;
+        c.balance
+    }
+
+    pub fn cycle_balance(&self, canister_id: Principal) -> u128 {
+        self.net.borrow().canisters.get(&canister_id).map(|c| c.balance).unwrap_or(0)
+    }
+
+    /// Installs `wasm_module` (raw or gzipped); panics on failure, like pocket-ic.
+    pub fn install_canister(&self, canister_id: Principal, wasm_module: Vec<u8>, arg: Vec<u8>, sender: Option<Principal>) {
+        self.install_code(canister_id, CanisterInstallMode::Install, wasm_module, arg, sender)
+            .unwrap_or_else(|r| panic!("install_canister failed: {r}"));
+    }
+
+    pub fn upgrade_canister(
+        &self,
+        canister_id: Principal,
+        wasm_module: Vec<u8>,
+        arg: Vec<u8>,
+        sender: Option<Principal>,
+    ) -> Result<(), RejectResponse> {
+        self.install_code(canister_id, CanisterInstallMode::Upgrade(None), wasm_module, arg, sender)
+    }
+
+    pub fn reinstall_canister(
+        &self,
+        canister_id: Principal,
+        wasm_module: Vec<u8>,
+        arg: Vec<u8>,
+        sender: Option<Principal>,
+    ) -> Result<(), RejectResponse> {
+        self.install_code(canister_id, CanisterInstallMode::Reinstall, wasm_module, arg, sender)
+    }
+
+    /// `install_code` with any mode (e.g. an upgrade with `skip_pre_upgrade`).
+    pub fn install_code(
+        &self,
+        canister_id: Principal,
+        mode: CanisterInstallMode,
+        wasm_module: Vec<u8>,
+        arg: Vec<u8>,
+        sender: Option<Principal>,
+    ) -> Result<(), RejectResponse> {
+        let args = InstallCodeArgs { mode, canister_id, wasm_module, arg, sender_canister_version: None };
+        self.management(sender_or_anonymous(sender), "install_code", args).map(|_| ())
+    }
+
+    pub fn upload_chunk(&self, canister_id: Principal, sender: Option<Principal>, chunk: Vec<u8>) -> Result<Vec<u8>, RejectResponse> {
+        let args = ic_management_canister_types::UploadChunkArgs { canister_id, chunk };
+        self.management_decode::<_, ChunkHash>(sender_or_anonymous(sender), "upload_chunk", args).map(|h| h.hash)
+    }
+
+    pub fn stored_chunks(&self, canister_id: Principal, sender: Option<Principal>) -> Result<Vec<Vec<u8>>, RejectResponse> {
+        let args = ic_management_canister_types::CanisterIdRecord { canister_id };
+        self.management_decode::<_, Vec<ChunkHash>>(sender_or_anonymous(sender), "stored_chunks", args)
+            .map(|v| v.into_iter().map(|h| h.hash).collect())
+    }
+
+    pub fn clear_chunk_store(&self, canister_id: Principal, sender: Option<Principal>) -> Result<(), RejectResponse> {
+        let args = ic_management_canister_types::CanisterIdRecord { canister_id };
+        self.management(sender_or_anonymous(sender), "clear_chunk_store", args).map(|_| ())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn install_chunked_canister(
+        &self,
+        canister_id: Principal,
+        sender: Option<Principal>,
+        mode: CanisterInstallMode,
+        store_canister_id: Principal,
+        chunk_hashes_list: Vec<Vec<u8>>,
+        wasm_module_hash: Vec<u8>,
+        arg: Vec<u8>,
+    ) -> Result<(), RejectResponse> {
+        let args = InstallChunkedCodeArgs {
+            mode,
+            target_canister: canister_id,
+            store_canister: Some(store_canister_id),
+            chunk_hashes_list: chunk_hashes_list.into_iter().map(|hash| ChunkHash { hash }).collect(),
+            wasm_module_hash,
+            arg,
+            sender_canister_version: None,
+        };
+        self.management(sender_or_anonymous(sender), "install_chunked_code", args).map(|_| ())
+    }
+
+    pub fn uninstall_canister(&self, canister_id: Principal, sender: Option<Principal>) -> Result<(), RejectResponse> {
+        let args = ic_management_canister_types::UninstallCodeArgs { canister_id, sender_canister_version: None };
+        self.management(sender_or_anonymous(sender), "uninstall_code", args).map(|_| ())
+    }
+
+    pub fn update_canister_settings(
+        &self,
+        canister_id: Principal,
+        sender: Option<Principal>,
+        settings: CanisterSettings,
+    ) -> Result<(), RejectResponse> {
+        let args = UpdateSettingsArgs { canister_id, settings, sender_canister_version: None };
+        self.management(sender_or_anonymous(sender), "update_settings", args).map(|_| ())
+    }
+
+    pub fn set_controllers(
+        &self,
+        canister_id: Principal,
+        sender: Option<Principal>,
+        new_controllers: Vec<Principal>,
+    ) -> Result<(), RejectResponse> {
+        let settings = CanisterSettings { controllers: Some(new_controllers), ..Default::default() };
+        self.update_canister_settings(canister_id, sender, settings)
+    }
+
+    pub fn canister_status(&self, canister_id: Principal, sender: Option<Principal>) -> Result<CanisterStatusResult, RejectResponse> {
+        let args = ic_management_canister_types::CanisterIdRecord { canister_id };
+        self.management_decode(sender_or_anonymous(sender), "canister_status", args)
+    }
+
+    pub fn start_canister(&self, canister_id: Principal, sender: Option<Principal>) -> Result<(), RejectResponse> {
+        let args = ic_management_canister_types::CanisterIdRecord { canister_id };
+        self.management(sender_or_anonymous(sender), "start_canister", args).map(|_| ())
+    }
+
+    /// Stops the canister; rounds run until its open call contexts are closed.
+    pub fn stop_canister(&self, canister_id: Principal, sender: Option<Principal>) -> Result<(), RejectResponse> {
+        let args = ic_management_canister_types::CanisterIdRecord { canister_id };
+        self.management(sender_or_anonymous(sender), "stop_canister", args).map(|_| ())
+    }
+
+    pub fn delete_canister(&self, canister_id: Principal, sender: Option<Principal>) -> Result<(), RejectResponse> {
+        let args = ic_management_canister_types::CanisterIdRecord { canister_id };
+        self.management(sender_or_anonymous(sender), "delete_canister", args).map(|_| ())
+    }
+
+    pub fn take_canister_snapshot(
+        &self,
+        canister_id: Principal,
+        sender: Option<Principal>,
+        replace_snapshot: Option<Vec<u8>>,
+    ) -> Result<Snapshot, RejectResponse> {
+        let args = ic_management_canister_types::TakeCanisterSnapshotArgs {
+            canister_id,
+            replace_snapshot,
+            uninstall_code: None,
+            sender_canister_version: None,
+        };
+        self.management_decode(sender_or_anonymous(sender), "take_canister_snapshot", args)
+    }
+
+    pub fn load_canister_snapshot(
+        &self,
+        canister_id: Principal,
+        sender: Option<Principal>,
+        snapshot_id: Vec<u8>,
+    ) -> Result<(), RejectResponse> {
+        let args = ic_management_canister_types::LoadCanisterSnapshotArgs {
+            canister_id,
+            snapshot_id,
+            sender_canister_version: None,
+        };
+        self.management(sender_or_anonymous(sender), "load_canister_snapshot", args).map(|_| ())
+    }
+
+    pub fn list_canister_snapshots(&self, canister_id: Principal, sender: Option<Principal>) -> Result<Vec<Snapshot>, RejectResponse> {
+        let args = ic_management_canister_types::CanisterIdRecord { canister_id };
+        self.management_decode(sender_or_anonymous(sender), "list_canister_snapshots", args)
+    }
+
+    pub fn delete_canister_snapshot(
+        &self,
+        canister_id: Principal,
+        sender: Option<Principal>,
+        snapshot_id: Vec<u8>,
+    ) -> Result<(), RejectResponse> {
+        let args = ic_management_canister_types::DeleteCanisterSnapshotArgs { canister_id, snapshot_id };
+        self.management(sender_or_anonymous(sender), "delete_canister_snapshot", args).map(|_| ())
+    }
+
+    /// The canister's log (debug_print and traps), subject to its log visibility.
+    pub fn fetch_canister_logs(&self, canister_id: Principal, sender: Principal) -> Result<Vec<CanisterLogRecord>, RejectResponse> {
+        use ic_management_canister_types::LogVisibility;
+        let net = self.net.borrow();
+        let c = net.canisters.get(&canister_id).ok_or_else(|| {
+            RejectResponse::new(ErrorCode::CanisterNotFound, format!("Canister {canister_id} not found"))
+        })?;
+        let allowed = match &c.settings.log_visibility {
+            LogVisibility::Public => true,
+            LogVisibility::Controllers => c.controllers.contains(&sender),
+            LogVisibility::AllowedViewers(v) => c.controllers.contains(&sender) || v.contains(&sender),
+        };
+        if !allowed {
+            return Err(RejectResponse::new(
+                ErrorCode::CanisterRejectedMessage,
+                format!("Caller {sender} is not allowed to read the logs of canister {canister_id}"),
+            ));
+        }
+        Ok(c.logs.iter().cloned().collect())
+    }
+
+    /// The module hash of the installed code, if any.
+    pub fn module_hash(&self, canister_id: Principal) -> Option<[u8; 32]> {
+        self.net.borrow().canisters.get(&canister_id)?.instance.as_ref().map(|i| i.prepared.module_hash)
+    }
+
+    /// Reads a module's `icp:public`/`icp:private` custom section (canister_metadata).
+    pub fn canister_metadata(&self, canister_id: Principal, name: &str) -> Option<Vec<u8>> {
+        let net = self.net.borrow();
+        let inst = net.canisters.get(&canister_id)?.instance.as_ref()?;
+        inst.prepared.metadata.get(name).map(|(_, d)| d.clone())
+    }
+
+    /// Heap and stable memory sizes in bytes.
+    pub fn memory_sizes(&self, canister_id: Principal) -> Option<(u64, u64)> {
+        let net = self.net.borrow();
+        let inst = net.canisters.get(&canister_id)?.instance.as_ref()?;
+        Some((inst.heap_size() as u64, inst.stable().size_bytes()))
+    }
+
+    // ------------------------------------------------------------ calls
+
+    /// Submits an ingress update call; it executes in the next round.
+    pub fn submit_call(
+        &self,
+        canister_id: Principal,
+        sender: Principal,
+        method: &str,
+        payload: Vec<u8>,
+    ) -> Result<RawMessageId, RejectResponse> {
+        let size = method.len() + payload.len();
+        if size > cycles::MAX_PAYLOAD_BYTES {
+            return Err(RejectResponse::new(
+                ErrorCode::CanisterRejectedMessage,
+                format!("Request is {size} bytes, more than the ingress limit of {} bytes", cycles::MAX_PAYLOAD_BYTES),
+            ));
+        }
+        let id = self.next_message_id();
+        let mut net = self.net.borrow_mut();
+        if canister_id != Principal::management_canister() {
+            net.check_accepts(canister_id).map_err(|r| r.into_response())?;
+            let cost = net.fees.ingress_cost(size);
+            let fees = net.fees;
+            let c = &net.canisters[&canister_id];
+            let threshold = c.freezing_threshold_cycles(&fees);
+            if c.balance < threshold + cost {
+                return Err(RejectResponse::new(
+                    ErrorCode::CanisterOutOfCycles,
+                    format!("Canister {canister_id} is out of cycles: it cannot pay {cost} cycles for ingress induction"),
+                ));
+            }
+            net.inspect_message(canister_id, sender, method, &payload).map_err(|r| r.into_response())?;
+            net.canisters.get_mut(&canister_id).unwrap().balance -= cost;
+        }
+        net.ingress.insert(id, IngressStatus::Pending);
+        net.queue.push_back(Message::Request {
+            from: sender,
+            to: canister_id,
+            method: method.to_string(),
+            arg: payload,
+            cycles: 0,
+            origin: Origin::Ingress(id),
+            deadline: 0,
+            root: Some(id),
+        });
+        Ok(id)
+    }
+
+    /// The result of a submitted call, if it has completed.
+    pub fn ingress_status(&self, message_id: RawMessageId) -> Option<Result<Vec<u8>, RejectResponse>> {
+        match self.net.borrow().ingress.get(&message_id) {
+            Some(IngressStatus::Done(r)) => Some(r.clone()),
+            _ => None,
+        }
+    }
+
+    /// Runs rounds until the call completes.
+    pub fn await_call(&self, message_id: RawMessageId) -> Result<Vec<u8>, RejectResponse> {
+        for _ in 0..self.max_rounds {
+            if let Some(r) = self.take_ingress_result(message_id) {
+                return r;
+            }
+            if !self.net.borrow().has_work() {
+                break;
+            }
+            self.tick();
+        }
+        if let Some(r) = self.take_ingress_result(message_id) {
+            return r;
+        }
+        let known = self.net.borrow().ingress.contains_key(&message_id);
+        Err(RejectResponse::new(
+            ErrorCode::CanisterQueueFull,
+            if known {
+                format!("Message {message_id:?} did not complete: no more messages to execute after up to {} rounds", self.max_rounds)
+            } else {
+                format!("Message {message_id:?} is unknown")
+            },
+        ))
+    }
+
+    fn take_ingress_result(&self, id: RawMessageId) -> Option<Result<Vec<u8>, RejectResponse>> {
+        let mut net = self.net.borrow_mut();
+        match net.ingress.get(&id) {
+            Some(IngressStatus::Done(_)) => match net.ingress.remove(&id) {
+                Some(IngressStatus::Done(r)) => Some(r),
+                _ => unreachable!(),
+            },
+            _ => None,
+        }
+    }
+
+    /// An ingress update call: submitted, then rounds run until it completes.
+    pub fn update_call(
+        &self,
+        canister_id: Principal,
+        sender: Principal,
+        method: &str,
+        payload: Vec<u8>,
+    ) -> Result<Vec<u8>, RejectResponse> {
+        let id = self.submit_call(canister_id, sender, method, payload)?;
+        self.await_call(id)
+    }
+
+    /// Like [`update_call`](Self::update_call), also returning every execution the call caused
+    /// (in the canister called and in the canisters it called), with instruction counts.
+    pub fn update_call_with_stats(
+        &self,
+        canister_id: Principal,
+        sender: Principal,
+        method: &str,
+        payload: Vec<u8>,
+    ) -> (Result<Vec<u8>, RejectResponse>, Vec<ExecutionRecord>) {
+        let start = self.net.borrow().execution_log.len();
+        let id = match self.submit_call(canister_id, sender, method, payload) {
+            Ok(id) => id,
+            Err(r) => return (Err(r), Vec::new()),
+        };
+        let result = self.await_call(id);
+        let net = self.net.borrow();
+        let records = net.execution_log.iter().skip(start.min(net.execution_log.len())).filter(|r| r.ingress == Some(id)).cloned().collect();
+        (result, records)
+    }
+
+    /// A non-replicated query call; state changes are discarded.
+    pub fn query_call(
+        &self,
+        canister_id: Principal,
+        sender: Principal,
+        method: &str,
+        payload: Vec<u8>,
+    ) -> Result<Vec<u8>, RejectResponse> {
+        if payload.len() + method.len() > cycles::MAX_PAYLOAD_BYTES {
+            return Err(RejectResponse::new(
+                ErrorCode::CanisterRejectedMessage,
+                format!("Query is larger than {} bytes", cycles::MAX_PAYLOAD_BYTES),
+            ));
+        }
+        self.net.borrow_mut().query(canister_id, sender, method, payload).map_err(|r| r.into_response())
+    }
+
+    /// Typed update call as `sender`.
+    pub fn update_candid_as<A: ArgumentEncoder, R: for<'de> ArgumentDecoder<'de>>(
+        &self,
+        canister_id: Principal,
+        sender: Principal,
+        method: &str,
+        args: A,
+    ) -> Result<R, CallError> {
+        let bytes = candid::encode_args(args).map_err(|e| CallError::Decode(format!("encoding arguments: {e}")))?;
+        let reply = self.update_call(canister_id, sender, method, bytes)?;
+        candid::decode_args(&reply).map_err(|e| CallError::Decode(e.to_string()))
+    }
+
+    /// Typed update call as the anonymous principal.
+    pub fn update_candid<A: ArgumentEncoder, R: for<'de> ArgumentDecoder<'de>>(
+        &self,
+        canister_id: Principal,
+        method: &str,
+        args: A,
+    ) -> Result<R, CallError> {
+        self.update_candid_as(canister_id, Principal::anonymous(), method, args)
+    }
+
+    /// Typed query call as `sender`.
+    pub fn query_candid_as<A: ArgumentEncoder, R: for<'de> ArgumentDecoder<'de>>(
+        &self,
+        canister_id: Principal,
+        sender: Principal,
+        method: &str,
+        args: A,
+    ) -> Result<R, CallError> {
+        let bytes = candid::encode_args(args).map_err(|e| CallError::Decode(format!("encoding arguments: {e}")))?;
+        let reply = self.query_call(canister_id, sender, method, bytes)?;
+        candid::decode_args(&reply).map_err(|e| CallError::Decode(e.to_string()))
+    }
+
+    /// Typed query call as the anonymous principal.
+    pub fn query_candid<A: ArgumentEncoder, R: for<'de> ArgumentDecoder<'de>>(
+        &self,
+        canister_id: Principal,
+        method: &str,
+        args: A,
+    ) -> Result<R, CallError> {
+        self.query_candid_as(canister_id, Principal::anonymous(), method, args)
+    }
+
+    // ------------------------------------------------------------ rounds and time
+
+    /// Executes one round.
+    pub fn tick(&self) {
+        self.net.borrow_mut().tick();
+    }
+
+    /// Runs rounds while there is anything to execute (at most `max_rounds`); returns how many ran.
+    pub fn run_until_idle(&self, max_rounds: u64) -> u64 {
+        let mut n = 0;
+        while n < max_rounds && self.net.borrow().has_work() {
+            self.tick();
+            n += 1;
+        }
+        n
+    }
+
+    /// Moves the clock forward (no round runs; call `tick` to let timers fire).
+    pub fn advance_time(&self, duration: Duration) {
+        self.net.borrow_mut().time += duration.as_nanos() as u64;
+    }
+
+    /// Sets the clock; it never goes backwards.
+    pub fn set_time(&self, time: SystemTime) {
+        let t = time.duration_since(UNIX_EPOCH).expect("time after the epoch").as_nanos() as u64;
+        let mut net = self.net.borrow_mut();
+        assert!(t >= net.time, "localnet time cannot go backwards");
+        net.time = t;
+    }
+
+    pub fn get_time(&self) -> SystemTime {
+        UNIX_EPOCH + Duration::from_nanos(self.net.borrow().time)
+    }
+
+    pub fn get_time_nanos(&self) -> u64 {
+        self.net.borrow().time
+    }
+
+    /// Rounds executed so far.
+    pub fn round(&self) -> u64 {
+        self.net.borrow().round
+    }
+
+    pub fn fee_schedule(&self) -> FeeSchedule {
+        self.net.borrow().fees
+    }
+
+    /// The subnet's (unsigned) root key, as `ic0.root_key_copy` reports it.
+    pub fn root_key(&self) -> Vec<u8> {
+        system_api::root_key()
+    }
+
+    // ------------------------------------------------------------ metering
+
+    /// Every execution so far (the most recent 100,000), oldest first.
+    pub fn execution_log(&self) -> Vec<ExecutionRecord> {
+        self.net.borrow().execution_log.iter().cloned().collect()
+    }
+
+    /// Returns and clears the execution log.
+    pub fn take_execution_log(&self) -> Vec<ExecutionRecord> {
+        self.net.borrow_mut().execution_log.drain(..).collect()
+    }
+
+    /// The most recent execution on `canister_id`.
+    pub fn last_execution(&self, canister_id: Principal) -> Option<ExecutionRecord> {
+        self.net.borrow().execution_log.iter().rev().find(|r| r.canister == canister_id).cloned()
+    }
+}

@@ -1,0 +1,449 @@
+//! Wasm heap memory with cheap per-message commit and rollback.
+//!
+//! Every canister heap is a `MAP_PRIVATE` mapping of a memfd. The memfd holds the
+//! *committed* heap; a message writes into private copy-on-write pages. After the
+//! message:
+//! - commit: the pages the message wrote (found through `/proc/self/pagemap`: a
+//!   written page of a private file mapping is no longer a file page) are written
+//!   back into the memfd, then dropped from the mapping (`MADV_DONTNEED`), so the
+//!   mapping again shows the memfd;
+//! - rollback: the written pages are just dropped.
+//!
+//! Both cost O(pages the message touched) plus a pagemap scan of 8 bytes per heap
+//! page, instead of copying the whole heap per message (the replica does the same
+//! job with page protection and a signal handler; wasmtime owns the signal handlers
+//! here, so pagemap is the clean way in). Where pagemap is not available (not
+//! Linux), a portable fallback keeps a full copy of the committed heap and compares.
+//!
+//! Wasmtime owns the `LinearMemory` object; the canister keeps a shared handle
+//! (`HeapHandle`) to the same state to commit and roll back between executions,
+//! never while Wasm runs.
+
+use std::cell::RefCell;
+use std::io;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use wasmtime::{LinearMemory, MemoryCreator, MemoryType};
+
+pub const OS_PAGE: usize = 4096;
+
+/// Shared state of one canister heap.
+pub struct HeapState {
+    base: *mut u8,
+    reserved: usize,
+    /// Bytes currently accessible to Wasm.
+    size: usize,
+    /// Size of the committed heap (what the memfd holds).
+    committed_size: usize,
+    backing: Backing,
+}
+
+// The raw pointer is only used by the owning canister's thread; wasmtime requires Send.
+unsafe impl Send for HeapState {}
+
+enum Backing {
+    Memfd { fd: libc::c_int, pagemap: std::fs::File },
+    /// Full copy of the committed heap; used where pagemap is unavailable.
+    Shadow { committed: Vec<u8> },
+}
+
+#[derive(Clone)]
+pub struct HeapHandle(Arc<Mutex<HeapState>>);
+
+fn pagemap_supported() -> bool {
+    static SUPPORTED: OnceLock<bool> = OnceLock::new();
+    *SUPPORTED.get_or_init(|| {
+        if std::env::var_os("LOCALNET_HEAP_SHADOW").is_some() {
+            return false;
+        }
+        probe_pagemap().unwrap_or(false)
+    })
+}
+
+/// Checks that a written page of a private memfd mapping reads back as "not a file page".
+fn probe_pagemap() -> io::Result<bool> {
+    unsafe {
+        let fd = libc::memfd_create(c"localnet-probe".as_ptr(), libc::MFD_CLOEXEC);
+        if fd < 0 {
+            return Ok(false);
+        }
+        let _close = CloseFd(fd);
+        if libc::ftruncate(fd, (2 * OS_PAGE) as i64) != 0 {
+            return Ok(false);
+        }
+        let p = libc::mmap(
+            std::ptr::null_mut(),
+            2 * OS_PAGE,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE,
+            fd,
+            0,
+        );
+        if p == libc::MAP_FAILED {
+            return Ok(false);
+        }
+        let p = p as *mut u8;
+        std::ptr::read_volatile(p); // page 0: read only -> file page
+        std::ptr::write_volatile(p.add(OS_PAGE), 1); // page 1: written -> anonymous
+        let pagemap = std::fs::File::open("/proc/self/pagemap")?;
+        let mut entries = [0u64; 2];
+        read_pagemap(&pagemap, p as usize, &mut entries)?;
+        libc::munmap(p as *mut _, 2 * OS_PAGE);
+        Ok(!is_dirty(entries[0]) && is_dirty(entries[1]))
+    }
+}
+
+struct CloseFd(libc::c_int);
+impl Drop for CloseFd {
+    fn drop(&mut self) {
+        unsafe { libc::close(self.0) };
+    }
+}
+
+const PM_PRESENT: u64 = 1 << 63;
+const PM_SWAPPED: u64 = 1 << 62;
+const PM_FILE: u64 = 1 << 61;
+
+/// A page that the current execution wrote: a private (anonymous) copy, resident or swapped.
+fn is_dirty(entry: u64) -> bool {
+    (entry & PM_PRESENT != 0 && entry & PM_FILE == 0) || entry & PM_SWAPPED != 0
+}
+
+fn read_pagemap(pagemap: &std::fs::File, addr: usize, out: &mut [u64]) -> io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    let bytes = unsafe { std::slice::from_raw_parts_mut(out.as_mut_ptr() as *mut u8, out.len() * 8) };
+    pagemap.read_exact_at(bytes, ((addr / OS_PAGE) * 8) as u64)
+}
+
+fn os_err(what: &str) -> String {
+    format!("{what}: {}", io::Error::last_os_error())
+}
+
+impl HeapState {
+    fn new(min: usize, reserved: usize) -> Result<Self, String> {
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                reserved,
+                libc::PROT_NONE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if base == libc::MAP_FAILED {
+            return Err(os_err("reserving heap address space"));
+        }
+        let backing = if pagemap_supported() {
+            let fd = unsafe { libc::memfd_create(c"localnet-heap".as_ptr(), libc::MFD_CLOEXEC) };
+            if fd < 0 {
+                return Err(os_err("memfd_create"));
+            }
+            let pagemap = std::fs::File::open("/proc/self/pagemap").map_err(|e| e.to_string())?;
+            Backing::Memfd { fd, pagemap }
+        } else {
+            Backing::Shadow { committed: Vec::new() }
+        };
+        let mut state = HeapState { base: base as *mut u8, reserved, size: 0, committed_size: 0, backing };
+        state.grow_to(min)?;
+        Ok(state)
+    }
+
+    fn grow_to(&mut self, new_size: usize) -> Result<(), String> {
+        if new_size <= self.size {
+            return Ok(());
+        }
+        if new_size > self.reserved {
+            return Err("heap reservation exceeded".into());
+        }
+        let old = self.size;
+        unsafe {
+            match &self.backing {
+                Backing::Memfd { fd, .. } => {
+                    // The memfd only ever grows here; pages past the committed size are zero.
+                    if libc::ftruncate(*fd, new_size as i64) != 0 {
+                        return Err(os_err("ftruncate heap"));
+                    }
+                    let p = libc::mmap(
+                        self.base.add(old) as *mut _,
+                        new_size - old,
+                        libc::PROT_READ | libc::PROT_WRITE,
+                        libc::MAP_PRIVATE | libc::MAP_FIXED,
+                        *fd,
+                        old as i64,
+                    );
+                    if p == libc::MAP_FAILED {
+                        return Err(os_err("mapping heap"));
+                    }
+                }
+                Backing::Shadow { .. } => {
+                    if libc::mprotect(self.base.add(old) as *mut _, new_size - old, libc::PROT_READ | libc::PROT_WRITE)
+                        != 0
+                    {
+                        return Err(os_err("mprotect heap"));
+                    }
+                }
+            }
+        }
+        self.size = new_size;
+        Ok(())
+    }
+
+    /// Runs of dirty OS pages as (first page, count), within the accessible size.
+    fn dirty_runs(&self) -> io::Result<Vec<(usize, usize)>> {
+        let Backing::Memfd { pagemap, .. } = &self.backing else { unreachable!() };
+        let pages = self.size / OS_PAGE;
+        let mut runs = Vec::new();
+        let mut entries = vec![0u64; pages.min(32 * 1024)];
+        let mut start = 0;
+        while start < pages {
+            let n = (pages - start).min(entries.len());
+            read_pagemap(pagemap, self.base as usize + start * OS_PAGE, &mut entries[..n])?;
+            for (i, e) in entries[..n].iter().enumerate() {
+                if is_dirty(*e) {
+                    let page = start + i;
+                    match runs.last_mut() {
+                        Some((first, count)) if *first + *count == page => *count += 1,
+                        _ => runs.push((page, 1)),
+                    }
+                }
+            }
+            start += n;
+        }
+        Ok(runs)
+    }
+
+    fn discard_pages(&self, first: usize, count: usize) {
+        let r = unsafe {
+            libc::madvise(self.base.add(first * OS_PAGE) as *mut _, count * OS_PAGE, libc::MADV_DONTNEED)
+        };
+        assert_eq!(r, 0, "{}", os_err("madvise heap"));
+    }
+
+    /// Makes the current heap the committed one. Returns the number of dirty OS pages.
+    pub fn commit(&mut self) -> usize {
+        match &mut self.backing {
+            Backing::Memfd { fd, .. } => {
+                let fd = *fd;
+                let runs = self.dirty_runs().expect("reading /proc/self/pagemap");
+                let mut dirty = 0;
+                for &(first, count) in &runs {
+                    let bytes = unsafe { std::slice::from_raw_parts(self.base.add(first * OS_PAGE), count * OS_PAGE) };
+                    let mut done = 0;
+                    while done < bytes.len() {
+                        let w = unsafe {
+                            libc::pwrite(
+                                fd,
+                                bytes[done..].as_ptr() as *const _,
+                                bytes.len() - done,
+                                (first * OS_PAGE + done) as i64,
+                            )
+                        };
+                        assert!(w > 0, "{}", os_err("writing heap pages"));
+                        done += w as usize;
+                    }
+                    self.discard_pages(first, count);
+                    dirty += count;
+                }
+                self.committed_size = self.size;
+                dirty
+            }
+            Backing::Shadow { committed } => {
+                let current = unsafe { std::slice::from_raw_parts(self.base, self.size) };
+                committed.resize(current.len(), 0);
+                let mut dirty = 0;
+                for (c, n) in committed.chunks_mut(OS_PAGE).zip(current.chunks(OS_PAGE)) {
+                    if c != n {
+                        c.copy_from_slice(n);
+                        dirty += 1;
+                    }
+                }
+                self.committed_size = self.size;
+                dirty
+            }
+        }
+    }
+
+    /// Restores the committed contents, provided the accessible size did not change
+    /// (a shrink cannot be expressed to wasmtime; the caller rebuilds the instance then).
+    pub fn rollback_in_place(&mut self) -> usize {
+        assert_eq!(self.size, self.committed_size, "rollback_in_place after a memory.grow");
+        match &self.backing {
+            Backing::Memfd { .. } => {
+                let runs = self.dirty_runs().expect("reading /proc/self/pagemap");
+                let mut dirty = 0;
+                for &(first, count) in &runs {
+                    self.discard_pages(first, count);
+                    dirty += count;
+                }
+                dirty
+            }
+            Backing::Shadow { committed } => {
+                let current = unsafe { std::slice::from_raw_parts_mut(self.base, self.size) };
+                let mut dirty = 0;
+                for (c, n) in committed.chunks(OS_PAGE).zip(current.chunks_mut(OS_PAGE)) {
+                    if c != n {
+                        n.copy_from_slice(c);
+                        dirty += 1;
+                    }
+                }
+                dirty
+            }
+        }
+    }
+
+    /// The committed heap, read from the backing store.
+    pub fn committed_bytes(&self) -> Vec<u8> {
+        match &self.backing {
+            Backing::Memfd { fd, .. } => {
+                let mut out = vec![0u8; self.committed_size];
+                let mut done = 0;
+                while done < out.len() {
+                    let r = unsafe {
+                        libc::pread(*fd, out[done..].as_mut_ptr() as *mut _, out.len() - done, done as i64)
+                    };
+                    assert!(r > 0, "{}", os_err("reading heap"));
+                    done += r as usize;
+                }
+                out
+            }
+            Backing::Shadow { committed } => committed[..self.committed_size].to_vec(),
+        }
+    }
+
+    pub fn size(&self) -> usize {
+        self.size
+    }
+
+    pub fn committed_size(&self) -> usize {
+        self.committed_size
+    }
+}
+
+impl Drop for HeapState {
+    fn drop(&mut self) {
+        unsafe {
+            libc::munmap(self.base as *mut _, self.reserved);
+            if let Backing::Memfd { fd, .. } = self.backing {
+                libc::close(fd);
+            }
+        }
+    }
+}
+
+impl HeapHandle {
+    pub fn lock(&self) -> std::sync::MutexGuard<'_, HeapState> {
+        self.0.lock().expect("heap lock")
+    }
+
+    /// Replaces the committed contents (snapshot load, rebuild after rollback) and
+    /// makes the mapping show them. `bytes.len()` must equal the accessible size.
+    pub fn load_committed(&self, bytes: &[u8]) {
+        let mut s = self.lock();
+        assert_eq!(bytes.len(), s.size, "load_committed size mismatch");
+        let target = unsafe { std::slice::from_raw_parts_mut(s.base, s.size) };
+        target.copy_from_slice(bytes);
+        s.commit();
+    }
+}
+
+/// Wasm memory object handed to wasmtime; forwards to the shared state.
+struct CanisterLinearMemory {
+    state: HeapHandle,
+}
+
+unsafe impl LinearMemory for CanisterLinearMemory {
+    fn byte_size(&self) -> usize {
+        self.state.lock().size
+    }
+    fn byte_capacity(&self) -> usize {
+        self.state.lock().reserved
+    }
+    fn grow_to(&mut self, new_size: usize) -> wasmtime::Result<()> {
+        self.state.lock().grow_to(new_size).map_err(wasmtime::Error::msg)
+    }
+    fn as_ptr(&self) -> *mut u8 {
+        self.state.lock().base
+    }
+}
+
+thread_local! {
+    /// The heap created by the most recent instantiation on this thread.
+    static LAST_CREATED: RefCell<Option<HeapHandle>> = const { RefCell::new(None) };
+}
+
+/// Takes the heap handle of the memory created by the instantiation that just ran.
+pub fn take_created_heap() -> Option<HeapHandle> {
+    LAST_CREATED.with(|c| c.borrow_mut().take())
+}
+
+pub struct HeapCreator;
+
+unsafe impl MemoryCreator for HeapCreator {
+    fn new_memory(
+        &self,
+        ty: MemoryType,
+        minimum: usize,
+        _maximum: Option<usize>,
+        reserved_size_in_bytes: Option<usize>,
+        guard_size_in_bytes: usize,
+    ) -> Result<Box<dyn LinearMemory>, String> {
+        if ty.is_64() {
+            return Err("64-bit memories are not supported by localnet".into());
+        }
+        let reserved = reserved_size_in_bytes.unwrap_or(4 << 30) + guard_size_in_bytes;
+        let state = HeapHandle(Arc::new(Mutex::new(HeapState::new(minimum, reserved)?)));
+        LAST_CREATED.with(|c| *c.borrow_mut() = Some(state.clone()));
+        Ok(Box::new(CanisterLinearMemory { state }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(h: &HeapHandle, off: usize, v: u8) {
+        let s = h.lock();
+        unsafe { *s.base.add(off) = v };
+    }
+    fn read(h: &HeapHandle, off: usize) -> u8 {
+        let s = h.lock();
+        unsafe { *s.base.add(off) }
+    }
+
+    fn new_heap(min: usize) -> HeapHandle {
+        HeapHandle(Arc::new(Mutex::new(HeapState::new(min, 1 << 30).unwrap())))
+    }
+
+    #[test]
+    fn commit_keeps_and_rollback_discards_writes() {
+        let h = new_heap(16 * OS_PAGE);
+        write(&h, 5, 7);
+        write(&h, 3 * OS_PAGE + 1, 9);
+        assert_eq!(h.lock().commit(), 2);
+        assert_eq!(read(&h, 5), 7);
+        write(&h, 5, 8);
+        write(&h, 10 * OS_PAGE, 1);
+        assert_eq!(h.lock().rollback_in_place(), 2);
+        assert_eq!(read(&h, 5), 7);
+        assert_eq!(read(&h, 10 * OS_PAGE), 0);
+        assert_eq!(read(&h, 3 * OS_PAGE + 1), 9);
+        // Nothing written since: commit finds nothing.
+        assert_eq!(h.lock().commit(), 0);
+        let bytes = h.lock().committed_bytes();
+        assert_eq!((bytes[5], bytes[3 * OS_PAGE + 1], bytes.len()), (7, 9, 16 * OS_PAGE));
+    }
+
+    #[test]
+    fn grow_then_commit_and_load() {
+        let h = new_heap(OS_PAGE);
+        h.lock().grow_to(4 * OS_PAGE).unwrap();
+        write(&h, 3 * OS_PAGE, 4);
+        h.lock().commit();
+        assert_eq!(h.lock().committed_size(), 4 * OS_PAGE);
+        let mut image = vec![0u8; 4 * OS_PAGE];
+        image[0] = 42;
+        h.load_committed(&image);
+        assert_eq!((read(&h, 0), read(&h, 3 * OS_PAGE)), (42, 0));
+    }
+}

@@ -1,0 +1,175 @@
+//! Stable memory: 64 KiB Wasm pages allocated on first write, with an undo journal
+//! so that a trapping message is rolled back in O(pages it wrote), not O(size).
+
+use std::collections::HashMap;
+
+pub const WASM_PAGE: u64 = 64 * 1024;
+/// 500 GiB, the IC's stable memory limit.
+pub const MAX_STABLE_PAGES: u64 = 500 * 1024 * 1024 * 1024 / WASM_PAGE;
+
+type Page = Box<[u8; WASM_PAGE as usize]>;
+
+#[derive(Default, Clone)]
+pub struct StableMemory {
+    /// Index = page number; `None` = all zero.
+    pages: Vec<Option<Page>>,
+    size_pages: u64,
+    /// Per execution: previous contents of every page written, and the size before it.
+    journal: Option<Journal>,
+}
+
+#[derive(Default, Clone)]
+struct Journal {
+    old_pages: HashMap<u64, Option<Page>>,
+    old_size: u64,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum StableError {
+    OutOfBounds { offset: u64, len: u64, size: u64 },
+}
+
+impl std::fmt::Display for StableError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StableError::OutOfBounds { offset, len, size } => write!(
+                f,
+                "stable memory out of bounds: offset {offset} + length {len} exceeds size {size} bytes"
+            ),
+        }
+    }
+}
+
+impl StableMemory {
+    pub fn size_pages(&self) -> u64 {
+        self.size_pages
+    }
+
+    pub fn size_bytes(&self) -> u64 {
+        self.size_pages * WASM_PAGE
+    }
+
+    /// Starts journaling the writes of one execution.
+    pub fn begin(&mut self) {
+        self.journal = Some(Journal { old_pages: HashMap::new(), old_size: self.size_pages });
+    }
+
+    pub fn commit(&mut self) {
+        self.journal = None;
+    }
+
+    /// Undoes every write and grow since `begin`. Returns the number of pages restored.
+    pub fn rollback(&mut self) -> usize {
+        let Some(journal) = self.journal.take() else { return 0 };
+        let restored = journal.old_pages.len();
+        for (page, old) in journal.old_pages {
+            self.pages[page as usize] = old;
+        }
+        self.size_pages = journal.old_size;
+        self.pages.truncate(journal.old_size as usize);
+        restored
+    }
+
+    /// Returns the old size in pages, or -1 when the limit would be exceeded.
+    pub fn grow(&mut self, new_pages: u64, limit_pages: u64) -> i64 {
+        let old = self.size_pages;
+        match old.checked_add(new_pages) {
+            Some(n) if n <= limit_pages.min(MAX_STABLE_PAGES) => {
+                self.size_pages = n;
+                self.pages.resize_with(n as usize, || None);
+                old as i64
+            }
+            _ => -1,
+        }
+    }
+
+    fn check(&self, offset: u64, len: u64) -> Result<(), StableError> {
+        match offset.checked_add(len) {
+            Some(end) if end <= self.size_bytes() => Ok(()),
+            _ => Err(StableError::OutOfBounds { offset, len, size: self.size_bytes() }),
+        }
+    }
+
+    pub fn read(&self, offset: u64, out: &mut [u8]) -> Result<(), StableError> {
+        self.check(offset, out.len() as u64)?;
+        let mut pos = 0usize;
+        while pos < out.len() {
+            let abs = offset + pos as u64;
+            let page = abs / WASM_PAGE;
+            let in_page = (abs % WASM_PAGE) as usize;
+            let n = (WASM_PAGE as usize - in_page).min(out.len() - pos);
+            match &self.pages[page as usize] {
+                Some(p) => out[pos..pos + n].copy_from_slice(&p[in_page..in_page + n]),
+                None => out[pos..pos + n].fill(0),
+            }
+            pos += n;
+        }
+        Ok(())
+    }
+
+    pub fn write(&mut self, offset: u64, data: &[u8]) -> Result<(), StableError> {
+        self.check(offset, data.len() as u64)?;
+        let mut pos = 0usize;
+        while pos < data.len() {
+            let abs = offset + pos as u64;
+            let page = abs / WASM_PAGE;
+            let in_page = (abs % WASM_PAGE) as usize;
+            let n = (WASM_PAGE as usize - in_page).min(data.len() - pos);
+            let slot = &mut self.pages[page as usize];
+            if let Some(j) = &mut self.journal {
+                // Pages added by a grow in this execution are dropped by truncation on rollback.
+                if page < j.old_size {
+                    j.old_pages.entry(page).or_insert_with(|| slot.clone());
+                }
+            }
+            let p = slot.get_or_insert_with(|| Box::new([0u8; WASM_PAGE as usize]));
+            p[in_page..in_page + n].copy_from_slice(&data[pos..pos + n]);
+            pos += n;
+        }
+        Ok(())
+    }
+
+    /// Bytes actually allocated (pages ever written), for memory accounting in benches.
+    pub fn resident_bytes(&self) -> u64 {
+        self.pages.iter().filter(|p| p.is_some()).count() as u64 * WASM_PAGE
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grow_read_write_and_bounds() {
+        let mut m = StableMemory::default();
+        assert_eq!(m.grow(2, MAX_STABLE_PAGES), 0);
+        assert_eq!(m.grow(1, 2), -1);
+        m.write(WASM_PAGE - 2, &[1, 2, 3, 4]).unwrap();
+        let mut out = [0u8; 6];
+        m.read(WASM_PAGE - 3, &mut out).unwrap();
+        assert_eq!(out, [0, 1, 2, 3, 4, 0]);
+        assert!(m.read(2 * WASM_PAGE - 1, &mut [0u8; 2]).is_err());
+        assert!(m.write(u64::MAX, &[1]).is_err());
+    }
+
+    #[test]
+    fn rollback_restores_writes_and_size() {
+        let mut m = StableMemory::default();
+        m.grow(1, MAX_STABLE_PAGES);
+        m.write(10, &[7]).unwrap();
+        m.begin();
+        m.write(10, &[8]).unwrap();
+        m.grow(3, MAX_STABLE_PAGES);
+        m.write(3 * WASM_PAGE, &[9]).unwrap();
+        assert_eq!(m.rollback(), 1);
+        assert_eq!(m.size_pages(), 1);
+        let mut b = [0u8; 1];
+        m.read(10, &mut b).unwrap();
+        assert_eq!(b, [7]);
+        m.begin();
+        m.write(11, &[5]).unwrap();
+        m.commit();
+        m.read(11, &mut b).unwrap();
+        assert_eq!(b, [5]);
+    }
+}

@@ -1,0 +1,20 @@
+//! Helpers shared by the integration tests: where the built canister Wasm lives.
+
+use std::path::PathBuf;
+
+/// Folder with the packaged `<name>.wasm.gz` files written by `scripts/build-canisters.sh`
+/// (override with `CANISTER_WASM_DIR`).
+pub fn wasm_dir() -> PathBuf {
+    match std::env::var_os("CANISTER_WASM_DIR") {
+        Some(d) => PathBuf::from(d),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/canisters"),
+    }
+}
+
+/// The packaged Wasm of canister `name`; panics with the command to run when it is missing.
+pub fn wasm(name: &str) -> Vec<u8> {
+    let path = wasm_dir().join(format!("{name}.wasm.gz"));
+    std::fs::read(&path).unwrap_or_else(|e| {
+        panic!("cannot read {}: {e}. Build the canisters first: bash scripts/build-canisters.sh", path.display())
+    })
+}
