@@ -9,6 +9,26 @@ pub const MAX_INSTRUCTIONS_PER_UPDATE: u64 = 40_000_000_000;
 pub const MAX_INSTRUCTIONS_PER_QUERY: u64 = 5_000_000_000;
 pub const MAX_INSTRUCTIONS_PER_INSTALL: u64 = 300_000_000_000;
 pub const MAX_INSTRUCTIONS_PER_INSPECT: u64 = 200_000_000;
+/// Instruction limits per message kind (the IC's by default; tests may lower them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InstructionLimits {
+    /// Updates, callbacks, timers and heartbeats.
+    pub update: u64,
+    pub query: u64,
+    /// install_code as a whole (start, init or pre_upgrade + post_upgrade).
+    pub install: u64,
+    pub inspect_message: u64,
+}
+
+impl InstructionLimits {
+    pub const IC: InstructionLimits = InstructionLimits {
+        update: MAX_INSTRUCTIONS_PER_UPDATE,
+        query: MAX_INSTRUCTIONS_PER_QUERY,
+        install: MAX_INSTRUCTIONS_PER_INSTALL,
+        inspect_message: MAX_INSTRUCTIONS_PER_INSPECT,
+    };
+}
+
 /// Message payload limit (ingress and inter-canister requests and replies).
 pub const MAX_PAYLOAD_BYTES: usize = 2 * 1024 * 1024;
 /// Non-replicated query replies may be larger.

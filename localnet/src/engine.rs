@@ -23,6 +23,8 @@ pub fn engine() -> &'static Engine {
             .memory_reservation(4 << 30)
             .memory_guard_size(2 << 30)
             .memory_may_move(false)
+            // Data segments are written into our memfd-backed heap, not mapped from an image.
+            .memory_init_cow(false)
             .max_wasm_stack(1 << 20)
             .with_host_memory(Arc::new(HeapCreator));
         Engine::new(&config).expect("creating the wasmtime engine")

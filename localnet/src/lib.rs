@@ -35,7 +35,7 @@ use ic_management_canister_types::{
     Snapshot, UpdateSettingsArgs,
 };
 
-pub use crate::cycles::FeeSchedule;
+pub use crate::cycles::{FeeSchedule, InstructionLimits};
 pub use crate::net::Scheduling;
 pub use crate::types::*;
 pub use ic_management_canister_types as management_types;
@@ -78,6 +78,7 @@ pub struct LocalNetBuilder {
     time: Option<SystemTime>,
     seed: Option<u64>,
     fees: Option<FeeSchedule>,
+    limits: Option<cycles::InstructionLimits>,
 }
 
 impl LocalNetBuilder {
@@ -102,6 +103,12 @@ impl LocalNetBuilder {
         self
     }
 
+    /// Lowers (or raises) the per-message instruction limits; the IC's are the default.
+    pub fn with_instruction_limits(mut self, limits: cycles::InstructionLimits) -> Self {
+        self.limits = Some(limits);
+        self
+    }
+
     pub fn build(self) -> LocalNet {
         let time = self
             .time
@@ -111,6 +118,9 @@ impl LocalNetBuilder {
         let mut net = Net::new(time, scheduling);
         if let Some(f) = self.fees {
             net.fees = f;
+        }
+        if let Some(l) = self.limits {
+            net.limits = l;
         }
         LocalNet { net: RefCell::new(net), max_rounds: DEFAULT_MAX_ROUNDS_PER_CALL, next_ingress: RefCell::new(0) }
     }

@@ -414,7 +414,7 @@ impl Net {
                 format!("Canister {id} is out of cycles: it is below its freezing threshold of {threshold} cycles"),
             ));
         }
-        let mut limit = cycles::MAX_INSTRUCTIONS_PER_INSTALL;
+        let mut limit = self.limits.install;
         let mut used = 0u64;
         let new_version = c.version + 1;
 
@@ -628,7 +628,7 @@ impl Net {
         let Some(s) = c.snapshots.iter().find(|s| s.id == snapshot_id) else {
             return Err(snapshot_not_found(id, snapshot_id));
         };
-        let start = self.exec_state(c, ApiType::Start, Principal::management_canister(), cycles::MAX_INSTRUCTIONS_PER_INSTALL);
+        let start = self.exec_state(c, ApiType::Start, Principal::management_canister(), self.limits.install);
         let (mut inst, _) = WasmInstance::instantiate(s.prepared.clone(), s.stable.clone(), start)
             .map_err(|(_, e)| Reject::new(e.code, format!("Error from Canister {id}: {}", e.message)))?;
         inst.rebuild(&s.heap, s.globals.clone())

@@ -245,6 +245,7 @@ pub(crate) struct Net {
     pub next_id: u64,
     pub ingress: HashMap<RawMessageId, IngressStatus>,
     pub fees: FeeSchedule,
+    pub limits: cycles::InstructionLimits,
     pub subnet_id: Principal,
     pub execution_log: VecDeque<ExecutionRecord>,
     pub round: u64,
@@ -271,6 +272,7 @@ impl Net {
             next_id: 1,
             ingress: HashMap::new(),
             fees: FeeSchedule::APPLICATION_SUBNET,
+            limits: cycles::InstructionLimits::IC,
             // A fixed, self-authenticating-shaped subnet id.
             subnet_id: Principal::from_slice(&[0x5a; 29]),
             execution_log: VecDeque::new(),
@@ -620,12 +622,12 @@ impl Net {
         let c = &self.canisters[&to];
         let prepared = c.instance.as_ref().unwrap().prepared.clone();
         let (export, api, limit, policy) = if prepared.update_methods.contains(&method) {
-            (format!("canister_update {method}"), ApiType::Update, cycles::MAX_INSTRUCTIONS_PER_UPDATE, Policy::Commit)
+            (format!("canister_update {method}"), ApiType::Update, self.limits.update, Policy::Commit)
         } else if prepared.query_methods.contains(&method) {
             (
                 format!("canister_query {method}"),
                 ApiType::ReplicatedQuery,
-                cycles::MAX_INSTRUCTIONS_PER_QUERY,
+                self.limits.query,
                 Policy::Discard,
             )
         } else if prepared.composite_query_methods.contains(&method) {
@@ -699,7 +701,7 @@ impl Net {
             Err(_) => (ApiType::RejectCallback, cb.call.reject.0, cb.call.reject.1),
         };
         let (caller, responded, available, deadline) = (cc.caller, cc.responded, cc.available_cycles, cc.deadline);
-        let limit = cycles::MAX_INSTRUCTIONS_PER_UPDATE;
+        let limit = self.limits.update;
         let prepay = self.fees.execution_cost(limit);
         let c = &self.canisters[&owner];
         let mut exec = self.exec_state(c, api, caller, limit);
@@ -734,7 +736,7 @@ impl Net {
         if c.status != CanisterRunStatus::Running || c.instance.is_none() {
             return;
         }
-        let limit = cycles::MAX_INSTRUCTIONS_PER_UPDATE;
+        let limit = self.limits.update;
         let prepay = self.fees.execution_cost(limit);
         if self.check_cycles(&self.canisters[&canister], prepay).is_err() {
             return; // frozen canisters run no tasks
@@ -946,7 +948,7 @@ impl Net {
                 format!("Error from Canister {canister}: Canister has no query method '{method}'."),
             ));
         };
-        let mut exec = self.exec_state(c, api, sender, cycles::MAX_INSTRUCTIONS_PER_QUERY);
+        let mut exec = self.exec_state(c, api, sender, self.limits.query);
         exec.arg = arg;
         exec.method_name = method.to_string();
         exec.can_reply = true;
@@ -978,7 +980,7 @@ impl Net {
         if !inst.prepared.has_inspect_message {
             return Ok(());
         }
-        let mut exec = self.exec_state(c, ApiType::InspectMessage, sender, cycles::MAX_INSTRUCTIONS_PER_INSPECT);
+        let mut exec = self.exec_state(c, ApiType::InspectMessage, sender, self.limits.inspect_message);
         exec.arg = arg.to_vec();
         exec.method_name = method.to_string();
         let c = self.canisters.get_mut(&canister).unwrap();
