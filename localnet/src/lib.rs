@@ -162,6 +162,18 @@ impl LocalNet {
     /// a call that cannot be answered at once (stop_canister) is awaited through rounds.
     fn management<A: CandidType>(&self, sender: Principal, method: &str, arg: A) -> Result<Vec<u8>, RejectResponse> {
         let bytes = candid::encode_one(arg).expect("encoding a management argument");
+        // These calls arrive as ingress messages, so the ingress size limit applies (it is
+        // why modules over 2 MiB need the chunked install path).
+        if bytes.len() + method.len() > cycles::MAX_PAYLOAD_BYTES {
+            return Err(RejectResponse::new(
+                ErrorCode::CanisterRejectedMessage,
+                format!(
+                    "Request is {} bytes, more than the ingress limit of {} bytes",
+                    bytes.len() + method.len(),
+                    cycles::MAX_PAYLOAD_BYTES
+                ),
+            ));
+        }
         let id = self.next_message_id();
         let answer = self.net.borrow_mut().handle_management(sender, method, &bytes, 0, Origin::Ingress(id), true);
         match answer {
