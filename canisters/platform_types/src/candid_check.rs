@@ -1,0 +1,176 @@
+//! Checks a canister's generated Candid interface against its committed `.did` file.
+//!
+//! Each canister crate has a native unit test that calls
+//! [`check_service`] with the output of the `__export_service()` function that
+//! `ic_cdk::export_candid!()` generates. The test
+//!
+//! * fails when the committed file is missing or is not structurally equal to the generated
+//!   interface (run `scripts/update-candid.sh` to regenerate it);
+//! * fails when the generated interface is not backward compatible (a Candid subtype) with the
+//!   version of the file in git `HEAD~1`; that part is skipped, with a message on stderr, when git
+//!   or that revision or that file in it is not available;
+//! * with `UPDATE_CANDID=1` in the environment, writes the generated interface to the file
+//!   instead of comparing (an incompatibility with `HEAD~1` is then only reported on stderr).
+
+use candid_parser::utils::{service_compatible, service_equal, CandidSource};
+use std::path::Path;
+use std::process::Command;
+
+/// Environment variable that switches [`check_service`] from checking to writing.
+pub const UPDATE_ENV: &str = "UPDATE_CANDID";
+
+/// See the module documentation.
+pub fn check_service(generated: &str, did_path: &Path) {
+    if let Err(e) = CandidSource::Text(generated).load() {
+        panic!("the generated Candid interface does not parse: {e}\n{generated}");
+    }
+    let updating = std::env::var(UPDATE_ENV).is_ok_and(|v| v == "1");
+    if updating {
+        write_if_changed(generated, did_path);
+    } else {
+        compare_with_committed(generated, did_path);
+    }
+    match previous_revision(did_path) {
+        Err(why) => eprintln!(
+            "candid check: skipping the backward-compatibility check of {}: {why}",
+            did_path.display()
+        ),
+        Ok(old) => {
+            if let Err(e) =
+                service_compatible(CandidSource::Text(generated), CandidSource::Text(&old))
+            {
+                let msg = format!(
+                    "the interface of {} is not backward compatible with its version in HEAD~1: {e:#}",
+                    did_path.display()
+                );
+                if updating {
+                    eprintln!("candid check: WARNING: {msg}");
+                } else {
+                    panic!("{msg}");
+                }
+            }
+        }
+    }
+}
+
+fn write_if_changed(generated: &str, did_path: &Path) {
+    let mut text = generated.trim_end().to_string();
+    text.push('\n');
+    let current = std::fs::read_to_string(did_path).ok();
+    if current.as_deref() == Some(text.as_str()) {
+        eprintln!("candid check: {} is up to date", did_path.display());
+        return;
+    }
+    if let Some(dir) = did_path.parent() {
+        std::fs::create_dir_all(dir)
+            .unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+    }
+    std::fs::write(did_path, text)
+        .unwrap_or_else(|e| panic!("cannot write {}: {e}", did_path.display()));
+    eprintln!("candid check: wrote {}", did_path.display());
+}
+
+fn compare_with_committed(generated: &str, did_path: &Path) {
+    let committed = std::fs::read_to_string(did_path).unwrap_or_else(|e| {
+        panic!(
+            "cannot read {}: {e}; run scripts/update-candid.sh to generate it",
+            did_path.display()
+        )
+    });
+    if let Err(e) = service_equal(
+        CandidSource::Text(generated),
+        CandidSource::Text(&committed),
+    ) {
+        panic!(
+            "{} does not match the interface generated from the code: {e:#}\n\
+             run scripts/update-candid.sh to regenerate it. Generated interface:\n{generated}",
+            did_path.display()
+        );
+    }
+    if normalize(&committed) != normalize(generated) {
+        eprintln!(
+            "candid check: {} is structurally equal to the generated interface but differs in text \
+             (comments, order or formatting); scripts/update-candid.sh rewrites it",
+            did_path.display()
+        );
+    }
+}
+
+fn normalize(text: &str) -> String {
+    text.lines()
+        .map(str::trim_end)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The text of `did_path` in git revision `HEAD~1`, or why it is not available.
+fn previous_revision(did_path: &Path) -> Result<String, String> {
+    let dir = did_path
+        .parent()
+        .filter(|d| d.is_dir())
+        .ok_or_else(|| format!("{} has no existing parent directory", did_path.display()))?;
+    let file = did_path
+        .file_name()
+        .and_then(|f| f.to_str())
+        .ok_or_else(|| format!("{} has no file name", did_path.display()))?;
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(args)
+            .output()
+            .map_err(|e| format!("cannot run git: {e}"))
+    };
+    let rev = git(&["rev-parse", "--verify", "--quiet", "HEAD~1^{commit}"])?;
+    if !rev.status.success() {
+        return Err("the repository has no revision HEAD~1 (or this is not a git checkout)".into());
+    }
+    let spec = format!("HEAD~1:./{file}");
+    let exists = git(&["cat-file", "-e", &spec])?;
+    if !exists.status.success() {
+        return Err("the file does not exist in HEAD~1".into());
+    }
+    let show = git(&["show", &spec])?;
+    if !show.status.success() {
+        return Err(format!(
+            "git show {spec} failed: {}",
+            String::from_utf8_lossy(&show.stderr).trim()
+        ));
+    }
+    String::from_utf8(show.stdout).map_err(|_| "the HEAD~1 version is not UTF-8".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const V1: &str = "service : { get : () -> (nat64) query }";
+    const V2_COMPATIBLE: &str = "service : { get : () -> (nat64) query; put : (nat64) -> () }";
+
+    #[test]
+    fn equal_interfaces_pass_and_differences_are_detected() {
+        let dir = std::env::temp_dir().join(format!("candid-check-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("x.did");
+        std::fs::write(
+            &path,
+            "// comment\nservice : {\n  get : () -> (nat64) query;\n}\n",
+        )
+        .unwrap();
+        compare_with_committed(V1, &path);
+        let mismatch = std::panic::catch_unwind(|| compare_with_committed(V2_COMPATIBLE, &path));
+        assert!(mismatch.is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn compatibility_is_the_candid_subtype_relation() {
+        assert!(
+            service_compatible(CandidSource::Text(V2_COMPATIBLE), CandidSource::Text(V1)).is_ok()
+        );
+        assert!(
+            service_compatible(CandidSource::Text(V1), CandidSource::Text(V2_COMPATIBLE)).is_err()
+        );
+    }
+}

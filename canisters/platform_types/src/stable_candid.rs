@@ -1,0 +1,49 @@
+use candid::{decode_one, encode_one, CandidType};
+use ic_stable_structures::storable::{Bound, Storable};
+use serde::de::DeserializeOwned;
+use std::borrow::Cow;
+
+/// Stores any Candid type in stable structures (e.g. a `StableCell`) by Candid-encoding it.
+///
+/// Candid is used (rather than a compact binary format) so that records can later gain
+/// `Option` fields and still decode the bytes written by an older canister version.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StableCandid<T>(pub T);
+
+impl<T: CandidType + DeserializeOwned> Storable for StableCandid<T> {
+    fn to_bytes(&self) -> Cow<'_, [u8]> {
+        Cow::Owned(encode_one(&self.0).expect("Candid encoding of a stable value failed"))
+    }
+
+    fn into_bytes(self) -> Vec<u8> {
+        encode_one(&self.0).expect("Candid encoding of a stable value failed")
+    }
+
+    fn from_bytes(bytes: Cow<'_, [u8]>) -> Self {
+        StableCandid(decode_one(&bytes).expect("Candid decoding of a stable value failed"))
+    }
+
+    const BOUND: Bound = Bound::Unbounded;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ShardInitArgs;
+    use candid::Principal;
+
+    #[test]
+    fn round_trips_an_optional_record() {
+        let v = StableCandid(Some(ShardInitArgs {
+            hub_id: Principal::anonymous(),
+            learning_content_id: Principal::management_canister(),
+        }));
+        let bytes = v.to_bytes().into_owned();
+        assert_eq!(
+            StableCandid::<Option<ShardInitArgs>>::from_bytes(Cow::Owned(bytes)),
+            v
+        );
+        let none: StableCandid<Option<ShardInitArgs>> = StableCandid(None);
+        assert_eq!(StableCandid::from_bytes(none.to_bytes()), none);
+    }
+}

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Builds every canister to a shrunk, gzipped Wasm with candid:service metadata.
+#
+#   scripts/build-canisters.sh
+#
+# Output: $CANISTER_WASM_DIR (default target/canisters)/<name>.wasm.gz and <name>.wasm.gz.sha256
+# for the platform canisters (staking_hub, user_profile, learning_content) and the localnet test
+# canisters (counter, async_caller, timer_user, stable_user, cycles_user, echo).
+#
+# Wasm is compiled with `--profile canister --target wasm32-unknown-unknown` into target/wasm, a
+# target directory of its own, so host builds and tests are not invalidated; the toolchain comes
+# from scripts/ensure-wasm-toolchain.sh. The packager (tools/canister-packager) is built with the
+# normal host cargo. Order matters: staking_hub embeds the packaged user_profile.wasm.gz, so
+# user_profile (and the test canisters) are built and packaged first, then staking_hub with
+# USER_PROFILE_WASM set, then learning_content.
+#
+# Environment: CANISTER_WASM_DIR (output directory), CARGO_BUILD_JOBS (default 2),
+# WASM_TOOLCHAIN (rustup|debian, see ensure-wasm-toolchain.sh), CARGO_TARGET_DIR (host builds).
+# Do not run it from a build.rs of this workspace with the same host target directory: the nested
+# `cargo build -p canister-packager` would wait forever for the build-directory lock.
+
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+# shellcheck source=scripts/ensure-wasm-toolchain.sh
+source "$ROOT/scripts/ensure-wasm-toolchain.sh"
+
+JOBS="${CARGO_BUILD_JOBS:-2}"
+OUT="${CANISTER_WASM_DIR:-$ROOT/target/canisters}"
+mkdir -p "$OUT"
+OUT="$(cd "$OUT" && pwd)"
+WASM_TARGET_DIR="$ROOT/target/wasm"
+WASM_DIR="$WASM_TARGET_DIR/wasm32-unknown-unknown/canister"
+HOST_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+
+PLATFORM_CANISTERS=(user_profile staking_hub learning_content)
+TEST_CANISTERS=(counter async_caller timer_user stable_user cycles_user echo)
+
+log() { echo "build-canisters: $*" >&2; }
+
+did_of() {
+    case " ${PLATFORM_CANISTERS[*]} " in
+    *" $1 "*) echo "$ROOT/candid/$1.did" ;;
+    *) echo "$ROOT/localnet/test-canisters/$1/$1.did" ;;
+    esac
+}
+
+build_wasm() {
+    local args=() name
+    for name in "$@"; do args+=(-p "$name"); done
+    log "compiling $* for wasm32 ($WASM_TOOLCHAIN toolchain)"
+    wasm_cargo build --lib --profile canister --target wasm32-unknown-unknown \
+        --target-dir "$WASM_TARGET_DIR" -j "$JOBS" "${args[@]}"
+}
+
+package() {
+    local name
+    for name in "$@"; do
+        "$PACKAGER" --wasm "$WASM_DIR/$name.wasm" --did "$(did_of "$name")" --name "$name" --out "$OUT"
+    done
+}
+
+log "building the packager (host cargo)"
+cargo build -j "$JOBS" -p canister-packager --bin canister-packager
+PACKAGER="$HOST_TARGET_DIR/debug/canister-packager"
+[[ -x "$PACKAGER" ]] || { log "packager not found at $PACKAGER"; exit 1; }
+
+build_wasm user_profile "${TEST_CANISTERS[@]}"
+package user_profile "${TEST_CANISTERS[@]}"
+
+export USER_PROFILE_WASM="$OUT/user_profile.wasm.gz"
+build_wasm staking_hub
+package staking_hub
+
+build_wasm learning_content
+package learning_content
+
+echo
+printf '%-18s %10s  %s\n' canister 'gz bytes' sha256
+for name in "${PLATFORM_CANISTERS[@]}" "${TEST_CANISTERS[@]}"; do
+    gz="$OUT/$name.wasm.gz"
+    printf '%-18s %10s  %s\n' "$name" "$(stat -c %s "$gz")" "$(cut -d' ' -f1 "$gz.sha256")"
+done
+echo "output: $OUT"
