@@ -68,6 +68,12 @@ fn a_failing_upgrade_changes_nothing() {
     // post_upgrade restored 5; the failed upgrade's pre_upgrade write was rolled back with it.
     let (n,): (u64,) = net.update_candid(id, "inc", ()).unwrap();
     assert_eq!(n, 6);
+    // Make pre_upgrade write something new (6) and fail the upgrade again; then read what
+    // stable memory holds with an upgrade that skips pre_upgrade: still 5.
+    net.upgrade_canister(id, wasm("counter"), b"not candid".to_vec(), None).unwrap_err();
+    let flags = UpgradeFlags { skip_pre_upgrade: Some(true), wasm_memory_persistence: None };
+    net.install_code(id, CanisterInstallMode::Upgrade(Some(flags)), wasm("counter"), none_arg(), None).unwrap();
+    assert_eq!(net.query_candid::<_, (u64,)>(id, "get", ()).unwrap().0, 5);
 }
 
 #[test]
