@@ -104,19 +104,26 @@ impl WasmInstance {
             Ok(m) => m,
             Err(message) => return Err((stable, ExecError { code: ErrorCode::CanisterInvalidWasm, message })),
         };
-        Self::instantiate_compiled(prepared, module, stable, start_exec)
+        Self::instantiate_compiled(prepared, module, stable, start_exec, None)
     }
 
+    /// `adopt`: start from this committed heap (rollback after a grow) instead of a fresh one;
+    /// what instantiation writes (data segments) is then discarded rather than committed.
     fn instantiate_compiled(
         prepared: Arc<PreparedModule>,
         module: Module,
         stable: StableMemory,
         start_exec: ExecState,
+        adopt: Option<crate::memory::CommittedHeap>,
     ) -> Result<(Self, ExecResult), (StableMemory, ExecError)> {
+        let adopting = adopt.is_some();
         let limit = start_exec.instruction_limit;
         let mut store = Store::new(crate::engine::engine(), Ctx { stable, memory: None, exec: Some(start_exec) });
         store.set_fuel(limit).expect("fuel is enabled");
         let _ = take_created_heap();
+        if let Some(heap) = adopt {
+            crate::memory::adopt_on_next_creation(heap);
+        }
         let instance = match crate::engine::linker().instantiate(&mut store, &module) {
             Ok(i) => i,
             Err(e) => {
@@ -142,7 +149,11 @@ impl WasmInstance {
         let used = limit - store.get_fuel().unwrap_or(0);
         let mut inst =
             WasmInstance { prepared, module, store, instance, heap, table, globals, committed_globals: Vec::new() };
-        let dirty = inst.heap.as_ref().map(|h| h.lock().commit()).unwrap_or(0);
+        let dirty = match &inst.heap {
+            Some(h) if adopting => h.lock().rollback_in_place(),
+            Some(h) => h.lock().commit(),
+            None => 0,
+        };
         inst.committed_globals = inst.read_globals();
         let state = inst.store.data_mut().exec.take().expect("exec state");
         Ok((inst, ExecResult { state, outcome: Ok(()), instructions: used, dirty_pages: dirty }))
@@ -261,9 +272,33 @@ impl WasmInstance {
             self.restore_globals();
             return dirty;
         }
-        let image = heap.lock().committed_bytes();
-        self.rebuild(&image, self.committed_globals.clone()).expect("re-instantiating a module that instantiated before");
-        image.len() / crate::memory::OS_PAGE
+        let touched = heap.lock().dirty_page_count();
+        self.rebuild_from_committed();
+        touched
+    }
+
+    /// Re-instantiates the module over the committed heap (the same memfd: nothing is copied)
+    /// and restores the committed globals. Used when a failed execution grew the memory.
+    fn rebuild_from_committed(&mut self) {
+        let committed = self.heap.as_ref().expect("a heap to rebuild").lock().detach_committed();
+        let stable = self.take_stable();
+        let exec_template = self.store.data().exec.clone();
+        let stable_before_start = self.prepared.has_start.then(|| stable.clone());
+        let start = ExecState::new(
+            crate::system_api::ApiType::Start,
+            candid::Principal::management_canister(),
+            candid::Principal::management_canister(),
+            0,
+        );
+        let result = Self::instantiate_compiled(self.prepared.clone(), self.module.clone(), stable, start, Some(committed));
+        let (mut fresh, _) = result.unwrap_or_else(|(_, e)| panic!("re-instantiating a module that instantiated before: {}", e.message));
+        if let Some(s) = stable_before_start {
+            fresh.store.data_mut().stable = s;
+        }
+        fresh.committed_globals = self.committed_globals.clone();
+        fresh.restore_globals();
+        fresh.store.data_mut().exec = exec_template;
+        *self = fresh;
     }
 
     fn restore_globals(&mut self) {
@@ -272,7 +307,7 @@ impl WasmInstance {
         }
     }
 
-    /// Replaces the Wasm state with `heap` and `globals` (rollback after a grow, snapshot load).
+    /// Replaces the Wasm state with `heap` and `globals` (snapshot load).
     /// The start function's effects are discarded: it is re-run only to instantiate.
     pub fn rebuild(&mut self, heap: &[u8], globals: Vec<Val>) -> Result<(), String> {
         let stable = self.take_stable();
@@ -285,7 +320,7 @@ impl WasmInstance {
             candid::Principal::management_canister(),
             0,
         );
-        let (mut fresh, _) = match Self::instantiate_compiled(self.prepared.clone(), self.module.clone(), stable, start)
+        let (mut fresh, _) = match Self::instantiate_compiled(self.prepared.clone(), self.module.clone(), stable, start, None)
         {
             Ok(v) => v,
             Err((stable, e)) => {

@@ -521,13 +521,7 @@ impl Net {
 
     pub fn status(&self, id: Principal) -> CanisterStatusResult {
         let c = &self.canisters[&id];
-        let (heap, stable, globals) = c
-            .instance
-            .as_ref()
-            .map(|i| (i.heap_size() as u64, i.stable().size_bytes(), i.prepared.mutable_globals as u64 * 8))
-            .unwrap_or((0, 0, 0));
-        let custom: u64 =
-            c.instance.as_ref().map(|i| i.prepared.metadata.values().map(|(_, d)| d.len() as u64).sum()).unwrap_or(0);
+        let m = c.memory_usage();
         let s = &c.settings;
         CanisterStatusResult {
             status: match c.status {
@@ -554,17 +548,18 @@ impl Net {
                     .collect(),
             },
             module_hash: c.instance.as_ref().map(|i| i.prepared.module_hash.to_vec()),
-            memory_size: Nat::from(c.memory_bytes()),
+            memory_size: Nat::from(m.total()),
             memory_metrics: MemoryMetrics {
-                wasm_memory_size: Nat::from(heap),
-                stable_memory_size: Nat::from(stable),
-                global_memory_size: Nat::from(globals),
-                wasm_binary_size: Nat::from(c.installed_module.len() as u64),
-                custom_sections_size: Nat::from(custom),
+                wasm_memory_size: Nat::from(m.heap),
+                stable_memory_size: Nat::from(m.stable),
+                global_memory_size: Nat::from(m.globals),
+                wasm_binary_size: Nat::from(m.wasm_binary),
+                custom_sections_size: Nat::from(m.custom_sections),
                 canister_history_size: Nat::from(0u64),
-                wasm_chunk_store_size: Nat::from(c.chunk_store.values().map(|v| v.len() as u64).sum::<u64>()),
-                snapshots_size: Nat::from(c.snapshots.iter().map(|s| s.total_size()).sum::<u64>()),
-                log_memory_store_size: Nat::from(c.log_bytes as u64),
+                wasm_chunk_store_size: Nat::from(m.chunk_store),
+                snapshots_size: Nat::from(m.snapshots),
+                // Logs are not charged as canister memory here.
+                log_memory_store_size: Nat::from(0u64),
             },
             cycles: Nat::from(c.balance),
             reserved_cycles: Nat::from(0u64),

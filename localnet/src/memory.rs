@@ -45,6 +45,14 @@ enum Backing {
     Memfd { fd: libc::c_int, pagemap: std::fs::File },
     /// Full copy of the committed heap; used where pagemap is unavailable.
     Shadow { committed: Vec<u8> },
+    /// Handed over to a rebuilt instance ([`HeapState::detach_committed`]).
+    Detached,
+}
+
+/// A committed heap handed from one instance to its rebuilt successor.
+pub struct CommittedHeap {
+    backing: Backing,
+    committed_size: usize,
 }
 
 #[derive(Clone)]
@@ -120,7 +128,7 @@ fn os_err(what: &str) -> String {
 }
 
 impl HeapState {
-    fn new(min: usize, reserved: usize) -> Result<Self, String> {
+    fn new(min: usize, reserved: usize, adopt: Option<CommittedHeap>) -> Result<Self, String> {
         let base = unsafe {
             libc::mmap(
                 std::ptr::null_mut(),
@@ -133,6 +141,23 @@ impl HeapState {
         };
         if base == libc::MAP_FAILED {
             return Err(os_err("reserving heap address space"));
+        }
+        if let Some(adopted) = adopt {
+            let mut state = HeapState { base: base as *mut u8, reserved, size: 0, committed_size: 0, backing: adopted.backing };
+            let size = adopted.committed_size.max(min);
+            if let Backing::Memfd { fd, .. } = &state.backing {
+                // Drop whatever a failed execution appended past the committed size.
+                if unsafe { libc::ftruncate(*fd, adopted.committed_size as i64) } != 0 {
+                    return Err(os_err("ftruncate heap"));
+                }
+            }
+            state.grow_to(size)?;
+            if let Backing::Shadow { committed } = &state.backing {
+                let target = unsafe { std::slice::from_raw_parts_mut(state.base, committed.len()) };
+                target.copy_from_slice(committed);
+            }
+            state.committed_size = size;
+            return Ok(state);
         }
         let backing = if pagemap_supported() {
             let fd = unsafe { libc::memfd_create(c"localnet-heap".as_ptr(), libc::MFD_CLOEXEC) };
@@ -176,6 +201,7 @@ impl HeapState {
                         return Err(os_err("mapping heap"));
                     }
                 }
+                Backing::Detached => return Err("the heap was detached".into()),
                 Backing::Shadow { .. } => {
                     if libc::mprotect(self.base.add(old) as *mut _, new_size - old, libc::PROT_READ | libc::PROT_WRITE)
                         != 0
@@ -191,7 +217,7 @@ impl HeapState {
 
     /// Runs of dirty OS pages as (first page, count), within the accessible size.
     fn dirty_runs(&self) -> io::Result<Vec<(usize, usize)>> {
-        let Backing::Memfd { pagemap, .. } = &self.backing else { unreachable!() };
+        let Backing::Memfd { pagemap, .. } = &self.backing else { unreachable!("pagemap scan without a memfd") };
         let pages = self.size / OS_PAGE;
         let mut runs = Vec::new();
         let mut entries = vec![0u64; pages.min(32 * 1024)];
@@ -261,6 +287,7 @@ impl HeapState {
                 self.committed_size = self.size;
                 dirty
             }
+            Backing::Detached => unreachable!("a detached heap is never committed"),
         }
     }
 
@@ -289,6 +316,7 @@ impl HeapState {
                 }
                 dirty
             }
+            Backing::Detached => unreachable!("a detached heap is never rolled back"),
         }
     }
 
@@ -308,11 +336,31 @@ impl HeapState {
                 out
             }
             Backing::Shadow { committed } => committed[..self.committed_size].to_vec(),
+            Backing::Detached => unreachable!("a detached heap is never read"),
         }
     }
 
     pub fn size(&self) -> usize {
         self.size
+    }
+
+    /// OS pages written since the last commit (including pages added by a grow).
+    pub fn dirty_page_count(&self) -> usize {
+        match &self.backing {
+            Backing::Memfd { .. } => self.dirty_runs().expect("reading /proc/self/pagemap").iter().map(|r| r.1).sum(),
+            Backing::Shadow { committed } => {
+                let current = unsafe { std::slice::from_raw_parts(self.base, self.size) };
+                let changed = committed.chunks(OS_PAGE).zip(current.chunks(OS_PAGE)).filter(|(c, n)| c != n).count();
+                changed + (self.size.saturating_sub(committed.len())).div_ceil(OS_PAGE)
+            }
+            Backing::Detached => 0,
+        }
+    }
+
+    /// Hands the committed heap (the memfd, or the shadow copy) over for a rebuilt
+    /// instance; this state becomes unusable and is dropped with its old instance.
+    pub fn detach_committed(&mut self) -> CommittedHeap {
+        CommittedHeap { backing: std::mem::replace(&mut self.backing, Backing::Detached), committed_size: self.committed_size }
     }
 
     pub fn committed_size(&self) -> usize {
@@ -370,10 +418,19 @@ unsafe impl LinearMemory for CanisterLinearMemory {
 thread_local! {
     /// The heap created by the most recent instantiation on this thread.
     static LAST_CREATED: RefCell<Option<HeapHandle>> = const { RefCell::new(None) };
+    /// A committed heap the next memory creation on this thread takes over.
+    static ADOPT: RefCell<Option<CommittedHeap>> = const { RefCell::new(None) };
+}
+
+/// Makes the next memory created on this thread start from `heap` (its committed size and
+/// contents) instead of an empty memory. Cleared by [`take_created_heap`].
+pub fn adopt_on_next_creation(heap: CommittedHeap) {
+    ADOPT.with(|a| *a.borrow_mut() = Some(heap));
 }
 
 /// Takes the heap handle of the memory created by the instantiation that just ran.
 pub fn take_created_heap() -> Option<HeapHandle> {
+    ADOPT.with(|a| a.borrow_mut().take());
     LAST_CREATED.with(|c| c.borrow_mut().take())
 }
 
@@ -392,7 +449,8 @@ unsafe impl MemoryCreator for HeapCreator {
             return Err("64-bit memories are not supported by localnet".into());
         }
         let reserved = reserved_size_in_bytes.unwrap_or(4 << 30) + guard_size_in_bytes;
-        let state = HeapHandle(Arc::new(Mutex::new(HeapState::new(minimum, reserved)?)));
+        let adopt = ADOPT.with(|a| a.borrow_mut().take());
+        let state = HeapHandle(Arc::new(Mutex::new(HeapState::new(minimum, reserved, adopt)?)));
         LAST_CREATED.with(|c| *c.borrow_mut() = Some(state.clone()));
         Ok(Box::new(CanisterLinearMemory { state }))
     }
@@ -412,7 +470,7 @@ mod tests {
     }
 
     fn new_heap(min: usize) -> HeapHandle {
-        HeapHandle(Arc::new(Mutex::new(HeapState::new(min, 1 << 30).unwrap())))
+        HeapHandle(Arc::new(Mutex::new(HeapState::new(min, 1 << 30, None).unwrap())))
     }
 
     #[test]
@@ -432,6 +490,25 @@ mod tests {
         assert_eq!(h.lock().commit(), 0);
         let bytes = h.lock().committed_bytes();
         assert_eq!((bytes[5], bytes[3 * OS_PAGE + 1], bytes.len()), (7, 9, 16 * OS_PAGE));
+    }
+
+    #[test]
+    fn a_detached_heap_is_adopted_with_its_committed_contents() {
+        let h = new_heap(4 * OS_PAGE);
+        write(&h, 2 * OS_PAGE, 9);
+        h.lock().commit();
+        h.lock().grow_to(8 * OS_PAGE).unwrap();
+        write(&h, 6 * OS_PAGE, 1); // an uncommitted grow and write
+        let committed = h.lock().detach_committed();
+        let adopted = HeapHandle(Arc::new(Mutex::new(HeapState::new(OS_PAGE, 1 << 30, Some(committed)).unwrap())));
+        let sizes = {
+            let a = adopted.lock();
+            (a.size(), a.committed_size())
+        };
+        assert_eq!(sizes, (4 * OS_PAGE, 4 * OS_PAGE));
+        assert_eq!(read(&adopted, 2 * OS_PAGE), 9);
+        adopted.lock().grow_to(8 * OS_PAGE).unwrap();
+        assert_eq!(read(&adopted, 6 * OS_PAGE), 0, "the uncommitted write is gone");
     }
 
     #[test]

@@ -142,6 +142,23 @@ impl SnapshotData {
     }
 }
 
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct MemoryUsage {
+    pub heap: u64,
+    pub stable: u64,
+    pub globals: u64,
+    pub wasm_binary: u64,
+    pub custom_sections: u64,
+    pub chunk_store: u64,
+    pub snapshots: u64,
+}
+
+impl MemoryUsage {
+    pub fn total(&self) -> u64 {
+        self.heap + self.stable + self.globals + self.wasm_binary + self.custom_sections + self.chunk_store + self.snapshots
+    }
+}
+
 pub(crate) struct Canister {
     pub id: Principal,
     pub controllers: Vec<Principal>,
@@ -169,16 +186,22 @@ pub(crate) struct Canister {
 }
 
 impl Canister {
+    /// The memory the canister pays for, by kind (what `canister_status` reports).
+    pub fn memory_usage(&self) -> MemoryUsage {
+        let inst = self.instance.as_ref();
+        MemoryUsage {
+            heap: inst.map(|i| i.heap_size() as u64).unwrap_or(0),
+            stable: inst.map(|i| i.stable().size_bytes()).unwrap_or(0),
+            globals: inst.map(|i| i.prepared.mutable_globals as u64 * 8).unwrap_or(0),
+            wasm_binary: self.installed_module.len() as u64,
+            custom_sections: inst.map(|i| i.prepared.custom_sections_size).unwrap_or(0),
+            chunk_store: self.chunk_store.values().map(|c| c.len() as u64).sum(),
+            snapshots: self.snapshots.iter().map(|s| s.total_size()).sum(),
+        }
+    }
+
     pub fn memory_bytes(&self) -> u64 {
-        let (heap, stable) = self
-            .instance
-            .as_ref()
-            .map(|i| (i.heap_size() as u64, i.stable().size_bytes()))
-            .unwrap_or((0, 0));
-        heap + stable
-            + self.installed_module.len() as u64
-            + self.chunk_store.values().map(|c| c.len() as u64).sum::<u64>()
-            + self.snapshots.iter().map(|s| s.total_size()).sum::<u64>()
+        self.memory_usage().total()
     }
 
     pub fn freezing_threshold_cycles(&self, fees: &FeeSchedule) -> u128 {
@@ -444,7 +467,11 @@ impl Net {
         !self.queue.is_empty()
             || self.canisters.values().any(|c| {
                 c.status == CanisterRunStatus::Stopping
-                    || (c.global_timer != 0 && c.global_timer <= self.time + 1 && !c.timer_queued)
+                    // Stopped canisters run no timers, so their due timers are no work.
+                    || (c.status == CanisterRunStatus::Running
+                        && c.global_timer != 0
+                        && c.global_timer <= self.time + 1
+                        && !c.timer_queued)
             })
     }
 

@@ -42,6 +42,8 @@ pub struct PreparedModule {
     pub has_start: bool,
     /// `icp:public <name>` / `icp:private <name>` custom sections.
     pub metadata: BTreeMap<String, (bool, Vec<u8>)>,
+    /// Bytes the `icp:` custom sections take, counted as the replica does: name length + 1 + content.
+    pub custom_sections_size: u64,
 }
 
 pub fn sha256(bytes: &[u8]) -> [u8; 32] {
@@ -170,6 +172,7 @@ pub fn prepare(installed: &[u8]) -> Result<PreparedModule, String> {
         mutable_globals: 0,
         has_start: module.start.is_some(),
         metadata: BTreeMap::new(),
+        custom_sections_size: 0,
     };
     let mut name_bytes = 0;
     for export in module.exports.iter() {
@@ -222,6 +225,9 @@ pub fn prepare(installed: &[u8]) -> Result<PreparedModule, String> {
     for (_, section) in module.customs.iter() {
         let name = section.name();
         let data = section.data(&Default::default()).to_vec();
+        if name.starts_with("icp:") {
+            prepared.custom_sections_size += name.len() as u64 + 1 + data.len() as u64;
+        }
         if let Some(n) = name.strip_prefix("icp:public ") {
             prepared.metadata.insert(n.to_string(), (true, data));
         } else if let Some(n) = name.strip_prefix("icp:private ") {
