@@ -160,6 +160,31 @@ fn touch_then_trap(pages: u32) {
     ));
 }
 
+/// Writes one byte in each of `pages` distinct 64 KiB pages of the heap kept by
+/// `grow_heap_mib` (no allocation, so the memory does not grow), then traps. Measures
+/// rolling back dirty pages of an existing heap.
+#[ic_cdk::update]
+fn touch_kept_then_trap(pages: u32) {
+    HEAP.with_borrow_mut(|h| {
+        let kept: usize = h.iter().map(|b| b.len()).sum();
+        if (pages as usize) * WASM_PAGE as usize > kept {
+            ic_cdk::trap(format!("touch_kept_then_trap: only {kept} heap bytes are kept"));
+        }
+        let mut left = pages as usize;
+        for block in h.iter_mut() {
+            for off in (0..block.len()).step_by(WASM_PAGE as usize) {
+                if left == 0 {
+                    break;
+                }
+                block[off] = block[off].wrapping_add(1);
+                left -= 1;
+            }
+        }
+    });
+    RAW.with(|r| raw_write_to(r, 0, &[0xFE]));
+    ic_cdk::trap(format!("touch_kept_then_trap: trapping after touching {pages} kept heap pages"));
+}
+
 /// Increments a heap counter: an update that touches very little state.
 #[ic_cdk::update]
 fn inc_small() -> u64 {
