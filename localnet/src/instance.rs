@@ -307,44 +307,21 @@ impl WasmInstance {
         }
     }
 
-    /// Replaces the Wasm state with `heap` and `globals` (snapshot load).
-    /// The start function's effects are discarded: it is re-run only to instantiate.
-    pub fn rebuild(&mut self, heap: &[u8], globals: Vec<Val>) -> Result<(), String> {
-        let stable = self.take_stable();
-        let exec_template = self.store.data().exec.clone();
-        // A start function runs again on instantiation; its stable writes must not count.
-        let stable_before_start = self.prepared.has_start.then(|| stable.clone());
-        let start = ExecState::new(
-            crate::system_api::ApiType::Start,
-            candid::Principal::management_canister(),
-            candid::Principal::management_canister(),
-            0,
-        );
-        let (mut fresh, _) = match Self::instantiate_compiled(self.prepared.clone(), self.module.clone(), stable, start, None)
-        {
-            Ok(v) => v,
-            Err((stable, e)) => {
-                self.store.data_mut().stable = stable_before_start.unwrap_or(stable);
-                return Err(e.message);
-            }
-        };
-        if let Some(s) = stable_before_start {
-            fresh.store.data_mut().stable = s;
-        }
-        if let (Some(h), Some(mem)) = (&fresh.heap, fresh.store.data().memory) {
+    /// Loads a heap image and globals into a freshly instantiated instance and commits
+    /// them (snapshot load).
+    pub fn load_image(&mut self, heap: &[u8], globals: Vec<Val>) -> Result<(), String> {
+        if let (Some(h), Some(mem)) = (self.heap.clone(), self.store.data().memory) {
             let have = h.lock().size();
             if heap.len() > have {
                 let pages = ((heap.len() - have) / 65536) as u64;
-                mem.grow(&mut fresh.store, pages).map_err(|e| format!("growing the heap: {e}"))?;
+                mem.grow(&mut self.store, pages).map_err(|e| format!("growing the heap: {e}"))?;
             }
             let mut image = heap.to_vec();
             image.resize(h.lock().size(), 0);
             h.load_committed(&image);
         }
-        fresh.committed_globals = globals;
-        fresh.restore_globals();
-        fresh.store.data_mut().exec = exec_template;
-        *self = fresh;
+        self.committed_globals = globals;
+        self.restore_globals();
         Ok(())
     }
 }

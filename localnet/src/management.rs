@@ -626,7 +626,7 @@ impl Net {
         let start = self.exec_state(c, ApiType::Start, Principal::management_canister(), self.limits.install);
         let (mut inst, _) = WasmInstance::instantiate(s.prepared.clone(), s.stable.clone(), start)
             .map_err(|(_, e)| Reject::new(e.code, format!("Error from Canister {id}: {}", e.message)))?;
-        inst.rebuild(&s.heap, s.globals.clone())
+        inst.load_image(&s.heap, s.globals.clone())
             .map_err(|e| Reject::new(ErrorCode::CanisterInvalidWasm, format!("restoring the snapshot: {e}")))?;
         let (module, certified, timer) = (s.installed_module.clone(), s.certified_data.clone(), s.global_timer);
         let c = self.canisters.get_mut(&id).unwrap();

@@ -756,17 +756,23 @@ impl Net {
     }
 
     fn execute_task(&mut self, canister: Principal, export: &str, label: &str) {
+        let is_timer = export == "canister_global_timer";
         let Some(c) = self.canisters.get_mut(&canister) else { return };
-        if export == "canister_global_timer" {
+        if is_timer {
             c.timer_queued = false;
-        }
-        if c.status != CanisterRunStatus::Running || c.instance.is_none() {
-            return;
         }
         let limit = self.limits.update;
         let prepay = self.fees.execution_cost(limit);
-        if self.check_cycles(&self.canisters[&canister], prepay).is_err() {
-            return; // frozen canisters run no tasks
+        let live = c.status == CanisterRunStatus::Running && c.instance.is_some();
+        let runnable = live && self.check_cycles(&self.canisters[&canister], prepay).is_ok();
+        if !runnable {
+            // Stopped or frozen since the task was queued: a due timer stays armed (it fires
+            // once the canister can run again) unless the canister set a new one meanwhile.
+            let c = self.canisters.get_mut(&canister).unwrap();
+            if is_timer && c.global_timer == 0 && c.instance.is_some() {
+                c.global_timer = self.time;
+            }
+            return;
         }
         let cc_id = self.fresh_id();
         self.call_contexts.insert(

@@ -229,3 +229,18 @@ fn stopped_canister_runs_no_timers_until_started() {
     run_at(&net, t0 + 30 * SEC);
     assert_eq!(counts(&net, id).periodic, caught_up + 1);
 }
+
+#[test]
+fn a_due_timer_of_a_frozen_canister_waits_for_cycles() {
+    let net = LocalNet::new();
+    // Enough to install, not enough to prepay a 40B-instruction timer execution.
+    let id = net.create_canister_with_cycles(None, 20_000_000_000);
+    net.install_canister(id, wasm("timer_user"), Encode!(&Some(10u64)).unwrap(), None);
+    net.advance_time(Duration::from_secs(10));
+    net.tick();
+    net.tick();
+    assert_eq!(net.execution_log().iter().filter(|r| r.entry == "global timer").count(), 0, "frozen: no timer ran");
+    net.add_cycles(id, 100_000_000_000_000);
+    ticks(&net, 5);
+    assert_eq!(counts(&net, id).periodic, 1, "the due timer stayed armed and fired after the top-up");
+}

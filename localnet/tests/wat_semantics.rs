@@ -324,3 +324,50 @@ fn system_api_called_from_the_wrong_context_traps() {
     assert_eq!(err.error_code, ErrorCode::CanisterContractViolation);
     assert!(err.reject_message.contains("cannot be executed in update mode"), "{}", err.reject_message);
 }
+
+#[test]
+fn rarely_used_system_api_functions() {
+    let wasm = r#"
+    (module
+      (import "ic0" "msg_reply_data_append" (func $append (param i32 i32)))
+      (import "ic0" "msg_reply" (func $reply))
+      (import "ic0" "stable_grow" (func $sgrow (param i32) (result i32)))
+      (import "ic0" "stable_size" (func $ssize (result i32)))
+      (import "ic0" "stable_write" (func $swrite (param i32 i32 i32)))
+      (import "ic0" "stable_read" (func $sread (param i32 i32 i32)))
+      (import "ic0" "root_key_size" (func $root_key_size (result i32)))
+      (import "ic0" "subnet_self_size" (func $subnet_size (result i32)))
+      (import "ic0" "msg_caller_info_data_size" (func $info_size (result i32)))
+      (import "ic0" "canister_cycle_balance" (func $balance64 (result i64)))
+      (import "ic0" "cost_sign_with_ecdsa" (func $cost_ecdsa (param i32 i32 i32 i32) (result i32)))
+      (import "ic0" "cost_sign_with_schnorr" (func $cost_schnorr (param i32 i32 i32 i32) (result i32)))
+      (memory (export "memory") 1)
+      (data (i32.const 500) "test_key_1")
+      (data (i32.const 520) "no_such_key")
+      (func $put (param $at i32) (param $v i32) (i32.store (local.get $at) (local.get $v)))
+      (func (export "canister_update misc")
+        (call $put (i32.const 0) (call $sgrow (i32.const 2)))
+        (call $put (i32.const 4) (call $ssize))
+        (i32.store (i32.const 100) (i32.const 0xabcdef))
+        (call $swrite (i32.const 70000) (i32.const 100) (i32.const 4))
+        (call $sread (i32.const 8) (i32.const 70000) (i32.const 4))
+        (call $put (i32.const 12) (call $root_key_size))
+        (call $put (i32.const 16) (call $subnet_size))
+        (call $put (i32.const 20) (call $info_size))
+        (call $put (i32.const 24) (i64.ne (call $balance64) (i64.const 0)))
+        ;; 0 = known key (cost written at 600), 1 = unknown curve, 2 = unknown key name
+        (call $put (i32.const 28) (call $cost_ecdsa (i32.const 500) (i32.const 10) (i32.const 0) (i32.const 600)))
+        (call $put (i32.const 32) (call $cost_ecdsa (i32.const 500) (i32.const 10) (i32.const 7) (i32.const 600)))
+        (call $put (i32.const 36) (call $cost_schnorr (i32.const 520) (i32.const 11) (i32.const 1) (i32.const 600)))
+        (call $put (i32.const 40) (i32.load (i32.const 600)))
+        (call $append (i32.const 0) (i32.const 44))
+        (call $reply)))"#;
+    let net = LocalNet::new();
+    let id = install(&net, wasm);
+    let w = words(&net.update_call(id, user(), "misc", vec![]).unwrap());
+    // stable_grow returns the old size; 0xabcdef round-trips through page 1; the root key is
+    // 133 bytes of DER; the subnet id 29 bytes; no caller info; a non-zero balance;
+    // ecdsa test_key_1 costs 10B (low 32 bits at 600); bad curve = 1; unknown key = 2.
+    assert_eq!(w, vec![0, 2, 0xabcdef, 133, 29, 0, 1, 0, 1, 2, (10_000_000_000u64 & 0xffff_ffff) as u32]);
+    assert_eq!(net.root_key().len(), 133);
+}
