@@ -4,7 +4,7 @@
 use candid::Principal;
 use integration_tests::wasm;
 use localnet::LocalNet;
-use platform_types::{ContentInitArgs, HubInitArgs, ShardInitArgs, VersionInfo};
+use platform_types::{ContentInitArgs, HubInitArgs, PlatformConfig, ShardInitArgs, VersionInfo};
 
 fn principal(n: u8) -> Principal {
     Principal::from_slice(&[n; 29])
@@ -30,7 +30,12 @@ where
 
 #[test]
 fn staking_hub_installs_upgrades_and_embeds_the_shard_wasm() {
-    let init = HubInitArgs { ledger_id: principal(1), learning_content_id: principal(2), sns_governance_id: principal(3) };
+    let init = HubInitArgs {
+        ledger_id: principal(1),
+        learning_content_id: principal(2),
+        sns_governance_id: principal(3),
+        config: None,
+    };
     let (net, hub) = install_and_upgrade("staking_hub", init);
     let (hash,): (String,) = net.query_candid(hub, "get_shard_wasm_hash", ()).unwrap();
     let shard = wasm("user_profile");
@@ -39,12 +44,20 @@ fn staking_hub_installs_upgrades_and_embeds_the_shard_wasm() {
 
 #[test]
 fn user_profile_installs_and_upgrades() {
-    install_and_upgrade("user_profile", ShardInitArgs { hub_id: principal(4), learning_content_id: principal(2) });
+    install_and_upgrade(
+        "user_profile",
+        ShardInitArgs { hub_id: principal(4), learning_content_id: principal(2), config: PlatformConfig::default() },
+    );
 }
 
 #[test]
 fn learning_content_installs_and_upgrades() {
-    install_and_upgrade("learning_content", ContentInitArgs { hub_id: principal(4), sns_governance_id: principal(3) });
+    // get_init_args returns the init arguments without their units (content and answer keys
+    // live in their own stable maps; see tests/learning_content.rs), so install none here.
+    install_and_upgrade(
+        "learning_content",
+        ContentInitArgs { hub_id: principal(4), sns_governance_id: principal(3), units: vec![], pass_mark_percent: Some(70) },
+    );
 }
 
 #[test]

@@ -9,8 +9,10 @@ use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "candid-check")]
 pub mod candid_check;
+mod platform;
 mod stable_candid;
 
+pub use platform::*;
 pub use stable_candid::StableCandid;
 
 /// Init argument of the `staking_hub` canister.
@@ -19,6 +21,8 @@ pub struct HubInitArgs {
     pub ledger_id: Principal,
     pub learning_content_id: Principal,
     pub sns_governance_id: Principal,
+    /// Overrides of the default [`PlatformConfig`] (tests use small shard limits).
+    pub config: Option<ConfigOverrides>,
 }
 
 /// Init argument of a `user_profile` shard canister (installed by the hub).
@@ -26,6 +30,8 @@ pub struct HubInitArgs {
 pub struct ShardInitArgs {
     pub hub_id: Principal,
     pub learning_content_id: Principal,
+    /// The hub's configuration when it created the shard.
+    pub config: PlatformConfig,
 }
 
 /// Init argument of the `learning_content` canister.
@@ -33,6 +39,10 @@ pub struct ShardInitArgs {
 pub struct ContentInitArgs {
     pub hub_id: Principal,
     pub sns_governance_id: Principal,
+    /// Initial units with their answer keys; later changes come through governance.
+    pub units: Vec<UnitInput>,
+    /// Pass mark for `verify_quiz`; the platform default when absent.
+    pub pass_mark_percent: Option<u8>,
 }
 
 /// Answer of every platform canister's `get_version` query.
@@ -88,6 +98,7 @@ mod tests {
             ledger_id: p(1),
             learning_content_id: p(2),
             sns_governance_id: p(3),
+            config: Some(ConfigOverrides { shard_soft_limit: Some(9), ..Default::default() }),
         };
         let bytes = encode_one(&hub).unwrap();
         assert_eq!(decode_one::<HubInitArgs>(&bytes).unwrap(), hub);
@@ -95,6 +106,7 @@ mod tests {
         let shard = ShardInitArgs {
             hub_id: p(4),
             learning_content_id: p(5),
+            config: PlatformConfig::default(),
         };
         let bytes = encode_one(&shard).unwrap();
         assert_eq!(decode_one::<ShardInitArgs>(&bytes).unwrap(), shard);
@@ -102,6 +114,8 @@ mod tests {
         let content = ContentInitArgs {
             hub_id: p(6),
             sns_governance_id: p(7),
+            units: vec![],
+            pass_mark_percent: Some(70),
         };
         let bytes = encode_one(&content).unwrap();
         assert_eq!(decode_one::<ContentInitArgs>(&bytes).unwrap(), content);
@@ -115,7 +129,12 @@ mod tests {
             learning_content_id: Principal,
             max_users: Option<u64>,
         }
-        let old = ShardInitArgs {
+        #[derive(CandidType, Deserialize)]
+        struct ShardInitArgsV1 {
+            hub_id: Principal,
+            learning_content_id: Principal,
+        }
+        let old = ShardInitArgsV1 {
             hub_id: p(1),
             learning_content_id: p(2),
         };
@@ -131,6 +150,7 @@ mod tests {
             ledger_id: p(1),
             learning_content_id: p(2),
             sns_governance_id: p(3),
+            config: None,
         };
         let s = hub.summary();
         assert!(
@@ -139,7 +159,9 @@ mod tests {
         );
         assert!(ContentInitArgs {
             hub_id: p(1),
-            sns_governance_id: p(2)
+            sns_governance_id: p(2),
+            units: vec![],
+            pass_mark_percent: None,
         }
         .summary()
         .starts_with("hub_id="));

@@ -37,6 +37,7 @@ mod tests {
         let v = StableCandid(Some(ShardInitArgs {
             hub_id: Principal::anonymous(),
             learning_content_id: Principal::management_canister(),
+            config: crate::PlatformConfig::default(),
         }));
         let bytes = v.to_bytes().into_owned();
         assert_eq!(

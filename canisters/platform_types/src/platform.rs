@@ -1,0 +1,421 @@
+//! The platform's Candid contract: configuration, and the types the hub, the shards and
+//! learning_content exchange. Token amounts are e8s (8 decimals) in `nat64`: the hard cap,
+//! 4.2 B tokens, is 4.2e17 e8s, well inside 64 bits.
+
+use candid::{CandidType, Principal};
+use serde::{Deserialize, Serialize};
+
+/// One token in e8s.
+pub const E8S: u64 = 100_000_000;
+/// Hard cap on everything the hub ever grants (and so mints): 4.2 B tokens.
+pub const HARD_CAP_E8S: u64 = 4_200_000_000 * E8S;
+pub const NANOS_PER_DAY: u64 = 86_400 * 1_000_000_000;
+
+/// Limits and rates of the platform. The hub holds the authoritative copy, passes it to every
+/// shard it creates, and (later, through governance) pushes changes.
+#[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct PlatformConfig {
+    /// A new shard is created when every Active shard has at least this many users.
+    pub shard_soft_limit: u64,
+    /// A shard with this many users is Full and gets no more users.
+    pub shard_hard_limit: u64,
+    /// How often the hub's timer checks capacity and shard cycles.
+    pub auto_scale_interval_secs: u64,
+    /// Tokens granted to a shard per allowance request, in e8s.
+    pub allowance_chunk_e8s: u64,
+    /// Reward credited per passed quiz, in e8s.
+    pub reward_per_quiz_e8s: u64,
+    /// Quiz attempts a user may make per UTC day.
+    pub daily_attempt_limit: u32,
+    /// Percentage of correct answers needed to pass (1..=100).
+    pub pass_mark_percent: u8,
+    /// A shard reports its stats to the hub at most this often (unless it needs allowance).
+    pub shard_sync_interval_secs: u64,
+    /// Cycles a new shard starts with (on top of the creation fee the hub pays).
+    pub shard_initial_cycles: u128,
+    /// Below this balance the hub tops a shard up ...
+    pub shard_topup_threshold_cycles: u128,
+    /// ... by this amount.
+    pub shard_topup_amount_cycles: u128,
+}
+
+impl Default for PlatformConfig {
+    fn default() -> Self {
+        PlatformConfig {
+            shard_soft_limit: 90_000,
+            shard_hard_limit: 100_000,
+            auto_scale_interval_secs: 60,
+            allowance_chunk_e8s: 100_000 * E8S,
+            reward_per_quiz_e8s: 100 * E8S,
+            daily_attempt_limit: 5,
+            pass_mark_percent: 60,
+            shard_sync_interval_secs: 300,
+            shard_initial_cycles: 2_000_000_000_000,
+            shard_topup_threshold_cycles: 1_000_000_000_000,
+            shard_topup_amount_cycles: 1_000_000_000_000,
+        }
+    }
+}
+
+impl PlatformConfig {
+    /// Checks every range; the error names the field.
+    pub fn validate(&self) -> Result<(), String> {
+        let c = self;
+        if c.shard_hard_limit == 0 || c.shard_hard_limit > 10_000_000 {
+            return Err(format!("shard_hard_limit must be in 1..=10000000, got {}", c.shard_hard_limit));
+        }
+        if c.shard_soft_limit == 0 || c.shard_soft_limit > c.shard_hard_limit {
+            return Err(format!(
+                "shard_soft_limit must be in 1..=shard_hard_limit ({}), got {}",
+                c.shard_hard_limit, c.shard_soft_limit
+            ));
+        }
+        if !(1..=86_400).contains(&c.auto_scale_interval_secs) {
+            return Err(format!("auto_scale_interval_secs must be in 1..=86400, got {}", c.auto_scale_interval_secs));
+        }
+        if c.allowance_chunk_e8s == 0 || c.allowance_chunk_e8s > HARD_CAP_E8S {
+            return Err(format!("allowance_chunk_e8s must be in 1..={HARD_CAP_E8S}, got {}", c.allowance_chunk_e8s));
+        }
+        if c.reward_per_quiz_e8s == 0 || c.reward_per_quiz_e8s > c.allowance_chunk_e8s {
+            return Err(format!(
+                "reward_per_quiz_e8s must be in 1..=allowance_chunk_e8s ({}), got {}",
+                c.allowance_chunk_e8s, c.reward_per_quiz_e8s
+            ));
+        }
+        if !(1..=1_000).contains(&c.daily_attempt_limit) {
+            return Err(format!("daily_attempt_limit must be in 1..=1000, got {}", c.daily_attempt_limit));
+        }
+        if !(1..=100).contains(&c.pass_mark_percent) {
+            return Err(format!("pass_mark_percent must be in 1..=100, got {}", c.pass_mark_percent));
+        }
+        if !(1..=86_400).contains(&c.shard_sync_interval_secs) {
+            return Err(format!("shard_sync_interval_secs must be in 1..=86400, got {}", c.shard_sync_interval_secs));
+        }
+        if c.shard_topup_amount_cycles == 0 {
+            return Err("shard_topup_amount_cycles must be positive".into());
+        }
+        Ok(())
+    }
+}
+
+/// Optional overrides of [`PlatformConfig`] given at install (tests use small shard limits).
+#[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+pub struct ConfigOverrides {
+    pub shard_soft_limit: Option<u64>,
+    pub shard_hard_limit: Option<u64>,
+    pub auto_scale_interval_secs: Option<u64>,
+    pub allowance_chunk_e8s: Option<u64>,
+    pub reward_per_quiz_e8s: Option<u64>,
+    pub daily_attempt_limit: Option<u32>,
+    pub pass_mark_percent: Option<u8>,
+    pub shard_sync_interval_secs: Option<u64>,
+    pub shard_initial_cycles: Option<u128>,
+    pub shard_topup_threshold_cycles: Option<u128>,
+    pub shard_topup_amount_cycles: Option<u128>,
+}
+
+impl ConfigOverrides {
+    /// The defaults with these overrides applied, validated.
+    pub fn apply_to(&self, base: &PlatformConfig) -> Result<PlatformConfig, String> {
+        let mut c = base.clone();
+        macro_rules! set {
+            ($($f:ident),*) => { $( if let Some(v) = self.$f { c.$f = v; } )* };
+        }
+        set!(
+            shard_soft_limit,
+            shard_hard_limit,
+            auto_scale_interval_secs,
+            allowance_chunk_e8s,
+            reward_per_quiz_e8s,
+            daily_attempt_limit,
+            pass_mark_percent,
+            shard_sync_interval_secs,
+            shard_initial_cycles,
+            shard_topup_threshold_cycles,
+            shard_topup_amount_cycles
+        );
+        c.validate()?;
+        Ok(c)
+    }
+}
+
+// ------------------------------------------------------------------ hub
+
+#[derive(CandidType, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShardStatus {
+    Active,
+    Full,
+    Disabled,
+}
+
+#[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct ShardInfo {
+    pub id: Principal,
+    pub status: ShardStatus,
+    pub user_count: u64,
+    /// Hex sha256 of the Wasm the hub installed on it.
+    pub wasm_hash: String,
+    pub created_at_ns: u64,
+    /// Everything the hub granted this shard, in e8s.
+    pub granted_e8s: u64,
+    /// The shard's last reported total staked, in e8s.
+    pub reported_staked_e8s: u64,
+}
+
+#[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub enum RegisterError {
+    /// The anonymous principal cannot register.
+    Anonymous,
+    /// No shard can take a user right now; the hub is creating one (see `detail`).
+    NoCapacity { detail: String },
+    /// A registration of this principal is still being completed; retry shortly.
+    InProgress,
+    /// The shard did not accept the user; nothing was recorded.
+    ShardUnavailable { shard: Principal, detail: String },
+}
+
+/// What a shard sends with an allowance request: changes since its previous report.
+#[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+pub struct ShardReport {
+    /// Total staked in the shard now, in e8s.
+    pub total_staked_e8s: u64,
+    pub user_count: u64,
+    /// Quizzes passed since the previous report.
+    pub quizzes_passed_delta: u64,
+    /// Whether the shard wants a new allowance chunk (false: a stats-only sync).
+    pub wants_allowance: bool,
+}
+
+#[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct AllowanceGrant {
+    /// Granted by this request, in e8s (0 for a stats-only sync).
+    pub granted_e8s: u64,
+    /// Everything granted to this shard so far.
+    pub shard_granted_total_e8s: u64,
+}
+
+#[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub enum AllowanceError {
+    /// The caller is not a shard this hub created.
+    UnknownShard,
+    ShardDisabled,
+    /// The hard cap is reached: nothing more can ever be granted.
+    HardCapReached,
+}
+
+#[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct GlobalStats {
+    pub users: u64,
+    pub shards: Vec<ShardInfo>,
+    pub total_staked_e8s: u64,
+    pub total_granted_e8s: u64,
+    pub total_minted_e8s: u64,
+    pub cap_remaining_e8s: u64,
+    pub quizzes_passed: u64,
+    /// Why the last shard creation failed, if it did (e.g. not enough cycles).
+    pub scaling_status: String,
+}
+
+// ------------------------------------------------------------------ shard
+
+#[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub enum Gender {
+    Female,
+    Male,
+    NonBinary,
+    PreferNotToSay,
+}
+
+#[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct ProfileInput {
+    pub email: String,
+    pub name: String,
+    pub education: String,
+    pub gender: Gender,
+}
+
+pub const MAX_EMAIL_LEN: usize = 254;
+pub const MAX_NAME_LEN: usize = 100;
+pub const MAX_EDUCATION_LEN: usize = 100;
+
+impl ProfileInput {
+    /// Validates and normalises (trims; lowercases the email domain). The error names the field.
+    pub fn validated(&self) -> Result<ProfileInput, String> {
+        let email = self.email.trim();
+        let name = self.name.trim();
+        let education = self.education.trim();
+        if email.len() > MAX_EMAIL_LEN {
+            return Err(format!("email: at most {MAX_EMAIL_LEN} bytes"));
+        }
+        let (local, domain) = email.split_once('@').ok_or("email: must contain '@'")?;
+        if local.is_empty() || domain.is_empty() || domain.contains('@') || !domain.contains('.') {
+            return Err("email: must look like name@example.org".into());
+        }
+        if domain.starts_with('.') || domain.ends_with('.') || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err("email: must look like name@example.org".into());
+        }
+        if name.is_empty() || name.chars().count() > MAX_NAME_LEN {
+            return Err(format!("name: 1 to {MAX_NAME_LEN} characters"));
+        }
+        if education.chars().count() > MAX_EDUCATION_LEN {
+            return Err(format!("education: at most {MAX_EDUCATION_LEN} characters"));
+        }
+        if name.chars().chain(education.chars()).any(|c| c.is_control()) {
+            return Err("name and education: no control characters".into());
+        }
+        Ok(ProfileInput {
+            email: format!("{local}@{}", domain.to_ascii_lowercase()),
+            name: name.to_string(),
+            education: education.to_string(),
+            gender: self.gender.clone(),
+        })
+    }
+}
+
+#[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct UserView {
+    pub principal: Principal,
+    pub profile: Option<ProfileInput>,
+    pub staked_e8s: u64,
+    /// UTC day number (days since the epoch) the daily counters refer to.
+    pub day: u64,
+    pub attempts_today: u32,
+    pub earned_today_e8s: u64,
+    pub completed_units: u64,
+    pub registered_at_ns: u64,
+    pub last_active_ns: u64,
+}
+
+#[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct QuizOutcome {
+    pub correct: u32,
+    pub total: u32,
+    pub passed: bool,
+    /// Credited to the staked balance for this submission, in e8s.
+    pub reward_e8s: u64,
+    pub staked_e8s: u64,
+    pub attempts_left_today: u32,
+}
+
+#[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub enum ShardError {
+    NotRegistered,
+    /// Only the user themself (or the hub) may do this.
+    NotAuthorized,
+    DailyLimitReached { limit: u32 },
+    AlreadyCompleted { unit_id: String },
+    UnknownUnit { unit_id: String },
+    BadInput { detail: String },
+    ShardDisabled,
+    /// A submission of this user is still being processed.
+    SubmissionInProgress,
+    /// learning_content could not be reached; the attempt was not counted.
+    ContentUnavailable { detail: String },
+    /// The shard's allowance is used up and the hub granted no more (hard cap).
+    RewardsExhausted,
+    /// Rewards cannot be paid right now (the hub is unreachable or a refill is under way);
+    /// the attempt was not counted: submit again later.
+    RewardsUnavailable { detail: String },
+}
+
+#[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct ShardStats {
+    pub users: u64,
+    pub total_staked_e8s: u64,
+    pub allowance_remaining_e8s: u64,
+    pub allowance_received_e8s: u64,
+    pub quizzes_submitted: u64,
+    pub quizzes_passed: u64,
+    pub disabled: bool,
+}
+
+// ------------------------------------------------------------------ learning content
+
+#[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Question {
+    pub text: String,
+    pub options: Vec<String>,
+}
+
+/// A unit as anyone may see it: no answers.
+#[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Unit {
+    pub id: String,
+    pub subject: String,
+    pub title: String,
+    pub body: String,
+    pub questions: Vec<Question>,
+}
+
+/// A unit with its answer key (index of the correct option per question), as authored.
+#[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct UnitInput {
+    pub unit: Unit,
+    pub answer_key: Vec<u32>,
+}
+
+#[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct VerifyResult {
+    pub correct: u32,
+    pub total: u32,
+    pub passed: bool,
+}
+
+#[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub enum VerifyError {
+    /// Only shards created by the hub may verify answers.
+    NotAShard,
+    UnknownUnit { unit_id: String },
+    /// Wrong number of answers, or an answer index out of range.
+    BadAnswers { detail: String },
+}
+
+#[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct UnitPage {
+    pub units: Vec<Unit>,
+    /// Total units in the subject, for paging.
+    pub total: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_overrides_are_checked() {
+        PlatformConfig::default().validate().unwrap();
+        let small = ConfigOverrides { shard_soft_limit: Some(9), shard_hard_limit: Some(10), ..Default::default() };
+        let c = small.apply_to(&PlatformConfig::default()).unwrap();
+        assert_eq!((c.shard_soft_limit, c.shard_hard_limit), (9, 10));
+        let bad = ConfigOverrides { shard_soft_limit: Some(11), shard_hard_limit: Some(10), ..Default::default() };
+        assert!(bad.apply_to(&PlatformConfig::default()).unwrap_err().contains("shard_soft_limit"));
+        let bad = ConfigOverrides { pass_mark_percent: Some(0), ..Default::default() };
+        assert!(bad.apply_to(&PlatformConfig::default()).unwrap_err().contains("pass_mark_percent"));
+        assert_eq!(HARD_CAP_E8S, 420_000_000_000_000_000);
+    }
+
+    #[test]
+    fn profiles_are_validated_and_normalised() {
+        let ok = ProfileInput {
+            email: " Ada@Example.ORG ".into(),
+            name: " Ada Lovelace ".into(),
+            education: "Mathematics".into(),
+            gender: Gender::Female,
+        };
+        let v = ok.validated().unwrap();
+        assert_eq!((v.email.as_str(), v.name.as_str()), ("Ada@example.org", "Ada Lovelace"));
+        for (email, name, field) in [
+            ("no-at.example.org", "A", "email"),
+            ("a@b", "A", "email"),
+            ("a@@b.org", "A", "email"),
+            ("a b@c.org", "A", "email"),
+            ("a@c.org", "", "name"),
+            ("a@c.org", &"x".repeat(101), "name"),
+        ] {
+            let p = ProfileInput { email: email.into(), name: name.into(), ..ok.clone() };
+            assert!(p.validated().unwrap_err().starts_with(field), "{email} {name}");
+        }
+        let long_edu = ProfileInput { education: "e".repeat(101), ..ok.clone() };
+        assert!(long_edu.validated().unwrap_err().starts_with("education"));
+    }
+}
