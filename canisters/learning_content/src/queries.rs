@@ -1,5 +1,11 @@
-use crate::{state, CANISTER_NAME};
-use platform_types::{ContentInitArgs, VersionInfo};
+//! Query methods. None of them returns an answer key: units are served as [`Unit`], which has
+//! no answer field, and `verify_quiz` returns only counts.
+
+use candid::Principal;
+use ic_stable_structures::Memory;
+use platform_types::{ContentInitArgs, Unit, UnitPage, VerifyError, VerifyResult, VersionInfo};
+
+use crate::{guards, model, state, state::Store, CANISTER_NAME};
 
 pub fn get_version() -> VersionInfo {
     VersionInfo {
@@ -11,26 +17,127 @@ pub fn get_version() -> VersionInfo {
     }
 }
 
+/// The init arguments without their units (`units` is always empty: the content is served by
+/// the other queries, and the answer keys never).
 pub fn get_init_args() -> ContentInitArgs {
     state::init_args().unwrap_or_else(|| ic_cdk::trap("learning_content: not initialized"))
+}
+
+pub fn list_subjects<M: Memory>(store: &Store<M>) -> Vec<String> {
+    store.subjects()
+}
+
+/// A subject's units in id order; `limit` is capped at [`model::MAX_PAGE_LIMIT`] and a page
+/// may stop early on size (see [`model::take_page`]).
+pub fn list_units<M: Memory>(store: &Store<M>, subject: &str, offset: u64, limit: u64) -> UnitPage {
+    store.page(subject, offset, limit)
+}
+
+pub fn get_unit<M: Memory>(store: &Store<M>, id: &str) -> Option<Unit> {
+    store.unit(id)
+}
+
+/// Scores `answers` for a registered shard.
+pub fn verify_quiz<M: Memory>(
+    store: &Store<M>,
+    caller: Principal,
+    unit_id: &str,
+    answers: &[u32],
+) -> Result<VerifyResult, VerifyError> {
+    guards::require_shard(store, caller)?;
+    let unknown = || VerifyError::UnknownUnit {
+        unit_id: unit_id.to_string(),
+    };
+    let unit = store.unit(unit_id).ok_or_else(unknown)?;
+    let key = store.answer_key(unit_id).ok_or_else(unknown)?;
+    model::score(&unit, &key, answers, store.pass_mark_percent())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use candid::Principal;
+    use crate::model::tests::input;
+    use crate::updates::register_shard;
+    use ic_stable_structures::memory_manager::MemoryManager;
+    use ic_stable_structures::DefaultMemoryImpl;
+
+    fn p(n: u8) -> Principal {
+        Principal::from_slice(&[n; 29])
+    }
 
     #[test]
     fn version_names_the_canister_and_summarizes_init_args() {
         let args = ContentInitArgs {
-            hub_id: Principal::from_slice(&[7; 10]),
-            sns_governance_id: Principal::from_slice(&[8; 10]),
+            hub_id: p(7),
+            sns_governance_id: p(8),
+            units: vec![input("a", "S", &[1])],
+            pass_mark_percent: None,
         };
-        state::set_init_args(args.clone());
+        crate::lifecycle::init(args.clone());
         let v = get_version();
         assert_eq!(v.canister, "learning_content");
         assert_eq!(v.version, env!("CARGO_PKG_VERSION"));
         assert_eq!(v.init_arg_summary, args.summary());
-        assert_eq!(get_init_args(), args);
+        assert_eq!(
+            get_init_args(),
+            ContentInitArgs {
+                units: vec![],
+                ..args
+            }
+        );
+        state::with(|s| assert_eq!(get_unit(s, "a").unwrap().id, "a"));
+    }
+
+    #[test]
+    fn only_registered_shards_verify_and_scores_use_the_pass_mark() {
+        let (hub, shard) = (p(1), p(3));
+        let mut store = Store::open(&MemoryManager::init(DefaultMemoryImpl::default()));
+        store.initialize(ContentInitArgs {
+            hub_id: hub,
+            sns_governance_id: p(2),
+            units: vec![input("u", "S", &[0, 1, 2, 3])],
+            pass_mark_percent: Some(75),
+        });
+        assert_eq!(
+            verify_quiz(&store, shard, "u", &[0, 1, 2, 3]),
+            Err(VerifyError::NotAShard)
+        );
+        assert_eq!(
+            verify_quiz(&store, hub, "u", &[0, 1, 2, 3]),
+            Err(VerifyError::NotAShard)
+        );
+        register_shard(&mut store, hub, shard).unwrap();
+        assert_eq!(
+            verify_quiz(&store, shard, "u", &[0, 1, 2, 0]),
+            Ok(VerifyResult {
+                correct: 3,
+                total: 4,
+                passed: true
+            })
+        );
+        assert_eq!(
+            verify_quiz(&store, shard, "u", &[0, 1, 0, 0]),
+            Ok(VerifyResult {
+                correct: 2,
+                total: 4,
+                passed: false
+            })
+        );
+        assert_eq!(
+            verify_quiz(&store, shard, "v", &[0]),
+            Err(VerifyError::UnknownUnit {
+                unit_id: "v".into()
+            })
+        );
+        assert!(matches!(
+            verify_quiz(&store, shard, "u", &[0]),
+            Err(VerifyError::BadAnswers { .. })
+        ));
+        assert!(matches!(
+            verify_quiz(&store, shard, "u", &[0, 1, 2, 4]),
+            Err(VerifyError::BadAnswers { .. })
+        ));
+        assert_eq!(list_subjects(&store), vec!["S"]);
+        assert_eq!(list_units(&store, "S", 0, 10).total, 1);
     }
 }
