@@ -1,10 +1,19 @@
-//! `user_profile` shard canister. Entry points only; the logic lives in the modules.
+//! `user_profile` shard canister. Entry points only; the logic lives in the modules:
+//! `lifecycle` (init, upgrade, timers), `updates`, `queries`, `guards` (caller checks and
+//! in-flight guards), `state` (stable state and domain logic), `model` (stored types and their
+//! sizes), `rewards` (allowance and reports to the hub), `calls` (other canisters).
 
+mod calls;
+mod guards;
 mod lifecycle;
+pub mod model;
 mod queries;
+mod rewards;
 mod state;
+mod updates;
 
-use platform_types::{ShardInitArgs, VersionInfo};
+use candid::Principal;
+use platform_types::{ProfileInput, QuizOutcome, ShardError, ShardInitArgs, ShardStats, UserView, VersionInfo};
 
 pub const CANISTER_NAME: &str = "user_profile";
 
@@ -16,6 +25,48 @@ fn init(args: ShardInitArgs) {
 #[ic_cdk::post_upgrade]
 fn post_upgrade() {
     lifecycle::post_upgrade();
+}
+
+/// Hub only: adds a user to this shard (idempotent).
+#[ic_cdk::update]
+fn register_user(user: Principal) -> Result<(), ShardError> {
+    updates::register_user(ic_cdk::api::msg_caller(), user)
+}
+
+/// Hub only: a disabled shard rejects every state-changing user call; reads keep working.
+#[ic_cdk::update]
+fn set_disabled(disabled: bool) -> Result<(), ShardError> {
+    updates::set_disabled(ic_cdk::api::msg_caller(), disabled)
+}
+
+/// The caller's own profile (validated and normalised; `BadInput` names the field).
+#[ic_cdk::update]
+fn update_profile(input: ProfileInput) -> Result<UserView, ShardError> {
+    updates::update_profile(ic_cdk::api::msg_caller(), input)
+}
+
+/// The caller's answers to a unit's quiz (one option index per question). A pass credits the
+/// reward to the caller's staked balance; every verified attempt counts toward the daily limit.
+#[ic_cdk::update]
+async fn submit_quiz(unit_id: String, answers: Vec<u32>) -> Result<QuizOutcome, ShardError> {
+    updates::submit_quiz(ic_cdk::api::msg_caller(), unit_id, answers).await
+}
+
+/// The caller's profile, staked balance and today's counters.
+#[ic_cdk::query]
+fn get_my_profile() -> Result<UserView, ShardError> {
+    queries::get_my_profile(ic_cdk::api::msg_caller(), ic_cdk::api::time())
+}
+
+/// The caller's completed unit ids in unit-id order: (offset, limit), limit capped at 100.
+#[ic_cdk::query]
+fn get_my_progress(offset: u64, limit: u64) -> Result<Vec<String>, ShardError> {
+    queries::get_my_progress(ic_cdk::api::msg_caller(), offset, limit)
+}
+
+#[ic_cdk::query]
+fn get_shard_stats() -> ShardStats {
+    queries::get_shard_stats()
 }
 
 #[ic_cdk::query]
@@ -35,13 +86,8 @@ mod candid_interface {
     #[test]
     fn matches_committed_did_file() {
         // <repo>/canisters/<crate> -> <repo>/candid/<name>.did
-        let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .ancestors()
-            .nth(2)
-            .unwrap();
-        let path = repo
-            .join("candid")
-            .join(format!("{}.did", super::CANISTER_NAME));
+        let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().nth(2).unwrap();
+        let path = repo.join("candid").join(format!("{}.did", super::CANISTER_NAME));
         platform_types::candid_check::check_service(&super::__export_service(), &path);
     }
 }

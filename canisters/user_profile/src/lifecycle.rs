@@ -1,13 +1,32 @@
-use crate::state;
+//! init / post_upgrade and the timers. Nothing here iterates over users: an upgrade is O(1).
+
+use crate::{rewards, state};
 use platform_types::ShardInitArgs;
+use std::time::Duration;
 
 pub fn init(args: ShardInitArgs) {
+    if let Err(e) = args.config.validate() {
+        ic_cdk::trap(format!("user_profile: invalid config in the init arguments: {e}"));
+    }
     state::set_init_args(args);
+    arm_timers();
 }
 
-/// Everything lives in stable structures: re-reading the cell is all an upgrade needs.
+/// Everything lives in stable structures. Timers do not survive an upgrade: they are re-armed
+/// from the configuration in stable memory.
 pub fn post_upgrade() {
     if state::init_args().is_none() {
         ic_cdk::trap("user_profile: no init arguments in stable memory after upgrade");
     }
+    let stale = state::with_mut(|s| s.release_stale_reservations());
+    if stale > 0 {
+        ic_cdk::println!("user_profile: released {stale} e8s of allowance reserved before the upgrade");
+    }
+    arm_timers();
+}
+
+/// The periodic stats sync / refill retry, every `shard_sync_interval_secs`.
+fn arm_timers() {
+    let secs = state::with(|s| s.config().shard_sync_interval_secs);
+    ic_cdk_timers::set_timer_interval(Duration::from_secs(secs), rewards::periodic_sync);
 }

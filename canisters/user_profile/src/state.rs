@@ -1,13 +1,27 @@
-//! Stable state: the init arguments live in a `StableCell` on a dedicated virtual memory, so
-//! upgrades need no pre/post-upgrade serialization.
+//! Stable state and the shard's domain logic, in plain Rust (no System API calls: time,
+//! caller and configuration are arguments), so that native unit tests cover it.
+//!
+//! Every structure lives on a virtual memory of its own (named `MemoryId`s below), so upgrades
+//! need no pre/post-upgrade serialization and are O(1) in the number of users.
 
+use crate::model::{day_of, low_water_mark, CompletedKey, Counters, UserRecord, MAX_PROGRESS_PAGE};
+use candid::Principal;
 use ic_stable_structures::memory_manager::{MemoryId, MemoryManager, VirtualMemory};
-use ic_stable_structures::{DefaultMemoryImpl, Memory, StableCell};
-use platform_types::{ShardInitArgs, StableCandid};
+use ic_stable_structures::{DefaultMemoryImpl, Memory, StableBTreeMap, StableCell};
+use platform_types::{
+    AllowanceGrant, PlatformConfig, ProfileInput, QuizOutcome, ShardError, ShardInitArgs, ShardReport, ShardStats,
+    StableCandid, UserView, VerifyResult,
+};
 use std::cell::RefCell;
 
-/// Virtual memory holding the init arguments.
+/// The init arguments (hub, learning_content, configuration).
 pub const INIT_ARGS_MEMORY_ID: MemoryId = MemoryId::new(0);
+/// `users`: principal -> [`UserRecord`].
+pub const USERS_MEMORY_ID: MemoryId = MemoryId::new(1);
+/// `completed`: (user, unit id) -> completion time in ns.
+pub const COMPLETED_MEMORY_ID: MemoryId = MemoryId::new(2);
+/// Shard-wide [`Counters`] (totals and the reward allowance).
+pub const COUNTERS_MEMORY_ID: MemoryId = MemoryId::new(3);
 
 pub type InitArgsCell<M> = StableCell<StableCandid<Option<ShardInitArgs>>, VirtualMemory<M>>;
 
@@ -15,8 +29,16 @@ thread_local! {
     static MEMORY_MANAGER: MemoryManager<DefaultMemoryImpl> =
         MemoryManager::init(DefaultMemoryImpl::default());
 
-    static INIT_ARGS: RefCell<InitArgsCell<DefaultMemoryImpl>> =
-        RefCell::new(MEMORY_MANAGER.with(open_init_args));
+    static STATE: RefCell<ShardState<DefaultMemoryImpl>> =
+        RefCell::new(MEMORY_MANAGER.with(ShardState::open));
+}
+
+pub fn with<R>(f: impl FnOnce(&ShardState<DefaultMemoryImpl>) -> R) -> R {
+    STATE.with_borrow(f)
+}
+
+pub fn with_mut<R>(f: impl FnOnce(&mut ShardState<DefaultMemoryImpl>) -> R) -> R {
+    STATE.with_borrow_mut(f)
 }
 
 /// Opens (or creates, empty) the init-args cell in the memory managed by `manager`.
@@ -25,44 +47,788 @@ pub fn open_init_args<M: Memory>(manager: &MemoryManager<M>) -> InitArgsCell<M> 
 }
 
 pub fn set_init_args(args: ShardInitArgs) {
-    INIT_ARGS.with_borrow_mut(|cell| cell.set(StableCandid(Some(args))));
+    with_mut(|s| s.set_init_args(args));
 }
 
 pub fn init_args() -> Option<ShardInitArgs> {
-    INIT_ARGS.with_borrow(|cell| cell.get().0.clone())
+    with(|s| s.init_args().cloned())
+}
+
+/// A submission that passed every check: its attempt is counted and its reward reserved.
+/// It must end in exactly one of [`ShardState::finish_submission`] or
+/// [`ShardState::cancel_submission`] (see `guards::PendingSubmission`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Ticket {
+    pub user: Principal,
+    pub unit_id: String,
+    /// UTC day the attempt was counted on.
+    pub day: u64,
+    pub reserved_e8s: u64,
+}
+
+/// Why a submission cannot start now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Blocked {
+    Rejected(ShardError),
+    /// The free allowance is below one reward and the hub may still grant more.
+    NeedsAllowance,
+}
+
+impl From<ShardError> for Blocked {
+    fn from(e: ShardError) -> Self {
+        Blocked::Rejected(e)
+    }
+}
+
+/// A report claimed for sending: `quizzes_passed_delta` is already counted as reported, and is
+/// given back by [`ShardState::report_failed`] if the hub never received it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClaimedReport {
+    pub report: ShardReport,
+}
+
+pub struct ShardState<M: Memory> {
+    init_args: InitArgsCell<M>,
+    users: StableBTreeMap<Principal, UserRecord, VirtualMemory<M>>,
+    completed: StableBTreeMap<CompletedKey, u64, VirtualMemory<M>>,
+    counters: StableCell<StableCandid<Counters>, VirtualMemory<M>>,
+}
+
+impl<M: Memory> ShardState<M> {
+    pub fn open(manager: &MemoryManager<M>) -> Self {
+        ShardState {
+            init_args: open_init_args(manager),
+            users: StableBTreeMap::init(manager.get(USERS_MEMORY_ID)),
+            completed: StableBTreeMap::init(manager.get(COMPLETED_MEMORY_ID)),
+            counters: StableCell::init(manager.get(COUNTERS_MEMORY_ID), StableCandid(Counters::default())),
+        }
+    }
+
+    // -------------------------------------------------------------- configuration
+
+    pub fn set_init_args(&mut self, args: ShardInitArgs) {
+        self.init_args.set(StableCandid(Some(args)));
+    }
+
+    pub fn init_args(&self) -> Option<&ShardInitArgs> {
+        self.init_args.get().0.as_ref()
+    }
+
+    fn args(&self) -> &ShardInitArgs {
+        self.init_args().expect("user_profile: not initialized")
+    }
+
+    pub fn config(&self) -> &PlatformConfig {
+        &self.args().config
+    }
+
+    pub fn hub_id(&self) -> Principal {
+        self.args().hub_id
+    }
+
+    pub fn learning_content_id(&self) -> Principal {
+        self.args().learning_content_id
+    }
+
+    // -------------------------------------------------------------- counters
+
+    pub fn counters(&self) -> &Counters {
+        &self.counters.get().0
+    }
+
+    fn update_counters(&mut self, f: impl FnOnce(&mut Counters)) {
+        let mut c = self.counters.get().0.clone();
+        f(&mut c);
+        self.counters.set(StableCandid(c));
+    }
+
+    pub fn is_disabled(&self) -> bool {
+        self.counters().disabled
+    }
+
+    pub fn set_disabled(&mut self, disabled: bool) {
+        self.update_counters(|c| c.disabled = disabled);
+    }
+
+    pub fn user_count(&self) -> u64 {
+        self.users.len()
+    }
+
+    pub fn stats(&self) -> ShardStats {
+        let c = self.counters();
+        ShardStats {
+            users: self.user_count(),
+            total_staked_e8s: c.total_staked_e8s,
+            allowance_remaining_e8s: c.allowance_available_e8s + c.allowance_reserved_e8s,
+            allowance_received_e8s: c.allowance_received_e8s,
+            quizzes_submitted: c.quizzes_submitted,
+            quizzes_passed: c.quizzes_passed,
+            disabled: c.disabled,
+        }
+    }
+
+    // -------------------------------------------------------------- users
+
+    pub fn is_registered(&self, user: &Principal) -> bool {
+        self.users.contains_key(user)
+    }
+
+    /// Adds `user` (idempotent: an existing user is left as is). A disabled shard takes no
+    /// new users.
+    pub fn register_user(&mut self, user: Principal, now_ns: u64) -> Result<(), ShardError> {
+        if user == Principal::anonymous() {
+            return Err(ShardError::BadInput { detail: "the anonymous principal cannot be registered".into() });
+        }
+        if self.users.contains_key(&user) {
+            return Ok(());
+        }
+        if self.is_disabled() {
+            return Err(ShardError::ShardDisabled);
+        }
+        self.users.insert(user, UserRecord::new(now_ns));
+        Ok(())
+    }
+
+    fn user(&self, user: &Principal) -> Result<UserRecord, ShardError> {
+        self.users.get(user).ok_or(ShardError::NotRegistered)
+    }
+
+    pub fn view(&self, user: &Principal, now_ns: u64) -> Result<UserView, ShardError> {
+        Ok(self.user(user)?.view(*user, now_ns))
+    }
+
+    pub fn update_profile(
+        &mut self,
+        user: Principal,
+        input: &ProfileInput,
+        now_ns: u64,
+    ) -> Result<UserView, ShardError> {
+        let mut rec = self.user(&user)?;
+        if self.is_disabled() {
+            return Err(ShardError::ShardDisabled);
+        }
+        let profile = input.validated().map_err(|detail| ShardError::BadInput { detail })?;
+        rec.profile = Some(profile);
+        rec.last_active_ns = now_ns;
+        let view = rec.view(user, now_ns);
+        self.users.insert(user, rec);
+        Ok(view)
+    }
+
+    pub fn is_completed(&self, user: &Principal, unit_id: &str) -> bool {
+        self.completed.contains_key(&CompletedKey::new(user, unit_id))
+    }
+
+    /// The user's completed unit ids in unit-id order, `limit` capped at [`MAX_PROGRESS_PAGE`].
+    pub fn progress(&self, user: &Principal, offset: u64, limit: u64) -> Result<Vec<String>, ShardError> {
+        if !self.is_registered(user) {
+            return Err(ShardError::NotRegistered);
+        }
+        let limit = limit.min(MAX_PROGRESS_PAGE) as usize;
+        Ok(self
+            .completed
+            .keys_range(CompletedKey::first_of(user)..)
+            .take_while(|k| k.is_of(user))
+            .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+            .take(limit)
+            .map(|k| k.unit_id())
+            .collect())
+    }
+
+    // -------------------------------------------------------------- submissions
+
+    /// Checks a submission and, if it may go ahead, counts the attempt and reserves the reward.
+    /// Input shape (unit id, answers) is checked by the caller.
+    ///
+    /// With less than one reward of free allowance it returns `NeedsAllowance`, unless
+    /// `unfunded` is set (the hub could not be asked): the attempt then goes ahead with nothing
+    /// reserved, and [`finish_submission`](Self::finish_submission) pays a pass from whatever
+    /// allowance has arrived meanwhile, or else refuses it.
+    pub fn begin_submission(
+        &mut self,
+        user: Principal,
+        unit_id: &str,
+        now_ns: u64,
+        unfunded: bool,
+    ) -> Result<Ticket, Blocked> {
+        let mut rec = self.user(&user)?;
+        if self.is_disabled() {
+            return Err(ShardError::ShardDisabled.into());
+        }
+        let config = self.config();
+        let (limit, reward) = (config.daily_attempt_limit, config.reward_per_quiz_e8s);
+        let day = day_of(now_ns).max(rec.day);
+        if rec.attempts_on(day) >= limit {
+            return Err(ShardError::DailyLimitReached { limit }.into());
+        }
+        if self.is_completed(&user, unit_id) {
+            return Err(ShardError::AlreadyCompleted { unit_id: unit_id.to_string() }.into());
+        }
+        let c = self.counters();
+        let reserved_e8s = if c.allowance_available_e8s >= reward {
+            reward
+        } else if c.hard_cap_reached {
+            return Err(ShardError::RewardsExhausted.into());
+        } else if unfunded {
+            0
+        } else {
+            return Err(Blocked::NeedsAllowance);
+        };
+        rec.roll_to_day(day);
+        rec.attempts_today += 1;
+        rec.last_active_ns = now_ns;
+        self.users.insert(user, rec);
+        self.update_counters(|c| {
+            c.allowance_available_e8s -= reserved_e8s;
+            c.allowance_reserved_e8s += reserved_e8s;
+            c.quizzes_submitted += 1;
+        });
+        Ok(Ticket { user, unit_id: unit_id.to_string(), day, reserved_e8s })
+    }
+
+    /// Applies learning_content's verdict: on a pass the reward is credited and the unit marked
+    /// completed; otherwise the reservation goes back to the free allowance (the attempt stays
+    /// counted). A pass of an unfunded ticket takes its reward from the free allowance; if there
+    /// is not enough, the submission is cancelled (nothing counted) and `None` returned.
+    pub fn finish_submission(&mut self, ticket: Ticket, verdict: &VerifyResult, now_ns: u64) -> Option<QuizOutcome> {
+        let config_reward = self.config().reward_per_quiz_e8s;
+        let mut ticket = ticket;
+        if verdict.passed && ticket.reserved_e8s == 0 {
+            if self.counters().allowance_available_e8s < config_reward {
+                self.cancel_submission(ticket);
+                return None;
+            }
+            self.update_counters(|c| {
+                c.allowance_available_e8s -= config_reward;
+                c.allowance_reserved_e8s += config_reward;
+            });
+            ticket.reserved_e8s = config_reward;
+        }
+        let mut rec = self.users.get(&ticket.user).expect("a user with a submission in flight stays registered");
+        let reward = if verdict.passed { ticket.reserved_e8s } else { 0 };
+        if verdict.passed {
+            rec.staked_e8s += reward;
+            if rec.day == ticket.day {
+                rec.earned_today_e8s += reward;
+            }
+            rec.completed_units += 1;
+            self.completed.insert(CompletedKey::new(&ticket.user, &ticket.unit_id), now_ns);
+        }
+        rec.last_active_ns = now_ns;
+        let limit = self.config().daily_attempt_limit;
+        let attempts_left_today = limit.saturating_sub(rec.attempts_on(ticket.day));
+        let staked_e8s = rec.staked_e8s;
+        self.users.insert(ticket.user, rec);
+        self.update_counters(|c| {
+            c.allowance_reserved_e8s -= ticket.reserved_e8s;
+            if verdict.passed {
+                c.total_staked_e8s += reward;
+                c.quizzes_passed += 1;
+            } else {
+                c.allowance_available_e8s += ticket.reserved_e8s;
+            }
+        });
+        Some(QuizOutcome {
+            correct: verdict.correct,
+            total: verdict.total,
+            passed: verdict.passed,
+            reward_e8s: reward,
+            staked_e8s,
+            attempts_left_today,
+        })
+    }
+
+    /// Undoes [`begin_submission`](Self::begin_submission) when no verdict was obtained: the
+    /// attempt is not counted and the reservation is released.
+    pub fn cancel_submission(&mut self, ticket: Ticket) {
+        if let Some(mut rec) = self.users.get(&ticket.user) {
+            if rec.day == ticket.day && rec.attempts_today > 0 {
+                rec.attempts_today -= 1;
+                self.users.insert(ticket.user, rec);
+            }
+        }
+        self.update_counters(|c| {
+            c.allowance_reserved_e8s -= ticket.reserved_e8s;
+            c.allowance_available_e8s += ticket.reserved_e8s;
+            c.quizzes_submitted = c.quizzes_submitted.saturating_sub(1);
+        });
+    }
+
+    /// After an upgrade no submission can be in flight: a reservation left over (only a bug
+    /// could leave one) goes back to the free allowance. O(1).
+    pub fn release_stale_reservations(&mut self) -> u64 {
+        let stale = self.counters().allowance_reserved_e8s;
+        if stale > 0 {
+            self.update_counters(|c| {
+                c.allowance_available_e8s += c.allowance_reserved_e8s;
+                c.allowance_reserved_e8s = 0;
+            });
+        }
+        stale
+    }
+
+    // -------------------------------------------------------------- allowance and reports
+
+    /// Whether the free allowance is below the low-water mark of a shard that has been granted
+    /// allowance before (the first grant is asked for on demand), and the hub may grant more.
+    pub fn wants_proactive_refill(&self) -> bool {
+        let c = self.counters();
+        let config = self.config();
+        !c.hard_cap_reached
+            && c.allowance_received_e8s > 0
+            && c.allowance_available_e8s < low_water_mark(config.reward_per_quiz_e8s, config.allowance_chunk_e8s)
+    }
+
+    /// Whether the totals changed since the last report the hub accepted.
+    pub fn has_unreported_changes(&self) -> bool {
+        let c = self.counters();
+        c.quizzes_passed != c.passed_reported
+            || c.total_staked_e8s != c.last_reported_staked_e8s
+            || self.user_count() != c.last_reported_users
+    }
+
+    /// Builds a report and counts its passed-quiz delta as reported.
+    pub fn claim_report(&mut self, wants_allowance: bool) -> ClaimedReport {
+        let c = self.counters();
+        let report = ShardReport {
+            total_staked_e8s: c.total_staked_e8s,
+            user_count: self.user_count(),
+            quizzes_passed_delta: c.quizzes_passed - c.passed_reported,
+            wants_allowance,
+        };
+        self.update_counters(|c| c.passed_reported = c.quizzes_passed);
+        ClaimedReport { report }
+    }
+
+    /// The hub never received the report: its delta goes into the next one.
+    pub fn report_failed(&mut self, claimed: &ClaimedReport) {
+        self.update_counters(|c| c.passed_reported -= claimed.report.quizzes_passed_delta);
+    }
+
+    /// The hub recorded the report (and perhaps granted allowance).
+    pub fn report_succeeded(&mut self, claimed: &ClaimedReport, grant: Option<&AllowanceGrant>, now_ns: u64) {
+        self.update_counters(|c| {
+            c.last_reported_staked_e8s = claimed.report.total_staked_e8s;
+            c.last_reported_users = claimed.report.user_count;
+            c.last_report_ns = now_ns;
+            if let Some(g) = grant {
+                // The hub's running total also recovers a grant whose answer got lost.
+                let received = c.allowance_received_e8s.saturating_add(g.granted_e8s).max(g.shard_granted_total_e8s);
+                c.allowance_available_e8s += received - c.allowance_received_e8s;
+                c.allowance_received_e8s = received;
+            }
+        });
+    }
+
+    pub fn set_hard_cap_reached(&mut self) {
+        self.update_counters(|c| c.hard_cap_reached = true);
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use candid::Principal;
+    use crate::model::LOW_WATER_REWARDS;
+    use platform_types::{Gender, NANOS_PER_DAY};
 
-    #[test]
-    fn init_args_survive_reopening_the_same_stable_memory() {
-        let memory = DefaultMemoryImpl::default();
-        let args = ShardInitArgs {
-            hub_id: Principal::from_slice(&[1; 10]),
-            learning_content_id: Principal::from_slice(&[2; 10]),
-        };
-        {
-            let manager = MemoryManager::init(memory.clone());
-            let mut cell = open_init_args(&manager);
-            assert_eq!(cell.get().0, None);
-            cell.set(StableCandid(Some(args.clone())));
+    const T0: u64 = 20_000 * NANOS_PER_DAY + 10 * 3_600 * 1_000_000_000; // 10:00 UTC
+    const REWARD: u64 = 100;
+    const CHUNK: u64 = 10_000;
+
+    pub fn p(n: u8) -> Principal {
+        Principal::from_slice(&[n; 29])
+    }
+
+    fn config() -> PlatformConfig {
+        PlatformConfig {
+            reward_per_quiz_e8s: REWARD,
+            allowance_chunk_e8s: CHUNK,
+            daily_attempt_limit: 3,
+            ..PlatformConfig::default()
         }
-        // What an upgrade does: a fresh heap, the same stable memory.
-        let manager = MemoryManager::init(memory);
-        assert_eq!(open_init_args(&manager).get().0, Some(args));
+    }
+
+    fn fresh() -> ShardState<DefaultMemoryImpl> {
+        let mut s = ShardState::open(&MemoryManager::init(DefaultMemoryImpl::default()));
+        s.set_init_args(ShardInitArgs { hub_id: p(200), learning_content_id: p(201), config: config() });
+        s
+    }
+
+    fn grant(s: &mut ShardState<DefaultMemoryImpl>, amount: u64) {
+        let claimed = s.claim_report(true);
+        let total = s.counters().allowance_received_e8s + amount;
+        s.report_succeeded(&claimed, Some(&AllowanceGrant { granted_e8s: amount, shard_granted_total_e8s: total }), T0);
+    }
+
+    fn pass() -> VerifyResult {
+        VerifyResult { correct: 3, total: 3, passed: true }
+    }
+
+    fn fail() -> VerifyResult {
+        VerifyResult { correct: 0, total: 3, passed: false }
+    }
+
+    fn check_invariant(s: &ShardState<DefaultMemoryImpl>) {
+        let c = s.counters();
+        assert_eq!(
+            c.allowance_received_e8s,
+            c.allowance_available_e8s + c.allowance_reserved_e8s + c.total_staked_e8s,
+            "{c:?}"
+        );
     }
 
     #[test]
-    fn thread_local_state_stores_the_init_args() {
-        assert_eq!(init_args(), None);
-        let args = ShardInitArgs {
-            hub_id: Principal::anonymous(),
-            learning_content_id: Principal::management_canister(),
+    fn registration_is_idempotent_and_closed_when_disabled() {
+        let mut s = fresh();
+        s.register_user(p(1), T0).unwrap();
+        s.register_user(p(1), T0 + 5).unwrap();
+        assert_eq!(s.user_count(), 1);
+        assert_eq!(s.view(&p(1), T0 + 9).unwrap().registered_at_ns, T0, "a second registration changes nothing");
+        assert!(matches!(s.register_user(Principal::anonymous(), T0), Err(ShardError::BadInput { .. })));
+        s.set_disabled(true);
+        assert_eq!(s.register_user(p(2), T0), Err(ShardError::ShardDisabled));
+        assert_eq!(s.register_user(p(1), T0), Ok(()), "an existing user is still Ok");
+        assert!(s.stats().disabled);
+        assert_eq!(s.view(&p(2), T0), Err(ShardError::NotRegistered));
+    }
+
+    #[test]
+    fn profile_updates_are_validated() {
+        let mut s = fresh();
+        let input = ProfileInput {
+            email: "Ada@Example.ORG".into(),
+            name: " Ada ".into(),
+            education: "".into(),
+            gender: Gender::Female,
         };
-        set_init_args(args.clone());
-        assert_eq!(init_args(), Some(args));
+        assert_eq!(s.update_profile(p(1), &input, T0), Err(ShardError::NotRegistered));
+        s.register_user(p(1), T0).unwrap();
+        let v = s.update_profile(p(1), &input, T0 + 1).unwrap();
+        let stored = v.profile.clone().unwrap();
+        assert_eq!((stored.email.as_str(), stored.name.as_str()), ("Ada@example.org", "Ada"));
+        assert_eq!(v.last_active_ns, T0 + 1);
+        for (bad, field) in [
+            (ProfileInput { email: "nope".into(), ..input.clone() }, "email"),
+            (ProfileInput { name: "  ".into(), ..input.clone() }, "name"),
+            (ProfileInput { education: "x".repeat(101), ..input.clone() }, "education"),
+            (ProfileInput { name: "a\u{7}b".into(), ..input.clone() }, "name and education"),
+        ] {
+            match s.update_profile(p(1), &bad, T0 + 2) {
+                Err(ShardError::BadInput { detail }) => assert!(detail.starts_with(field), "{detail}"),
+                other => panic!("{other:?}"),
+            }
+        }
+        assert_eq!(s.view(&p(1), T0 + 3).unwrap().profile, Some(stored), "a rejected update changes nothing");
+        s.set_disabled(true);
+        assert_eq!(s.update_profile(p(1), &input, T0), Err(ShardError::ShardDisabled));
+        assert!(s.view(&p(1), T0).is_ok(), "reads keep working");
+    }
+
+    #[test]
+    fn a_pass_credits_the_reserved_reward_once() {
+        let mut s = fresh();
+        s.register_user(p(1), T0).unwrap();
+        assert_eq!(s.begin_submission(p(1), "u1", T0, false), Err(Blocked::NeedsAllowance), "no allowance yet");
+        assert_eq!(s.view(&p(1), T0).unwrap().attempts_today, 0, "nothing counted");
+        grant(&mut s, CHUNK);
+        let t = s.begin_submission(p(1), "u1", T0, false).unwrap();
+        assert_eq!(s.counters().allowance_reserved_e8s, REWARD);
+        assert_eq!(s.counters().allowance_available_e8s, CHUNK - REWARD);
+        assert_eq!(s.stats().allowance_remaining_e8s, CHUNK, "reserved is still unpaid");
+        check_invariant(&s);
+        let out = s.finish_submission(t, &pass(), T0 + 1).unwrap();
+        assert_eq!(
+            out,
+            QuizOutcome {
+                correct: 3,
+                total: 3,
+                passed: true,
+                reward_e8s: REWARD,
+                staked_e8s: REWARD,
+                attempts_left_today: 2
+            }
+        );
+        check_invariant(&s);
+        assert_eq!(s.counters().allowance_reserved_e8s, 0);
+        assert_eq!(
+            s.begin_submission(p(1), "u1", T0 + 2, false),
+            Err(Blocked::Rejected(ShardError::AlreadyCompleted { unit_id: "u1".into() }))
+        );
+        let v = s.view(&p(1), T0 + 2).unwrap();
+        assert_eq!((v.staked_e8s, v.earned_today_e8s, v.completed_units, v.attempts_today), (REWARD, REWARD, 1, 1));
+        let st = s.stats();
+        assert_eq!((st.total_staked_e8s, st.quizzes_passed, st.quizzes_submitted), (REWARD, 1, 1));
+    }
+
+    #[test]
+    fn a_failed_attempt_counts_and_releases_the_reservation() {
+        let mut s = fresh();
+        s.register_user(p(1), T0).unwrap();
+        grant(&mut s, CHUNK);
+        for i in 0..3u32 {
+            let t = s.begin_submission(p(1), "u1", T0 + i as u64, false).unwrap();
+            let out = s.finish_submission(t, &fail(), T0).unwrap();
+            assert_eq!((out.passed, out.reward_e8s, out.attempts_left_today), (false, 0, 2 - i));
+            check_invariant(&s);
+        }
+        assert_eq!(s.counters().allowance_available_e8s, CHUNK);
+        assert_eq!(s.counters().allowance_reserved_e8s, 0);
+        assert_eq!(
+            s.begin_submission(p(1), "u2", T0 + 10, false),
+            Err(Blocked::Rejected(ShardError::DailyLimitReached { limit: 3 })),
+            "failed attempts count toward the limit, whatever the unit"
+        );
+        assert_eq!(s.stats().quizzes_submitted, 3);
+    }
+
+    #[test]
+    fn a_cancelled_submission_is_not_counted() {
+        let mut s = fresh();
+        s.register_user(p(1), T0).unwrap();
+        grant(&mut s, CHUNK);
+        for _ in 0..5 {
+            let t = s.begin_submission(p(1), "u1", T0, false).unwrap();
+            s.cancel_submission(t);
+            check_invariant(&s);
+        }
+        let v = s.view(&p(1), T0).unwrap();
+        assert_eq!((v.attempts_today, v.staked_e8s), (0, 0));
+        assert_eq!(s.counters().allowance_available_e8s, CHUNK);
+        assert_eq!(s.stats().quizzes_submitted, 0);
+    }
+
+    #[test]
+    fn the_daily_limit_resets_at_utc_midnight() {
+        let mut s = fresh();
+        s.register_user(p(1), T0).unwrap();
+        grant(&mut s, CHUNK);
+        let midnight = (T0 / NANOS_PER_DAY + 1) * NANOS_PER_DAY;
+        for unit in ["a", "b", "c"] {
+            let t = s.begin_submission(p(1), unit, midnight - 10, false).unwrap();
+            s.finish_submission(t, &pass(), midnight - 10).unwrap();
+        }
+        assert!(matches!(
+            s.begin_submission(p(1), "d", midnight - 1, false),
+            Err(Blocked::Rejected(ShardError::DailyLimitReached { .. }))
+        ));
+        let v = s.view(&p(1), midnight).unwrap();
+        assert_eq!(
+            (v.day, v.attempts_today, v.earned_today_e8s, v.staked_e8s),
+            (midnight / NANOS_PER_DAY, 0, 0, 3 * REWARD)
+        );
+        let t = s.begin_submission(p(1), "d", midnight, false).unwrap();
+        let out = s.finish_submission(t, &pass(), midnight).unwrap();
+        assert_eq!(out.attempts_left_today, 2);
+        let v = s.view(&p(1), midnight).unwrap();
+        assert_eq!((v.attempts_today, v.earned_today_e8s, v.staked_e8s), (1, REWARD, 4 * REWARD));
+    }
+
+    #[test]
+    fn a_submission_across_midnight_keeps_its_day() {
+        let mut s = fresh();
+        s.register_user(p(1), T0).unwrap();
+        grant(&mut s, CHUNK);
+        let midnight = (T0 / NANOS_PER_DAY + 1) * NANOS_PER_DAY;
+        let t = s.begin_submission(p(1), "a", midnight - 1, false).unwrap();
+        // The verdict arrives after midnight; a later submission rolls the day first.
+        let out = s.finish_submission(t, &pass(), midnight + 1).unwrap();
+        assert_eq!(out.reward_e8s, REWARD);
+        let v = s.view(&p(1), midnight + 2).unwrap();
+        assert_eq!((v.attempts_today, v.earned_today_e8s), (0, 0));
+        // Cancelling after the day rolled does not touch the new day's counter.
+        let t = s.begin_submission(p(1), "b", midnight + 3, false).unwrap();
+        let t2 = s.begin_submission(p(1), "c", midnight + 3, false).unwrap();
+        s.cancel_submission(Ticket { day: t2.day - 1, ..t2 });
+        assert_eq!(s.view(&p(1), midnight + 4).unwrap().attempts_today, 2);
+        s.finish_submission(t, &fail(), midnight + 5).unwrap();
+        check_invariant(&s);
+    }
+
+    #[test]
+    fn rewards_need_allowance_and_stop_at_the_hard_cap() {
+        let mut s = fresh();
+        s.register_user(p(1), T0).unwrap();
+        grant(&mut s, REWARD); // exactly one reward
+        let t = s.begin_submission(p(1), "a", T0, false).unwrap();
+        assert_eq!(s.begin_submission(p(2), "a", T0, false), Err(Blocked::Rejected(ShardError::NotRegistered)));
+        s.register_user(p(2), T0).unwrap();
+        assert_eq!(
+            s.begin_submission(p(2), "a", T0, false),
+            Err(Blocked::NeedsAllowance),
+            "the only reward is reserved"
+        );
+        s.finish_submission(t, &pass(), T0).unwrap();
+        assert_eq!(s.begin_submission(p(2), "a", T0, false), Err(Blocked::NeedsAllowance));
+        s.set_hard_cap_reached();
+        assert_eq!(s.begin_submission(p(2), "a", T0, false), Err(Blocked::Rejected(ShardError::RewardsExhausted)));
+        assert!(!s.wants_proactive_refill(), "no refill after the hard cap");
+        check_invariant(&s);
+    }
+
+    #[test]
+    fn an_unfunded_submission_counts_a_fail_but_never_pays_a_pass_from_nothing() {
+        let mut s = fresh();
+        s.register_user(p(1), T0).unwrap();
+        // A fail needs no reward: it counts.
+        let t = s.begin_submission(p(1), "a", T0, true).unwrap();
+        assert_eq!(t.reserved_e8s, 0);
+        let out = s.finish_submission(t, &fail(), T0).unwrap();
+        assert_eq!((out.passed, out.attempts_left_today), (false, 2));
+        // A pass with no allowance: cancelled, nothing counted, nothing completed.
+        let t = s.begin_submission(p(1), "a", T0, true).unwrap();
+        assert_eq!(s.finish_submission(t, &pass(), T0), None);
+        let v = s.view(&p(1), T0).unwrap();
+        assert_eq!((v.attempts_today, v.staked_e8s, v.completed_units), (1, 0, 0));
+        assert_eq!(s.stats().quizzes_submitted, 1);
+        check_invariant(&s);
+        // Allowance that arrives while the verdict is awaited pays the pass.
+        let t = s.begin_submission(p(1), "a", T0, true).unwrap();
+        grant(&mut s, CHUNK);
+        let out = s.finish_submission(t, &pass(), T0).unwrap();
+        assert_eq!((out.reward_e8s, out.staked_e8s, out.attempts_left_today), (REWARD, REWARD, 1));
+        assert_eq!(s.counters().allowance_available_e8s, CHUNK - REWARD);
+        check_invariant(&s);
+        // Unfunded never overrides the hard cap.
+        s.set_hard_cap_reached();
+        let c = s.counters().clone();
+        let mut capped = c.clone();
+        capped.allowance_available_e8s = 0;
+        s.counters.set(StableCandid(capped));
+        assert_eq!(s.begin_submission(p(1), "b", T0, true), Err(Blocked::Rejected(ShardError::RewardsExhausted)));
+    }
+
+    #[test]
+    fn proactive_refill_starts_below_the_low_water_mark_of_a_funded_shard() {
+        let mut s = fresh();
+        assert!(!s.wants_proactive_refill(), "a new shard asks on demand");
+        grant(&mut s, LOW_WATER_REWARDS * REWARD + REWARD);
+        assert!(!s.wants_proactive_refill());
+        s.register_user(p(1), T0).unwrap();
+        for unit in ["a", "b"] {
+            let t = s.begin_submission(p(1), unit, T0, false).unwrap();
+            s.finish_submission(t, &pass(), T0).unwrap();
+        }
+        assert!(s.wants_proactive_refill());
+        grant(&mut s, CHUNK);
+        assert!(!s.wants_proactive_refill());
+    }
+
+    #[test]
+    fn reports_carry_each_passed_quiz_exactly_once() {
+        let mut s = fresh();
+        grant(&mut s, CHUNK);
+        assert!(!s.has_unreported_changes());
+        s.register_user(p(1), T0).unwrap();
+        assert!(s.has_unreported_changes(), "a new user is a change");
+        for unit in ["a", "b"] {
+            let t = s.begin_submission(p(1), unit, T0, false).unwrap();
+            s.finish_submission(t, &pass(), T0).unwrap();
+        }
+        let first = s.claim_report(false);
+        assert_eq!(
+            first.report,
+            ShardReport {
+                total_staked_e8s: 2 * REWARD,
+                user_count: 1,
+                quizzes_passed_delta: 2,
+                wants_allowance: false
+            }
+        );
+        // A pass while the report is in flight goes into the next one.
+        let t = s.begin_submission(p(1), "c", T0, false).unwrap();
+        s.finish_submission(t, &pass(), T0).unwrap();
+        let second = s.claim_report(true);
+        assert_eq!(second.report.quizzes_passed_delta, 1);
+        s.report_failed(&first);
+        s.report_succeeded(&second, Some(&AllowanceGrant { granted_e8s: 0, shard_granted_total_e8s: CHUNK }), T0 + 1);
+        assert!(s.has_unreported_changes(), "the failed report's passes are still due");
+        let third = s.claim_report(false);
+        assert_eq!(third.report.quizzes_passed_delta, 2);
+        s.report_succeeded(&third, None, T0 + 2);
+        assert!(!s.has_unreported_changes());
+        assert_eq!(s.counters().last_report_ns, T0 + 2);
+        check_invariant(&s);
+    }
+
+    #[test]
+    fn grants_reconcile_with_the_hubs_running_total() {
+        let mut s = fresh();
+        grant(&mut s, 1_000);
+        // The hub says it granted 3,000 in all: a grant whose answer was lost is recovered.
+        let c = s.claim_report(true);
+        s.report_succeeded(&c, Some(&AllowanceGrant { granted_e8s: 1_000, shard_granted_total_e8s: 3_000 }), T0);
+        assert_eq!((s.counters().allowance_received_e8s, s.counters().allowance_available_e8s), (3_000, 3_000));
+        // A stale (smaller) running total never takes allowance away.
+        let c = s.claim_report(false);
+        s.report_succeeded(&c, Some(&AllowanceGrant { granted_e8s: 0, shard_granted_total_e8s: 1_000 }), T0);
+        assert_eq!(s.counters().allowance_received_e8s, 3_000);
+        check_invariant(&s);
+    }
+
+    #[test]
+    fn stale_reservations_are_released_after_an_upgrade() {
+        let mut s = fresh();
+        s.register_user(p(1), T0).unwrap();
+        grant(&mut s, CHUNK);
+        let _lost = s.begin_submission(p(1), "a", T0, false).unwrap();
+        assert_eq!(s.release_stale_reservations(), REWARD);
+        assert_eq!(s.counters().allowance_available_e8s, CHUNK);
+        check_invariant(&s);
+    }
+
+    #[test]
+    fn progress_is_paged_per_user() {
+        let mut s = fresh();
+        grant(&mut s, 1_000 * REWARD);
+        let mut config = config();
+        config.daily_attempt_limit = 1_000;
+        let args = ShardInitArgs { config, ..s.init_args().unwrap().clone() };
+        s.set_init_args(args);
+        for user in [p(1), p(2), Principal::from_slice(&[1; 10])] {
+            s.register_user(user, T0).unwrap();
+        }
+        let units: Vec<String> = (0..250).map(|i| format!("unit-{i:03}")).collect();
+        for u in &units {
+            let t = s.begin_submission(p(1), u, T0, false).unwrap();
+            s.finish_submission(t, &pass(), T0).unwrap();
+        }
+        for user in [p(2), Principal::from_slice(&[1; 10])] {
+            let t = s.begin_submission(user, "zz", T0, false).unwrap();
+            s.finish_submission(t, &pass(), T0).unwrap();
+        }
+        assert_eq!(s.progress(&p(1), 0, 10).unwrap(), units[..10].to_vec());
+        assert_eq!(s.progress(&p(1), 245, 10).unwrap(), units[245..].to_vec());
+        assert_eq!(s.progress(&p(1), 0, 1_000).unwrap().len(), MAX_PROGRESS_PAGE as usize, "limit is capped");
+        assert_eq!(s.progress(&p(1), 100, 100).unwrap(), units[100..200].to_vec());
+        assert!(s.progress(&p(1), 250, 10).unwrap().is_empty());
+        assert!(s.progress(&p(1), u64::MAX, 10).unwrap().is_empty());
+        assert!(s.progress(&p(1), 0, 0).unwrap().is_empty());
+        assert_eq!(s.progress(&p(2), 0, 10).unwrap(), vec!["zz".to_string()]);
+        assert_eq!(s.progress(&Principal::from_slice(&[1; 10]), 0, 10).unwrap(), vec!["zz".to_string()]);
+        s.register_user(p(3), T0).unwrap();
+        assert!(s.progress(&p(3), 0, 10).unwrap().is_empty());
+        assert_eq!(s.progress(&p(4), 0, 10), Err(ShardError::NotRegistered));
+        assert_eq!(s.view(&p(1), T0).unwrap().completed_units, 250);
+    }
+
+    #[test]
+    fn state_survives_reopening_the_same_stable_memory() {
+        let memory = DefaultMemoryImpl::default();
+        {
+            let mut s = ShardState::open(&MemoryManager::init(memory.clone()));
+            s.set_init_args(ShardInitArgs { hub_id: p(200), learning_content_id: p(201), config: config() });
+            s.register_user(p(1), T0).unwrap();
+            grant(&mut s, CHUNK);
+            let t = s.begin_submission(p(1), "a", T0, false).unwrap();
+            s.finish_submission(t, &pass(), T0).unwrap();
+            s.set_disabled(true);
+        }
+        // What an upgrade does: a fresh heap, the same stable memory.
+        let s = ShardState::open(&MemoryManager::init(memory));
+        assert_eq!(s.init_args().unwrap().config, config());
+        assert_eq!(s.view(&p(1), T0).unwrap().staked_e8s, REWARD);
+        assert_eq!(s.progress(&p(1), 0, 10).unwrap(), vec!["a".to_string()]);
+        let st = s.stats();
+        assert_eq!((st.users, st.disabled, st.quizzes_passed, st.allowance_received_e8s), (1, true, 1, CHUNK));
     }
 }

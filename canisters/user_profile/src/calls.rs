@@ -1,0 +1,46 @@
+//! Calls to the other canisters. Errors come back as text for the `detail` of a `ShardError`.
+
+use candid::Principal;
+use ic_cdk::call::Call;
+use platform_types::{AllowanceError, AllowanceGrant, ShardReport, VerifyError, VerifyResult};
+
+/// `learning_content.verify_quiz` (a query, called as an update with a bounded wait: it
+/// changes nothing, so a timed-out call can simply be retried).
+pub async fn verify_quiz(
+    learning_content: Principal,
+    unit_id: &str,
+    answers: &[u32],
+) -> Result<Result<VerifyResult, VerifyError>, String> {
+    let response = Call::bounded_wait(learning_content, "verify_quiz")
+        .with_args(&(unit_id, answers))
+        .await
+        .map_err(|e| format!("verify_quiz on {learning_content} failed: {e}"))?;
+    response
+        .candid::<Result<VerifyResult, VerifyError>>()
+        .map_err(|e| format!("verify_quiz on {learning_content}: unexpected reply: {e}"))
+}
+
+/// A `request_allowance` call that brought no answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HubCallFailed {
+    /// The hub executed the call (it replied, but the reply did not decode): its report was
+    /// received and must not be sent again.
+    pub executed: bool,
+    pub detail: String,
+}
+
+/// `staking_hub.request_allowance`. Unbounded wait: the hub is this shard's creator and
+/// controller, and a definite answer keeps the allowance and the reported stats exact (a
+/// rejected call was not executed, so its report can be sent again).
+pub async fn request_allowance(
+    hub: Principal,
+    report: &ShardReport,
+) -> Result<Result<AllowanceGrant, AllowanceError>, HubCallFailed> {
+    let response = Call::unbounded_wait(hub, "request_allowance").with_arg(report).await.map_err(|e| {
+        HubCallFailed { executed: false, detail: format!("request_allowance on the hub {hub} failed: {e}") }
+    })?;
+    response.candid::<Result<AllowanceGrant, AllowanceError>>().map_err(|e| HubCallFailed {
+        executed: true,
+        detail: format!("request_allowance on the hub {hub}: unexpected reply: {e}"),
+    })
+}

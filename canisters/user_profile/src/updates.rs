@@ -1,0 +1,195 @@
+//! Update methods. Each checks its caller first (see `guards`), then runs the domain logic of
+//! `state`; `submit_quiz` adds the calls to learning_content and (when needed) the hub.
+
+use crate::guards::{self, PendingSubmission, SubmissionLock};
+use crate::model::{MAX_ANSWERS, MAX_UNIT_ID_LEN};
+use crate::rewards::{self, RefillError};
+use crate::{calls, state};
+use candid::Principal;
+use platform_types::{AllowanceError, ProfileInput, QuizOutcome, ShardError, UserView, VerifyError};
+
+fn now() -> u64 {
+    ic_cdk::api::time()
+}
+
+/// Hub only. Idempotent: an existing user stays as is.
+pub fn register_user(caller: Principal, user: Principal) -> Result<(), ShardError> {
+    guards::caller_is_hub(caller)?;
+    state::with_mut(|s| s.register_user(user, now()))
+}
+
+/// Hub only.
+pub fn set_disabled(caller: Principal, disabled: bool) -> Result<(), ShardError> {
+    guards::caller_is_hub(caller)?;
+    state::with_mut(|s| s.set_disabled(disabled));
+    Ok(())
+}
+
+/// The user themself only: the record changed is always the caller's.
+pub fn update_profile(caller: Principal, input: ProfileInput) -> Result<UserView, ShardError> {
+    guards::caller_is_registered(caller)?;
+    guards::shard_enabled()?;
+    state::with_mut(|s| s.update_profile(caller, &input, now()))
+}
+
+/// Shape checks that need no state.
+pub fn check_submission_input(unit_id: &str, answers: &[u32]) -> Result<(), ShardError> {
+    if unit_id.is_empty() || unit_id.len() > MAX_UNIT_ID_LEN {
+        return Err(ShardError::BadInput { detail: format!("unit_id: 1 to {MAX_UNIT_ID_LEN} bytes") });
+    }
+    if answers.is_empty() || answers.len() > MAX_ANSWERS {
+        return Err(ShardError::BadInput { detail: format!("answers: 1 to {MAX_ANSWERS} answers") });
+    }
+    Ok(())
+}
+
+const NOT_COUNTED: &str = "The attempt was not counted; please submit again later.";
+
+/// What the submitting user is told when rewards cannot be paid for now: nothing was counted.
+fn rewards_unavailable(why: &str) -> ShardError {
+    ShardError::RewardsUnavailable { detail: format!("rewards are unavailable right now: {why}. {NOT_COUNTED}") }
+}
+
+/// How a submission goes on after a failed refill: `Err` stops it (nothing was counted),
+/// `Ok(why)` lets it go ahead unfunded (a fail still counts; a pass needs allowance that
+/// arrives meanwhile, or is refused with `why`).
+pub fn after_failed_refill(e: RefillError) -> Result<String, ShardError> {
+    match e {
+        RefillError::HardCapReached | RefillError::Refused(AllowanceError::HardCapReached) => {
+            Err(ShardError::RewardsExhausted)
+        }
+        RefillError::Disabled | RefillError::Refused(AllowanceError::ShardDisabled) => Err(ShardError::ShardDisabled),
+        // Single-flight: another submission is already fetching the allowance this one needs.
+        RefillError::InFlight => Err(rewards_unavailable("the shard is fetching more rewards from the hub")),
+        RefillError::Refused(AllowanceError::UnknownShard) => Ok("the hub does not recognise this shard".into()),
+        RefillError::Failed(detail) => Ok(detail),
+    }
+}
+
+/// Submits answers to a unit's quiz; see docs/architecture.md ("user_profile").
+///
+/// 1. Input shape, registration and the disabled flag are checked; a second submission of the
+///    same user while one is in flight gets `SubmissionInProgress`.
+/// 2. The daily limit and completion are checked. With less than one reward of free allowance
+///    the shard first awaits a refill from the hub (single-flight; if another refill is in
+///    flight the user is told to retry). If the hub cannot be reached the attempt goes ahead
+///    unfunded: a fail counts as usual, a pass is only paid from allowance that arrived
+///    meanwhile, and otherwise refused with a clear error, nothing counted or completed.
+/// 3. The attempt is counted and the reward reserved *before* learning_content is asked, so no
+///    interleaving can spend the same allowance twice.
+/// 4. The verdict credits the reward and marks the unit completed (pass) or releases the
+///    reservation (fail; the attempt stays counted). Without a verdict (learning_content
+///    unreachable, unknown unit, malformed answers) the attempt is not counted.
+pub async fn submit_quiz(caller: Principal, unit_id: String, answers: Vec<u32>) -> Result<QuizOutcome, ShardError> {
+    check_submission_input(&unit_id, &answers)?;
+    guards::caller_is_registered(caller)?;
+    guards::shard_enabled()?;
+    let _lock = SubmissionLock::acquire(caller)?;
+
+    // Why the hub could not fund this submission, once a refill failed.
+    let mut unfunded: Option<String> = None;
+    let mut refilled = false;
+    let ticket = loop {
+        match state::with_mut(|s| s.begin_submission(caller, &unit_id, now(), unfunded.is_some())) {
+            Ok(ticket) => break ticket,
+            Err(state::Blocked::Rejected(e)) => return Err(e),
+            Err(state::Blocked::NeedsAllowance) if !refilled => {
+                refilled = true;
+                if let Err(e) = rewards::refill().await {
+                    unfunded = Some(after_failed_refill(e)?);
+                }
+            }
+            // The hub granted less than one reward without reaching the cap.
+            Err(state::Blocked::NeedsAllowance) => unfunded = Some("the hub granted less than one reward".into()),
+        }
+    };
+    let pending = PendingSubmission::new(ticket);
+
+    let content = state::with(|s| s.learning_content_id());
+    let verdict = calls::verify_quiz(content, &unit_id, &answers).await;
+    // Every path but a verdict drops `pending`, which uncounts the attempt and releases the
+    // reservation.
+    match verdict {
+        Ok(Ok(result)) => match pending.finish(&result, now()) {
+            Some(outcome) => {
+                if outcome.passed {
+                    rewards::schedule_refill_if_low();
+                }
+                Ok(outcome)
+            }
+            None => Err(rewards_unavailable(&format!(
+                "your answers passed, but the shard has no allowance to pay the reward ({})",
+                unfunded.as_deref().unwrap_or("no allowance")
+            ))),
+        },
+        Ok(Err(VerifyError::UnknownUnit { unit_id })) => Err(ShardError::UnknownUnit { unit_id }),
+        Ok(Err(VerifyError::BadAnswers { detail })) => {
+            Err(ShardError::BadInput { detail: format!("answers: {detail}") })
+        }
+        Ok(Err(VerifyError::NotAShard)) => Err(ShardError::ContentUnavailable {
+            detail: format!("learning_content does not recognise this shard yet. {NOT_COUNTED}"),
+        }),
+        Err(detail) => Err(ShardError::ContentUnavailable { detail: format!("{detail}. {NOT_COUNTED}") }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use platform_types::{AllowanceGrant, PlatformConfig, ShardInitArgs, VerifyResult};
+
+    #[test]
+    fn submission_input_is_checked() {
+        assert!(check_submission_input("u1", &[0]).is_ok());
+        for (unit, answers) in [("", vec![0]), (&"u".repeat(MAX_UNIT_ID_LEN + 1)[..], vec![0]), ("u1", vec![])] {
+            assert!(matches!(check_submission_input(unit, &answers), Err(ShardError::BadInput { .. })));
+        }
+        assert!(check_submission_input("u1", &vec![0; MAX_ANSWERS + 1]).is_err());
+    }
+
+    #[test]
+    fn only_a_hard_cap_means_rewards_are_exhausted() {
+        assert_eq!(after_failed_refill(RefillError::HardCapReached), Err(ShardError::RewardsExhausted));
+        assert_eq!(
+            after_failed_refill(RefillError::Refused(AllowanceError::ShardDisabled)),
+            Err(ShardError::ShardDisabled)
+        );
+        match after_failed_refill(RefillError::InFlight) {
+            Err(ShardError::RewardsUnavailable { detail }) => assert!(detail.contains("not counted"), "{detail}"),
+            other => panic!("{other:?}"),
+        }
+        // An unreachable or confused hub does not stop the attempt; only its reward is at stake.
+        assert_eq!(after_failed_refill(RefillError::Failed("down".into())), Ok("down".into()));
+        assert!(after_failed_refill(RefillError::Refused(AllowanceError::UnknownShard)).is_ok());
+    }
+
+    /// The thread-local state as the canister uses it: a dropped pending submission (the
+    /// verify call failed, or a trap dropped the future) gives everything back.
+    #[test]
+    fn a_dropped_pending_submission_is_cancelled() {
+        let user = Principal::from_slice(&[9; 29]);
+        let config = PlatformConfig { reward_per_quiz_e8s: 10, allowance_chunk_e8s: 100, ..PlatformConfig::default() };
+        state::set_init_args(ShardInitArgs {
+            hub_id: Principal::anonymous(),
+            learning_content_id: Principal::anonymous(),
+            config,
+        });
+        state::with_mut(|s| {
+            s.register_user(user, 0).unwrap();
+            let claimed = s.claim_report(true);
+            s.report_succeeded(&claimed, Some(&AllowanceGrant { granted_e8s: 100, shard_granted_total_e8s: 100 }), 0);
+        });
+        let ticket = state::with_mut(|s| s.begin_submission(user, "u", 0, false)).unwrap();
+        drop(PendingSubmission::new(ticket));
+        let c = state::with(|s| s.counters().clone());
+        assert_eq!((c.allowance_available_e8s, c.allowance_reserved_e8s, c.quizzes_submitted), (100, 0, 0));
+        assert_eq!(state::with(|s| s.view(&user, 0).unwrap().attempts_today), 0);
+
+        let ticket = state::with_mut(|s| s.begin_submission(user, "u", 0, false)).unwrap();
+        let out =
+            PendingSubmission::new(ticket).finish(&VerifyResult { correct: 1, total: 1, passed: true }, 1).unwrap();
+        assert_eq!(out.reward_e8s, 10);
+        let c = state::with(|s| s.counters().clone());
+        assert_eq!((c.allowance_available_e8s, c.allowance_reserved_e8s, c.total_staked_e8s), (90, 0, 10));
+    }
+}

@@ -1,0 +1,432 @@
+//! user_profile (a shard) on localnet, next to a real learning_content.
+//!
+//! The hub is played by a test principal (`HUB`): it installs nothing here, but it is the
+//! shard's and learning_content's `hub_id`, so it may call `register_user`, `set_disabled` and
+//! `register_shard`. Because that principal is not a canister, every `request_allowance` the
+//! shard sends is rejected: these tests cover everything up to the allowance (a pass without
+//! allowance is refused clearly and loses nothing). Paid passes through the real hub are in the
+//! end-to-end tests.
+
+use candid::utils::{ArgumentDecoder, ArgumentEncoder};
+use candid::Principal;
+use integration_tests::wasm;
+use localnet::LocalNet;
+use platform_types::{
+    ContentInitArgs, Gender, PlatformConfig, ProfileInput, Question, QuizOutcome, ShardError, ShardInitArgs,
+    ShardStats, Unit, UnitInput, UserView, NANOS_PER_DAY,
+};
+use std::time::Duration;
+
+const HUB: u8 = 1;
+const GOVERNANCE: u8 = 2;
+const ALICE: u8 = 10;
+const BOB: u8 = 11;
+const STRANGER: u8 = 12;
+const DAILY_LIMIT: u32 = 3;
+
+fn principal(n: u8) -> Principal {
+    Principal::from_slice(&[n; 29])
+}
+
+/// Units `unit-1` .. `unit-6`, each with two questions of three options; key [0, 1].
+fn units() -> Vec<UnitInput> {
+    (1..=6)
+        .map(|i| UnitInput {
+            unit: Unit {
+                id: format!("unit-{i}"),
+                subject: "Mathematics".into(),
+                title: format!("Unit {i}"),
+                body: format!("Reading material of unit {i}."),
+                questions: (1..=2)
+                    .map(|q| Question {
+                        text: format!("question {q}?"),
+                        options: vec!["a".into(), "b".into(), "c".into()],
+                    })
+                    .collect(),
+            },
+            answer_key: vec![0, 1],
+        })
+        .collect()
+}
+
+const PASSING: [u32; 2] = [0, 1];
+const FAILING: [u32; 2] = [2, 2];
+
+fn config() -> PlatformConfig {
+    PlatformConfig { daily_attempt_limit: DAILY_LIMIT, ..PlatformConfig::default() }
+}
+
+fn profile() -> ProfileInput {
+    ProfileInput {
+        email: "Alice@Example.ORG".into(),
+        name: " Alice ".into(),
+        education: "Physics".into(),
+        gender: Gender::Female,
+    }
+}
+
+struct Env {
+    net: LocalNet,
+    content: Principal,
+    shard: Principal,
+}
+
+impl Env {
+    /// learning_content and a shard, both with `HUB` as their hub; the shard is registered
+    /// with learning_content, and ALICE with the shard.
+    fn new() -> Env {
+        let net = LocalNet::new();
+        let content = net.create_canister();
+        let content_init = ContentInitArgs {
+            hub_id: principal(HUB),
+            sns_governance_id: principal(GOVERNANCE),
+            units: units(),
+            pass_mark_percent: Some(60),
+        };
+        net.install_canister(content, wasm("learning_content"), candid::encode_one(content_init).unwrap(), None);
+        let shard = net.create_canister();
+        let shard_init = ShardInitArgs { hub_id: principal(HUB), learning_content_id: content, config: config() };
+        net.install_canister(shard, wasm("user_profile"), candid::encode_one(shard_init).unwrap(), None);
+        let env = Env { net, content, shard };
+        let (r,): (Result<(), String>,) = env.update(env.content, HUB, "register_shard", (shard,));
+        r.expect("the hub registers the shard with learning_content");
+        env.register(ALICE).unwrap();
+        env
+    }
+
+    fn update<A: ArgumentEncoder, R: for<'de> ArgumentDecoder<'de>>(
+        &self,
+        canister: Principal,
+        sender: u8,
+        method: &str,
+        args: A,
+    ) -> R {
+        self.net.update_candid_as(canister, principal(sender), method, args).unwrap_or_else(|e| panic!("{method}: {e}"))
+    }
+
+    fn query<A: ArgumentEncoder, R: for<'de> ArgumentDecoder<'de>>(
+        &self,
+        sender: Principal,
+        method: &str,
+        args: A,
+    ) -> R {
+        self.net.query_candid_as(self.shard, sender, method, args).unwrap_or_else(|e| panic!("{method}: {e}"))
+    }
+
+    fn register(&self, user: u8) -> Result<(), ShardError> {
+        self.register_as(HUB, principal(user))
+    }
+
+    fn register_as(&self, sender: u8, user: Principal) -> Result<(), ShardError> {
+        let (r,): (Result<(), ShardError>,) = self.update(self.shard, sender, "register_user", (user,));
+        r
+    }
+
+    fn set_disabled(&self, sender: u8, disabled: bool) -> Result<(), ShardError> {
+        let (r,): (Result<(), ShardError>,) = self.update(self.shard, sender, "set_disabled", (disabled,));
+        r
+    }
+
+    fn update_profile(&self, user: u8, input: ProfileInput) -> Result<UserView, ShardError> {
+        let (r,): (Result<UserView, ShardError>,) = self.update(self.shard, user, "update_profile", (input,));
+        r
+    }
+
+    fn submit(&self, user: u8, unit: &str, answers: &[u32]) -> Result<QuizOutcome, ShardError> {
+        let (r,): (Result<QuizOutcome, ShardError>,) =
+            self.update(self.shard, user, "submit_quiz", (unit.to_string(), answers.to_vec()));
+        r
+    }
+
+    fn submit_async(&self, user: u8, unit: &str, answers: &[u32]) -> localnet::RawMessageId {
+        let arg = candid::encode_args((unit.to_string(), answers.to_vec())).unwrap();
+        self.net.submit_call(self.shard, principal(user), "submit_quiz", arg).unwrap()
+    }
+
+    fn await_submit(&self, id: localnet::RawMessageId) -> Result<QuizOutcome, ShardError> {
+        let bytes = self.net.await_call(id).expect("submit_quiz replies");
+        candid::decode_one(&bytes).unwrap()
+    }
+
+    fn me(&self, user: u8) -> Result<UserView, ShardError> {
+        let (r,): (Result<UserView, ShardError>,) = self.query(principal(user), "get_my_profile", ());
+        r
+    }
+
+    fn progress(&self, user: u8, offset: u64, limit: u64) -> Result<Vec<String>, ShardError> {
+        let (r,): (Result<Vec<String>, ShardError>,) = self.query(principal(user), "get_my_progress", (offset, limit));
+        r
+    }
+
+    fn stats(&self) -> ShardStats {
+        let (s,): (ShardStats,) = self.query(Principal::anonymous(), "get_shard_stats", ());
+        s
+    }
+
+    fn logs(&self) -> String {
+        let records = self.net.fetch_canister_logs(self.shard, Principal::anonymous()).unwrap();
+        records.iter().map(|r| String::from_utf8_lossy(&r.content).into_owned() + "\n").collect()
+    }
+}
+
+fn assert_not_counted(r: Result<QuizOutcome, ShardError>, needle: &str) {
+    match r {
+        Err(ShardError::ContentUnavailable { detail }) | Err(ShardError::RewardsUnavailable { detail }) => {
+            assert!(detail.contains(needle) && detail.contains("not counted"), "{detail}")
+        }
+        other => panic!("expected ContentUnavailable or RewardsUnavailable ({needle}), got {other:?}"),
+    }
+}
+
+#[test]
+fn only_the_hub_registers_users_and_registration_is_idempotent() {
+    let env = Env::new();
+    for sender in [ALICE, STRANGER] {
+        assert_eq!(env.register_as(sender, principal(BOB)), Err(ShardError::NotAuthorized));
+    }
+    let (r,): (Result<(), ShardError>,) = env.net.update_candid(env.shard, "register_user", (principal(BOB),)).unwrap();
+    assert_eq!(r, Err(ShardError::NotAuthorized), "anonymous");
+    assert_eq!(env.me(BOB), Err(ShardError::NotRegistered));
+    assert!(matches!(env.register_as(HUB, Principal::anonymous()), Err(ShardError::BadInput { .. })));
+
+    let registered_at = env.net.get_time_nanos();
+    let alice = env.me(ALICE).unwrap();
+    assert!(alice.registered_at_ns > 0 && alice.registered_at_ns <= registered_at);
+    env.net.advance_time(Duration::from_secs(60));
+    assert_eq!(env.register(ALICE), Ok(()), "a second registration is Ok");
+    assert_eq!(env.me(ALICE).unwrap(), alice, "and changes nothing");
+    assert_eq!(env.register(BOB), Ok(()));
+    let v = env.me(BOB).unwrap();
+    assert_eq!((v.principal, v.profile, v.staked_e8s, v.completed_units), (principal(BOB), None, 0, 0));
+    assert_eq!(v.day, env.net.get_time_nanos() / NANOS_PER_DAY);
+    assert_eq!(env.stats().users, 2);
+    assert_eq!(env.set_disabled(ALICE, true), Err(ShardError::NotAuthorized));
+    assert!(!env.stats().disabled);
+}
+
+#[test]
+fn users_edit_only_their_own_validated_profile() {
+    let env = Env::new();
+    assert_eq!(env.update_profile(STRANGER, profile()), Err(ShardError::NotRegistered));
+    assert_eq!(env.update_profile(HUB, profile()), Err(ShardError::NotRegistered), "not even the hub");
+    let v = env.update_profile(ALICE, profile()).unwrap();
+    let stored = v.profile.clone().unwrap();
+    assert_eq!((stored.email.as_str(), stored.name.as_str()), ("Alice@example.org", "Alice"));
+    assert_eq!(env.me(ALICE).unwrap(), v);
+    for (bad, field) in [
+        (ProfileInput { email: "alice.example.org".into(), ..profile() }, "email"),
+        (ProfileInput { name: "".into(), ..profile() }, "name"),
+        (ProfileInput { education: "e".repeat(101), ..profile() }, "education"),
+    ] {
+        match env.update_profile(ALICE, bad) {
+            Err(ShardError::BadInput { detail }) => assert!(detail.starts_with(field), "{detail}"),
+            other => panic!("{field}: {other:?}"),
+        }
+    }
+    assert_eq!(env.me(ALICE).unwrap().profile, Some(stored), "a rejected update changes nothing");
+}
+
+#[test]
+fn submissions_are_checked_and_failed_attempts_count() {
+    let env = Env::new();
+    assert_eq!(env.submit(STRANGER, "unit-1", &FAILING), Err(ShardError::NotRegistered));
+    assert!(matches!(env.submit(ALICE, "", &FAILING), Err(ShardError::BadInput { .. })));
+    assert!(matches!(env.submit(ALICE, &"u".repeat(65), &FAILING), Err(ShardError::BadInput { .. })));
+    assert!(matches!(env.submit(ALICE, "unit-1", &[]), Err(ShardError::BadInput { .. })));
+    assert_eq!(
+        env.submit(ALICE, "no-such-unit", &FAILING),
+        Err(ShardError::UnknownUnit { unit_id: "no-such-unit".into() })
+    );
+    match env.submit(ALICE, "unit-1", &[0]) {
+        Err(ShardError::BadInput { detail }) => assert!(detail.contains("expected 2 answers"), "{detail}"),
+        other => panic!("{other:?}"),
+    }
+    match env.submit(ALICE, "unit-1", &[0, 7]) {
+        Err(ShardError::BadInput { .. }) => {}
+        other => panic!("{other:?}"),
+    }
+    let v = env.me(ALICE).unwrap();
+    assert_eq!(v.attempts_today, 0, "no verdict, no attempt");
+    assert_eq!(env.stats().quizzes_submitted, 0);
+
+    let out = env.submit(ALICE, "unit-1", &FAILING).unwrap();
+    assert_eq!(
+        out,
+        QuizOutcome { correct: 0, total: 2, passed: false, reward_e8s: 0, staked_e8s: 0, attempts_left_today: 2 }
+    );
+    let v = env.me(ALICE).unwrap();
+    assert_eq!((v.attempts_today, v.earned_today_e8s, v.completed_units), (1, 0, 0));
+    assert!(v.last_active_ns >= v.registered_at_ns);
+    let s = env.stats();
+    assert_eq!((s.quizzes_submitted, s.quizzes_passed, s.total_staked_e8s), (1, 0, 0));
+    assert_eq!(env.progress(ALICE, 0, 10), Ok(vec![]));
+    assert_eq!(env.progress(STRANGER, 0, 10), Err(ShardError::NotRegistered));
+}
+
+#[test]
+fn a_pass_without_allowance_is_refused_clearly_and_loses_nothing() {
+    let env = Env::new();
+    // The shard has no allowance; it asks the hub, whose id is not a canister.
+    for _ in 0..2 {
+        assert_not_counted(env.submit(ALICE, "unit-1", &PASSING), "your answers passed");
+    }
+    let v = env.me(ALICE).unwrap();
+    assert_eq!((v.attempts_today, v.staked_e8s, v.completed_units), (0, 0, 0));
+    assert_eq!(env.progress(ALICE, 0, 10), Ok(vec![]));
+    let s = env.stats();
+    assert_eq!(
+        (
+            s.quizzes_submitted,
+            s.quizzes_passed,
+            s.allowance_received_e8s,
+            s.allowance_remaining_e8s,
+            s.total_staked_e8s
+        ),
+        (0, 0, 0, 0, 0)
+    );
+    // The unit is not completed: with rewards back it could still be passed (not AlreadyCompleted).
+    assert_not_counted(env.submit(ALICE, "unit-1", &PASSING), "request_allowance");
+}
+
+#[test]
+fn one_submission_per_user_at_a_time_and_one_refill_at_a_time() {
+    let env = Env::new();
+    env.register(BOB).unwrap();
+    let first = env.submit_async(ALICE, "unit-1", &FAILING);
+    let second = env.submit_async(ALICE, "unit-2", &FAILING);
+    let bob = env.submit_async(BOB, "unit-1", &FAILING);
+    env.net.tick();
+    assert_eq!(env.await_submit(second), Err(ShardError::SubmissionInProgress));
+    // Alice's submission is awaiting the (only) refill, so Bob's is told to retry.
+    assert_not_counted(env.await_submit(bob), "fetching more rewards");
+    let out = env.await_submit(first).unwrap();
+    assert_eq!((out.passed, out.attempts_left_today), (false, DAILY_LIMIT - 1));
+    assert_eq!(env.me(BOB).unwrap().attempts_today, 0);
+    // Both can submit again now.
+    assert!(env.submit(ALICE, "unit-2", &FAILING).is_ok());
+    assert!(env.submit(BOB, "unit-2", &FAILING).is_ok());
+    assert_eq!(env.stats().quizzes_submitted, 3);
+}
+
+#[test]
+fn the_daily_limit_counts_failed_attempts_and_resets_the_next_utc_day() {
+    let env = Env::new();
+    for (i, unit) in ["unit-1", "unit-2", "unit-1"].iter().enumerate() {
+        let out = env.submit(ALICE, unit, &FAILING).unwrap();
+        assert_eq!(out.attempts_left_today, DAILY_LIMIT - 1 - i as u32);
+    }
+    assert_eq!(env.submit(ALICE, "unit-3", &FAILING), Err(ShardError::DailyLimitReached { limit: DAILY_LIMIT }));
+    assert_eq!(
+        env.submit(ALICE, "unit-3", &PASSING),
+        Err(ShardError::DailyLimitReached { limit: DAILY_LIMIT }),
+        "a pass is refused too"
+    );
+    let today = env.me(ALICE).unwrap();
+    assert_eq!(today.attempts_today, DAILY_LIMIT);
+
+    env.net.advance_time(Duration::from_nanos(NANOS_PER_DAY));
+    env.net.tick();
+    let tomorrow = env.me(ALICE).unwrap();
+    assert_eq!((tomorrow.day, tomorrow.attempts_today), (today.day + 1, 0), "views show the new day");
+    let out = env.submit(ALICE, "unit-3", &FAILING).unwrap();
+    assert_eq!(out.attempts_left_today, DAILY_LIMIT - 1);
+    assert_eq!(env.me(ALICE).unwrap().attempts_today, 1);
+    assert_eq!(env.stats().quizzes_submitted, u64::from(DAILY_LIMIT) + 1);
+}
+
+#[test]
+fn a_disabled_shard_rejects_changes_but_serves_reads() {
+    let env = Env::new();
+    env.update_profile(ALICE, profile()).unwrap();
+    env.submit(ALICE, "unit-1", &FAILING).unwrap();
+    assert_eq!(env.set_disabled(HUB, true), Ok(()));
+    assert!(env.stats().disabled);
+    assert_eq!(env.update_profile(ALICE, profile()), Err(ShardError::ShardDisabled));
+    assert_eq!(env.submit(ALICE, "unit-2", &FAILING), Err(ShardError::ShardDisabled));
+    assert_eq!(env.register(BOB), Err(ShardError::ShardDisabled), "no new users");
+    assert_eq!(env.register(ALICE), Ok(()), "an existing user is still Ok (idempotent)");
+    let v = env.me(ALICE).unwrap();
+    assert_eq!((v.attempts_today, v.profile.is_some()), (1, true));
+    assert_eq!(env.progress(ALICE, 0, 10), Ok(vec![]));
+    assert_eq!(env.stats().users, 1);
+    assert_eq!(env.set_disabled(HUB, false), Ok(()));
+    assert!(env.submit(ALICE, "unit-2", &FAILING).is_ok());
+    assert_eq!(env.register(BOB), Ok(()));
+}
+
+#[test]
+fn data_survives_an_upgrade_and_timers_are_rearmed() {
+    let env = Env::new();
+    env.register(BOB).unwrap();
+    env.update_profile(ALICE, profile()).unwrap();
+    env.submit(ALICE, "unit-1", &FAILING).unwrap();
+    env.set_disabled(HUB, true).unwrap();
+    let (alice, bob, stats) = (env.me(ALICE).unwrap(), env.me(BOB).unwrap(), env.stats());
+    let (init,): (ShardInitArgs,) = env.query(Principal::anonymous(), "get_init_args", ());
+
+    env.net.upgrade_canister(env.shard, wasm("user_profile"), candid::encode_args(()).unwrap(), None).unwrap();
+    assert_eq!(env.me(ALICE).unwrap(), alice);
+    assert_eq!(env.me(BOB).unwrap(), bob);
+    assert_eq!(env.stats(), stats);
+    let (after,): (ShardInitArgs,) = env.query(Principal::anonymous(), "get_init_args", ());
+    assert_eq!(after, init);
+    assert_eq!(after.config, config());
+
+    // The periodic sync timer runs again after the upgrade: with something to report it calls
+    // the hub (which is not a canister here, so the sync fails and says so in the log).
+    env.set_disabled(HUB, false).unwrap();
+    assert!(!env.logs().contains("stats sync failed"));
+    env.net.advance_time(Duration::from_secs(config().shard_sync_interval_secs + 1));
+    env.net.run_until_idle(20);
+    assert!(env.logs().contains("stats sync failed"), "{}", env.logs());
+    assert_eq!(env.stats(), ShardStats { disabled: false, ..stats }, "a failed sync changes nothing");
+}
+
+#[test]
+fn the_shard_refuses_an_invalid_config() {
+    let net = LocalNet::new();
+    let shard = net.create_canister();
+    let bad = ShardInitArgs {
+        hub_id: principal(HUB),
+        learning_content_id: principal(GOVERNANCE),
+        config: PlatformConfig { daily_attempt_limit: 0, ..PlatformConfig::default() },
+    };
+    let err = net
+        .install_code(
+            shard,
+            localnet::management_types::CanisterInstallMode::Install,
+            wasm("user_profile"),
+            candid::encode_one(bad).unwrap(),
+            None,
+        )
+        .unwrap_err();
+    assert!(err.reject_message.contains("daily_attempt_limit"), "{err:?}");
+}
+
+/// Instructions of the shard's own executions for one call (the canisters it calls excluded).
+fn shard_instructions(env: &Env, sender: u8, method: &str, arg: Vec<u8>) -> u64 {
+    let (r, records) = env.net.update_call_with_stats(env.shard, principal(sender), method, arg);
+    r.unwrap_or_else(|e| panic!("{method}: {e}"));
+    records.iter().filter(|r| r.canister == env.shard).map(|r| r.instructions).sum()
+}
+
+#[test]
+fn calls_stay_cheap() {
+    let env = Env::new();
+    for i in 0..200u8 {
+        let mut bytes = [7u8; 29];
+        bytes[0] = i;
+        env.register_as(HUB, Principal::from_slice(&bytes)).unwrap();
+    }
+    let register = shard_instructions(&env, HUB, "register_user", candid::encode_one(principal(BOB)).unwrap());
+    let profile = shard_instructions(&env, ALICE, "update_profile", candid::encode_one(profile()).unwrap());
+    // A failed attempt without allowance: the refill call (rejected), then verify_quiz.
+    let submit = shard_instructions(
+        &env,
+        ALICE,
+        "submit_quiz",
+        candid::encode_args(("unit-1".to_string(), FAILING.to_vec())).unwrap(),
+    );
+    eprintln!("instructions: register_user {register}, update_profile {profile}, submit_quiz {submit}");
+    assert!(register < 1_000_000 && profile < 2_000_000 && submit < 3_000_000, "{register} {profile} {submit}");
+}
