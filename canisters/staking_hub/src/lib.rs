@@ -1,11 +1,28 @@
-//! `staking_hub` canister. Entry points only; the logic lives in the modules.
+//! `staking_hub` canister (admin-less). Entry points only; the logic lives in the modules:
+//! `lifecycle` (init, upgrade, timer), `updates`, `queries`, `guards` (single-flight and
+//! per-principal guards), `scaling` (shard provisioning, top-ups), `calls` (inter-canister
+//! calls), `registry` (atomic state steps), `model` (plain-Rust domain logic), `state`
+//! (stable structures).
+//!
+//! There are no setters, no controller-only methods and no way to change the shard code: the
+//! shard Wasm is embedded at build time (`get_shard_wasm_hash`).
 
+mod calls;
+mod guards;
 mod lifecycle;
+mod model;
 mod queries;
+mod registry;
+mod scaling;
 mod shard_wasm;
 mod state;
+mod updates;
 
-use platform_types::{HubInitArgs, VersionInfo};
+use candid::Principal;
+use platform_types::{
+    AllowanceError, AllowanceGrant, GlobalStats, HubInitArgs, PlatformConfig, RegisterError, ShardInfo, ShardReport,
+    VersionInfo,
+};
 
 pub const CANISTER_NAME: &str = "staking_hub";
 
@@ -17,6 +34,49 @@ fn init(args: HubInitArgs) {
 #[ic_cdk::post_upgrade]
 fn post_upgrade() {
     lifecycle::post_upgrade();
+}
+
+/// Registers the caller (the learner) on a shard and returns the shard. Calling it again returns
+/// the same shard. The anonymous principal is rejected.
+#[ic_cdk::update]
+async fn register() -> Result<Principal, RegisterError> {
+    updates::register(ic_cdk::api::msg_caller()).await
+}
+
+/// The shard of a registered user.
+#[ic_cdk::query]
+fn get_user_shard(user: Principal) -> Option<Principal> {
+    queries::get_user_shard(user)
+}
+
+/// Creates a shard if every Active shard is at or over the soft limit (or there is none), or
+/// retries the install of a shard whose install failed. Anyone may call it; creation is
+/// single-flight. `Ok(None)`: nothing was needed, or a creation is already under way.
+#[ic_cdk::update]
+async fn ensure_capacity() -> Result<Option<Principal>, String> {
+    updates::ensure_capacity().await
+}
+
+/// Called by shards: records their stats and grants an allowance chunk when asked.
+#[ic_cdk::update]
+fn request_allowance(report: ShardReport) -> Result<AllowanceGrant, AllowanceError> {
+    updates::request_allowance(ic_cdk::api::msg_caller(), report)
+}
+
+#[ic_cdk::query]
+fn get_global_stats() -> GlobalStats {
+    queries::get_global_stats()
+}
+
+/// Every shard the hub created and installed, oldest first.
+#[ic_cdk::query]
+fn list_shards() -> Vec<ShardInfo> {
+    queries::list_shards()
+}
+
+#[ic_cdk::query]
+fn get_config() -> PlatformConfig {
+    queries::get_config()
 }
 
 #[ic_cdk::query]
@@ -42,13 +102,8 @@ mod candid_interface {
     #[test]
     fn matches_committed_did_file() {
         // <repo>/canisters/<crate> -> <repo>/candid/<name>.did
-        let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .ancestors()
-            .nth(2)
-            .unwrap();
-        let path = repo
-            .join("candid")
-            .join(format!("{}.did", super::CANISTER_NAME));
+        let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().nth(2).unwrap();
+        let path = repo.join("candid").join(format!("{}.did", super::CANISTER_NAME));
         platform_types::candid_check::check_service(&super::__export_service(), &path);
     }
 }

@@ -1,13 +1,64 @@
-use crate::state;
-use platform_types::HubInitArgs;
+//! init, post_upgrade and the periodic timer.
 
-pub fn init(args: HubInitArgs) {
-    state::set_init_args(args);
+use crate::{scaling, state};
+use platform_types::{HubInitArgs, PlatformConfig};
+use std::time::Duration;
+
+/// The configuration the init arguments ask for: the defaults with the overrides applied, or
+/// the validation message.
+pub fn config_from(args: &HubInitArgs) -> Result<PlatformConfig, String> {
+    args.config.clone().unwrap_or_default().apply_to(&PlatformConfig::default())
 }
 
-/// Everything lives in stable structures: re-reading the cell is all an upgrade needs.
+pub fn init(args: HubInitArgs) {
+    let config = config_from(&args).unwrap_or_else(|e| ic_cdk::trap(format!("staking_hub init: invalid config: {e}")));
+    state::set_init_args(args);
+    state::set_config(config);
+    arm_timer();
+}
+
+/// Everything lives in stable structures: the timer is all an upgrade has to restore.
 pub fn post_upgrade() {
     if state::init_args().is_none() {
         ic_cdk::trap("staking_hub: no init arguments in stable memory after upgrade");
+    }
+    arm_timer();
+}
+
+/// Every `auto_scale_interval_secs`: capacity, pending learning_content notifications, cycles.
+/// Serial: a run still awaiting its calls when the next is due makes that one skip.
+fn arm_timer() {
+    let interval = Duration::from_secs(state::config().auto_scale_interval_secs);
+    ic_cdk_timers::set_timer_interval_serial(interval, async || {
+        if let Err(e) = scaling::ensure_capacity().await {
+            ic_cdk::println!("staking_hub timer: {e}");
+        }
+        scaling::retry_content_registrations().await;
+        scaling::top_up_shards().await;
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use candid::Principal;
+    use platform_types::ConfigOverrides;
+
+    fn args(config: Option<ConfigOverrides>) -> HubInitArgs {
+        let p = Principal::anonymous();
+        HubInitArgs { ledger_id: p, learning_content_id: p, sns_governance_id: p, config }
+    }
+
+    #[test]
+    fn config_is_the_defaults_with_validated_overrides() {
+        assert_eq!(config_from(&args(None)).unwrap(), PlatformConfig::default());
+        let small = ConfigOverrides { shard_soft_limit: Some(9), shard_hard_limit: Some(10), ..Default::default() };
+        let c = config_from(&args(Some(small))).unwrap();
+        assert_eq!((c.shard_soft_limit, c.shard_hard_limit), (9, 10));
+        assert_eq!(c.allowance_chunk_e8s, PlatformConfig::default().allowance_chunk_e8s);
+        let bad = ConfigOverrides { shard_soft_limit: Some(11), shard_hard_limit: Some(10), ..Default::default() };
+        assert!(config_from(&args(Some(bad))).unwrap_err().contains("shard_soft_limit"));
+        let zero_interval = ConfigOverrides { auto_scale_interval_secs: Some(0), ..Default::default() };
+        assert!(config_from(&args(Some(zero_interval))).unwrap_err().contains("auto_scale_interval_secs"));
     }
 }

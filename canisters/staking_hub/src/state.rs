@@ -1,70 +1,280 @@
-//! Stable state: the init arguments live in a `StableCell` on a dedicated virtual memory, so
-//! upgrades need no pre/post-upgrade serialization.
+//! Stable state. Everything lives in ic-stable-structures on named virtual memories, so an
+//! upgrade needs no pre/post-upgrade serialization (and never iterates the users).
+//!
+//! | MemoryId | structure | content |
+//! |---|---|---|
+//! | 0 | `StableCell` | init arguments (Candid) |
+//! | 1 | `StableCell` | the `PlatformConfig` in force (Candid) |
+//! | 2 | `StableBTreeMap<u32, ShardRecord>` | the shard registry, by shard index (Candid values) |
+//! | 3 | `StableBTreeMap<Principal, u32>` | shard canister id → shard index |
+//! | 4 | `StableBTreeMap<Principal, UserEntry>` | the user → shard index (5-byte values) |
+//! | 5 | `StableCell` | `HubTotals`: counters and scaling status (Candid) |
+//! | 6 | `StableBTreeMap<Principal, ()>` | shards whose `register_shard` at learning_content is pending |
 
+use crate::model::{HubTotals, ShardIndex, ShardRecord, UserEntry};
+use candid::Principal;
 use ic_stable_structures::memory_manager::{MemoryId, MemoryManager, VirtualMemory};
-use ic_stable_structures::{DefaultMemoryImpl, Memory, StableCell};
-use platform_types::{HubInitArgs, StableCandid};
+use ic_stable_structures::{DefaultMemoryImpl, Memory, StableBTreeMap, StableCell};
+use platform_types::{HubInitArgs, PlatformConfig, StableCandid};
 use std::cell::RefCell;
 
-/// Virtual memory holding the init arguments.
 pub const INIT_ARGS_MEMORY_ID: MemoryId = MemoryId::new(0);
+pub const CONFIG_MEMORY_ID: MemoryId = MemoryId::new(1);
+pub const SHARDS_MEMORY_ID: MemoryId = MemoryId::new(2);
+pub const SHARD_IDS_MEMORY_ID: MemoryId = MemoryId::new(3);
+pub const USERS_MEMORY_ID: MemoryId = MemoryId::new(4);
+pub const TOTALS_MEMORY_ID: MemoryId = MemoryId::new(5);
+pub const PENDING_CONTENT_MEMORY_ID: MemoryId = MemoryId::new(6);
 
-pub type InitArgsCell<M> = StableCell<StableCandid<Option<HubInitArgs>>, VirtualMemory<M>>;
+type VM<M> = VirtualMemory<M>;
+pub type InitArgsCell<M> = StableCell<StableCandid<Option<HubInitArgs>>, VM<M>>;
+pub type ConfigCell<M> = StableCell<StableCandid<Option<PlatformConfig>>, VM<M>>;
+pub type ShardMap<M> = StableBTreeMap<ShardIndex, StableCandid<ShardRecord>, VM<M>>;
+pub type ShardIdMap<M> = StableBTreeMap<Principal, ShardIndex, VM<M>>;
+pub type UserIndex<M> = StableBTreeMap<Principal, UserEntry, VM<M>>;
+pub type TotalsCell<M> = StableCell<StableCandid<HubTotals>, VM<M>>;
+pub type PendingSet<M> = StableBTreeMap<Principal, (), VM<M>>;
+
+/// The hub's stable structures over one memory manager.
+pub struct Stable<M: Memory> {
+    pub init_args: InitArgsCell<M>,
+    pub config: ConfigCell<M>,
+    pub shards: ShardMap<M>,
+    pub shard_ids: ShardIdMap<M>,
+    pub users: UserIndex<M>,
+    pub totals: TotalsCell<M>,
+    pub pending_content: PendingSet<M>,
+}
+
+impl<M: Memory + Clone> Stable<M> {
+    /// Opens (or creates, empty) every structure in the memory managed by `manager`.
+    pub fn open(manager: &MemoryManager<M>) -> Self {
+        Stable {
+            init_args: StableCell::init(manager.get(INIT_ARGS_MEMORY_ID), StableCandid(None)),
+            config: StableCell::init(manager.get(CONFIG_MEMORY_ID), StableCandid(None)),
+            shards: StableBTreeMap::init(manager.get(SHARDS_MEMORY_ID)),
+            shard_ids: StableBTreeMap::init(manager.get(SHARD_IDS_MEMORY_ID)),
+            users: StableBTreeMap::init(manager.get(USERS_MEMORY_ID)),
+            totals: StableCell::init(manager.get(TOTALS_MEMORY_ID), StableCandid(HubTotals::default())),
+            pending_content: StableBTreeMap::init(manager.get(PENDING_CONTENT_MEMORY_ID)),
+        }
+    }
+}
 
 thread_local! {
-    static MEMORY_MANAGER: MemoryManager<DefaultMemoryImpl> =
-        MemoryManager::init(DefaultMemoryImpl::default());
-
-    static INIT_ARGS: RefCell<InitArgsCell<DefaultMemoryImpl>> =
-        RefCell::new(MEMORY_MANAGER.with(open_init_args));
+    static STABLE: RefCell<Stable<DefaultMemoryImpl>> =
+        RefCell::new(Stable::open(&MemoryManager::init(DefaultMemoryImpl::default())));
 }
 
-/// Opens (or creates, empty) the init-args cell in the memory managed by `manager`.
-pub fn open_init_args<M: Memory>(manager: &MemoryManager<M>) -> InitArgsCell<M> {
-    StableCell::init(manager.get(INIT_ARGS_MEMORY_ID), StableCandid(None))
+fn with<R>(f: impl FnOnce(&Stable<DefaultMemoryImpl>) -> R) -> R {
+    STABLE.with_borrow(f)
 }
+
+fn with_mut<R>(f: impl FnOnce(&mut Stable<DefaultMemoryImpl>) -> R) -> R {
+    STABLE.with_borrow_mut(f)
+}
+
+// ------------------------------------------------------------------ init args and config
 
 pub fn set_init_args(args: HubInitArgs) {
-    INIT_ARGS.with_borrow_mut(|cell| cell.set(StableCandid(Some(args))));
+    with_mut(|s| s.init_args.set(StableCandid(Some(args))));
 }
 
 pub fn init_args() -> Option<HubInitArgs> {
-    INIT_ARGS.with_borrow(|cell| cell.get().0.clone())
+    with(|s| s.init_args.get().0.clone())
+}
+
+pub fn set_config(config: PlatformConfig) {
+    with_mut(|s| s.config.set(StableCandid(Some(config))));
+}
+
+/// The configuration in force (the defaults before init, which only native tests see).
+pub fn config() -> PlatformConfig {
+    with(|s| s.config.get().0.clone()).unwrap_or_default()
+}
+
+// ------------------------------------------------------------------ shard registry
+
+/// Registers a canister the hub just created (not installed yet); returns its index.
+pub fn add_shard(record: ShardRecord) -> ShardIndex {
+    with_mut(|s| {
+        let index = s.shards.len() as ShardIndex;
+        s.shard_ids.insert(record.id, index);
+        s.shards.insert(index, StableCandid(record));
+        index
+    })
+}
+
+pub fn shard(index: ShardIndex) -> Option<ShardRecord> {
+    with(|s| s.shards.get(&index).map(|r| r.0))
+}
+
+pub fn shard_by_id(id: Principal) -> Option<(ShardIndex, ShardRecord)> {
+    with(|s| {
+        let index = s.shard_ids.get(&id)?;
+        s.shards.get(&index).map(|r| (index, r.0))
+    })
+}
+
+/// Changes one shard record; `None` if there is no shard with that index.
+pub fn update_shard<R>(index: ShardIndex, f: impl FnOnce(&mut ShardRecord) -> R) -> Option<R> {
+    with_mut(|s| {
+        let mut record = s.shards.get(&index)?.0;
+        let r = f(&mut record);
+        s.shards.insert(index, StableCandid(record));
+        Some(r)
+    })
+}
+
+/// Every shard record, by index (the registry is small: one entry per shard).
+pub fn shards() -> Vec<(ShardIndex, ShardRecord)> {
+    with(|s| s.shards.iter().map(|e| (*e.key(), e.value().0)).collect())
+}
+
+// ------------------------------------------------------------------ user index
+
+pub fn user(principal: Principal) -> Option<UserEntry> {
+    with(|s| s.users.get(&principal))
+}
+
+pub fn put_user(principal: Principal, entry: UserEntry) {
+    with_mut(|s| s.users.insert(principal, entry));
+}
+
+pub fn remove_user(principal: Principal) -> Option<UserEntry> {
+    with_mut(|s| s.users.remove(&principal))
+}
+
+// ------------------------------------------------------------------ totals
+
+pub fn totals() -> HubTotals {
+    with(|s| s.totals.get().0.clone())
+}
+
+pub fn update_totals<R>(f: impl FnOnce(&mut HubTotals) -> R) -> R {
+    with_mut(|s| {
+        let mut t = s.totals.get().0.clone();
+        let r = f(&mut t);
+        s.totals.set(StableCandid(t));
+        r
+    })
+}
+
+// ------------------------------------------------------------------ pending content registrations
+
+pub fn add_pending_content(shard: Principal) {
+    with_mut(|s| s.pending_content.insert(shard, ()));
+}
+
+pub fn remove_pending_content(shard: Principal) {
+    with_mut(|s| s.pending_content.remove(&shard));
+}
+
+pub fn pending_content() -> Vec<Principal> {
+    with(|s| s.pending_content.keys().collect())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use candid::Principal;
+    use crate::model::UserState;
+    use ic_stable_structures::VectorMemory;
+    use platform_types::ConfigOverrides;
 
-    #[test]
-    fn init_args_survive_reopening_the_same_stable_memory() {
-        let memory = DefaultMemoryImpl::default();
-        let args = HubInitArgs {
-            ledger_id: Principal::from_slice(&[1; 10]),
-            learning_content_id: Principal::from_slice(&[2; 10]),
-            sns_governance_id: Principal::from_slice(&[3; 10]),
-        };
-        {
-            let manager = MemoryManager::init(memory.clone());
-            let mut cell = open_init_args(&manager);
-            assert_eq!(cell.get().0, None);
-            cell.set(StableCandid(Some(args.clone())));
+    fn p(n: u8) -> Principal {
+        Principal::from_slice(&[n; 10])
+    }
+
+    fn args() -> HubInitArgs {
+        HubInitArgs {
+            ledger_id: p(1),
+            learning_content_id: p(2),
+            sns_governance_id: p(3),
+            config: Some(ConfigOverrides {
+                shard_soft_limit: Some(9),
+                shard_hard_limit: Some(10),
+                ..Default::default()
+            }),
         }
-        // What an upgrade does: a fresh heap, the same stable memory.
-        let manager = MemoryManager::init(memory);
-        assert_eq!(open_init_args(&manager).get().0, Some(args));
     }
 
     #[test]
-    fn thread_local_state_stores_the_init_args() {
+    fn everything_survives_reopening_the_same_stable_memory() {
+        let memory = VectorMemory::default();
+        {
+            let mut s = Stable::open(&MemoryManager::init(memory.clone()));
+            assert_eq!(s.init_args.get().0, None);
+            s.init_args.set(StableCandid(Some(args())));
+            s.config.set(StableCandid(Some(PlatformConfig::default())));
+            s.shards.insert(0, StableCandid(ShardRecord::created(p(9), 5)));
+            s.shard_ids.insert(p(9), 0);
+            s.users.insert(p(20), UserEntry { shard: 0, state: UserState::Registered });
+            s.totals.set(StableCandid(HubTotals { registered_users: 1, ..Default::default() }));
+            s.pending_content.insert(p(9), ());
+        }
+        // What an upgrade does: a fresh heap, the same stable memory.
+        let s = Stable::open(&MemoryManager::init(memory));
+        assert_eq!(s.init_args.get().0, Some(args()));
+        assert_eq!(s.config.get().0, Some(PlatformConfig::default()));
+        assert_eq!(s.shards.get(&0).unwrap().0.id, p(9));
+        assert_eq!(s.shard_ids.get(&p(9)), Some(0));
+        assert_eq!(s.users.get(&p(20)), Some(UserEntry { shard: 0, state: UserState::Registered }));
+        assert_eq!(s.totals.get().0.registered_users, 1);
+        assert!(s.pending_content.contains_key(&p(9)));
+    }
+
+    #[test]
+    fn thread_local_state_keeps_shards_users_and_totals() {
         assert_eq!(init_args(), None);
-        let args = HubInitArgs {
-            ledger_id: Principal::anonymous(),
-            learning_content_id: Principal::management_canister(),
-            sns_governance_id: Principal::anonymous(),
-        };
-        set_init_args(args.clone());
-        assert_eq!(init_args(), Some(args));
+        set_init_args(args());
+        assert_eq!(init_args(), Some(args()));
+        assert_eq!(config(), PlatformConfig::default());
+        let a = add_shard(ShardRecord::created(p(7), 1));
+        let b = add_shard(ShardRecord::created(p(8), 2));
+        assert_eq!((a, b), (0, 1));
+        assert_eq!(shard_by_id(p(8)).unwrap().0, 1);
+        assert!(shard_by_id(p(9)).is_none());
+        update_shard(1, |s| s.user_count = 4);
+        assert_eq!(shard(1).unwrap().user_count, 4);
+        assert!(update_shard(5, |_| ()).is_none());
+        assert_eq!(shards().len(), 2);
+        put_user(p(30), UserEntry { shard: 1, state: UserState::Pending });
+        assert_eq!(user(p(30)).unwrap().state, UserState::Pending);
+        assert!(remove_user(p(30)).is_some());
+        assert_eq!(user(p(30)), None);
+        update_totals(|t| t.quizzes_passed += 3);
+        assert_eq!(totals().quizzes_passed, 3);
+        add_pending_content(p(7));
+        add_pending_content(p(8));
+        remove_pending_content(p(7));
+        assert_eq!(pending_content(), vec![p(8)]);
+    }
+
+    /// Self-authenticating principals, as real learners have: 29 bytes.
+    fn learner(n: u32) -> Principal {
+        let mut bytes = [0u8; 29];
+        // Spread the keys like hashes do.
+        let h = (n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        bytes[..8].copy_from_slice(&h.to_be_bytes());
+        bytes[8..12].copy_from_slice(&n.to_be_bytes());
+        bytes[28] = 0x02;
+        Principal::from_slice(&bytes)
+    }
+
+    /// The figure stated on `UserEntry`: stable bytes per user of the index.
+    #[test]
+    fn the_user_index_costs_about_71_bytes_per_user() {
+        const N: u32 = 100_000;
+        let memory = VectorMemory::default();
+        // Directly on a memory (no memory manager, whose 8 MiB buckets would hide the figure).
+        let mut users: StableBTreeMap<Principal, UserEntry, VectorMemory> = StableBTreeMap::init(memory.clone());
+        let before = memory.size();
+        for n in 0..N {
+            users.insert(learner(n), UserEntry { shard: n % 7, state: UserState::Registered });
+        }
+        let bytes = (memory.size() - before) * 65_536;
+        let per_user = bytes / N as u64;
+        eprintln!("user index: {bytes} bytes for {N} users = {per_user} bytes per user");
+        assert!((53..=85).contains(&per_user), "{per_user} bytes per user");
     }
 }

@@ -1,0 +1,81 @@
+//! Heap-only guards against concurrent executions across awaits. Each is released by `Drop`,
+//! which ic-cdk also runs when a callback traps and the future is cancelled. They live on the
+//! heap on purpose: an upgrade (which needs no call in flight) starts with all of them free.
+
+use candid::Principal;
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeSet;
+
+thread_local! {
+    static PROVISIONING: Cell<bool> = const { Cell::new(false) };
+    static REGISTERING: RefCell<BTreeSet<Principal>> = const { RefCell::new(BTreeSet::new()) };
+}
+
+/// Single flight of shard provisioning (create + install, or an install retry): at most one at
+/// a time, whoever triggers it (timer, `ensure_capacity`, `register`). Whoever holds it must
+/// re-check the need after acquiring it.
+#[must_use]
+pub struct ProvisionGuard(());
+
+impl ProvisionGuard {
+    pub fn acquire() -> Option<Self> {
+        // `then`, not `then_some`: a guard built and dropped on failure would release the holder's.
+        PROVISIONING.with(|p| (!p.replace(true)).then(|| ProvisionGuard(())))
+    }
+
+    #[cfg(test)]
+    pub fn is_held() -> bool {
+        PROVISIONING.with(Cell::get)
+    }
+}
+
+impl Drop for ProvisionGuard {
+    fn drop(&mut self) {
+        PROVISIONING.with(|p| p.set(false));
+    }
+}
+
+/// One registration per principal at a time.
+#[must_use]
+pub struct RegistrationGuard(Principal);
+
+impl RegistrationGuard {
+    pub fn acquire(principal: Principal) -> Option<Self> {
+        REGISTERING.with_borrow_mut(|set| set.insert(principal).then(|| RegistrationGuard(principal)))
+    }
+}
+
+impl Drop for RegistrationGuard {
+    fn drop(&mut self) {
+        REGISTERING.with_borrow_mut(|set| set.remove(&self.0));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn provisioning_is_single_flight_until_the_guard_drops() {
+        let g = ProvisionGuard::acquire().expect("free");
+        assert!(ProvisionGuard::is_held());
+        assert!(ProvisionGuard::acquire().is_none());
+        assert!(ProvisionGuard::is_held(), "a failed acquire does not release the holder's guard");
+        drop(g);
+        assert!(!ProvisionGuard::is_held());
+        assert!(ProvisionGuard::acquire().is_some());
+    }
+
+    #[test]
+    fn registrations_are_exclusive_per_principal() {
+        let a = Principal::from_slice(&[1; 10]);
+        let b = Principal::from_slice(&[2; 10]);
+        let ga = RegistrationGuard::acquire(a).unwrap();
+        assert!(RegistrationGuard::acquire(a).is_none());
+        assert!(RegistrationGuard::acquire(a).is_none(), "a failed acquire does not release the holder's guard");
+        let gb = RegistrationGuard::acquire(b).unwrap();
+        drop(ga);
+        assert!(RegistrationGuard::acquire(a).is_some());
+        drop(gb);
+    }
+}

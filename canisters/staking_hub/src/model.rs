@@ -1,0 +1,500 @@
+//! The hub's domain model in plain Rust (no System API, no stable memory): shard records,
+//! routing, the scaling decision, allowance arithmetic and the user-index entry. Everything here
+//! is unit-tested natively.
+
+use candid::{CandidType, Principal};
+use ic_stable_structures::storable::{Bound, Storable};
+use platform_types::{AllowanceError, AllowanceGrant, GlobalStats, ShardInfo, ShardReport, ShardStatus, HARD_CAP_E8S};
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+
+/// Position of a shard in the registry: 0 for the first shard the hub created, then 1, 2, ...
+/// Shards are never removed, so an index is never reused.
+pub type ShardIndex = u32;
+
+/// A shard the hub created, as the registry keeps it (Candid-encoded in stable memory: fields
+/// added later must be `Option`).
+#[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct ShardRecord {
+    pub id: Principal,
+    /// Active, Full (at the hard limit) or Disabled. Meaningful once `installed`.
+    pub status: ShardStatus,
+    /// Users routed to the shard: registered ones plus registrations still in flight.
+    pub user_count: u64,
+    /// Hex sha256 of the Wasm the hub installed; empty until the install succeeded.
+    pub wasm_hash: String,
+    pub created_at_ns: u64,
+    /// Everything the hub granted this shard, in e8s.
+    pub granted_e8s: u64,
+    /// The shard's last reported total staked, in e8s.
+    pub reported_staked_e8s: u64,
+    /// Sum of the quizzes-passed deltas the shard reported.
+    pub quizzes_passed: u64,
+    /// When the shard last reported (0 = never).
+    pub last_report_ns: u64,
+    /// False while the canister exists but its code could not be installed yet: such a shard
+    /// takes no users and its install is retried (the canister is never abandoned).
+    pub installed: bool,
+    /// Failed install attempts so far.
+    pub failed_installs: u32,
+}
+
+impl ShardRecord {
+    /// A canister just created, not installed yet.
+    pub fn created(id: Principal, now_ns: u64) -> Self {
+        ShardRecord {
+            id,
+            status: ShardStatus::Active,
+            user_count: 0,
+            wasm_hash: String::new(),
+            created_at_ns: now_ns,
+            granted_e8s: 0,
+            reported_staked_e8s: 0,
+            quizzes_passed: 0,
+            last_report_ns: 0,
+            installed: false,
+            failed_installs: 0,
+        }
+    }
+
+    /// Installed, Active and below the hard limit.
+    pub fn accepts_users(&self, hard_limit: u64) -> bool {
+        self.installed && self.status == ShardStatus::Active && self.user_count < hard_limit
+    }
+
+    /// Counts one more user; an Active shard that reaches the hard limit becomes Full.
+    pub fn add_user(&mut self, hard_limit: u64) {
+        self.user_count = self.user_count.saturating_add(1);
+        if self.status == ShardStatus::Active && self.user_count >= hard_limit {
+            self.status = ShardStatus::Full;
+        }
+    }
+
+    /// Un-counts a user whose registration failed; a Full shard below the limit is Active again.
+    pub fn remove_user(&mut self, hard_limit: u64) {
+        self.user_count = self.user_count.saturating_sub(1);
+        if self.status == ShardStatus::Full && self.user_count < hard_limit {
+            self.status = ShardStatus::Active;
+        }
+    }
+
+    pub fn info(&self) -> ShardInfo {
+        ShardInfo {
+            id: self.id,
+            status: self.status,
+            user_count: self.user_count,
+            wasm_hash: self.wasm_hash.clone(),
+            created_at_ns: self.created_at_ns,
+            granted_e8s: self.granted_e8s,
+            reported_staked_e8s: self.reported_staked_e8s,
+        }
+    }
+}
+
+/// Routing: the Active (installed) shard with the fewest users below the hard limit; ties go to
+/// the oldest shard (lowest index). `None`: no shard can take a user.
+pub fn pick_shard<'a>(
+    shards: impl IntoIterator<Item = (ShardIndex, &'a ShardRecord)>,
+    hard_limit: u64,
+) -> Option<ShardIndex> {
+    shards
+        .into_iter()
+        .filter(|(_, s)| s.accepts_users(hard_limit))
+        .min_by_key(|(i, s)| (s.user_count, *i))
+        .map(|(i, _)| i)
+}
+
+/// What the hub must do to keep capacity ahead of registrations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScalingNeed {
+    /// Some Active shard is below the soft limit.
+    None,
+    /// A canister was created but its install failed: install it again (before anything else).
+    RetryInstall(ShardIndex),
+    /// Every Active shard is at or over the soft limit, or there is no Active shard at all.
+    NewShard,
+}
+
+/// The auto-scaling decision (timer and `ensure_capacity`).
+pub fn scaling_need<'a>(
+    shards: impl IntoIterator<Item = (ShardIndex, &'a ShardRecord)>,
+    soft_limit: u64,
+) -> ScalingNeed {
+    let mut any_active_below_soft = false;
+    for (i, s) in shards {
+        if !s.installed {
+            return ScalingNeed::RetryInstall(i);
+        }
+        if s.status == ShardStatus::Active && s.user_count < soft_limit {
+            any_active_below_soft = true;
+        }
+    }
+    if any_active_below_soft {
+        ScalingNeed::None
+    } else {
+        ScalingNeed::NewShard
+    }
+}
+
+/// How much to grant: the chunk, or what is left under the hard cap if that is less.
+pub fn grant_amount(total_granted_e8s: u64, chunk_e8s: u64, cap_e8s: u64) -> Result<u64, AllowanceError> {
+    let remaining = cap_e8s.saturating_sub(total_granted_e8s);
+    if remaining == 0 {
+        Err(AllowanceError::HardCapReached)
+    } else {
+        Ok(chunk_e8s.min(remaining))
+    }
+}
+
+/// The caller check of `request_allowance`: only shards the hub created and installed, and not
+/// disabled ones.
+pub fn check_allowance_caller(shard: Option<&ShardRecord>) -> Result<(), AllowanceError> {
+    match shard {
+        None => Err(AllowanceError::UnknownShard),
+        Some(s) if !s.installed => Err(AllowanceError::UnknownShard),
+        Some(s) if s.status == ShardStatus::Disabled => Err(AllowanceError::ShardDisabled),
+        Some(_) => Ok(()),
+    }
+}
+
+/// Hub-wide counters (one Candid-encoded cell in stable memory).
+#[derive(CandidType, Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct HubTotals {
+    /// Users whose registration completed on their shard.
+    pub registered_users: u64,
+    /// Everything granted to all shards, in e8s (never above `HARD_CAP_E8S`).
+    pub total_granted_e8s: u64,
+    pub quizzes_passed: u64,
+    /// Outcome of the last shard creation attempt (empty before the first).
+    pub scaling_status: String,
+    /// Outcome of the last cycles top-up round (empty before the first).
+    pub topup_status: String,
+}
+
+/// Records a shard's report (always) and grants an allowance chunk when the shard asks for one.
+/// The stats are recorded even when the grant fails with `HardCapReached`.
+pub fn apply_report(
+    shard: &mut ShardRecord,
+    totals: &mut HubTotals,
+    report: &ShardReport,
+    chunk_e8s: u64,
+    now_ns: u64,
+) -> Result<AllowanceGrant, AllowanceError> {
+    shard.reported_staked_e8s = report.total_staked_e8s;
+    shard.quizzes_passed = shard.quizzes_passed.saturating_add(report.quizzes_passed_delta);
+    shard.last_report_ns = now_ns;
+    totals.quizzes_passed = totals.quizzes_passed.saturating_add(report.quizzes_passed_delta);
+    let granted = if report.wants_allowance {
+        let g = grant_amount(totals.total_granted_e8s, chunk_e8s, HARD_CAP_E8S)?;
+        shard.granted_e8s = shard.granted_e8s.saturating_add(g);
+        totals.total_granted_e8s = totals.total_granted_e8s.saturating_add(g);
+        g
+    } else {
+        0
+    };
+    Ok(AllowanceGrant { granted_e8s: granted, shard_granted_total_e8s: shard.granted_e8s })
+}
+
+/// The `get_global_stats` answer from the installed shards and the totals.
+pub fn global_stats<'a>(shards: impl IntoIterator<Item = &'a ShardRecord>, totals: &HubTotals) -> GlobalStats {
+    let shards: Vec<ShardInfo> = shards.into_iter().filter(|s| s.installed).map(ShardRecord::info).collect();
+    GlobalStats {
+        users: totals.registered_users,
+        total_staked_e8s: shards.iter().fold(0u64, |acc, s| acc.saturating_add(s.reported_staked_e8s)),
+        shards,
+        total_granted_e8s: totals.total_granted_e8s,
+        // Minting comes with the ledger issue.
+        total_minted_e8s: 0,
+        cap_remaining_e8s: HARD_CAP_E8S.saturating_sub(totals.total_granted_e8s),
+        quizzes_passed: totals.quizzes_passed,
+        scaling_status: totals.scaling_status.clone(),
+    }
+}
+
+// ------------------------------------------------------------------ user index
+
+/// Where a user's registration stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UserState {
+    /// The hub reserved a place on the shard and is (or was) asking it to create the user.
+    Pending,
+    /// The shard created the user.
+    Registered,
+}
+
+/// The value of the user → shard index: a shard index and the registration state.
+///
+/// Fixed size: **5 bytes** (u32 shard index, big-endian, then one state byte); the key is the
+/// user's principal (at most 29 bytes). Stable memory per user in the hub's index
+/// (`StableBTreeMap`, bounded key and value): every B-tree node takes a fixed 581-byte slot
+/// (16-byte allocator header, 7-byte node header, 11 entries of 4 + 29 + 5 + 4 bytes, 12 child
+/// addresses of 8 bytes) and holds 5 to 11 entries, so a user costs **53 to 117 bytes**; about
+/// **71 bytes per user** measured with 100,000 random principals (`state::tests`). 10 M users:
+/// about 0.7 GB.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UserEntry {
+    pub shard: ShardIndex,
+    pub state: UserState,
+}
+
+impl UserEntry {
+    pub const SIZE: usize = 5;
+}
+
+impl Storable for UserEntry {
+    fn to_bytes(&self) -> Cow<'_, [u8]> {
+        Cow::Owned(self.into_bytes())
+    }
+
+    fn into_bytes(self) -> Vec<u8> {
+        let mut b = Vec::with_capacity(Self::SIZE);
+        b.extend_from_slice(&self.shard.to_be_bytes());
+        b.push(match self.state {
+            UserState::Pending => 0,
+            UserState::Registered => 1,
+        });
+        b
+    }
+
+    fn from_bytes(bytes: Cow<'_, [u8]>) -> Self {
+        assert_eq!(bytes.len(), Self::SIZE, "a user index entry is {} bytes", Self::SIZE);
+        let shard = u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+        let state = match bytes[4] {
+            0 => UserState::Pending,
+            1 => UserState::Registered,
+            other => panic!("unknown user state byte {other}"),
+        };
+        UserEntry { shard, state }
+    }
+
+    const BOUND: Bound = Bound::Bounded { max_size: Self::SIZE as u32, is_fixed_size: true };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use platform_types::E8S;
+
+    fn p(n: u8) -> Principal {
+        Principal::from_slice(&[n; 10])
+    }
+
+    fn shard(n: u8, users: u64) -> ShardRecord {
+        let mut s = ShardRecord::created(p(n), 0);
+        s.installed = true;
+        s.user_count = users;
+        s
+    }
+
+    fn indexed(shards: &[ShardRecord]) -> impl Iterator<Item = (ShardIndex, &ShardRecord)> {
+        shards.iter().enumerate().map(|(i, s)| (i as ShardIndex, s))
+    }
+
+    #[test]
+    fn routing_picks_the_active_shard_with_the_fewest_users() {
+        let shards = vec![shard(1, 7), shard(2, 3), shard(3, 5)];
+        assert_eq!(pick_shard(indexed(&shards), 10), Some(1));
+    }
+
+    #[test]
+    fn routing_breaks_ties_by_the_oldest_shard() {
+        let shards = vec![shard(1, 7), shard(2, 4), shard(3, 4)];
+        assert_eq!(pick_shard(indexed(&shards), 10), Some(1));
+        let shards = vec![shard(1, 0), shard(2, 0)];
+        assert_eq!(pick_shard(indexed(&shards), 10), Some(0));
+    }
+
+    #[test]
+    fn routing_skips_full_disabled_uninstalled_and_limit_reached_shards() {
+        let mut full = shard(1, 10);
+        full.status = ShardStatus::Full;
+        let mut disabled = shard(2, 0);
+        disabled.status = ShardStatus::Disabled;
+        let mut uninstalled = shard(3, 0);
+        uninstalled.installed = false;
+        // Active by status but at the hard limit (e.g. the limit was lowered).
+        let at_limit = shard(4, 10);
+        let shards = vec![full, disabled, uninstalled, at_limit];
+        assert_eq!(pick_shard(indexed(&shards), 10), None);
+        let mut with_room = shards.clone();
+        with_room.push(shard(5, 9));
+        assert_eq!(pick_shard(indexed(&with_room), 10), Some(4));
+        assert_eq!(pick_shard(indexed(&[]), 10), None);
+    }
+
+    #[test]
+    fn a_shard_becomes_full_at_the_hard_limit_and_active_again_below_it() {
+        let mut s = shard(1, 8);
+        s.add_user(10);
+        assert_eq!((s.user_count, s.status), (9, ShardStatus::Active));
+        s.add_user(10);
+        assert_eq!((s.user_count, s.status), (10, ShardStatus::Full));
+        assert!(!s.accepts_users(10));
+        s.remove_user(10);
+        assert_eq!((s.user_count, s.status), (9, ShardStatus::Active));
+        let mut d = shard(2, 9);
+        d.status = ShardStatus::Disabled;
+        d.add_user(10);
+        d.remove_user(10);
+        d.remove_user(10);
+        assert_eq!(d.status, ShardStatus::Disabled, "disabled stays disabled");
+        let mut empty = shard(3, 0);
+        empty.remove_user(10);
+        assert_eq!(empty.user_count, 0);
+    }
+
+    #[test]
+    fn sequential_routing_fills_shards_evenly() {
+        let mut shards = vec![shard(1, 0), shard(2, 0), shard(3, 0)];
+        for _ in 0..25 {
+            let i = pick_shard(indexed(&shards), 10).unwrap() as usize;
+            shards[i].add_user(10);
+        }
+        let counts: Vec<u64> = shards.iter().map(|s| s.user_count).collect();
+        assert_eq!(counts, vec![9, 8, 8]);
+        for _ in 0..5 {
+            let i = pick_shard(indexed(&shards), 10).unwrap() as usize;
+            shards[i].add_user(10);
+        }
+        assert!(shards.iter().all(|s| s.status == ShardStatus::Full));
+        assert_eq!(pick_shard(indexed(&shards), 10), None);
+    }
+
+    #[test]
+    fn scaling_creates_a_shard_when_every_active_shard_reached_the_soft_limit() {
+        assert_eq!(scaling_need(indexed(&[]), 9), ScalingNeed::NewShard, "no shard at all");
+        assert_eq!(scaling_need(indexed(&[shard(1, 8)]), 9), ScalingNeed::None);
+        assert_eq!(scaling_need(indexed(&[shard(1, 9)]), 9), ScalingNeed::NewShard, "at the soft limit");
+        assert_eq!(scaling_need(indexed(&[shard(1, 9), shard(2, 8)]), 9), ScalingNeed::None);
+        assert_eq!(scaling_need(indexed(&[shard(1, 12), shard(2, 9)]), 9), ScalingNeed::NewShard);
+        let mut full = shard(1, 10);
+        full.status = ShardStatus::Full;
+        let mut disabled = shard(2, 0);
+        disabled.status = ShardStatus::Disabled;
+        assert_eq!(
+            scaling_need(indexed(&[full.clone(), disabled.clone()]), 9),
+            ScalingNeed::NewShard,
+            "no Active shard"
+        );
+        assert_eq!(scaling_need(indexed(&[full, disabled, shard(3, 2)]), 9), ScalingNeed::None);
+    }
+
+    #[test]
+    fn scaling_retries_a_failed_install_before_creating_anything() {
+        let mut leaked = shard(2, 0);
+        leaked.installed = false;
+        assert_eq!(scaling_need(indexed(&[shard(1, 3), leaked.clone()]), 9), ScalingNeed::RetryInstall(1));
+        assert_eq!(scaling_need(indexed(&[leaked]), 9), ScalingNeed::RetryInstall(0));
+    }
+
+    #[test]
+    fn grants_are_the_chunk_until_the_cap_then_what_is_left_then_nothing() {
+        let chunk = 100_000 * E8S;
+        assert_eq!(grant_amount(0, chunk, HARD_CAP_E8S), Ok(chunk));
+        assert_eq!(grant_amount(HARD_CAP_E8S - chunk, chunk, HARD_CAP_E8S), Ok(chunk), "exactly the last chunk");
+        assert_eq!(grant_amount(HARD_CAP_E8S - chunk + 1, chunk, HARD_CAP_E8S), Ok(chunk - 1));
+        assert_eq!(grant_amount(HARD_CAP_E8S - 1, chunk, HARD_CAP_E8S), Ok(1));
+        assert_eq!(grant_amount(HARD_CAP_E8S, chunk, HARD_CAP_E8S), Err(AllowanceError::HardCapReached));
+        assert_eq!(grant_amount(u64::MAX, chunk, HARD_CAP_E8S), Err(AllowanceError::HardCapReached));
+    }
+
+    #[test]
+    fn reports_are_recorded_and_grants_never_pass_the_hard_cap() {
+        // 2 B-token chunks: the cap of 4.2 B tokens is reached on the third request.
+        let chunk = 2_000_000_000 * E8S;
+        let mut s = shard(1, 5);
+        let mut t = HubTotals::default();
+        let ask = |staked: u64, passed: u64| ShardReport {
+            total_staked_e8s: staked,
+            user_count: 5,
+            quizzes_passed_delta: passed,
+            wants_allowance: true,
+        };
+        let g = apply_report(&mut s, &mut t, &ask(10, 1), chunk, 100).unwrap();
+        assert_eq!(g, AllowanceGrant { granted_e8s: chunk, shard_granted_total_e8s: chunk });
+        let g = apply_report(&mut s, &mut t, &ask(20, 2), chunk, 200).unwrap();
+        assert_eq!(g.shard_granted_total_e8s, 2 * chunk);
+        let g = apply_report(&mut s, &mut t, &ask(30, 3), chunk, 300).unwrap();
+        assert_eq!(g.granted_e8s, HARD_CAP_E8S - 2 * chunk, "the remainder, not a full chunk");
+        assert_eq!(t.total_granted_e8s, HARD_CAP_E8S);
+        assert_eq!(apply_report(&mut s, &mut t, &ask(40, 4), chunk, 400), Err(AllowanceError::HardCapReached));
+        // Stats are recorded even when nothing more can be granted.
+        assert_eq!((s.reported_staked_e8s, s.quizzes_passed, s.last_report_ns), (40, 10, 400));
+        assert_eq!(t.quizzes_passed, 10);
+        assert_eq!(s.granted_e8s, HARD_CAP_E8S);
+        // A stats-only sync still works after the cap.
+        let sync = ShardReport { wants_allowance: false, ..ask(50, 0) };
+        let g = apply_report(&mut s, &mut t, &sync, chunk, 500).unwrap();
+        assert_eq!(g, AllowanceGrant { granted_e8s: 0, shard_granted_total_e8s: HARD_CAP_E8S });
+        let stats = global_stats([&s], &t);
+        assert_eq!((stats.total_staked_e8s, stats.cap_remaining_e8s, stats.total_minted_e8s), (50, 0, 0));
+    }
+
+    #[test]
+    fn the_cap_is_counted_over_all_shards() {
+        let chunk = 2_000_000_000 * E8S;
+        let mut a = shard(1, 1);
+        let mut b = shard(2, 1);
+        let mut t = HubTotals::default();
+        let ask = ShardReport { wants_allowance: true, ..Default::default() };
+        apply_report(&mut a, &mut t, &ask, chunk, 1).unwrap();
+        apply_report(&mut b, &mut t, &ask, chunk, 1).unwrap();
+        let last = apply_report(&mut a, &mut t, &ask, chunk, 1).unwrap();
+        assert_eq!(last.granted_e8s, 200_000_000 * E8S);
+        assert_eq!(apply_report(&mut b, &mut t, &ask, chunk, 1), Err(AllowanceError::HardCapReached));
+        assert_eq!(a.granted_e8s + b.granted_e8s, HARD_CAP_E8S);
+    }
+
+    #[test]
+    fn allowance_callers_must_be_installed_enabled_shards() {
+        assert_eq!(check_allowance_caller(None), Err(AllowanceError::UnknownShard));
+        let mut s = shard(1, 0);
+        assert_eq!(check_allowance_caller(Some(&s)), Ok(()));
+        s.status = ShardStatus::Full;
+        assert_eq!(check_allowance_caller(Some(&s)), Ok(()), "a full shard still earns rewards");
+        s.status = ShardStatus::Disabled;
+        assert_eq!(check_allowance_caller(Some(&s)), Err(AllowanceError::ShardDisabled));
+        let mut u = shard(2, 0);
+        u.installed = false;
+        assert_eq!(check_allowance_caller(Some(&u)), Err(AllowanceError::UnknownShard));
+    }
+
+    #[test]
+    fn global_stats_sum_the_installed_shards() {
+        let mut a = shard(1, 4);
+        a.reported_staked_e8s = 7;
+        let mut b = shard(2, 6);
+        b.reported_staked_e8s = 5;
+        let mut c = shard(3, 0);
+        c.installed = false;
+        c.reported_staked_e8s = 1000;
+        let t = HubTotals {
+            registered_users: 10,
+            total_granted_e8s: 30,
+            quizzes_passed: 3,
+            scaling_status: "ok".into(),
+            ..Default::default()
+        };
+        let g = global_stats([&a, &b, &c], &t);
+        assert_eq!(g.users, 10);
+        assert_eq!(g.shards.len(), 2);
+        assert_eq!(g.total_staked_e8s, 12);
+        assert_eq!(g.cap_remaining_e8s, HARD_CAP_E8S - 30);
+        assert_eq!((g.quizzes_passed, g.scaling_status.as_str()), (3, "ok"));
+    }
+
+    #[test]
+    fn user_entries_are_five_fixed_bytes() {
+        for e in [
+            UserEntry { shard: 0, state: UserState::Pending },
+            UserEntry { shard: 7, state: UserState::Registered },
+            UserEntry { shard: u32::MAX, state: UserState::Registered },
+        ] {
+            let b = e.to_bytes();
+            assert_eq!(b.len(), UserEntry::SIZE);
+            assert_eq!(UserEntry::from_bytes(b), e);
+        }
+        assert_eq!(UserEntry { shard: 1, state: UserState::Registered }.into_bytes(), vec![0, 0, 0, 1, 1]);
+        assert!(matches!(UserEntry::BOUND, Bound::Bounded { max_size: 5, is_fixed_size: true }));
+    }
+}

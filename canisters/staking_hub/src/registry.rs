@@ -1,0 +1,202 @@
+//! Synchronous operations on the hub's stable state: each one runs between two awaits of an
+//! entry point, so it is atomic. No System API here (time, ids and limits come in as
+//! arguments), so all of it is unit-tested natively.
+
+use crate::model::{self, HubTotals, ScalingNeed, ShardIndex, ShardRecord, UserEntry, UserState};
+use crate::state;
+use candid::Principal;
+use platform_types::{AllowanceError, AllowanceGrant, GlobalStats, ShardInfo, ShardReport};
+
+/// The shard a new user goes to (see [`model::pick_shard`]).
+pub fn route(hard_limit: u64) -> Option<(ShardIndex, Principal)> {
+    let shards = state::shards();
+    let index = model::pick_shard(shards.iter().map(|(i, s)| (*i, s)), hard_limit)?;
+    shards.into_iter().find(|(i, _)| *i == index).map(|(i, s)| (i, s.id))
+}
+
+/// The auto-scaling decision over the current registry.
+pub fn scaling_need(soft_limit: u64) -> ScalingNeed {
+    let shards = state::shards();
+    model::scaling_need(shards.iter().map(|(i, s)| (*i, s)), soft_limit)
+}
+
+/// The shard of a user whose registration completed.
+pub fn registered_shard(user: Principal) -> Option<Principal> {
+    match state::user(user)? {
+        UserEntry { shard, state: UserState::Registered } => state::shard(shard).map(|s| s.id),
+        UserEntry { state: UserState::Pending, .. } => None,
+    }
+}
+
+/// Records the index entry (Pending) and counts the user on the shard, before the hub awaits
+/// the shard's `register_user`. Returns the shard's canister id.
+pub fn reserve(user: Principal, index: ShardIndex, hard_limit: u64) -> Principal {
+    let id = state::update_shard(index, |s| {
+        s.add_user(hard_limit);
+        s.id
+    })
+    .expect("reserve: the routed shard exists");
+    state::put_user(user, UserEntry { shard: index, state: UserState::Pending });
+    id
+}
+
+/// The shard created the user.
+pub fn confirm(user: Principal) {
+    if let Some(entry) = state::user(user) {
+        if entry.state == UserState::Pending {
+            state::put_user(user, UserEntry { state: UserState::Registered, ..entry });
+            state::update_totals(|t| t.registered_users += 1);
+        }
+    }
+}
+
+/// The shard did not create the user: the index entry goes, and the place on the shard is free.
+pub fn release(user: Principal, hard_limit: u64) {
+    if let Some(entry) = state::user(user) {
+        if entry.state == UserState::Pending {
+            state::remove_user(user);
+            state::update_shard(entry.shard, |s| s.remove_user(hard_limit));
+        }
+    }
+}
+
+/// A canister the hub just created (not installed yet).
+pub fn record_created(id: Principal, now_ns: u64) -> ShardIndex {
+    state::add_shard(ShardRecord::created(id, now_ns))
+}
+
+/// The install succeeded: the shard is Active and takes users; learning_content must learn it.
+pub fn mark_installed(index: ShardIndex, wasm_hash: String) -> Principal {
+    let id = state::update_shard(index, |s| {
+        s.installed = true;
+        s.wasm_hash = wasm_hash;
+        s.id
+    })
+    .expect("mark_installed: the shard exists");
+    state::add_pending_content(id);
+    id
+}
+
+pub fn note_install_failure(index: ShardIndex) -> u32 {
+    state::update_shard(index, |s| {
+        s.failed_installs = s.failed_installs.saturating_add(1);
+        s.failed_installs
+    })
+    .unwrap_or(0)
+}
+
+pub fn set_scaling_status(status: String) {
+    state::update_totals(|t| t.scaling_status = status);
+}
+
+pub fn set_topup_status(status: String) {
+    state::update_totals(|t| t.topup_status = status);
+}
+
+/// `request_allowance` from `caller`: the caller check, then [`model::apply_report`].
+pub fn request_allowance(
+    caller: Principal,
+    report: &ShardReport,
+    chunk_e8s: u64,
+    now_ns: u64,
+) -> Result<AllowanceGrant, AllowanceError> {
+    let found = state::shard_by_id(caller);
+    model::check_allowance_caller(found.as_ref().map(|(_, s)| s))?;
+    let (index, mut shard) = found.expect("checked above");
+    let mut totals: HubTotals = state::totals();
+    let result = model::apply_report(&mut shard, &mut totals, report, chunk_e8s, now_ns);
+    state::update_shard(index, |s| *s = shard);
+    state::update_totals(|t| *t = totals);
+    result
+}
+
+/// Installed shards, oldest first.
+pub fn list_shards() -> Vec<ShardInfo> {
+    state::shards().into_iter().filter(|(_, s)| s.installed).map(|(_, s)| s.info()).collect()
+}
+
+pub fn global_stats() -> GlobalStats {
+    let shards = state::shards();
+    model::global_stats(shards.iter().map(|(_, s)| s), &state::totals())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use platform_types::{ShardStatus, E8S, HARD_CAP_E8S};
+
+    fn p(n: u8) -> Principal {
+        Principal::from_slice(&[n; 10])
+    }
+
+    fn installed_shard(n: u8) -> ShardIndex {
+        let i = record_created(p(n), 1);
+        mark_installed(i, "hash".into());
+        i
+    }
+
+    #[test]
+    fn a_registration_reserves_then_confirms_or_releases() {
+        let a = installed_shard(100);
+        let b = installed_shard(101);
+        assert_eq!(state::pending_content(), vec![p(100), p(101)]);
+        // soft 1, hard 2: two users fill a shard.
+        assert_eq!(route(2), Some((a, p(100))));
+        assert_eq!(reserve(p(1), a, 2), p(100));
+        assert_eq!(registered_shard(p(1)), None, "pending entries are not routed yet");
+        assert_eq!(route(2), Some((b, p(101))), "the reserved place counts");
+        confirm(p(1));
+        assert_eq!(registered_shard(p(1)), Some(p(100)));
+        assert_eq!(state::totals().registered_users, 1);
+        confirm(p(1));
+        assert_eq!(state::totals().registered_users, 1, "confirming twice counts once");
+
+        reserve(p(2), b, 2);
+        reserve(p(3), a, 2);
+        assert_eq!(state::shard(a).unwrap().status, ShardStatus::Full);
+        assert_eq!(route(2), Some((b, p(101))));
+        release(p(3), 2);
+        assert_eq!(state::user(p(3)), None);
+        assert_eq!(state::shard(a).unwrap().status, ShardStatus::Active);
+        assert_eq!(state::shard(a).unwrap().user_count, 1);
+        release(p(1), 2);
+        assert_eq!(registered_shard(p(1)), Some(p(100)), "a registered user is never released");
+        assert_eq!(global_stats().users, 1);
+    }
+
+    #[test]
+    fn uninstalled_shards_take_no_users_and_are_retried_first() {
+        assert_eq!(scaling_need(9), ScalingNeed::NewShard);
+        let i = record_created(p(50), 7);
+        assert_eq!(route(10), None);
+        assert_eq!(scaling_need(9), ScalingNeed::RetryInstall(i));
+        assert!(list_shards().is_empty(), "not listed until installed");
+        assert_eq!(note_install_failure(i), 1);
+        assert_eq!(note_install_failure(i), 2);
+        mark_installed(i, "abc".into());
+        assert_eq!(scaling_need(9), ScalingNeed::None);
+        let listed = list_shards();
+        assert_eq!((listed.len(), listed[0].wasm_hash.as_str(), listed[0].created_at_ns), (1, "abc", 7));
+    }
+
+    #[test]
+    fn allowances_go_to_known_shards_only_and_stop_at_the_cap() {
+        let a = installed_shard(60);
+        let report = ShardReport { total_staked_e8s: 5, user_count: 1, quizzes_passed_delta: 2, wants_allowance: true };
+        assert_eq!(request_allowance(p(61), &report, E8S, 1), Err(AllowanceError::UnknownShard));
+        let chunk = 2_000_000_000 * E8S;
+        assert_eq!(request_allowance(p(60), &report, chunk, 1).unwrap().granted_e8s, chunk);
+        assert_eq!(request_allowance(p(60), &report, chunk, 2).unwrap().granted_e8s, chunk);
+        assert_eq!(request_allowance(p(60), &report, chunk, 3).unwrap().granted_e8s, HARD_CAP_E8S - 2 * chunk);
+        assert_eq!(request_allowance(p(60), &report, chunk, 4), Err(AllowanceError::HardCapReached));
+        let stats = global_stats();
+        assert_eq!(stats.total_granted_e8s, HARD_CAP_E8S);
+        assert_eq!(stats.cap_remaining_e8s, 0);
+        assert_eq!(stats.quizzes_passed, 8, "recorded on every request, the refused one too");
+        assert_eq!(stats.total_staked_e8s, 5);
+        assert_eq!(state::shard(a).unwrap().last_report_ns, 4);
+        state::update_shard(a, |s| s.status = ShardStatus::Disabled);
+        assert_eq!(request_allowance(p(60), &report, chunk, 5), Err(AllowanceError::ShardDisabled));
+        assert_eq!(global_stats().quizzes_passed, 8, "a disabled shard's report is not recorded");
+    }
+}

@@ -1,0 +1,557 @@
+//! staking_hub on localnet with learning_content and the user_profile shards it creates:
+//! routing, auto-scaling (timer, `ensure_capacity`, inline), single-flight creation under a
+//! seeded scheduler, cycles (too few to create; top-ups), allowances and the hard cap, upgrades.
+
+use candid::{CandidType, Principal};
+use integration_tests::wasm;
+use localnet::{LocalNet, RawMessageId};
+use platform_types::*;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+const T: u128 = 1_000_000_000_000;
+
+fn learner(n: u32) -> Principal {
+    let mut key = b"learner-public-key-".to_vec();
+    key.extend_from_slice(&n.to_be_bytes());
+    Principal::self_authenticating(key)
+}
+
+fn small_limits() -> ConfigOverrides {
+    ConfigOverrides {
+        shard_soft_limit: Some(9),
+        shard_hard_limit: Some(10),
+        // Long enough that no timer fires unless a test moves the clock.
+        auto_scale_interval_secs: Some(3_600),
+        ..Default::default()
+    }
+}
+
+struct Hub {
+    net: LocalNet,
+    hub: Principal,
+    content: Principal,
+}
+
+fn deploy(net: LocalNet, overrides: ConfigOverrides, hub_cycles: Option<u128>) -> Hub {
+    // The hub's id comes first: learning_content's init needs it.
+    let hub = match hub_cycles {
+        Some(c) => net.create_canister_with_cycles(None, c),
+        None => net.create_canister(),
+    };
+    let content = net.create_canister();
+    let governance = Principal::from_slice(&[9; 29]);
+    let init = ContentInitArgs { hub_id: hub, sns_governance_id: governance, units: vec![], pass_mark_percent: None };
+    net.install_canister(content, wasm("learning_content"), candid::encode_one(init).unwrap(), None);
+    let init = HubInitArgs {
+        ledger_id: Principal::from_slice(&[8; 29]),
+        learning_content_id: content,
+        sns_governance_id: governance,
+        config: Some(overrides),
+    };
+    net.install_canister(hub, wasm("staking_hub"), candid::encode_one(init).unwrap(), None);
+    Hub { net, hub, content }
+}
+
+fn hub(overrides: ConfigOverrides) -> Hub {
+    deploy(LocalNet::new(), overrides, None)
+}
+
+impl Hub {
+    fn register(&self, user: Principal) -> Result<Principal, RegisterError> {
+        let (r,): (Result<Principal, RegisterError>,) =
+            self.net.update_candid_as(self.hub, user, "register", ()).unwrap();
+        r
+    }
+
+    fn ensure_capacity(&self, caller: Principal) -> Result<Option<Principal>, String> {
+        let (r,): (Result<Option<Principal>, String>,) =
+            self.net.update_candid_as(self.hub, caller, "ensure_capacity", ()).unwrap();
+        r
+    }
+
+    fn user_shard(&self, user: Principal) -> Option<Principal> {
+        let (r,): (Option<Principal>,) = self.net.query_candid(self.hub, "get_user_shard", (user,)).unwrap();
+        r
+    }
+
+    fn shards(&self) -> Vec<ShardInfo> {
+        let (r,): (Vec<ShardInfo>,) = self.net.query_candid(self.hub, "list_shards", ()).unwrap();
+        r
+    }
+
+    fn stats(&self) -> GlobalStats {
+        let (r,): (GlobalStats,) = self.net.query_candid(self.hub, "get_global_stats", ()).unwrap();
+        r
+    }
+
+    fn request_allowance(&self, caller: Principal, report: ShardReport) -> Result<AllowanceGrant, AllowanceError> {
+        let (r,): (Result<AllowanceGrant, AllowanceError>,) =
+            self.net.update_candid_as(self.hub, caller, "request_allowance", (report,)).unwrap();
+        r
+    }
+
+    fn submit<A: CandidType>(&self, caller: Principal, method: &str, arg: A) -> RawMessageId {
+        self.net.submit_call(self.hub, caller, method, candid::encode_one(arg).unwrap()).unwrap()
+    }
+
+    fn submit_register(&self, caller: Principal) -> RawMessageId {
+        self.net.submit_call(self.hub, caller, "register", candid::encode_args(()).unwrap()).unwrap()
+    }
+
+    fn await_register(&self, id: RawMessageId) -> Result<Principal, RegisterError> {
+        let bytes = self.net.await_call(id).expect("register never traps");
+        candid::decode_one(&bytes).unwrap()
+    }
+
+    /// Registers `users` one after the other, retrying the transient `NoCapacity` ("being
+    /// created") answers; returns each user's shard.
+    fn register_all(&self, users: impl IntoIterator<Item = Principal>) -> BTreeMap<Principal, Principal> {
+        let mut routed = BTreeMap::new();
+        for user in users {
+            let shard = (0..5)
+                .find_map(|_| match self.register(user) {
+                    Ok(s) => Some(s),
+                    Err(RegisterError::NoCapacity { .. }) | Err(RegisterError::InProgress) => {
+                        self.net.tick();
+                        None
+                    }
+                    Err(e) => panic!("register {user}: {e:?}"),
+                })
+                .expect("registered within 5 attempts");
+            routed.insert(user, shard);
+        }
+        routed
+    }
+
+    /// The user as the shard itself knows it (its own query, as the user).
+    fn shard_knows(&self, shard: Principal, user: Principal) -> bool {
+        let (r,): (Result<UserView, ShardError>,) =
+            self.net.query_candid_as(shard, user, "get_my_profile", ()).unwrap();
+        matches!(r, Ok(view) if view.principal == user)
+    }
+
+    fn shard_stats(&self, shard: Principal) -> ShardStats {
+        let (r,): (ShardStats,) = self.net.query_candid(shard, "get_shard_stats", ()).unwrap();
+        r
+    }
+
+    /// Whether learning_content lets `shard` verify answers (i.e. the hub registered it there).
+    fn content_knows(&self, shard: Principal) -> bool {
+        let (r,): (Result<VerifyResult, VerifyError>,) = self
+            .net
+            .query_candid_as(self.content, shard, "verify_quiz", ("no-such-unit".to_string(), Vec::<u32>::new()))
+            .unwrap();
+        match r {
+            Err(VerifyError::NotAShard) => false,
+            Err(VerifyError::UnknownUnit { .. }) => true,
+            other => panic!("verify_quiz: {other:?}"),
+        }
+    }
+
+    /// Lets the hub's timer run once (and everything it starts).
+    fn run_timer(&self, interval_secs: u64) {
+        self.net.advance_time(Duration::from_secs(interval_secs + 1));
+        self.net.run_until_idle(10_000);
+    }
+
+    fn upgrade(&self) {
+        self.net.upgrade_canister(self.hub, wasm("staking_hub"), candid::encode_args(()).unwrap(), None).unwrap();
+    }
+}
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[test]
+fn thirty_five_users_fill_exactly_four_shards_and_are_routed_correctly() {
+    let h = hub(small_limits());
+    let users: Vec<Principal> = (0..35).map(learner).collect();
+    let routed = h.register_all(users.iter().copied());
+
+    let shards = h.shards();
+    assert_eq!(shards.len(), 4, "{shards:#?}");
+    let counts: Vec<u64> = shards.iter().map(|s| s.user_count).collect();
+    assert_eq!(counts, vec![10, 10, 10, 5], "each shard fills to the hard limit before the next is made");
+    let statuses: Vec<ShardStatus> = shards.iter().map(|s| s.status).collect();
+    assert_eq!(statuses, vec![ShardStatus::Full, ShardStatus::Full, ShardStatus::Full, ShardStatus::Active]);
+
+    for (user, shard) in &routed {
+        assert_eq!(h.user_shard(*user), Some(*shard));
+        assert!(h.shard_knows(*shard, *user), "shard {shard} knows {user}");
+    }
+    let embedded = {
+        let (r,): (String,) = h.net.query_candid(h.hub, "get_shard_wasm_hash", ()).unwrap();
+        r
+    };
+    assert_eq!(embedded, hex_sha256(&wasm("user_profile")));
+    for s in &shards {
+        assert_eq!(s.user_count, routed.values().filter(|x| **x == s.id).count() as u64);
+        assert_eq!(h.shard_stats(s.id).users, s.user_count, "the shard's own count agrees");
+        assert_eq!(h.net.get_controllers(s.id), vec![h.hub], "the hub is the only controller");
+        assert_eq!(s.wasm_hash, embedded);
+        assert_eq!(
+            h.net.module_hash(s.id).map(|m| m.iter().map(|b| format!("{b:02x}")).collect::<String>()),
+            Some(embedded.clone())
+        );
+        assert!(h.content_knows(s.id), "learning_content knows shard {}", s.id);
+    }
+    let stats = h.stats();
+    assert_eq!((stats.users, stats.shards.len()), (35, 4));
+    assert_eq!(stats.total_minted_e8s, 0);
+    assert_eq!(stats.cap_remaining_e8s, HARD_CAP_E8S);
+    assert!(stats.scaling_status.starts_with("ok"), "{}", stats.scaling_status);
+
+    // Registering again returns the same shard and changes nothing.
+    for user in &users[..5] {
+        assert_eq!(h.register(*user), Ok(routed[user]));
+    }
+    assert_eq!(h.stats().users, 35);
+    assert_eq!(h.user_shard(learner(999)), None);
+
+    // The anonymous principal is rejected.
+    assert_eq!(h.register(Principal::anonymous()), Err(RegisterError::Anonymous));
+
+    // ensure_capacity, by anyone, any number of times: the last shard is below the soft limit.
+    for caller in [Principal::anonymous(), learner(1), learner(500)] {
+        assert_eq!(h.ensure_capacity(caller), Ok(None));
+    }
+    assert_eq!(h.shards().len(), 4);
+}
+
+#[test]
+fn ensure_capacity_creates_a_shard_only_when_needed_and_is_idempotent() {
+    let h = hub(small_limits());
+    // No shard at all: a need.
+    let first = h.ensure_capacity(learner(1)).unwrap().expect("creates the first shard");
+    assert_eq!(h.ensure_capacity(Principal::anonymous()), Ok(None));
+    assert_eq!(h.shards().len(), 1);
+    // Nine users: the only Active shard is at the soft limit.
+    let routed = h.register_all((0..9).map(learner));
+    assert!(routed.values().all(|s| *s == first));
+    let second = h.ensure_capacity(learner(2)).unwrap().expect("a shard at the soft limit needs a successor");
+    assert_ne!(first, second);
+    assert_eq!(h.ensure_capacity(learner(3)), Ok(None));
+    // The next user goes to the emptier shard.
+    assert_eq!(h.register(learner(100)), Ok(second));
+    assert_eq!(h.shards().len(), 2);
+}
+
+#[test]
+fn a_principal_registering_twice_at_once_gets_in_progress() {
+    let h = hub(small_limits());
+    h.register(learner(0)).unwrap();
+    let user = learner(1);
+    let a = h.submit_register(user);
+    let b = h.submit_register(user);
+    let (ra, rb) = (h.await_register(a), h.await_register(b));
+    let shard = ra.clone().expect("the first call registers");
+    assert_eq!(rb, Err(RegisterError::InProgress));
+    assert_eq!(h.register(user), Ok(shard));
+    assert_eq!(h.stats().users, 2);
+}
+
+/// Many registrations and capacity checks submitted before a round runs, interleaved by a
+/// seeded scheduler: each need yields exactly one shard, and no user is counted twice.
+#[test]
+fn concurrent_triggers_never_create_two_shards_for_one_need() {
+    for seed in [1u64, 7, 2024] {
+        let h = deploy(LocalNet::builder().with_seed(seed).build(), small_limits(), None);
+        let mut routed = BTreeMap::new();
+
+        // Need 1: there is no shard. 8 registrations and 4 ensure_capacity calls at once.
+        let retry = submit_burst(&h, seed, 0..8, 4, &mut routed);
+        assert!(!retry.is_empty(), "seed {seed}: the burst raced the creation");
+        assert_eq!(h.shards().len(), 1, "seed {seed}: one shard for the first need");
+        routed.extend(h.register_all(retry));
+        let counts: Vec<u64> = h.shards().iter().map(|s| s.user_count).collect();
+        assert_eq!(counts, vec![8], "seed {seed}");
+
+        // Need 2: 10 more users at once overflow the first shard (hard limit 10) and pass its
+        // soft limit (9): the registrations and the capacity checks race for the same need.
+        let retry = submit_burst(&h, seed, 100..110, 3, &mut routed);
+        routed.extend(h.register_all(retry));
+
+        let shards = h.shards();
+        let counts: Vec<u64> = shards.iter().map(|s| s.user_count).collect();
+        assert_eq!(counts, vec![10, 8], "seed {seed}: exactly one more shard: {shards:#?}");
+        assert_eq!(shards[0].status, ShardStatus::Full);
+        assert_eq!(h.stats().users, 18, "seed {seed}");
+        assert_eq!(routed.len(), 18);
+        for (user, shard) in &routed {
+            assert_eq!(h.user_shard(*user), Some(*shard), "seed {seed}");
+            assert!(h.shard_knows(*shard, *user), "seed {seed}");
+        }
+        for s in &shards {
+            assert_eq!(h.shard_stats(s.id).users, s.user_count, "seed {seed}: no user counted twice");
+        }
+    }
+}
+
+/// Submits `register` for `users` and `ensures` ensure_capacity calls before any round runs,
+/// then awaits them all; returns the users to retry (`NoCapacity` while a shard was created).
+fn submit_burst(
+    h: &Hub,
+    seed: u64,
+    users: std::ops::Range<u32>,
+    ensures: u32,
+    routed: &mut BTreeMap<Principal, Principal>,
+) -> Vec<Principal> {
+    let regs: Vec<(Principal, RawMessageId)> = users.map(|n| (learner(n), h.submit_register(learner(n)))).collect();
+    let checks: Vec<RawMessageId> =
+        (0..ensures).map(|n| h.submit(learner(10_000 + n), "ensure_capacity", ())).collect();
+    let mut retry = Vec::new();
+    for (user, id) in regs {
+        match h.await_register(id) {
+            Ok(shard) => {
+                routed.insert(user, shard);
+            }
+            Err(RegisterError::NoCapacity { detail }) => {
+                assert!(detail.contains("being created"), "seed {seed}: {detail}");
+                retry.push(user);
+            }
+            Err(e) => panic!("seed {seed}: {e:?}"),
+        }
+    }
+    for id in checks {
+        let bytes = h.net.await_call(id).unwrap();
+        let r: Result<Option<Principal>, String> = candid::decode_one(&bytes).unwrap();
+        assert!(r.is_ok(), "seed {seed}: {r:?}");
+    }
+    retry
+}
+
+#[test]
+fn a_hub_without_enough_cycles_answers_no_capacity_and_says_why() {
+    let h = deploy(LocalNet::new(), small_limits(), Some(400_000_000_000));
+    match h.register(learner(1)) {
+        Err(RegisterError::NoCapacity { detail }) => assert!(detail.contains("not enough cycles"), "{detail}"),
+        other => panic!("{other:?}"),
+    }
+    let stats = h.stats();
+    assert!(stats.scaling_status.contains("not enough cycles"), "{}", stats.scaling_status);
+    assert!(stats.shards.is_empty());
+    let err = h.ensure_capacity(learner(2)).unwrap_err();
+    assert!(err.contains("not enough cycles"), "{err}");
+    assert_eq!(h.user_shard(learner(1)), None);
+    assert_eq!(stats.users, 0);
+
+    // With cycles, the same calls succeed.
+    h.net.add_cycles(h.hub, 10 * T);
+    let shard = h.register(learner(1)).expect("a shard is created once the hub has cycles");
+    assert_eq!(h.user_shard(learner(1)), Some(shard));
+    assert!(h.stats().scaling_status.starts_with("ok"));
+}
+
+/// A canister created but not installed is kept and installed by the next provisioning: the
+/// hub never creates a second canister for it. The install is made to fail by freezing the
+/// new canister between its creation and the install (a 1 MiB chunk and a huge freezing
+/// threshold), as the hub's controller would.
+#[test]
+fn a_shard_whose_install_failed_is_kept_and_installed_later() {
+    let h = hub(small_limits());
+    // localnet numbers canisters in order: the hub's shard is the one after this probe.
+    let expected = next_canister_id(h.net.create_canister());
+
+    let call = h.submit(learner(1), "ensure_capacity", ());
+    let mut rounds = 0;
+    while !h.net.canister_exists(expected) {
+        h.net.tick();
+        rounds += 1;
+        assert!(rounds < 100, "the hub never created its shard");
+    }
+    // Between create_canister and install_code: freeze the empty canister.
+    h.net.upload_chunk(expected, Some(h.hub), vec![7; 1 << 20]).unwrap();
+    let frozen = localnet::management_types::CanisterSettings {
+        freezing_threshold: Some(candid::Nat::from(1u64 << 62)),
+        ..Default::default()
+    };
+    h.net.update_canister_settings(expected, Some(h.hub), frozen).unwrap();
+    let bytes = h.net.await_call(call).unwrap();
+    let failed: Result<Option<Principal>, String> = candid::decode_one(&bytes).unwrap();
+    let err = failed.unwrap_err();
+    assert!(err.contains(&expected.to_text()) && err.contains("retried"), "{err}");
+    assert!(h.stats().scaling_status.contains("installing its code failed"), "{}", h.stats().scaling_status);
+    assert!(h.shards().is_empty(), "an uninstalled shard takes no users and is not listed");
+    assert!(h.net.module_hash(expected).is_none());
+
+    // Unfrozen, the next provisioning installs that same canister instead of creating one.
+    let thawed = localnet::management_types::CanisterSettings {
+        freezing_threshold: Some(candid::Nat::from(2_592_000u64)),
+        ..Default::default()
+    };
+    h.net.update_canister_settings(expected, Some(h.hub), thawed).unwrap();
+    assert_eq!(h.ensure_capacity(learner(2)), Ok(Some(expected)));
+    let shards = h.shards();
+    assert_eq!(shards.len(), 1);
+    assert_eq!(shards[0].id, expected);
+    assert_eq!(h.register(learner(3)), Ok(expected));
+    assert!(!h.net.canister_exists(next_canister_id(expected)), "no second canister was created");
+    assert!(h.content_knows(expected));
+}
+
+/// The id localnet gives the canister created after `id` (ids are a u64 counter, big-endian,
+/// then 0x01 0x01).
+fn next_canister_id(id: Principal) -> Principal {
+    let mut bytes = id.as_slice().to_vec();
+    let n = u64::from_be_bytes(bytes[..8].try_into().unwrap());
+    bytes[..8].copy_from_slice(&(n + 1).to_be_bytes());
+    Principal::from_slice(&bytes)
+}
+
+#[test]
+fn only_hub_shards_get_allowances_and_never_beyond_the_hard_cap() {
+    // 2 B-token chunks: the 4.2 B-token cap is reached on the third grant.
+    let chunk = 2_000_000_000 * E8S;
+    let h = hub(ConfigOverrides { allowance_chunk_e8s: Some(chunk), ..small_limits() });
+    let shard = h.register(learner(1)).unwrap();
+    let ask = |staked: u64, passed: u64| ShardReport {
+        total_staked_e8s: staked,
+        user_count: 1,
+        quizzes_passed_delta: passed,
+        wants_allowance: true,
+    };
+    // Not a shard of this hub: a learner, the anonymous principal, learning_content.
+    for caller in [learner(1), Principal::anonymous(), h.content] {
+        assert_eq!(h.request_allowance(caller, ask(1, 1)), Err(AllowanceError::UnknownShard));
+    }
+    assert_eq!(h.stats().quizzes_passed, 0, "nothing recorded for strangers");
+
+    // The shard itself (localnet lets a test send ingress as the shard's principal).
+    let g = h.request_allowance(shard, ask(100, 2)).unwrap();
+    assert_eq!(g, AllowanceGrant { granted_e8s: chunk, shard_granted_total_e8s: chunk });
+    let g = h.request_allowance(shard, ask(200, 3)).unwrap();
+    assert_eq!(g.shard_granted_total_e8s, 2 * chunk);
+    let g = h.request_allowance(shard, ask(300, 4)).unwrap();
+    assert_eq!(g.granted_e8s, HARD_CAP_E8S - 2 * chunk, "the remainder, not a chunk");
+    assert_eq!(h.request_allowance(shard, ask(400, 5)), Err(AllowanceError::HardCapReached));
+    let sync = ShardReport { wants_allowance: false, ..ask(500, 1) };
+    assert_eq!(
+        h.request_allowance(shard, sync),
+        Ok(AllowanceGrant { granted_e8s: 0, shard_granted_total_e8s: HARD_CAP_E8S })
+    );
+
+    let stats = h.stats();
+    assert_eq!(stats.total_granted_e8s, HARD_CAP_E8S);
+    assert_eq!(stats.cap_remaining_e8s, 0);
+    assert_eq!(stats.total_staked_e8s, 500, "the last reported stake");
+    assert_eq!(stats.quizzes_passed, 15, "every report is recorded, the refused one too");
+    assert_eq!(stats.shards[0].granted_e8s, HARD_CAP_E8S);
+}
+
+#[test]
+fn the_timer_tops_up_shards_below_the_threshold() {
+    let overrides = ConfigOverrides {
+        auto_scale_interval_secs: Some(60),
+        shard_initial_cycles: Some(T),
+        shard_topup_threshold_cycles: Some(4 * T),
+        shard_topup_amount_cycles: Some(2 * T),
+        ..small_limits()
+    };
+    let h = hub(overrides);
+    let shard = h.register(learner(1)).unwrap();
+    let before = h.net.cycle_balance(shard);
+    assert!(before <= T);
+    // ~1T -> ~3T (still below 4T) -> ~5T.
+    h.run_timer(60);
+    let after_one = h.net.cycle_balance(shard);
+    assert!(after_one > before + 2 * T - T / 10, "{before} -> {after_one}");
+    h.run_timer(60);
+    let after_two = h.net.cycle_balance(shard);
+    assert!(after_two > after_one + 2 * T - T / 10, "{after_one} -> {after_two}");
+    // Above the threshold now: no more top-ups.
+    h.run_timer(60);
+    let after_three = h.net.cycle_balance(shard);
+    assert!(after_three <= after_two, "{after_two} -> {after_three}");
+}
+
+#[test]
+fn a_failed_learning_content_notification_is_retried_by_the_timer() {
+    let h = hub(ConfigOverrides { auto_scale_interval_secs: Some(60), ..small_limits() });
+    h.net.stop_canister(h.content, None).unwrap();
+    let shard = h.register(learner(1)).expect("registration does not depend on learning_content");
+    h.net.start_canister(h.content, None).unwrap();
+    assert!(!h.content_knows(shard));
+    h.run_timer(60);
+    assert!(h.content_knows(shard), "the timer retried register_shard");
+}
+
+#[test]
+fn the_timer_creates_a_shard_at_the_soft_limit() {
+    let h = hub(ConfigOverrides { auto_scale_interval_secs: Some(60), ..small_limits() });
+    h.register_all((0..9).map(learner));
+    assert_eq!(h.shards().len(), 1);
+    h.run_timer(60);
+    assert_eq!(h.shards().len(), 2, "the timer saw the soft limit");
+    h.run_timer(60);
+    assert_eq!(h.shards().len(), 2, "and creates nothing more while the new shard has room");
+}
+
+#[test]
+fn registry_index_and_timer_survive_an_upgrade() {
+    let overrides = ConfigOverrides {
+        auto_scale_interval_secs: Some(60),
+        shard_initial_cycles: Some(T),
+        shard_topup_threshold_cycles: Some(5 * T),
+        shard_topup_amount_cycles: Some(T),
+        ..small_limits()
+    };
+    let h = hub(overrides.clone());
+    let routed = h.register_all((0..12).map(learner));
+    let shards = h.shards();
+    let stats = h.stats();
+    let config = {
+        let (c,): (PlatformConfig,) = h.net.query_candid(h.hub, "get_config", ()).unwrap();
+        c
+    };
+
+    h.upgrade();
+
+    assert_eq!(h.shards(), shards);
+    assert_eq!(h.stats(), stats);
+    let (after,): (PlatformConfig,) = h.net.query_candid(h.hub, "get_config", ()).unwrap();
+    assert_eq!(after, config);
+    assert_eq!((after.shard_soft_limit, after.shard_hard_limit), (9, 10));
+    for (user, shard) in &routed {
+        assert_eq!(h.user_shard(*user), Some(*shard));
+        assert_eq!(h.register(*user), Ok(*shard));
+    }
+    // Routing goes on from the stored counts: shard 2 has 2 users and takes the next ones.
+    let second = shards[1].id;
+    let more = h.register_all((100..107).map(learner));
+    assert!(more.values().all(|s| *s == second));
+    assert_eq!(h.shards()[1].user_count, 9);
+
+    // The timer was re-armed: it scales (shard 2 reached the soft limit) and tops up.
+    let balance = h.net.cycle_balance(second);
+    h.run_timer(60);
+    let shards = h.shards();
+    assert_eq!(shards.len(), 3, "{shards:#?}");
+    assert!(h.net.cycle_balance(second) > balance + T / 2, "topped up after the upgrade");
+    assert_eq!(h.stats().users, 19);
+}
+
+#[test]
+fn init_rejects_invalid_config_overrides() {
+    let net = LocalNet::new();
+    let hub = net.create_canister();
+    let init = HubInitArgs {
+        ledger_id: Principal::from_slice(&[8; 29]),
+        learning_content_id: Principal::from_slice(&[7; 29]),
+        sns_governance_id: Principal::from_slice(&[9; 29]),
+        config: Some(ConfigOverrides { shard_soft_limit: Some(11), shard_hard_limit: Some(10), ..Default::default() }),
+    };
+    let err = net
+        .install_code(
+            hub,
+            localnet::management_types::CanisterInstallMode::Install,
+            wasm("staking_hub"),
+            candid::encode_one(init).unwrap(),
+            None,
+        )
+        .unwrap_err();
+    assert!(err.reject_message.contains("shard_soft_limit"), "{}", err.reject_message);
+    assert!(net.module_hash(hub).is_none());
+}
