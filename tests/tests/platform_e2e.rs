@@ -1,0 +1,254 @@
+//! End to end on localnet: learning_content + staking_hub (which creates its shards) and
+//! learners who register, fill in profiles, answer quizzes and earn from shard allowances.
+
+use candid::{CandidType, Principal};
+use integration_tests::wasm;
+use localnet::LocalNet;
+use platform_types::*;
+
+fn learner(n: u32) -> Principal {
+    let mut b = [7u8; 29];
+    b[..4].copy_from_slice(&n.to_be_bytes());
+    Principal::from_slice(&b)
+}
+
+fn unit(id: &str, subject: &str, key: Vec<u32>) -> UnitInput {
+    UnitInput {
+        unit: Unit {
+            id: id.into(),
+            subject: subject.into(),
+            title: format!("Unit {id}"),
+            body: format!("All about {id}."),
+            questions: key
+                .iter()
+                .enumerate()
+                .map(|(i, _)| Question { text: format!("Q{i}?"), options: vec!["a".into(), "b".into(), "c".into()] })
+                .collect(),
+        },
+        answer_key: key,
+    }
+}
+
+struct Platform {
+    net: LocalNet,
+    hub: Principal,
+    content: Principal,
+}
+
+fn platform(overrides: ConfigOverrides) -> Platform {
+    let net = LocalNet::new();
+    let hub = net.create_canister();
+    let content = net.create_canister();
+    let governance = Principal::from_slice(&[9; 29]);
+    let units = vec![
+        unit("math-1", "math", vec![0, 1, 2]),
+        unit("math-2", "math", vec![2, 2, 2]),
+        unit("hist-1", "history", vec![1, 0, 1, 0, 1]),
+    ];
+    let init = ContentInitArgs { hub_id: hub, sns_governance_id: governance, units, pass_mark_percent: Some(60) };
+    net.install_canister(content, wasm("learning_content"), candid::encode_one(init).unwrap(), None);
+    let init = HubInitArgs {
+        ledger_id: Principal::from_slice(&[8; 29]),
+        learning_content_id: content,
+        sns_governance_id: governance,
+        config: Some(overrides),
+    };
+    net.install_canister(hub, wasm("staking_hub"), candid::encode_one(init).unwrap(), None);
+    Platform { net, hub, content }
+}
+
+impl Platform {
+    fn register(&self, who: Principal) -> Result<Principal, RegisterError> {
+        let (r,): (Result<Principal, RegisterError>,) = self.net.update_candid_as(self.hub, who, "register", ()).unwrap();
+        r
+    }
+
+    fn submit(&self, shard: Principal, who: Principal, unit: &str, answers: Vec<u32>) -> Result<QuizOutcome, ShardError> {
+        let (r,): (Result<QuizOutcome, ShardError>,) =
+            self.net.update_candid_as(shard, who, "submit_quiz", (unit, answers)).unwrap();
+        r
+    }
+
+    fn me(&self, shard: Principal, who: Principal) -> Result<UserView, ShardError> {
+        let (r,): (Result<UserView, ShardError>,) = self.net.query_candid_as(shard, who, "get_my_profile", ()).unwrap();
+        r
+    }
+
+    fn stats(&self) -> GlobalStats {
+        self.net.query_candid::<_, (GlobalStats,)>(self.hub, "get_global_stats", ()).unwrap().0
+    }
+
+    fn shard_stats(&self, shard: Principal) -> ShardStats {
+        self.net.query_candid::<_, (ShardStats,)>(shard, "get_shard_stats", ()).unwrap().0
+    }
+
+    fn upgrade<A: CandidType>(&self, id: Principal, name: &str, arg: A) {
+        // Shards are controlled by the hub alone; the others by the test principal that created them.
+        let sender = if name == "user_profile" { Some(self.hub) } else { None };
+        self.net.upgrade_canister(id, wasm(name), candid::encode_one(arg).unwrap(), sender).unwrap();
+    }
+}
+
+fn small() -> ConfigOverrides {
+    ConfigOverrides {
+        shard_soft_limit: Some(9),
+        shard_hard_limit: Some(10),
+        allowance_chunk_e8s: Some(250 * E8S),
+        reward_per_quiz_e8s: Some(100 * E8S),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn a_learner_registers_studies_and_earns() {
+    let p = platform(small());
+    let ada = learner(1);
+    let shard = p.register(ada).unwrap();
+    assert_eq!(p.register(ada).unwrap(), shard, "registering twice gives the same shard");
+    let (routed,): (Option<Principal>,) = p.net.query_candid(p.hub, "get_user_shard", (ada,)).unwrap();
+    assert_eq!(routed, Some(shard));
+
+    let profile = ProfileInput { email: "ada@example.org".into(), name: "Ada".into(), education: "Math".into(), gender: Gender::Female };
+    let (r,): (Result<UserView, ShardError>,) = p.net.update_candid_as(shard, ada, "update_profile", (profile.clone(),)).unwrap();
+    assert_eq!(r.unwrap().profile.unwrap().name, "Ada");
+    let bad = ProfileInput { email: "not-an-email".into(), ..profile };
+    let (r,): (Result<UserView, ShardError>,) = p.net.update_candid_as(shard, ada, "update_profile", (bad,)).unwrap();
+    assert!(matches!(r, Err(ShardError::BadInput { .. })));
+
+    // A fail counts as an attempt and earns nothing; a pass earns the reward once.
+    let fail = p.submit(shard, ada, "math-1", vec![2, 2, 0]).unwrap();
+    assert!(!fail.passed && fail.reward_e8s == 0);
+    let pass = p.submit(shard, ada, "math-1", vec![0, 1, 2]).unwrap();
+    assert!(pass.passed);
+    assert_eq!((pass.correct, pass.total, pass.reward_e8s, pass.staked_e8s), (3, 3, 100 * E8S, 100 * E8S));
+    assert_eq!(p.submit(shard, ada, "math-1", vec![0, 1, 2]), Err(ShardError::AlreadyCompleted { unit_id: "math-1".into() }));
+    assert!(matches!(p.submit(shard, ada, "nope", vec![0]), Err(ShardError::UnknownUnit { .. })));
+    let me = p.me(shard, ada).unwrap();
+    assert_eq!((me.staked_e8s, me.completed_units, me.attempts_today), (100 * E8S, 1, 2));
+
+    // The shard took one allowance chunk from the hub for it, not one call per quiz.
+    let stats = p.shard_stats(shard);
+    assert_eq!(stats.allowance_received_e8s, 250 * E8S);
+    assert_eq!(stats.allowance_remaining_e8s, 150 * E8S);
+    let g = p.stats();
+    assert_eq!(g.total_granted_e8s, 250 * E8S);
+    assert_eq!(g.cap_remaining_e8s, HARD_CAP_E8S - 250 * E8S);
+    assert_eq!(g.users, 1);
+}
+
+#[test]
+fn daily_limit_counts_failed_attempts_and_resets_at_utc_midnight() {
+    let p = platform(small());
+    let bob = learner(2);
+    let shard = p.register(bob).unwrap();
+    for _ in 0..5 {
+        assert!(!p.submit(shard, bob, "hist-1", vec![0, 0, 0, 0, 0]).unwrap().passed);
+    }
+    assert_eq!(p.submit(shard, bob, "hist-1", vec![1, 0, 1, 0, 1]), Err(ShardError::DailyLimitReached { limit: 5 }));
+    p.net.advance_time(std::time::Duration::from_secs(86_400));
+    assert!(p.submit(shard, bob, "hist-1", vec![1, 0, 1, 0, 1]).unwrap().passed);
+}
+
+#[test]
+fn allowances_are_batched_and_every_token_is_accounted_for() {
+    let p = platform(small());
+    let mut shards = std::collections::BTreeSet::new();
+    for n in 0..12 {
+        let who = learner(100 + n);
+        let shard = p.register(who).unwrap();
+        shards.insert(shard);
+        for u in ["math-1", "math-2"] {
+            let answers = if u == "math-1" { vec![0, 1, 2] } else { vec![2, 2, 2] };
+            assert!(p.submit(shard, who, u, answers).unwrap().passed);
+        }
+    }
+    p.net.advance_time(std::time::Duration::from_secs(600));
+    p.net.run_until_idle(200);
+    // granted = staked + unused allowances, shard by shard and in total.
+    let g = p.stats();
+    let mut staked = 0;
+    let mut unused = 0;
+    for s in &shards {
+        let st = p.shard_stats(*s);
+        staked += st.total_staked_e8s;
+        unused += st.allowance_remaining_e8s;
+    }
+    assert_eq!(staked, 24 * 100 * E8S);
+    assert_eq!(g.total_granted_e8s, staked + unused);
+    assert_eq!(g.total_staked_e8s, staked, "shards reported their totals on their sync timer");
+    assert_eq!(g.quizzes_passed, 24);
+}
+
+#[test]
+fn data_survives_upgrades_of_every_canister() {
+    let p = platform(small());
+    let cy = learner(3);
+    let shard = p.register(cy).unwrap();
+    assert!(p.submit(shard, cy, "math-2", vec![2, 2, 2]).unwrap().passed);
+    let before = p.me(shard, cy).unwrap();
+    p.upgrade(p.hub, "staking_hub", ());
+    p.upgrade(p.content, "learning_content", ());
+    p.upgrade(shard, "user_profile", ());
+    assert_eq!(p.me(shard, cy).unwrap(), before);
+    assert_eq!(p.register(cy).unwrap(), shard);
+    assert_eq!(p.stats().users, 1);
+    let (unit,): (Option<Unit>,) = p.net.query_candid(p.content, "get_unit", ("math-2",)).unwrap();
+    assert!(unit.is_some());
+    assert!(p.submit(shard, cy, "math-1", vec![0, 1, 2]).unwrap().passed, "everything still works");
+}
+
+#[test]
+fn outsiders_are_rejected_everywhere() {
+    let p = platform(small());
+    let dee = learner(4);
+    let shard = p.register(dee).unwrap();
+    let eve = learner(666);
+    // Not registered on this shard.
+    assert_eq!(p.submit(shard, eve, "math-1", vec![0, 1, 2]), Err(ShardError::NotRegistered));
+    // Only the hub registers users and toggles shards; only shards get allowances and verify answers.
+    let (r,): (Result<(), ShardError>,) = p.net.update_candid_as(shard, eve, "register_user", (eve,)).unwrap();
+    assert_eq!(r, Err(ShardError::NotAuthorized));
+    let (r,): (Result<(), ShardError>,) = p.net.update_candid_as(shard, eve, "set_disabled", (true,)).unwrap();
+    assert_eq!(r, Err(ShardError::NotAuthorized));
+    let report = ShardReport { wants_allowance: true, ..Default::default() };
+    let (r,): (Result<AllowanceGrant, AllowanceError>,) = p.net.update_candid_as(p.hub, eve, "request_allowance", (report,)).unwrap();
+    assert_eq!(r, Err(AllowanceError::UnknownShard));
+    let (r,): (Result<VerifyResult, VerifyError>,) =
+        p.net.query_candid_as(p.content, eve, "verify_quiz", ("math-1", vec![0u32, 1, 2])).unwrap();
+    assert_eq!(r, Err(VerifyError::NotAShard));
+    let (r,): (Result<(), String>,) = p.net.update_candid_as(p.content, eve, "register_shard", (eve,)).unwrap();
+    assert!(r.is_err());
+    assert_eq!(p.register(Principal::anonymous()), Err(RegisterError::Anonymous));
+}
+
+/// Upgrading a shard costs about the same with 100,000 users as with 1,000: nothing in
+/// pre/post_upgrade iterates users.
+#[test]
+fn shard_upgrade_cost_does_not_grow_with_users() {
+    let upgrade_instructions = |users: u32| -> u64 {
+        let net = LocalNet::new();
+        let hub = Principal::from_slice(&[5; 29]);
+        let shard = net.create_canister_with_settings(Some(hub), None);
+        let init = ShardInitArgs { hub_id: hub, learning_content_id: Principal::from_slice(&[6; 29]), config: PlatformConfig::default() };
+        net.install_canister(shard, wasm("user_profile"), candid::encode_one(init).unwrap(), Some(hub));
+        let mut n = 0;
+        while n < users {
+            let batch: Vec<_> = (n..(n + 2_000).min(users))
+                .map(|i| net.submit_call(shard, hub, "register_user", candid::encode_one(learner(i)).unwrap()).unwrap())
+                .collect();
+            for m in batch {
+                net.await_call(m).unwrap();
+            }
+            n = (n + 2_000).min(users);
+        }
+        let (s,): (ShardStats,) = net.query_candid(shard, "get_shard_stats", ()).unwrap();
+        assert_eq!(s.users, users as u64);
+        net.take_execution_log();
+        net.upgrade_canister(shard, wasm("user_profile"), candid::encode_args(()).unwrap(), Some(hub)).unwrap();
+        net.execution_log().iter().filter(|r| r.entry == "pre_upgrade" || r.entry == "post_upgrade").map(|r| r.instructions).sum()
+    };
+    let small = upgrade_instructions(1_000);
+    let large = upgrade_instructions(100_000);
+    println!("shard upgrade: {small} instructions with 1,000 users, {large} with 100,000");
+    assert!((large as f64) < 1.5 * small as f64, "{large} vs {small}");
+}
