@@ -4,15 +4,16 @@
 #   scripts/build-canisters.sh
 #
 # Output: $CANISTER_WASM_DIR (default target/canisters)/<name>.wasm.gz and <name>.wasm.gz.sha256
-# for the platform canisters (staking_hub, user_profile, learning_content) and the localnet test
-# canisters (counter, async_caller, timer_user, stable_user, cycles_user, echo).
+# for the platform canisters (staking_hub, user_profile, learning_content), the ICRC-1/2/3 ledger
+# used for local runs and tests (icrc_ledger) and the localnet test canisters (counter,
+# async_caller, timer_user, stable_user, cycles_user, echo).
 #
 # Wasm is compiled with `--profile canister --target wasm32-unknown-unknown` into target/wasm, a
 # target directory of its own, so host builds and tests are not invalidated; the toolchain comes
 # from scripts/ensure-wasm-toolchain.sh. The packager (tools/canister-packager) is built with the
 # normal host cargo. Order matters: staking_hub embeds the packaged user_profile.wasm.gz, so
-# user_profile (and the test canisters) are built and packaged first, then staking_hub with
-# USER_PROFILE_WASM set, then learning_content.
+# user_profile, icrc_ledger (and the test canisters) are built and packaged first, then
+# staking_hub with USER_PROFILE_WASM set, then learning_content.
 #
 # Environment: CANISTER_WASM_DIR (output directory), CARGO_BUILD_JOBS (default 2),
 # WASM_TOOLCHAIN (rustup|debian, see ensure-wasm-toolchain.sh), CARGO_TARGET_DIR (host builds).
@@ -35,7 +36,7 @@ WASM_TARGET_DIR="$ROOT/target/wasm"
 WASM_DIR="$WASM_TARGET_DIR/wasm32-unknown-unknown/canister"
 HOST_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 
-PLATFORM_CANISTERS=(user_profile staking_hub learning_content)
+PLATFORM_CANISTERS=(user_profile icrc_ledger staking_hub learning_content)
 TEST_CANISTERS=(counter async_caller timer_user stable_user cycles_user echo)
 
 log() { echo "build-canisters: $*" >&2; }
@@ -67,8 +68,8 @@ cargo build -j "$JOBS" -p canister-packager --bin canister-packager
 PACKAGER="$HOST_TARGET_DIR/debug/canister-packager"
 [[ -x "$PACKAGER" ]] || { log "packager not found at $PACKAGER"; exit 1; }
 
-build_wasm user_profile "${TEST_CANISTERS[@]}"
-package user_profile "${TEST_CANISTERS[@]}"
+build_wasm user_profile icrc_ledger "${TEST_CANISTERS[@]}"
+package user_profile icrc_ledger "${TEST_CANISTERS[@]}"
 
 export USER_PROFILE_WASM="$OUT/user_profile.wasm.gz"
 build_wasm staking_hub
