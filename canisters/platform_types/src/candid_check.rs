@@ -20,6 +20,13 @@ use std::process::Command;
 pub const UPDATE_ENV: &str = "UPDATE_CANDID";
 
 /// See the module documentation.
+/// Checks a platform canister's generated interface against `<repo>/candid/<name>.did`.
+pub fn check_platform_canister(name: &str, generated: &str) {
+    // This crate lives at <repo>/canisters/platform_types.
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().nth(2).expect("repository root");
+    check_service(generated, &repo.join("candid").join(format!("{name}.did")));
+}
+
 pub fn check_service(generated: &str, did_path: &Path) {
     if let Err(e) = CandidSource::Text(generated).load() {
         panic!("the generated Candid interface does not parse: {e}\n{generated}");

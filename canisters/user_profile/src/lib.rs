@@ -85,9 +85,6 @@ ic_cdk::export_candid!();
 mod candid_interface {
     #[test]
     fn matches_committed_did_file() {
-        // <repo>/canisters/<crate> -> <repo>/candid/<name>.did
-        let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().nth(2).unwrap();
-        let path = repo.join("candid").join(format!("{}.did", super::CANISTER_NAME));
-        platform_types::candid_check::check_service(&super::__export_service(), &path);
+        platform_types::candid_check::check_platform_canister(super::CANISTER_NAME, &super::__export_service());
     }
 }
