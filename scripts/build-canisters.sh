@@ -6,7 +6,7 @@
 # Output: $CANISTER_WASM_DIR (default target/canisters)/<name>.wasm.gz and <name>.wasm.gz.sha256
 # for the platform canisters (staking_hub, user_profile, learning_content), the ICRC-1/2/3 ledger
 # used for local runs and tests (icrc_ledger) and the localnet test canisters (counter,
-# async_caller, timer_user, stable_user, cycles_user, echo).
+# async_caller, timer_user, stable_user, cycles_user, echo, mock_ledger).
 #
 # Wasm is compiled with `--profile canister --target wasm32-unknown-unknown` into target/wasm, a
 # target directory of its own, so host builds and tests are not invalidated; the toolchain comes
@@ -37,7 +37,7 @@ WASM_DIR="$WASM_TARGET_DIR/wasm32-unknown-unknown/canister"
 HOST_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 
 PLATFORM_CANISTERS=(user_profile icrc_ledger staking_hub learning_content)
-TEST_CANISTERS=(counter async_caller timer_user stable_user cycles_user echo)
+TEST_CANISTERS=(counter async_caller timer_user stable_user cycles_user echo mock_ledger)
 
 log() { echo "build-canisters: $*" >&2; }
 

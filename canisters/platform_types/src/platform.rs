@@ -160,6 +160,10 @@ pub struct ShardInfo {
     pub granted_e8s: u64,
     /// The shard's last reported total staked, in e8s.
     pub reported_staked_e8s: u64,
+    /// Minted on the ledger for this shard's withdrawals, in e8s.
+    pub minted_e8s: u64,
+    /// Withdrawals of this shard whose mint is under way or has an unknown outcome, in e8s.
+    pub pending_mint_e8s: u64,
 }
 
 #[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -209,11 +213,92 @@ pub struct GlobalStats {
     pub shards: Vec<ShardInfo>,
     pub total_staked_e8s: u64,
     pub total_granted_e8s: u64,
+    /// Minted on the ledger for withdrawals, in e8s (the ledger's total supply, less burns).
     pub total_minted_e8s: u64,
+    /// Withdrawals whose mint is under way or has an unknown outcome, in e8s.
+    pub pending_mint_e8s: u64,
     pub cap_remaining_e8s: u64,
     pub quizzes_passed: u64,
     /// Why the last shard creation failed, if it did (e.g. not enough cycles).
     pub scaling_status: String,
+}
+
+// ------------------------------------------------------------------ withdrawals (unstake)
+
+/// A withdrawal (unstake) as its user sees it.
+#[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct Withdrawal {
+    /// Unique within the shard; the ledger memo is the shard's index at the hub and this id.
+    pub id: u64,
+    pub amount_e8s: u64,
+    /// The ledger account credited: the user's principal, default subaccount.
+    pub to: Principal,
+    /// Sent as the transfer's `created_at_time` on every attempt (deduplication).
+    pub created_at_ns: u64,
+    pub state: WithdrawalState,
+    /// Attempts at the hub so far.
+    pub attempts: u32,
+    pub updated_at_ns: u64,
+}
+
+#[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub enum WithdrawalState {
+    /// Debited from the staked balance; the mint is not confirmed yet. The shard retries it
+    /// (same memo and `created_at_time`, so it can never mint twice). `last_error` says why the
+    /// last attempt did not settle it.
+    Pending { last_error: Option<String> },
+    /// Minted: the ledger block that credited the user.
+    Completed { block_index: u64 },
+    /// Refused for certain (nothing was minted): the amount went back to the staked balance.
+    Failed { reason: String },
+}
+
+#[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub enum UnstakeError {
+    NotRegistered,
+    ShardDisabled,
+    /// Zero, or more than the staked balance.
+    BadAmount { detail: String },
+    /// The user already has this many withdrawals pending; wait for them to settle.
+    TooManyPending { limit: u32 },
+}
+
+/// Shard → hub: mint a withdrawal. The same request is sent on every retry.
+#[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct MintRequest {
+    pub withdrawal_id: u64,
+    pub user: Principal,
+    pub amount_e8s: u64,
+    pub created_at_ns: u64,
+}
+
+/// Why the hub did not mint (yet).
+#[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub enum MintError {
+    /// Refused for certain by the hub's checks (not a shard of the hub, the user is not on that
+    /// shard, more than the hub granted the shard): nothing was or will be minted.
+    Refused { reason: String },
+    /// Refused for certain by the ledger: nothing was or will be minted.
+    LedgerRejected { reason: String },
+    /// Not settled: under way, the ledger unreachable, the shard disabled, or an earlier
+    /// attempt's outcome unknown. Send the same request again later.
+    TryLater { reason: String },
+}
+
+impl MintError {
+    /// Whether nothing was or ever will be minted for the request (the shard re-credits).
+    pub fn is_definite(&self) -> bool {
+        matches!(self, MintError::Refused { .. } | MintError::LedgerRejected { .. })
+    }
+}
+
+/// The ledger memo of a withdrawal: the shard's index at the hub and the withdrawal id,
+/// big-endian (12 bytes, well under the 32-byte memo limit of DFINITY's ledger).
+pub fn withdrawal_memo(shard_index: u32, withdrawal_id: u64) -> [u8; 12] {
+    let mut memo = [0u8; 12];
+    memo[..4].copy_from_slice(&shard_index.to_be_bytes());
+    memo[4..].copy_from_slice(&withdrawal_id.to_be_bytes());
+    memo
 }
 
 // ------------------------------------------------------------------ shard
@@ -327,6 +412,11 @@ pub struct ShardStats {
     pub quizzes_submitted: u64,
     pub quizzes_passed: u64,
     pub disabled: bool,
+    /// Debited from staked balances, mint not confirmed yet, in e8s.
+    pub pending_withdrawals_e8s: u64,
+    pub pending_withdrawals: u64,
+    /// Minted and settled, in e8s.
+    pub withdrawn_e8s: u64,
 }
 
 // ------------------------------------------------------------------ learning content
@@ -392,6 +482,15 @@ mod tests {
         let bad = ConfigOverrides { pass_mark_percent: Some(0), ..Default::default() };
         assert!(bad.apply_to(&PlatformConfig::default()).unwrap_err().contains("pass_mark_percent"));
         assert_eq!(HARD_CAP_E8S, 420_000_000_000_000_000);
+    }
+
+    #[test]
+    fn withdrawal_memos_are_unique_per_shard_and_id() {
+        assert_eq!(withdrawal_memo(1, 2), [0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 2]);
+        assert_ne!(withdrawal_memo(1, 2), withdrawal_memo(2, 1));
+        assert!(MintError::Refused { reason: String::new() }.is_definite());
+        assert!(MintError::LedgerRejected { reason: String::new() }.is_definite());
+        assert!(!MintError::TryLater { reason: String::new() }.is_definite());
     }
 
     #[test]

@@ -6,8 +6,11 @@
 //! had no effect. Idempotent calls that are retried anyway (status, `register_shard`) wait
 //! boundedly.
 
+use crate::mint::LedgerOutcome;
 use candid::{CandidType, Nat, Principal};
-use ic_cdk::call::{Call, CallFailed};
+use ic_cdk::call::{Call, CallErrorExt, CallFailed};
+use icrc_ledger_types::icrc1::account::Account;
+use icrc_ledger_types::icrc1::transfer::{Memo, TransferArg, TransferError};
 use ic_management_canister_types::{
     CanisterIdRecord, CanisterInstallMode, CanisterSettings, CreateCanisterArgs, InstallCodeArgs,
 };
@@ -103,4 +106,50 @@ pub async fn register_shard(learning_content: Principal, shard: Principal) -> Re
         .map_err(|e| failed("register_shard", e))?;
     let answer: Result<(), String> = reply.candid().map_err(|e| format!("register_shard reply: {e}"))?;
     answer.map_err(|e| format!("register_shard refused: {e}"))
+}
+
+/// Mints `amount_e8s` to `to`'s default account: an `icrc1_transfer` from the hub, the ledger's
+/// minting account (fee none: mints are free). Bounded wait: the journal and the ledger's
+/// deduplication make a retry safe, so an unknown outcome costs only a later retry.
+pub async fn mint(ledger: Principal, to: Principal, amount_e8s: u64, memo: &[u8], created_at_ns: u64) -> LedgerOutcome {
+    let arg = TransferArg {
+        from_subaccount: None,
+        to: Account { owner: to, subaccount: None },
+        fee: None,
+        created_at_time: Some(created_at_ns),
+        memo: Some(Memo::from(memo.to_vec())),
+        amount: Nat::from(amount_e8s),
+    };
+    let response = match Call::bounded_wait(ledger, "icrc1_transfer").with_arg(&arg).await {
+        Ok(response) => response,
+        Err(e) if e.is_clean_reject() => return LedgerOutcome::NotExecuted(failed("icrc1_transfer", e)),
+        Err(e) => return LedgerOutcome::Unknown(failed("icrc1_transfer", e)),
+    };
+    match response.candid::<Result<Nat, TransferError>>() {
+        Ok(Ok(block)) => block_index(block),
+        Ok(Err(TransferError::Duplicate { duplicate_of })) => block_index(duplicate_of),
+        Ok(Err(e)) => LedgerOutcome::Rejected(render_transfer_error(&e)),
+        Err(e) => LedgerOutcome::Unknown(format!("icrc1_transfer reply: {e}")),
+    }
+}
+
+fn block_index(block: Nat) -> LedgerOutcome {
+    match u64::try_from(block.0) {
+        Ok(b) => LedgerOutcome::Minted(b),
+        // The ledger minted; a block index above u64 cannot be recorded (not on any real ledger).
+        Err(_) => LedgerOutcome::Unknown("the ledger's block index does not fit in 64 bits".into()),
+    }
+}
+
+pub fn render_transfer_error(e: &TransferError) -> String {
+    match e {
+        TransferError::BadFee { expected_fee } => format!("BadFee (expected fee {expected_fee})"),
+        TransferError::BadBurn { min_burn_amount } => format!("BadBurn (minimum {min_burn_amount})"),
+        TransferError::InsufficientFunds { balance } => format!("InsufficientFunds (balance {balance})"),
+        TransferError::TooOld => "TooOld".into(),
+        TransferError::CreatedInFuture { ledger_time } => format!("CreatedInFuture (ledger time {ledger_time})"),
+        TransferError::TemporarilyUnavailable => "TemporarilyUnavailable".into(),
+        TransferError::Duplicate { duplicate_of } => format!("Duplicate of block {duplicate_of}"),
+        TransferError::GenericError { error_code, message } => format!("GenericError {error_code}: {message}"),
+    }
 }

@@ -2,6 +2,7 @@
 //! which ic-cdk also runs when a callback traps and the future is cancelled. They live on the
 //! heap on purpose: an upgrade (which needs no call in flight) starts with all of them free.
 
+use crate::mint::MintKey;
 use candid::Principal;
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeSet;
@@ -9,6 +10,7 @@ use std::collections::BTreeSet;
 thread_local! {
     static PROVISIONING: Cell<bool> = const { Cell::new(false) };
     static REGISTERING: RefCell<BTreeSet<Principal>> = const { RefCell::new(BTreeSet::new()) };
+    static MINTING: RefCell<BTreeSet<MintKey>> = const { RefCell::new(BTreeSet::new()) };
 }
 
 /// Single flight of shard provisioning (create + install, or an install retry): at most one at
@@ -51,6 +53,28 @@ impl Drop for RegistrationGuard {
     }
 }
 
+/// One ledger attempt per withdrawal at a time. An InFlight journal entry whose guard is free
+/// is one whose last attempt's outcome the hub lost (it trapped after the call, or was
+/// upgraded): the next request attempts it again.
+#[must_use]
+pub struct MintGuard(MintKey);
+
+impl MintGuard {
+    pub fn acquire(key: MintKey) -> Option<Self> {
+        MINTING.with_borrow_mut(|set| set.insert(key).then(|| MintGuard(key)))
+    }
+
+    pub fn is_held(key: MintKey) -> bool {
+        MINTING.with_borrow(|set| set.contains(&key))
+    }
+}
+
+impl Drop for MintGuard {
+    fn drop(&mut self) {
+        MINTING.with_borrow_mut(|set| set.remove(&self.0));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,6 +88,17 @@ mod tests {
         drop(g);
         assert!(!ProvisionGuard::is_held());
         assert!(ProvisionGuard::acquire().is_some());
+    }
+
+    #[test]
+    fn mints_are_exclusive_per_withdrawal() {
+        let k = MintKey { shard: 1, withdrawal_id: 2 };
+        let g = MintGuard::acquire(k).unwrap();
+        assert!(MintGuard::acquire(k).is_none());
+        assert!(MintGuard::is_held(k));
+        assert!(MintGuard::acquire(MintKey { shard: 2, withdrawal_id: 2 }).is_some());
+        drop(g);
+        assert!(!MintGuard::is_held(k));
     }
 
     #[test]

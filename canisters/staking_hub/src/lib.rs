@@ -10,6 +10,7 @@
 mod calls;
 mod guards;
 mod lifecycle;
+mod mint;
 mod model;
 mod queries;
 mod registry;
@@ -20,8 +21,8 @@ mod updates;
 
 use candid::Principal;
 use platform_types::{
-    AllowanceError, AllowanceGrant, GlobalStats, HubInitArgs, PlatformConfig, RegisterError, ShardInfo, ShardReport,
-    VersionInfo,
+    AllowanceError, AllowanceGrant, GlobalStats, HubInitArgs, MintError, MintRequest, PlatformConfig, RegisterError,
+    ShardInfo, ShardReport, VersionInfo,
 };
 
 pub const CANISTER_NAME: &str = "staking_hub";
@@ -61,6 +62,14 @@ async fn ensure_capacity() -> Result<Option<Principal>, String> {
 #[ic_cdk::update]
 fn request_allowance(report: ShardReport) -> Result<AllowanceGrant, AllowanceError> {
     updates::request_allowance(ic_cdk::api::msg_caller(), report)
+}
+
+/// Called by shards: mints a user's withdrawal on the ledger, at most once per (shard,
+/// withdrawal id), never more than the hub granted the shard. Answers a retry of a settled
+/// withdrawal from the journal; `TryLater` means: send the same request again later.
+#[ic_cdk::update]
+async fn mint_withdrawal(request: MintRequest) -> Result<u64, MintError> {
+    updates::mint_withdrawal(ic_cdk::api::msg_caller(), request).await
 }
 
 #[ic_cdk::query]

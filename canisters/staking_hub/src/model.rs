@@ -4,6 +4,7 @@
 
 use candid::{CandidType, Principal};
 use ic_stable_structures::storable::{Bound, Storable};
+use crate::mint::MintCounters;
 use platform_types::{AllowanceError, AllowanceGrant, GlobalStats, ShardInfo, ShardReport, ShardStatus, HARD_CAP_E8S};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
@@ -78,8 +79,10 @@ impl ShardRecord {
         }
     }
 
-    pub fn info(&self) -> ShardInfo {
+    pub fn info(&self, mints: &MintCounters) -> ShardInfo {
         ShardInfo {
+            minted_e8s: mints.minted_e8s,
+            pending_mint_e8s: mints.in_flight_e8s,
             id: self.id,
             status: self.status,
             user_count: self.user_count,
@@ -196,15 +199,19 @@ pub fn apply_report(
 }
 
 /// The `get_global_stats` answer from the installed shards and the totals.
-pub fn global_stats<'a>(shards: impl IntoIterator<Item = &'a ShardRecord>, totals: &HubTotals) -> GlobalStats {
-    let shards: Vec<ShardInfo> = shards.into_iter().filter(|s| s.installed).map(ShardRecord::info).collect();
+pub fn global_stats<'a>(
+    shards: impl IntoIterator<Item = (&'a ShardRecord, &'a MintCounters)>,
+    totals: &HubTotals,
+    mints: &MintCounters,
+) -> GlobalStats {
+    let shards: Vec<ShardInfo> = shards.into_iter().filter(|(s, _)| s.installed).map(|(s, m)| s.info(m)).collect();
     GlobalStats {
         users: totals.registered_users,
         total_staked_e8s: shards.iter().fold(0u64, |acc, s| acc.saturating_add(s.reported_staked_e8s)),
         shards,
         total_granted_e8s: totals.total_granted_e8s,
-        // Minting comes with the ledger issue.
-        total_minted_e8s: 0,
+        total_minted_e8s: mints.minted_e8s,
+        pending_mint_e8s: mints.in_flight_e8s,
         cap_remaining_e8s: HARD_CAP_E8S.saturating_sub(totals.total_granted_e8s),
         quizzes_passed: totals.quizzes_passed,
         scaling_status: totals.scaling_status.clone(),
@@ -426,7 +433,7 @@ mod tests {
         let sync = ShardReport { wants_allowance: false, ..ask(50, 0) };
         let g = apply_report(&mut s, &mut t, &sync, chunk, 500).unwrap();
         assert_eq!(g, AllowanceGrant { granted_e8s: 0, shard_granted_total_e8s: HARD_CAP_E8S });
-        let stats = global_stats([&s], &t);
+        let stats = global_stats([(&s, &MintCounters::default())], &t, &MintCounters::default());
         assert_eq!((stats.total_staked_e8s, stats.cap_remaining_e8s, stats.total_minted_e8s), (50, 0, 0));
     }
 
@@ -475,7 +482,10 @@ mod tests {
             scaling_status: "ok".into(),
             ..Default::default()
         };
-        let g = global_stats([&a, &b, &c], &t);
+        let m = MintCounters { minted_e8s: 4, in_flight_e8s: 2, ..Default::default() };
+        let (ma, mb) = (MintCounters { minted_e8s: 3, ..Default::default() }, MintCounters::default());
+        let g = global_stats([(&a, &ma), (&b, &mb), (&c, &mb)], &t, &m);
+        assert_eq!((g.total_minted_e8s, g.pending_mint_e8s, g.shards[0].minted_e8s), (4, 2, 3));
         assert_eq!(g.users, 10);
         assert_eq!(g.shards.len(), 2);
         assert_eq!(g.total_staked_e8s, 12);

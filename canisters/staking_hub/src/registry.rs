@@ -2,10 +2,13 @@
 //! entry point, so it is atomic. No System API here (time, ids and limits come in as
 //! arguments), so all of it is unit-tested natively.
 
+use crate::mint::{self, Admission, LedgerOutcome, MintKey, MintRecord};
 use crate::model::{self, HubTotals, ScalingNeed, ShardIndex, ShardRecord, UserEntry, UserState};
 use crate::state;
 use candid::Principal;
-use platform_types::{AllowanceError, AllowanceGrant, GlobalStats, ShardInfo, ShardReport};
+use platform_types::{
+    AllowanceError, AllowanceGrant, GlobalStats, MintError, MintRequest, ShardInfo, ShardReport,
+};
 
 /// The shard a new user goes to (see [`model::pick_shard`]).
 pub fn route(hard_limit: u64) -> Option<(ShardIndex, Principal)> {
@@ -110,14 +113,72 @@ pub fn request_allowance(
     result
 }
 
+/// A mint attempt the hub is about to make: the entry is journaled (and, if new, its amount
+/// reserved) and the attempt counted, all before the ledger call.
+pub struct MintAttempt {
+    pub key: MintKey,
+    pub record: MintRecord,
+}
+
+/// `mint_withdrawal` from `caller`, up to the ledger call: the caller and amount checks of
+/// [`mint::admit`], then the journal entry. `Err`: the answer to give at once.
+pub fn begin_mint(
+    caller: Principal,
+    req: &MintRequest,
+    attempt_in_progress: impl Fn(MintKey) -> bool,
+) -> Result<MintAttempt, Result<u64, MintError>> {
+    let Some((index, shard)) = state::shard_by_id(caller) else {
+        return Err(Err(MintError::Refused { reason: format!("{caller} is not a shard of this hub") }));
+    };
+    let key = MintKey { shard: index, withdrawal_id: req.withdrawal_id };
+    let existing = state::mint_record(key);
+    let user_on_shard =
+        state::user(req.user).is_some_and(|e| e.shard == index && e.state == UserState::Registered);
+    let admission = mint::admit(
+        existing.as_ref(),
+        req,
+        &shard,
+        user_on_shard,
+        &state::shard_mints(index),
+        &state::mint_totals(),
+        state::totals().total_granted_e8s,
+        attempt_in_progress(key),
+    );
+    match admission {
+        Admission::Answer(answer) => Err(answer),
+        Admission::Attempt { mut record, new } => {
+            if new {
+                let amount = record.amount_e8s;
+                state::update_mint_counters(index, |c| c.in_flight_e8s += amount);
+            }
+            record.attempts_sent += 1;
+            state::put_mint_record(key, record.clone());
+            Ok(MintAttempt { key, record })
+        }
+    }
+}
+
+/// The ledger call's outcome: settles the entry (or not) and moves the counters.
+pub fn finish_mint(attempt: MintAttempt, outcome: LedgerOutcome) -> Result<u64, MintError> {
+    let MintAttempt { key, mut record } = attempt;
+    let (answer, change) = mint::apply_outcome(&mut record, outcome);
+    state::put_mint_record(key, record);
+    state::update_mint_counters(key.shard, |c| change.apply(c));
+    answer
+}
+
 /// Installed shards, oldest first.
 pub fn list_shards() -> Vec<ShardInfo> {
-    state::shards().into_iter().filter(|(_, s)| s.installed).map(|(_, s)| s.info()).collect()
+    state::shards()
+        .into_iter()
+        .filter(|(_, s)| s.installed)
+        .map(|(i, s)| s.info(&state::shard_mints(i)))
+        .collect()
 }
 
 pub fn global_stats() -> GlobalStats {
-    let shards = state::shards();
-    model::global_stats(shards.iter().map(|(_, s)| s), &state::totals())
+    let shards: Vec<_> = state::shards().into_iter().map(|(i, s)| (s, state::shard_mints(i))).collect();
+    model::global_stats(shards.iter().map(|(s, m)| (s, m)), &state::totals(), &state::mint_totals())
 }
 
 #[cfg(test)]

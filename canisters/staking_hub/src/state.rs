@@ -10,7 +10,11 @@
 //! | 4 | `StableBTreeMap<Principal, UserEntry>` | the user → shard index (5-byte values) |
 //! | 5 | `StableCell` | `HubTotals`: counters and scaling status (Candid) |
 //! | 6 | `StableBTreeMap<Principal, ()>` | shards whose `register_shard` at learning_content is pending |
+//! | 7 | `StableBTreeMap<MintKey, MintRecord>` | the mint journal: (shard index, withdrawal id) → entry |
+//! | 8 | `StableBTreeMap<u32, MintCounters>` | minted and in-flight amounts per shard index |
+//! | 9 | `StableCell` | `MintCounters` over all shards |
 
+use crate::mint::{MintCounters, MintKey, MintRecord};
 use crate::model::{HubTotals, ShardIndex, ShardRecord, UserEntry};
 use candid::Principal;
 use ic_stable_structures::memory_manager::{MemoryId, MemoryManager, VirtualMemory};
@@ -25,6 +29,9 @@ pub const SHARD_IDS_MEMORY_ID: MemoryId = MemoryId::new(3);
 pub const USERS_MEMORY_ID: MemoryId = MemoryId::new(4);
 pub const TOTALS_MEMORY_ID: MemoryId = MemoryId::new(5);
 pub const PENDING_CONTENT_MEMORY_ID: MemoryId = MemoryId::new(6);
+pub const MINT_JOURNAL_MEMORY_ID: MemoryId = MemoryId::new(7);
+pub const SHARD_MINTS_MEMORY_ID: MemoryId = MemoryId::new(8);
+pub const MINT_TOTALS_MEMORY_ID: MemoryId = MemoryId::new(9);
 
 type VM<M> = VirtualMemory<M>;
 pub type InitArgsCell<M> = StableCell<StableCandid<Option<HubInitArgs>>, VM<M>>;
@@ -34,6 +41,9 @@ pub type ShardIdMap<M> = StableBTreeMap<Principal, ShardIndex, VM<M>>;
 pub type UserIndex<M> = StableBTreeMap<Principal, UserEntry, VM<M>>;
 pub type TotalsCell<M> = StableCell<StableCandid<HubTotals>, VM<M>>;
 pub type PendingSet<M> = StableBTreeMap<Principal, (), VM<M>>;
+pub type MintJournal<M> = StableBTreeMap<MintKey, StableCandid<MintRecord>, VM<M>>;
+pub type ShardMints<M> = StableBTreeMap<ShardIndex, StableCandid<MintCounters>, VM<M>>;
+pub type MintTotalsCell<M> = StableCell<StableCandid<MintCounters>, VM<M>>;
 
 /// The hub's stable structures over one memory manager.
 pub struct Stable<M: Memory> {
@@ -44,6 +54,9 @@ pub struct Stable<M: Memory> {
     pub users: UserIndex<M>,
     pub totals: TotalsCell<M>,
     pub pending_content: PendingSet<M>,
+    pub mint_journal: MintJournal<M>,
+    pub shard_mints: ShardMints<M>,
+    pub mint_totals: MintTotalsCell<M>,
 }
 
 impl<M: Memory + Clone> Stable<M> {
@@ -57,6 +70,9 @@ impl<M: Memory + Clone> Stable<M> {
             users: StableBTreeMap::init(manager.get(USERS_MEMORY_ID)),
             totals: StableCell::init(manager.get(TOTALS_MEMORY_ID), StableCandid(HubTotals::default())),
             pending_content: StableBTreeMap::init(manager.get(PENDING_CONTENT_MEMORY_ID)),
+            mint_journal: StableBTreeMap::init(manager.get(MINT_JOURNAL_MEMORY_ID)),
+            shard_mints: StableBTreeMap::init(manager.get(SHARD_MINTS_MEMORY_ID)),
+            mint_totals: StableCell::init(manager.get(MINT_TOTALS_MEMORY_ID), StableCandid(MintCounters::default())),
         }
     }
 }
@@ -172,6 +188,36 @@ pub fn remove_pending_content(shard: Principal) {
 
 pub fn pending_content() -> Vec<Principal> {
     with(|s| s.pending_content.keys().collect())
+}
+
+// ------------------------------------------------------------------ mint journal
+
+pub fn mint_record(key: MintKey) -> Option<MintRecord> {
+    with(|s| s.mint_journal.get(&key).map(|r| r.0))
+}
+
+pub fn put_mint_record(key: MintKey, record: MintRecord) {
+    with_mut(|s| s.mint_journal.insert(key, StableCandid(record)));
+}
+
+pub fn shard_mints(index: ShardIndex) -> MintCounters {
+    with(|s| s.shard_mints.get(&index).map(|c| c.0).unwrap_or_default())
+}
+
+pub fn mint_totals() -> MintCounters {
+    with(|s| s.mint_totals.get().0.clone())
+}
+
+/// Changes the counters of one shard and the hub-wide ones alike.
+pub fn update_mint_counters(index: ShardIndex, f: impl Fn(&mut MintCounters)) {
+    with_mut(|s| {
+        let mut shard = s.shard_mints.get(&index).map(|c| c.0).unwrap_or_default();
+        f(&mut shard);
+        s.shard_mints.insert(index, StableCandid(shard));
+        let mut totals = s.mint_totals.get().0.clone();
+        f(&mut totals);
+        s.mint_totals.set(StableCandid(totals));
+    });
 }
 
 #[cfg(test)]

@@ -1,9 +1,9 @@
 //! Update methods. Between awaits, state changes go through `registry` (atomic steps).
 
-use crate::guards::RegistrationGuard;
+use crate::guards::{MintGuard, RegistrationGuard};
 use crate::{calls, registry, scaling, state};
 use candid::Principal;
-use platform_types::{AllowanceError, AllowanceGrant, RegisterError, ShardReport};
+use platform_types::{AllowanceError, AllowanceGrant, MintError, MintRequest, RegisterError, ShardReport};
 
 /// `register`: routes the caller to a shard and creates the user there.
 ///
@@ -63,4 +63,21 @@ pub async fn ensure_capacity() -> Result<Option<Principal>, String> {
 /// `request_allowance`: the caller must be a shard the hub created (and not disabled).
 pub fn request_allowance(caller: Principal, report: ShardReport) -> Result<AllowanceGrant, AllowanceError> {
     registry::request_allowance(caller, &report, state::config().allowance_chunk_e8s, ic_cdk::api::time())
+}
+
+/// `mint_withdrawal`: see `mint` (the rules) and `registry::begin_mint` (the checks). The
+/// journal entry and the attempt count are committed before the ledger call; the guard keeps a
+/// second attempt of the same withdrawal out while one is awaiting the ledger.
+pub async fn mint_withdrawal(caller: Principal, req: MintRequest) -> Result<u64, MintError> {
+    let attempt = match registry::begin_mint(caller, &req, MintGuard::is_held) {
+        Ok(attempt) => attempt,
+        Err(answer) => return answer,
+    };
+    let Some(_guard) = MintGuard::acquire(attempt.key) else {
+        unreachable!("begin_mint checked the guard in this same execution")
+    };
+    let ledger = state::init_args().expect("initialized").ledger_id;
+    let memo = platform_types::withdrawal_memo(attempt.key.shard, attempt.key.withdrawal_id);
+    let outcome = calls::mint(ledger, req.user, req.amount_e8s, &memo, req.created_at_ns).await;
+    registry::finish_mint(attempt, outcome)
 }

@@ -2,7 +2,8 @@
 
 use candid::Principal;
 use ic_cdk::call::Call;
-use platform_types::{AllowanceError, AllowanceGrant, ShardReport, VerifyError, VerifyResult};
+use crate::state::MintAnswer;
+use platform_types::{AllowanceError, AllowanceGrant, MintError, MintRequest, ShardReport, VerifyError, VerifyResult};
 
 /// `learning_content.verify_quiz` (a query, called as an update with a bounded wait: it
 /// changes nothing, so a timed-out call can simply be retried).
@@ -43,4 +44,18 @@ pub async fn request_allowance(
         executed: true,
         detail: format!("request_allowance on the hub {hub}: unexpected reply: {e}"),
     })
+}
+
+/// `staking_hub.mint_withdrawal`. Bounded wait: the hub journals the withdrawal and the ledger
+/// deduplicates it, so a call whose outcome is unknown is simply sent again later.
+pub async fn mint_withdrawal(hub: Principal, request: &MintRequest) -> MintAnswer {
+    let response = match Call::bounded_wait(hub, "mint_withdrawal").with_arg(request).await {
+        Ok(response) => response,
+        Err(e) => return MintAnswer::Unsettled(format!("mint_withdrawal on the hub {hub} failed: {e}")),
+    };
+    match response.candid::<Result<u64, MintError>>() {
+        Ok(Ok(block_index)) => MintAnswer::Minted(block_index),
+        Ok(Err(e)) => MintAnswer::Refused(e),
+        Err(e) => MintAnswer::Unsettled(format!("mint_withdrawal on the hub {hub}: unexpected reply: {e}")),
+    }
 }

@@ -4,6 +4,7 @@
 //! return, an early `?`, and a trap in a callback (ic-cdk drops the pending future in the
 //! call's cleanup, and cleanup changes are kept).
 
+use crate::journal::WithdrawalKey;
 use crate::state::{self, Ticket};
 use candid::Principal;
 use platform_types::{QuizOutcome, ShardError, VerifyResult};
@@ -19,6 +20,8 @@ thread_local! {
     static SYNCING: Cell<bool> = const { Cell::new(false) };
     /// A zero-delay refill timer is scheduled and has not started yet.
     static REFILL_SCHEDULED: Cell<bool> = const { Cell::new(false) };
+    /// Withdrawals whose `mint_withdrawal` call is in flight.
+    static WITHDRAWING: RefCell<BTreeSet<WithdrawalKey>> = const { RefCell::new(BTreeSet::new()) };
 }
 
 // ------------------------------------------------------------------ caller checks
@@ -138,6 +141,23 @@ impl Drop for Flight {
     }
 }
 
+/// At most one `mint_withdrawal` call per withdrawal at a time (the first attempt, or a retry).
+pub struct WithdrawalFlight {
+    key: WithdrawalKey,
+}
+
+impl WithdrawalFlight {
+    pub fn acquire(key: &WithdrawalKey) -> Option<Self> {
+        WITHDRAWING.with_borrow_mut(|set| set.insert(key.clone()).then(|| WithdrawalFlight { key: key.clone() }))
+    }
+}
+
+impl Drop for WithdrawalFlight {
+    fn drop(&mut self) {
+        WITHDRAWING.with_borrow_mut(|set| set.remove(&self.key));
+    }
+}
+
 /// Marks a proactive refill as scheduled; false if one already is.
 pub fn mark_refill_scheduled() -> bool {
     !REFILL_SCHEDULED.with(|f| f.replace(true))
@@ -168,6 +188,18 @@ mod tests {
         assert!(again.is_err());
         assert!(!SubmissionLock::is_held(&a), "unwinding (ic-cdk's cleanup drop) releases the lock");
         drop(other);
+    }
+
+    #[test]
+    fn one_mint_call_per_withdrawal() {
+        let a = WithdrawalKey::new(&Principal::from_slice(&[1; 29]), 1);
+        let b = WithdrawalKey::new(&Principal::from_slice(&[1; 29]), 2);
+        let f = WithdrawalFlight::acquire(&a).unwrap();
+        assert!(WithdrawalFlight::acquire(&a).is_none());
+        let g = WithdrawalFlight::acquire(&b).unwrap();
+        drop(f);
+        assert!(WithdrawalFlight::acquire(&a).is_some());
+        drop(g);
     }
 
     #[test]

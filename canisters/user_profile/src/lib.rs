@@ -5,15 +5,19 @@
 
 mod calls;
 mod guards;
+mod journal;
 mod lifecycle;
 pub mod model;
 mod queries;
 mod rewards;
 mod state;
 mod updates;
+mod withdrawals;
 
 use candid::Principal;
-use platform_types::{ProfileInput, QuizOutcome, ShardError, ShardInitArgs, ShardStats, UserView, VersionInfo};
+use platform_types::{
+    ProfileInput, QuizOutcome, ShardError, ShardInitArgs, ShardStats, UnstakeError, UserView, VersionInfo, Withdrawal,
+};
 
 pub const CANISTER_NAME: &str = "user_profile";
 
@@ -50,6 +54,20 @@ fn update_profile(input: ProfileInput) -> Result<UserView, ShardError> {
 #[ic_cdk::update]
 async fn submit_quiz(unit_id: String, answers: Vec<u32>) -> Result<QuizOutcome, ShardError> {
     updates::submit_quiz(ic_cdk::api::msg_caller(), unit_id, answers).await
+}
+
+/// Withdraws `amount_e8s` of the caller's staked balance to their ledger account (principal,
+/// default subaccount), minted by the hub. Exactly once: see `get_my_withdrawals` for the
+/// state of each withdrawal (a Pending one is retried by the shard until it settles).
+#[ic_cdk::update]
+async fn unstake(amount_e8s: u64) -> Result<Withdrawal, UnstakeError> {
+    updates::unstake(ic_cdk::api::msg_caller(), amount_e8s).await
+}
+
+/// The caller's withdrawals, newest first: (offset, limit), limit capped at 100.
+#[ic_cdk::query]
+fn get_my_withdrawals(offset: u64, limit: u64) -> Result<Vec<Withdrawal>, ShardError> {
+    queries::get_my_withdrawals(ic_cdk::api::msg_caller(), offset, limit)
 }
 
 /// The caller's profile, staked balance and today's counters.

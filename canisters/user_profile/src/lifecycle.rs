@@ -1,6 +1,7 @@
 //! init / post_upgrade and the timers. Nothing here iterates over users: an upgrade is O(1).
 
-use crate::{rewards, state};
+use crate::journal::FIRST_RETRY_DELAY_NS;
+use crate::{rewards, state, withdrawals};
 use platform_types::ShardInitArgs;
 use std::time::Duration;
 
@@ -25,8 +26,10 @@ pub fn post_upgrade() {
     arm_timers();
 }
 
-/// The periodic stats sync / refill retry, every `shard_sync_interval_secs`.
+/// The periodic stats sync / refill retry, every `shard_sync_interval_secs`, and the retry of
+/// pending withdrawals (serial: a run still awaiting the hub makes the next one skip).
 fn arm_timers() {
     let secs = state::with(|s| s.config().shard_sync_interval_secs);
     ic_cdk_timers::set_timer_interval(Duration::from_secs(secs), rewards::periodic_sync);
+    ic_cdk_timers::set_timer_interval_serial(Duration::from_nanos(FIRST_RETRY_DELAY_NS), withdrawals::retry_due);
 }

@@ -2,7 +2,7 @@
 
 use crate::{state, CANISTER_NAME};
 use candid::Principal;
-use platform_types::{ShardError, ShardInitArgs, ShardStats, UserView, VersionInfo};
+use platform_types::{ShardError, ShardInitArgs, ShardStats, UserView, VersionInfo, Withdrawal};
 
 pub fn get_version() -> VersionInfo {
     VersionInfo {
@@ -24,6 +24,11 @@ pub fn get_my_profile(caller: Principal, now_ns: u64) -> Result<UserView, ShardE
 /// The caller's completed unit ids, in unit-id order; `limit` is capped at 100.
 pub fn get_my_progress(caller: Principal, offset: u64, limit: u64) -> Result<Vec<String>, ShardError> {
     state::with(|s| s.progress(&caller, offset, limit))
+}
+
+/// The caller's withdrawals, newest first; `limit` is capped at 100.
+pub fn get_my_withdrawals(caller: Principal, offset: u64, limit: u64) -> Result<Vec<Withdrawal>, ShardError> {
+    state::with(|s| s.withdrawals_of(&caller, offset, limit))
 }
 
 pub fn get_shard_stats() -> ShardStats {

@@ -4,13 +4,16 @@
 //! Every structure lives on a virtual memory of its own (named `MemoryId`s below), so upgrades
 //! need no pre/post-upgrade serialization and are O(1) in the number of users.
 
+use crate::journal::{
+    self, WithdrawalCounters, WithdrawalKey, WithdrawalRecord, MAX_PENDING_PER_USER, MAX_WITHDRAWALS_PAGE,
+};
 use crate::model::{day_of, low_water_mark, CompletedKey, Counters, UserRecord, MAX_PROGRESS_PAGE};
 use candid::Principal;
 use ic_stable_structures::memory_manager::{MemoryId, MemoryManager, VirtualMemory};
 use ic_stable_structures::{DefaultMemoryImpl, Memory, StableBTreeMap, StableCell};
 use platform_types::{
-    AllowanceGrant, PlatformConfig, ProfileInput, QuizOutcome, ShardError, ShardInitArgs, ShardReport, ShardStats,
-    StableCandid, UserView, VerifyResult,
+    AllowanceGrant, MintError, MintRequest, PlatformConfig, ProfileInput, QuizOutcome, ShardError, ShardInitArgs,
+    ShardReport, ShardStats, StableCandid, UnstakeError, UserView, VerifyResult, Withdrawal, WithdrawalState,
 };
 use std::cell::RefCell;
 
@@ -22,6 +25,12 @@ pub const USERS_MEMORY_ID: MemoryId = MemoryId::new(1);
 pub const COMPLETED_MEMORY_ID: MemoryId = MemoryId::new(2);
 /// Shard-wide [`Counters`] (totals and the reward allowance).
 pub const COUNTERS_MEMORY_ID: MemoryId = MemoryId::new(3);
+/// `withdrawals`: (user, withdrawal id) -> [`WithdrawalRecord`] (the journal).
+pub const WITHDRAWALS_MEMORY_ID: MemoryId = MemoryId::new(4);
+/// `pending_withdrawals`: the journal keys still Pending (what the retry timer walks).
+pub const PENDING_WITHDRAWALS_MEMORY_ID: MemoryId = MemoryId::new(5);
+/// [`WithdrawalCounters`].
+pub const WITHDRAWAL_COUNTERS_MEMORY_ID: MemoryId = MemoryId::new(6);
 
 pub type InitArgsCell<M> = StableCell<StableCandid<Option<ShardInitArgs>>, VirtualMemory<M>>;
 
@@ -92,6 +101,18 @@ pub struct ShardState<M: Memory> {
     users: StableBTreeMap<Principal, UserRecord, VirtualMemory<M>>,
     completed: StableBTreeMap<CompletedKey, u64, VirtualMemory<M>>,
     counters: StableCell<StableCandid<Counters>, VirtualMemory<M>>,
+    withdrawals: StableBTreeMap<WithdrawalKey, StableCandid<WithdrawalRecord>, VirtualMemory<M>>,
+    pending_withdrawals: StableBTreeMap<WithdrawalKey, (), VirtualMemory<M>>,
+    withdrawal_counters: StableCell<StableCandid<WithdrawalCounters>, VirtualMemory<M>>,
+}
+
+/// The hub's answer to a `mint_withdrawal`, or why there is none.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MintAnswer {
+    Minted(u64),
+    Refused(MintError),
+    /// The call failed, or the hub answered `TryLater`: the outcome is not known here.
+    Unsettled(String),
 }
 
 impl<M: Memory> ShardState<M> {
@@ -101,6 +122,12 @@ impl<M: Memory> ShardState<M> {
             users: StableBTreeMap::init(manager.get(USERS_MEMORY_ID)),
             completed: StableBTreeMap::init(manager.get(COMPLETED_MEMORY_ID)),
             counters: StableCell::init(manager.get(COUNTERS_MEMORY_ID), StableCandid(Counters::default())),
+            withdrawals: StableBTreeMap::init(manager.get(WITHDRAWALS_MEMORY_ID)),
+            pending_withdrawals: StableBTreeMap::init(manager.get(PENDING_WITHDRAWALS_MEMORY_ID)),
+            withdrawal_counters: StableCell::init(
+                manager.get(WITHDRAWAL_COUNTERS_MEMORY_ID),
+                StableCandid(WithdrawalCounters::default()),
+            ),
         }
     }
 
@@ -164,6 +191,9 @@ impl<M: Memory> ShardState<M> {
             quizzes_submitted: c.quizzes_submitted,
             quizzes_passed: c.quizzes_passed,
             disabled: c.disabled,
+            pending_withdrawals_e8s: self.withdrawal_counters().pending_e8s,
+            pending_withdrawals: self.withdrawal_counters().pending_count,
+            withdrawn_e8s: self.withdrawal_counters().withdrawn_e8s,
         }
     }
 
@@ -423,6 +453,174 @@ impl<M: Memory> ShardState<M> {
     pub fn set_hard_cap_reached(&mut self) {
         self.update_counters(|c| c.hard_cap_reached = true);
     }
+
+    // -------------------------------------------------------------- withdrawals
+
+    pub fn withdrawal_counters(&self) -> &WithdrawalCounters {
+        &self.withdrawal_counters.get().0
+    }
+
+    fn update_withdrawal_counters(&mut self, f: impl FnOnce(&mut WithdrawalCounters)) {
+        let mut c = self.withdrawal_counters.get().0.clone();
+        f(&mut c);
+        self.withdrawal_counters.set(StableCandid(c));
+    }
+
+    fn pending_of(&self, user: &Principal) -> usize {
+        self.pending_withdrawals
+            .keys_range(WithdrawalKey::first_of(user)..=WithdrawalKey::last_of(user))
+            .take(MAX_PENDING_PER_USER as usize + 1)
+            .count()
+    }
+
+    /// `unstake`: debits the staked balance and journals a Pending withdrawal, atomically.
+    pub fn begin_unstake(
+        &mut self,
+        user: Principal,
+        amount_e8s: u64,
+        now_ns: u64,
+    ) -> Result<WithdrawalKey, UnstakeError> {
+        let mut rec = self.users.get(&user).ok_or(UnstakeError::NotRegistered)?;
+        if self.is_disabled() {
+            return Err(UnstakeError::ShardDisabled);
+        }
+        if amount_e8s == 0 {
+            return Err(UnstakeError::BadAmount { detail: "the amount must be above zero".into() });
+        }
+        if amount_e8s > rec.staked_e8s {
+            return Err(UnstakeError::BadAmount {
+                detail: format!("{amount_e8s} e8s is more than the staked balance of {} e8s", rec.staked_e8s),
+            });
+        }
+        if self.pending_of(&user) >= MAX_PENDING_PER_USER as usize {
+            return Err(UnstakeError::TooManyPending { limit: MAX_PENDING_PER_USER });
+        }
+        let id = self.withdrawal_counters().next_id.max(1);
+        let key = WithdrawalKey::new(&user, id);
+        rec.staked_e8s -= amount_e8s;
+        rec.last_active_ns = now_ns;
+        self.users.insert(user, rec);
+        self.update_counters(|c| c.total_staked_e8s -= amount_e8s);
+        self.update_withdrawal_counters(|c| {
+            c.next_id = id + 1;
+            c.pending_e8s += amount_e8s;
+            c.pending_count += 1;
+        });
+        let entry = WithdrawalRecord {
+            amount_e8s,
+            created_at_ns: now_ns,
+            state: WithdrawalState::Pending { last_error: None },
+            attempts: 0,
+            updated_at_ns: now_ns,
+            next_retry_ns: now_ns,
+        };
+        self.withdrawals.insert(key.clone(), StableCandid(entry));
+        self.pending_withdrawals.insert(key.clone(), ());
+        Ok(key)
+    }
+
+    pub fn withdrawal(&self, key: &WithdrawalKey) -> Option<Withdrawal> {
+        self.withdrawals.get(key).map(|r| r.0.view(key))
+    }
+
+    /// The request for the hub (the same on every attempt), if the withdrawal is Pending.
+    pub fn mint_request(&self, key: &WithdrawalKey) -> Option<MintRequest> {
+        let rec = self.withdrawals.get(key)?.0;
+        rec.is_pending().then(|| MintRequest {
+            withdrawal_id: key.id(),
+            user: key.user(),
+            amount_e8s: rec.amount_e8s,
+            created_at_ns: rec.created_at_ns,
+        })
+    }
+
+    /// Counts an attempt about to be sent to the hub.
+    pub fn note_attempt(&mut self, key: &WithdrawalKey, now_ns: u64) {
+        if let Some(mut rec) = self.withdrawals.get(key).map(|r| r.0) {
+            rec.attempts = rec.attempts.saturating_add(1);
+            rec.updated_at_ns = now_ns;
+            rec.next_retry_ns = journal::next_retry_ns(now_ns, rec.attempts);
+            self.withdrawals.insert(key.clone(), StableCandid(rec));
+        }
+    }
+
+    /// Applies the hub's answer. Only a Pending withdrawal changes: Minted settles it as
+    /// Completed; a definite refusal as Failed, crediting the amount back; anything else leaves
+    /// it Pending with the reason (the retry time was set by [`Self::note_attempt`]).
+    pub fn settle_withdrawal(&mut self, key: &WithdrawalKey, answer: MintAnswer, now_ns: u64) -> Option<Withdrawal> {
+        let mut rec = self.withdrawals.get(key)?.0;
+        if !rec.is_pending() {
+            return Some(rec.view(key));
+        }
+        let amount = rec.amount_e8s;
+        match answer {
+            MintAnswer::Minted(block_index) => {
+                rec.state = WithdrawalState::Completed { block_index };
+                self.pending_withdrawals.remove(key);
+                self.update_withdrawal_counters(|c| {
+                    c.pending_e8s -= amount;
+                    c.pending_count -= 1;
+                    c.withdrawn_e8s += amount;
+                    c.completed_count += 1;
+                });
+            }
+            MintAnswer::Refused(e) if e.is_definite() => {
+                let reason = match e {
+                    MintError::Refused { reason } => format!("refused by the hub: {reason}"),
+                    MintError::LedgerRejected { reason } => format!("refused by the ledger: {reason}"),
+                    MintError::TryLater { .. } => unreachable!("not definite"),
+                };
+                rec.state = WithdrawalState::Failed { reason };
+                self.pending_withdrawals.remove(key);
+                let user = key.user();
+                let mut user_rec = self.users.get(&user).expect("a user with withdrawals stays registered");
+                user_rec.staked_e8s += amount;
+                self.users.insert(user, user_rec);
+                self.update_counters(|c| c.total_staked_e8s += amount);
+                self.update_withdrawal_counters(|c| {
+                    c.pending_e8s -= amount;
+                    c.pending_count -= 1;
+                    c.failed_count += 1;
+                });
+            }
+            MintAnswer::Refused(MintError::TryLater { reason }) | MintAnswer::Unsettled(reason) => {
+                rec.state = WithdrawalState::Pending { last_error: Some(reason) };
+            }
+            MintAnswer::Refused(_) => unreachable!("definite refusals are matched above"),
+        }
+        rec.updated_at_ns = now_ns;
+        self.withdrawals.insert(key.clone(), StableCandid(rec.clone()));
+        Some(rec.view(key))
+    }
+
+    /// Pending withdrawals due for a retry, at most `limit`.
+    pub fn due_withdrawals(&self, now_ns: u64, limit: usize) -> Vec<WithdrawalKey> {
+        self.pending_withdrawals
+            .keys()
+            .filter(|k| self.withdrawals.get(k).is_some_and(|r| r.0.next_retry_ns <= now_ns))
+            .take(limit)
+            .collect()
+    }
+
+    pub fn has_pending_withdrawals(&self) -> bool {
+        !self.pending_withdrawals.is_empty()
+    }
+
+    /// The user's withdrawals, newest first: (offset, limit), limit capped at 100.
+    pub fn withdrawals_of(&self, user: &Principal, offset: u64, limit: u64) -> Result<Vec<Withdrawal>, ShardError> {
+        if !self.is_registered(user) {
+            return Err(ShardError::NotRegistered);
+        }
+        let limit = limit.min(MAX_WITHDRAWALS_PAGE) as usize;
+        Ok(self
+            .withdrawals
+            .range(WithdrawalKey::first_of(user)..=WithdrawalKey::last_of(user))
+            .rev()
+            .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+            .take(limit)
+            .map(|e| e.value().0.view(e.key()))
+            .collect())
+    }
 }
 
 #[cfg(test)]
@@ -470,11 +668,150 @@ mod tests {
 
     fn check_invariant(s: &ShardState<DefaultMemoryImpl>) {
         let c = s.counters();
+        let w = s.withdrawal_counters();
         assert_eq!(
             c.allowance_received_e8s,
-            c.allowance_available_e8s + c.allowance_reserved_e8s + c.total_staked_e8s,
-            "{c:?}"
+            c.allowance_available_e8s + c.allowance_reserved_e8s + c.total_staked_e8s + w.pending_e8s + w.withdrawn_e8s,
+            "{c:?} {w:?}"
         );
+        let staked: u64 = s.users.iter().map(|e| e.value().staked_e8s).sum();
+        assert_eq!(staked, c.total_staked_e8s);
+        let pending: u64 = s
+            .pending_withdrawals
+            .keys()
+            .map(|k| s.withdrawals.get(&k).unwrap().0.amount_e8s)
+            .sum();
+        assert_eq!((pending, s.pending_withdrawals.len()), (w.pending_e8s, w.pending_count));
+    }
+
+    /// A user with `passes` passed quizzes' worth of stake.
+    fn staked_user(s: &mut ShardState<DefaultMemoryImpl>, user: Principal, passes: u32) {
+        s.register_user(user, T0).unwrap();
+        for i in 0..passes {
+            if s.counters().allowance_available_e8s < REWARD {
+                grant(s, CHUNK);
+            }
+            let unit = format!("unit-{i}");
+            let day = T0 + i as u64 * NANOS_PER_DAY; // one attempt a day stays under the limit
+            let t = s.begin_submission(user, &unit, day, false).unwrap();
+            s.finish_submission(t, &pass(), day).unwrap();
+        }
+    }
+
+    fn definite(reason: &str) -> MintAnswer {
+        MintAnswer::Refused(MintError::LedgerRejected { reason: reason.into() })
+    }
+
+    #[test]
+    fn unstake_debits_and_journals_before_anything_else() {
+        let mut s = fresh();
+        staked_user(&mut s, p(1), 3);
+        assert_eq!(s.view(&p(1), T0).unwrap().staked_e8s, 3 * REWARD);
+        let key = s.begin_unstake(p(1), 2 * REWARD, T0 + 1).unwrap();
+        check_invariant(&s);
+        assert_eq!(s.view(&p(1), T0).unwrap().staked_e8s, REWARD);
+        assert_eq!(s.counters().total_staked_e8s, REWARD);
+        let w = s.withdrawal(&key).unwrap();
+        assert_eq!((w.id, w.amount_e8s, w.to, w.created_at_ns), (1, 2 * REWARD, p(1), T0 + 1));
+        assert_eq!(w.state, WithdrawalState::Pending { last_error: None });
+        let req = s.mint_request(&key).unwrap();
+        assert_eq!(
+            req,
+            MintRequest { withdrawal_id: 1, user: p(1), amount_e8s: 2 * REWARD, created_at_ns: T0 + 1 }
+        );
+        assert_eq!(s.stats().pending_withdrawals_e8s, 2 * REWARD);
+        // The next id is 2; the whole rest can go too, but not a e8s more.
+        assert!(matches!(s.begin_unstake(p(1), REWARD + 1, T0), Err(UnstakeError::BadAmount { .. })));
+        assert!(matches!(s.begin_unstake(p(1), 0, T0), Err(UnstakeError::BadAmount { .. })));
+        assert_eq!(s.begin_unstake(p(9), 1, T0), Err(UnstakeError::NotRegistered));
+        assert_eq!(s.begin_unstake(p(1), REWARD, T0).unwrap().id(), 2);
+        assert!(matches!(s.begin_unstake(p(1), 1, T0), Err(UnstakeError::BadAmount { .. })), "balance is 0 now");
+        check_invariant(&s);
+        s.set_disabled(true);
+        assert_eq!(s.begin_unstake(p(1), 1, T0), Err(UnstakeError::ShardDisabled));
+    }
+
+    #[test]
+    fn settling_completes_fails_with_credit_back_or_keeps_pending() {
+        let mut s = fresh();
+        staked_user(&mut s, p(1), 5);
+        let a = s.begin_unstake(p(1), REWARD, T0).unwrap();
+        let b = s.begin_unstake(p(1), REWARD, T0).unwrap();
+        let c = s.begin_unstake(p(1), REWARD, T0).unwrap();
+        s.note_attempt(&a, T0);
+        s.note_attempt(&b, T0);
+        s.note_attempt(&c, T0);
+        assert_eq!(s.withdrawal(&a).unwrap().attempts, 1);
+
+        let done = s.settle_withdrawal(&a, MintAnswer::Minted(42), T0 + 5).unwrap();
+        assert_eq!(done.state, WithdrawalState::Completed { block_index: 42 });
+        assert_eq!(s.mint_request(&a), None, "a settled withdrawal is never sent again");
+        check_invariant(&s);
+
+        let failed = s.settle_withdrawal(&b, definite("BadFee"), T0 + 5).unwrap();
+        assert!(matches!(&failed.state, WithdrawalState::Failed { reason } if reason.contains("BadFee")));
+        assert_eq!(s.view(&p(1), T0).unwrap().staked_e8s, 3 * REWARD, "credited back");
+        check_invariant(&s);
+
+        let later = MintAnswer::Refused(MintError::TryLater { reason: "ledger stopped".into() });
+        let still = s.settle_withdrawal(&c, later, T0 + 5).unwrap();
+        assert_eq!(still.state, WithdrawalState::Pending { last_error: Some("ledger stopped".into()) });
+        let still = s.settle_withdrawal(&c, MintAnswer::Unsettled("timeout".into()), T0 + 6).unwrap();
+        assert_eq!(still.state, WithdrawalState::Pending { last_error: Some("timeout".into()) });
+        check_invariant(&s);
+        let stats = s.stats();
+        assert_eq!(
+            (stats.pending_withdrawals, stats.pending_withdrawals_e8s, stats.withdrawn_e8s),
+            (1, REWARD, REWARD)
+        );
+
+        // Answers to settled entries change nothing (a late duplicate answer).
+        assert_eq!(s.settle_withdrawal(&a, definite("x"), T0 + 9).unwrap().state, done.state);
+        assert_eq!(s.settle_withdrawal(&b, MintAnswer::Minted(7), T0 + 9).unwrap().state, failed.state);
+        assert_eq!(s.view(&p(1), T0).unwrap().staked_e8s, 3 * REWARD);
+        check_invariant(&s);
+        s.settle_withdrawal(&c, MintAnswer::Minted(43), T0 + 10);
+        assert!(!s.has_pending_withdrawals());
+        check_invariant(&s);
+        assert_eq!(s.stats().withdrawn_e8s, 2 * REWARD);
+    }
+
+    #[test]
+    fn retries_are_due_after_the_backoff_and_pending_entries_are_bounded_per_user() {
+        let mut s = fresh();
+        staked_user(&mut s, p(1), 7);
+        let keys: Vec<_> = (0..MAX_PENDING_PER_USER).map(|_| s.begin_unstake(p(1), REWARD, T0).unwrap()).collect();
+        assert_eq!(
+            s.begin_unstake(p(1), REWARD, T0),
+            Err(UnstakeError::TooManyPending { limit: MAX_PENDING_PER_USER })
+        );
+        assert_eq!(s.due_withdrawals(T0, 100).len(), keys.len(), "new entries are due at once");
+        assert_eq!(s.due_withdrawals(T0, 2).len(), 2);
+        for k in &keys {
+            s.note_attempt(k, T0);
+        }
+        assert!(s.due_withdrawals(T0 + 1, 100).is_empty());
+        assert_eq!(s.due_withdrawals(T0 + journal::FIRST_RETRY_DELAY_NS, 100).len(), keys.len());
+        s.settle_withdrawal(&keys[0], MintAnswer::Minted(1), T0);
+        assert!(s.begin_unstake(p(1), REWARD, T0).is_ok(), "a settled one frees a place");
+    }
+
+    #[test]
+    fn withdrawals_are_listed_newest_first_per_user() {
+        let mut s = fresh();
+        staked_user(&mut s, p(1), 3);
+        staked_user(&mut s, p(2), 1);
+        let a1 = s.begin_unstake(p(1), 10, T0).unwrap();
+        let b1 = s.begin_unstake(p(2), 20, T0).unwrap();
+        let a2 = s.begin_unstake(p(1), 30, T0).unwrap();
+        s.settle_withdrawal(&a1, MintAnswer::Minted(9), T0);
+        let mine = s.withdrawals_of(&p(1), 0, 10).unwrap();
+        assert_eq!(mine.iter().map(|w| w.id).collect::<Vec<_>>(), vec![a2.id(), a1.id()]);
+        assert_eq!(mine[1].state, WithdrawalState::Completed { block_index: 9 });
+        assert_eq!(s.withdrawals_of(&p(1), 1, 10).unwrap().len(), 1);
+        assert_eq!(s.withdrawals_of(&p(1), 0, 1).unwrap()[0].id, a2.id());
+        assert_eq!(s.withdrawals_of(&p(2), 0, 10).unwrap()[0].id, b1.id());
+        assert_eq!(s.withdrawals_of(&p(3), 0, 10), Err(ShardError::NotRegistered));
     }
 
     #[test]

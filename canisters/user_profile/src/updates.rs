@@ -4,9 +4,11 @@
 use crate::guards::{self, PendingSubmission, SubmissionLock};
 use crate::model::{MAX_ANSWERS, MAX_UNIT_ID_LEN};
 use crate::rewards::{self, RefillError};
-use crate::{calls, state};
+use crate::{calls, state, withdrawals};
 use candid::Principal;
-use platform_types::{AllowanceError, ProfileInput, QuizOutcome, ShardError, UserView, VerifyError};
+use platform_types::{
+    AllowanceError, ProfileInput, QuizOutcome, ShardError, UnstakeError, UserView, VerifyError, Withdrawal,
+};
 
 fn now() -> u64 {
     ic_cdk::api::time()
@@ -131,6 +133,15 @@ pub async fn submit_quiz(caller: Principal, unit_id: String, answers: Vec<u32>) 
         }),
         Err(detail) => Err(ShardError::ContentUnavailable { detail: format!("{detail}. {NOT_COUNTED}") }),
     }
+}
+
+/// Unstakes `amount_e8s` of the caller's staked balance to their ledger account. The debit and
+/// the Pending journal entry are committed before the hub is called; the answer is the entry
+/// after the first attempt: Completed, Failed (credited back) or still Pending (retried by the
+/// timer; see `get_my_withdrawals`).
+pub async fn unstake(caller: Principal, amount_e8s: u64) -> Result<Withdrawal, UnstakeError> {
+    let key = state::with_mut(|s| s.begin_unstake(caller, amount_e8s, now()))?;
+    Ok(withdrawals::attempt(&key).await.expect("the withdrawal was just journaled"))
 }
 
 #[cfg(test)]

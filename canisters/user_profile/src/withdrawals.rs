@@ -1,0 +1,39 @@
+//! The unstake flow's calls: the first attempt made by `unstake` and the retries made by the
+//! timer. The journal and its rules are in `journal` and `state`.
+
+use crate::guards::WithdrawalFlight;
+use crate::journal::{WithdrawalKey, RETRY_BATCH};
+use crate::{calls, state};
+use platform_types::Withdrawal;
+
+fn now() -> u64 {
+    ic_cdk::api::time()
+}
+
+/// One attempt: sends the withdrawal's request to the hub and applies the answer. `None` if
+/// the withdrawal is not Pending, or an attempt of it is already in flight (the entry is then
+/// returned as it stands).
+pub async fn attempt(key: &WithdrawalKey) -> Option<Withdrawal> {
+    let Some(_flight) = WithdrawalFlight::acquire(key) else {
+        return state::with(|s| s.withdrawal(key));
+    };
+    let Some(request) = state::with(|s| s.mint_request(key)) else {
+        return state::with(|s| s.withdrawal(key));
+    };
+    let hub = state::with_mut(|s| {
+        s.note_attempt(key, now());
+        s.hub_id()
+    });
+    let answer = calls::mint_withdrawal(hub, &request).await;
+    state::with_mut(|s| s.settle_withdrawal(key, answer, now()))
+}
+
+/// The retry timer: sends due Pending withdrawals again, [`RETRY_BATCH`] at most per run, all
+/// at once. Nothing is sent while the shard is disabled.
+pub async fn retry_due() {
+    if state::with(|s| s.is_disabled() || !s.has_pending_withdrawals()) {
+        return;
+    }
+    let due = state::with(|s| s.due_withdrawals(now(), RETRY_BATCH));
+    futures::future::join_all(due.iter().map(attempt)).await;
+}
