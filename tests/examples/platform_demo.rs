@@ -1,11 +1,14 @@
 //! The main job (scripts/demo.sh): the platform on the local network. learning_content and
 //! the admin-less staking_hub are installed; learners register (the hub creates shards by
 //! itself as they fill up), fill in profiles, read units, answer quizzes and earn from their
-//! shard's allowance; then every canister is upgraded and the state is still there.
+//! shard's allowance, and unstake part of it (the hub mints it on the reward ledger, exactly
+//! once); then every canister is upgraded and the state is still there.
 
 use candid::{CandidType, Deserialize, Principal};
 use integration_tests::wasm;
 use localnet::LocalNet;
+use icrc_ledger::types::{FeatureFlags, InitArgs, LedgerArgument};
+use icrc_ledger_types::icrc1::account::Account;
 use platform_types::*;
 
 fn learner(n: u32) -> Principal {
@@ -54,6 +57,7 @@ fn main() {
     let net = LocalNet::new();
     let hub = net.create_canister();
     let content = net.create_canister();
+    let ledger = net.create_canister();
     let governance = Principal::from_slice(&[9; 29]);
 
     let units = vec![
@@ -76,8 +80,21 @@ fn main() {
         allowance_chunk_e8s: Some(1_000 * E8S),
         ..Default::default()
     };
+    let init = LedgerArgument::Init(InitArgs {
+        minting_account: Account { owner: hub, subaccount: None },
+        fee_collector_account: None,
+        transfer_fee: 10_000u64.into(),
+        decimals: Some(8),
+        max_memo_length: None,
+        token_symbol: "LRN".into(),
+        token_name: "LearnStake Reward".into(),
+        metadata: vec![],
+        initial_balances: vec![],
+        feature_flags: Some(FeatureFlags { icrc2: true }),
+    });
+    net.install_canister(ledger, wasm("icrc_ledger"), candid::encode_one(init).unwrap(), None);
     let init = HubInitArgs {
-        ledger_id: Principal::from_slice(&[8; 29]),
+        ledger_id: ledger,
         learning_content_id: content,
         sns_governance_id: governance,
         config: Some(overrides),
@@ -85,6 +102,7 @@ fn main() {
     net.install_canister(hub, wasm("staking_hub"), candid::encode_one(init).unwrap(), None);
     let (hash,): (String,) = net.query_candid(hub, "get_shard_wasm_hash", ()).unwrap();
     println!("learning_content {content}\nstaking_hub      {hub} (admin-less; embedded shard Wasm sha256 {hash})");
+    println!("reward ledger    {ledger} (ICRC-1/2/3; minting account: the hub)");
     println!("shard limits for the demo: soft 4, hard 5 users (defaults: 90,000 / 100,000)\n");
 
     let (subjects,): (Vec<String>,) = net.query_candid(content, "list_subjects", ()).unwrap();
@@ -172,6 +190,26 @@ fn main() {
             tokens(st.allowance_received_e8s)
         );
     }
+
+    // Every third learner unstakes half of their balance: the hub mints it on the ledger.
+    println!("\nunstaking (the hub mints on the reward ledger; memo = shard index + withdrawal id):");
+    for n in (0..12u32).step_by(3) {
+        let who = learner(n);
+        let (shard,): (Option<Principal>,) = net.query_candid(hub, "get_user_shard", (who,)).unwrap();
+        let shard = shard.unwrap();
+        let (me,): (Result<UserView, ShardError>,) = net.query_candid_as(shard, who, "get_my_profile", ()).unwrap();
+        let half = me.unwrap().staked_e8s / 2;
+        let (w,): (Result<Withdrawal, UnstakeError>,) = net.update_candid_as(shard, who, "unstake", (half,)).unwrap();
+        let w = w.expect("unstake");
+        let (balance,): (candid::Nat,) =
+            net.query_candid(ledger, "icrc1_balance_of", (Account { owner: who, subaccount: None },)).unwrap();
+        println!("  learner {n:>2}: withdrawal #{} of {} tokens -> {:?}; ledger balance {balance} e8s", w.id, tokens(w.amount_e8s), w.state);
+        assert!(matches!(w.state, WithdrawalState::Completed { .. }));
+    }
+    let (supply,): (candid::Nat,) = net.query_candid(ledger, "icrc1_total_supply", ()).unwrap();
+    let (g,): (GlobalStats,) = net.query_candid(hub, "get_global_stats", ()).unwrap();
+    println!("  hub total minted {} tokens = ledger total supply {supply} e8s", tokens(g.total_minted_e8s));
+    assert_eq!(supply, candid::Nat::from(g.total_minted_e8s));
 
     println!("\nupgrading learning_content, staking_hub and every shard (shards by the hub's authority)...");
     let before: Vec<UserView> = (0..12)
