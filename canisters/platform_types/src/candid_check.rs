@@ -60,6 +60,43 @@ pub fn check_service(generated: &str, did_path: &Path) {
     }
 }
 
+/// Checks a canister's generated interface against a (trimmed) copy of the real interface it
+/// stands in for, in both directions and without Candid's special `opt` rule (which would let
+/// almost anything pass):
+///
+/// * generated <: reference: a client of the reference interface can call the generated one
+///   (every reference method exists; its requests decode, and the replies decode as the
+///   reference's);
+/// * reference <: generated: requests built from the generated (Rust) types decode in the real
+///   canister, and its replies decode in them (every generated method exists in the reference).
+pub fn check_against_reference(generated: &str, reference_path: &Path) {
+    let reference = std::fs::read_to_string(reference_path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", reference_path.display()));
+    if let Err(e) = check_subtype_strict(generated, &reference) {
+        panic!(
+            "a client of the reference interface {} cannot call the generated interface: {e:#}",
+            reference_path.display()
+        );
+    }
+    if let Err(e) = check_subtype_strict(&reference, generated) {
+        panic!(
+            "the generated types cannot call the reference interface {}: {e:#}",
+            reference_path.display()
+        );
+    }
+}
+
+/// `sub <: sup` for two service descriptions, failing where the special `opt` rule is needed.
+pub fn check_subtype_strict(sub: &str, sup: &str) -> Result<(), String> {
+    use candid::types::subtype::{subtype_with_config, OptReport};
+    let (mut env, t1) = CandidSource::Text(sub).load().map_err(|e| format!("{e:#}"))?;
+    let t1 = t1.ok_or("the first interface has no service")?;
+    let (env2, t2) = CandidSource::Text(sup).load().map_err(|e| format!("{e:#}"))?;
+    let t2 = t2.ok_or("the second interface has no service")?;
+    let t2 = env.merge_type(env2, t2);
+    subtype_with_config(OptReport::Error, &mut Default::default(), &env, &t1, &t2).map_err(|e| format!("{e:#}"))
+}
+
 fn write_if_changed(generated: &str, did_path: &Path) {
     let mut text = generated.trim_end().to_string();
     text.push('\n');
@@ -169,6 +206,22 @@ mod tests {
         let mismatch = std::panic::catch_unwind(|| compare_with_committed(V2_COMPATIBLE, &path));
         assert!(mismatch.is_err());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_strict_check_refuses_the_special_opt_rule() {
+        let old = "type A = variant { a; b }; service : { f : (record { x : opt A }) -> () }";
+        let fewer = "type A = variant { a }; service : { f : (record { x : opt A }) -> () }";
+        // Clients sending `b` would reach `fewer` as `x = null`: compatible only through the opt rule.
+        assert!(service_compatible(CandidSource::Text(fewer), CandidSource::Text(old)).is_ok());
+        assert!(check_subtype_strict(fewer, old).is_err());
+        assert!(check_subtype_strict(old, fewer).is_ok());
+        // Leaving out an opt field is plain record subtyping.
+        let with_y = "service : { g : () -> (record { x : nat; y : opt nat }) }";
+        let without_y = "service : { g : () -> (record { x : nat }) }";
+        assert!(check_subtype_strict(without_y, with_y).is_ok());
+        assert!(check_subtype_strict(with_y, without_y).is_ok());
+        assert!(check_subtype_strict(V1, V2_COMPATIBLE).is_err(), "a method is missing");
     }
 
     #[test]
