@@ -1,6 +1,9 @@
 //! learning_content on localnet: content from the init argument, queries and paging, quiz
 //! verification for registered shards only, the HTTP interface (routes, cache headers, 304),
 //! answer keys never observable outside `verify_quiz`, and everything surviving an upgrade.
+//! Governance: the content proposals (`add_units`, `update_unit`, `retire_units` and their
+//! validators) for SNS governance only, the hub's `apply_config`, the upgrade argument that sets
+//! the governance id, and the whole path through the local SNS governance and root.
 
 use candid::{CandidType, Principal};
 use integration_tests::wasm;
@@ -529,6 +532,42 @@ fn answer_keys_are_not_observable() {
             ));
         }
     }
+    // The proposal validators: refused for others; for governance, the add and retire
+    // renderings and every refusal are the same whatever the keys. (Only the rendering of a
+    // valid update says whether the payload's key differs from the one in force; only
+    // governance may call it, and the payload is public anyway.)
+    let mut bad_key = UnitInput {
+        unit: unit("math-1", "Mathematics", &[4, 3, 2]),
+        answer_key: vec![0, 0, 7],
+    };
+    requests.push((
+        Principal::anonymous(),
+        "get_config_version",
+        candid::encode_args(()).unwrap(),
+    ));
+    for caller in [principal(STRANGER), principal(GOVERNANCE)] {
+        requests.push((
+            caller,
+            "add_units_validate",
+            add_payload(vec![new_unit("new-1", "Chemistry", &[2], &[1])]),
+        ));
+        requests.push((
+            caller,
+            "retire_units_validate",
+            retire_payload(&["math-1", "hist-2"], "r"),
+        ));
+        requests.push((
+            caller,
+            "update_unit_validate",
+            update_payload(bad_key.clone()),
+        ));
+        bad_key.answer_key = vec![9, 0, 0];
+        requests.push((
+            caller,
+            "update_unit_validate",
+            update_payload(bad_key.clone()),
+        ));
+    }
     let mut urls = vec![
         "/subjects".to_string(),
         "/units?subject=Mathematics".into(),
@@ -691,4 +730,1037 @@ fn malformed_initial_content_is_rejected_with_a_clear_message() {
         );
         assert!(net.module_hash(id).is_none());
     }
+}
+
+// ------------------------------------------------------------------ governance
+//
+// The content proposals (SNS custom functions 1002-1004): SNS governance calls
+// `<method>_validate` (a query) at submission and `<method>` after adoption, both with the
+// proposal payload as their raw Candid argument. Here `GOVERNANCE` (the `sns_governance_id` of
+// the init argument) plays SNS governance; the last test goes through the local SNS governance
+// and root. Also the hub's `apply_config` and the upgrade argument.
+
+use localnet::RejectResponse;
+use platform_types::{
+    AddUnitsArgs, ContentConfigPush, ContentUpgradeArgs, RetireUnitsArgs, UpdateUnitArgs,
+};
+
+const DEPLOYER: u8 = 5;
+const NEW_GOVERNANCE: u8 = 6;
+
+/// learning_content installed (and controlled) by `DEPLOYER`, with `SHARD` registered.
+fn setup_governed() -> (LocalNet, Principal) {
+    let net = LocalNet::new();
+    let deployer = principal(DEPLOYER);
+    let id = net.create_canister_with_settings(Some(deployer), None);
+    net.install_canister(
+        id,
+        wasm("learning_content"),
+        candid::encode_one(init_args(content(0), None)).unwrap(),
+        Some(deployer),
+    );
+    register_shard(&net, id, principal(HUB), principal(SHARD)).unwrap();
+    (net, id)
+}
+
+fn add_payload(units: Vec<UnitInput>) -> Vec<u8> {
+    candid::encode_one(AddUnitsArgs { units }).unwrap()
+}
+
+fn update_payload(unit: UnitInput) -> Vec<u8> {
+    candid::encode_one(UpdateUnitArgs { unit }).unwrap()
+}
+
+fn retire_payload(ids: &[&str], reason: &str) -> Vec<u8> {
+    candid::encode_one(RetireUnitsArgs {
+        unit_ids: ids.iter().map(|s| s.to_string()).collect(),
+        reason: reason.into(),
+    })
+    .unwrap()
+}
+
+fn new_unit(id: &str, subject: &str, options: &[usize], key: &[u32]) -> UnitInput {
+    UnitInput {
+        unit: unit(id, subject, options),
+        answer_key: key.to_vec(),
+    }
+}
+
+/// `<method>_validate` with the raw payload, as a query and as an update call (SNS governance
+/// calls it from a canister, i.e. replicated); both must answer the same.
+fn validate(
+    net: &LocalNet,
+    id: Principal,
+    caller: Principal,
+    method: &str,
+    payload: &[u8],
+) -> Result<String, String> {
+    let method = format!("{method}_validate");
+    let q = net
+        .query_call(id, caller, &method, payload.to_vec())
+        .unwrap();
+    let u = net
+        .update_call(id, caller, &method, payload.to_vec())
+        .unwrap();
+    assert_eq!(q, u, "{method}: query and update answer the same");
+    candid::decode_one(&q).unwrap()
+}
+
+/// The target `method` with the raw payload; it replies `()` or traps. (ic-cdk encodes the
+/// reply of a method without a result as `(null)`, which decodes as `()`.)
+fn execute(
+    net: &LocalNet,
+    id: Principal,
+    caller: Principal,
+    method: &str,
+    payload: &[u8],
+) -> Result<(), RejectResponse> {
+    net.update_call(id, caller, method, payload.to_vec())
+        .map(|reply| {
+            candid::decode_args::<()>(&reply)
+                .unwrap_or_else(|e| panic!("{method} replies (): {e}"));
+        })
+}
+
+fn subjects(net: &LocalNet, id: Principal) -> Vec<String> {
+    let (s,): (Vec<String>,) = net.query_candid(id, "list_subjects", ()).unwrap();
+    s
+}
+
+fn get_unit(net: &LocalNet, id: Principal, unit_id: &str) -> Option<Unit> {
+    let (u,): (Option<Unit>,) = net
+        .query_candid(id, "get_unit", (unit_id.to_string(),))
+        .unwrap();
+    u
+}
+
+fn stored_args(net: &LocalNet, id: Principal) -> ContentInitArgs {
+    let (a,): (ContentInitArgs,) = net.query_candid(id, "get_init_args", ()).unwrap();
+    a
+}
+
+fn config_version(net: &LocalNet, id: Principal) -> u64 {
+    let (v,): (u64,) = net.query_candid(id, "get_config_version", ()).unwrap();
+    v
+}
+
+fn apply_config(
+    net: &LocalNet,
+    id: Principal,
+    caller: Principal,
+    version: u64,
+    pass_mark_percent: u8,
+) -> Result<u64, String> {
+    let (r,): (Result<u64, String>,) = net
+        .update_candid_as(
+            id,
+            caller,
+            "apply_config",
+            (ContentConfigPush {
+                version,
+                pass_mark_percent,
+            },),
+        )
+        .unwrap();
+    r
+}
+
+const IDS: [&str; 8] = [
+    "math-1", "math-2", "math-3", "hist-1", "hist-2", "new-1", "new-2", "chem-1",
+];
+
+/// Everything observable: subjects, every page, every unit (query and HTTP), the init
+/// arguments in force, the configuration version, and what a shard's verification of fixed
+/// answers gives for every id (which depends on the answer keys and the pass mark).
+fn observe(net: &LocalNet, id: Principal) -> String {
+    let mut out = format!("{:?}\n", subjects(net, id));
+    for s in subjects(net, id) {
+        out += &format!("{:?}\n", page(net, id, &s, 0, 50));
+    }
+    for u in IDS {
+        let unit = get_unit(net, id, u);
+        let n = unit.as_ref().map_or(1, |u| u.questions.len());
+        out += &format!(
+            "{u}: {unit:?} {:?} {:?} {:?}\n",
+            http(net, id, get(&format!("/units/{u}"), &[])).status_code,
+            verify_query(net, id, principal(SHARD), u, &vec![0; n]),
+            verify_query(net, id, principal(SHARD), u, &vec![1; n]),
+        );
+    }
+    out + &format!("{:?} {}", stored_args(net, id), config_version(net, id))
+}
+
+fn assert_traps(r: Result<(), RejectResponse>, expected: &str) {
+    let e = r.expect_err("the target must trap");
+    assert_eq!(
+        e.reject_code,
+        RejectCode::CanisterError,
+        "{}",
+        e.reject_message
+    );
+    assert!(
+        e.reject_message.contains(expected),
+        "expected {expected:?} in {:?}",
+        e.reject_message
+    );
+}
+
+#[test]
+fn governance_validates_renders_and_applies_content_proposals() {
+    let (net, id) = setup_governed();
+    let gov = principal(GOVERNANCE);
+
+    // add_units: rendered (keys said to be public), nothing changes before execution.
+    let before = observe(&net, id);
+    let add = add_payload(vec![
+        new_unit("chem-1", "Chemistry", &[4, 4], &[1, 2]),
+        new_unit("new-2", "Mathematics", &[3], &[2]),
+    ]);
+    let text = validate(&net, id, gov, "add_units", &add).unwrap();
+    assert!(
+        text.starts_with("Add 2 units to learning_content"),
+        "{text}"
+    );
+    assert!(text.contains("PUBLIC ANSWER KEYS"), "{text}");
+    assert!(
+        text.contains(
+            "- \"chem-1\" | subject \"Chemistry\" | title \"Chemistry: chem-1\" | 2 questions"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("\"Chemistry\": 0 -> 1 unit (new subject)"),
+        "{text}"
+    );
+    assert!(text.contains("\"Mathematics\": 3 -> 4 units"), "{text}");
+    assert_eq!(observe(&net, id), before, "a validator changes nothing");
+    execute(&net, id, gov, "add_units", &add).unwrap();
+    assert_eq!(subjects(&net, id), ["Chemistry", "History", "Mathematics"]);
+    assert_eq!(
+        ids(&page(&net, id, "Mathematics", 0, 50)),
+        ["math-1", "math-2", "math-3", "new-2"]
+    );
+    assert_eq!(
+        get_unit(&net, id, "chem-1"),
+        Some(unit("chem-1", "Chemistry", &[4, 4]))
+    );
+    assert_eq!(
+        http(&net, id, get("/units/chem-1", &[])).json()["subject"],
+        "Chemistry"
+    );
+    assert_eq!(
+        verify_update(&net, id, principal(SHARD), "chem-1", &[1, 2]),
+        Ok(VerifyResult {
+            correct: 2,
+            total: 2,
+            passed: true
+        })
+    );
+
+    // update_unit: math-1 moves to History with a new title, questions and key.
+    let mut moved = new_unit("math-1", "History", &[2, 2], &[1, 0]);
+    moved.unit.title = "Numbers in history".into();
+    let update = update_payload(moved.clone());
+    let text = validate(&net, id, gov, "update_unit", &update).unwrap();
+    assert!(
+        text.starts_with("Update learning unit \"math-1\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("subject changed: yes, \"Mathematics\" -> \"History\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("title changed: yes, \"Mathematics: math-1\" -> \"Numbers in history\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("questions changed: yes (3 questions -> 2 questions)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("answer key changed: yes (the key is not shown here"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("[1, 0]") && !text.contains("[2, 0, 1]"),
+        "no key is printed: {text}"
+    );
+    execute(&net, id, gov, "update_unit", &update).unwrap();
+    assert_eq!(get_unit(&net, id, "math-1"), Some(moved.unit));
+    let history = page(&net, id, "History", 0, 50);
+    assert_eq!(
+        (ids(&history), history.total),
+        (vec!["hist-1", "hist-2", "math-1"], 3)
+    );
+    assert_eq!(page(&net, id, "Mathematics", 0, 50).total, 3);
+    assert_eq!(
+        verify_update(&net, id, principal(SHARD), "math-1", &[1, 0]),
+        Ok(VerifyResult {
+            correct: 2,
+            total: 2,
+            passed: true
+        }),
+        "the new key is in force"
+    );
+
+    // retire_units: rendered with the reason; the units vanish.
+    let retire = retire_payload(&["chem-1", "math-3"], "superseded by new material");
+    let text = validate(&net, id, gov, "retire_units", &retire).unwrap();
+    assert!(
+        text.starts_with("Retire 2 units from learning_content"),
+        "{text}"
+    );
+    assert!(
+        text.contains("- \"math-3\" | subject \"Mathematics\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("\"Chemistry\": 1 -> 0 units (the subject disappears)"),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("Reason: superseded by new material"),
+        "{text}"
+    );
+    execute(&net, id, gov, "retire_units", &retire).unwrap();
+    assert_eq!(subjects(&net, id), ["History", "Mathematics"]);
+    assert_eq!(
+        ids(&page(&net, id, "Mathematics", 0, 50)),
+        ["math-2", "new-2"]
+    );
+
+    // Executing the same (now stale) proposal again fails as a whole and changes nothing.
+    let now = observe(&net, id);
+    assert_traps(
+        execute(&net, id, gov, "retire_units", &retire),
+        "learning_content retire_units: unit \"chem-1\" is already retired",
+    );
+    assert_traps(
+        execute(&net, id, gov, "add_units", &add),
+        "the id belonged to a retired unit and can never be used again",
+    );
+    assert_eq!(observe(&net, id), now);
+}
+
+#[test]
+fn retired_units_vanish_everywhere_and_can_no_longer_be_passed() {
+    let (net, id) = setup_governed();
+    let shard = principal(SHARD);
+    assert!(
+        verify_update(&net, id, shard, "hist-1", &[0, 2])
+            .unwrap()
+            .passed
+    );
+    execute(
+        &net,
+        id,
+        principal(GOVERNANCE),
+        "retire_units",
+        &retire_payload(&["hist-1", "hist-2"], "wrong dates"),
+    )
+    .unwrap();
+
+    for verify in [verify_query, verify_update] {
+        for (u, answers) in [("hist-1", &[0u32, 2][..]), ("hist-2", &[1, 0, 3, 2][..])] {
+            assert_eq!(
+                verify(&net, id, shard, u, answers),
+                Err(VerifyError::UnknownUnit { unit_id: u.into() })
+            );
+        }
+    }
+    assert_eq!(
+        subjects(&net, id),
+        ["Mathematics"],
+        "History has no active unit left"
+    );
+    assert_eq!(
+        page(&net, id, "History", 0, 50),
+        UnitPage {
+            units: vec![],
+            total: 0
+        }
+    );
+    assert_eq!(get_unit(&net, id, "hist-1"), None);
+    assert_eq!(http(&net, id, get("/units/hist-1", &[])).status_code, 404);
+    assert_eq!(
+        http(&net, id, get("/subjects", &[])).json(),
+        serde_json::json!({"subjects": ["Mathematics"]})
+    );
+    assert_eq!(
+        http(&net, id, get("/units?subject=History", &[])).json()["total"],
+        0
+    );
+    // The id can never be used again, and a retired unit cannot be updated.
+    let gov = principal(GOVERNANCE);
+    let again = add_payload(vec![new_unit("hist-1", "History", &[3], &[0])]);
+    assert!(validate(&net, id, gov, "add_units", &again)
+        .unwrap_err()
+        .contains("can never be used again"));
+    let update = update_payload(new_unit("hist-2", "History", &[3], &[0]));
+    assert_eq!(
+        validate(&net, id, gov, "update_unit", &update).unwrap_err(),
+        "unit \"hist-2\" is retired and cannot be updated"
+    );
+    // Other units are untouched.
+    assert!(
+        verify_update(&net, id, shard, "math-3", &[3])
+            .unwrap()
+            .passed
+    );
+}
+
+#[test]
+fn only_sns_governance_may_call_the_proposal_methods() {
+    let (net, id) = setup_governed();
+    let before = observe(&net, id);
+    let calls: [(&str, Vec<u8>); 3] = [
+        (
+            "add_units",
+            add_payload(vec![new_unit("new-1", "Chemistry", &[2], &[1])]),
+        ),
+        (
+            "update_unit",
+            update_payload(new_unit("math-3", "Mathematics", &[4], &[0])),
+        ),
+        ("retire_units", retire_payload(&["math-1"], "r")),
+    ];
+    // A learner, the deployer (the canister's controller), a registered shard, the hub and
+    // the anonymous principal.
+    for caller in [
+        principal(STRANGER),
+        principal(DEPLOYER),
+        principal(SHARD),
+        principal(HUB),
+        Principal::anonymous(),
+    ] {
+        for (method, payload) in &calls {
+            let expected = format!(
+                "only SNS governance ({}) may call {method}",
+                principal(GOVERNANCE)
+            );
+            let e = validate(&net, id, caller, method, payload).unwrap_err();
+            assert_eq!(e, format!("{expected}_validate; the caller is {caller}"));
+            assert_traps(
+                execute(&net, id, caller, method, payload),
+                &format!("learning_content {method}: {expected}; the caller is {caller}"),
+            );
+        }
+    }
+    assert_eq!(net.get_controllers(id), [principal(DEPLOYER)]);
+    assert_eq!(observe(&net, id), before, "refused calls change nothing");
+    // The same calls by governance pass.
+    for (method, payload) in &calls {
+        validate(&net, id, principal(GOVERNANCE), method, payload).unwrap();
+    }
+}
+
+#[test]
+fn validators_refuse_bad_payloads_with_a_clear_error_and_targets_trap_with_it() {
+    let (net, id) = setup_governed();
+    let gov = principal(GOVERNANCE);
+    execute(
+        &net,
+        id,
+        gov,
+        "retire_units",
+        &retire_payload(&["hist-2"], "r"),
+    )
+    .unwrap();
+    let before = observe(&net, id);
+
+    let good = || new_unit("new-1", "Chemistry", &[4, 4], &[1, 2]);
+    let with = |f: &dyn Fn(&mut UnitInput)| {
+        let mut u = good();
+        f(&mut u);
+        u
+    };
+    let big_body = |i: usize| {
+        with(&|u| {
+            u.unit.id = format!("big-{i}");
+            u.unit.body = "b".repeat(100 * 1024);
+        })
+    };
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "add_units",
+            add_payload(vec![]),
+            "the proposal adds no units",
+        ),
+        (
+            "add_units",
+            add_payload(vec![good(), good()]),
+            "unit \"new-1\": duplicate id",
+        ),
+        (
+            "add_units",
+            add_payload(vec![new_unit("math-1", "Mathematics", &[2], &[0])]),
+            "unit \"math-1\": the id is already in use",
+        ),
+        (
+            "add_units",
+            add_payload(vec![new_unit("hist-2", "History", &[2], &[0])]),
+            "unit \"hist-2\": the id belonged to a retired unit",
+        ),
+        (
+            "add_units",
+            add_payload(vec![with(&|u| u.answer_key[1] = 4)]),
+            "unit \"new-1\": the answer key of question 2 is out of range (4 options)",
+        ),
+        (
+            "add_units",
+            add_payload(vec![with(&|u| {
+                u.answer_key.pop();
+            })]),
+            "the answer key has 1 entries for 2 questions",
+        ),
+        (
+            "add_units",
+            add_payload(vec![with(&|u| u.unit.id = "a b".into())]),
+            "unit #0 (0-based): id may only contain",
+        ),
+        (
+            "add_units",
+            add_payload(vec![with(&|u| u.unit.subject = " Chemistry".into())]),
+            "subject must not start or end with whitespace",
+        ),
+        (
+            "add_units",
+            add_payload(vec![with(&|u| u.unit.questions[0].options.truncate(1))]),
+            "question 1 must have 2 to 10 options, got 1",
+        ),
+        (
+            "add_units",
+            add_payload(
+                (0..101)
+                    .map(|i| with(&|u| u.unit.id = format!("n-{i}")))
+                    .collect(),
+            ),
+            "at most 100 units per proposal, got 101",
+        ),
+        (
+            "add_units",
+            add_payload((0..10).map(big_body).collect()),
+            "bytes of Candid, at most 1000000 are allowed",
+        ),
+        (
+            "update_unit",
+            update_payload(new_unit("nope", "Mathematics", &[2], &[0])),
+            "unit \"nope\" does not exist",
+        ),
+        (
+            "update_unit",
+            update_payload(new_unit("hist-2", "History", &[2], &[0])),
+            "unit \"hist-2\" is retired and cannot be updated",
+        ),
+        (
+            "update_unit",
+            update_payload(with(&|u| {
+                u.unit.id = "math-1".into();
+                u.answer_key = vec![0, 9];
+            })),
+            "the answer key of question 2 is out of range",
+        ),
+        (
+            "update_unit",
+            update_payload(with(&|u| {
+                u.unit.id = "math-1".into();
+                u.unit.title = String::new();
+            })),
+            "title must be 1 to 200 bytes",
+        ),
+        (
+            "retire_units",
+            retire_payload(&[], "r"),
+            "the proposal retires no units",
+        ),
+        (
+            "retire_units",
+            retire_payload(&["nope"], "r"),
+            "unit \"nope\" does not exist",
+        ),
+        (
+            "retire_units",
+            retire_payload(&["hist-2"], "r"),
+            "unit \"hist-2\" is already retired",
+        ),
+        (
+            "retire_units",
+            retire_payload(&["math-1", "math-1"], "r"),
+            "unit \"math-1\" is listed twice",
+        ),
+        (
+            "retire_units",
+            retire_payload(&["math-1"], "  "),
+            "reason: must not be empty",
+        ),
+        (
+            "retire_units",
+            retire_payload(&["math-1"], &"x".repeat(1_001)),
+            "reason: at most 1000 bytes",
+        ),
+    ];
+    for (method, payload, expected) in cases {
+        let e = validate(&net, id, gov, method, &payload).unwrap_err();
+        assert!(
+            e.contains(expected),
+            "{method}: expected {expected:?} in {e:?}"
+        );
+        assert_traps(
+            execute(&net, id, gov, method, &payload),
+            &format!("learning_content {method}: {e}"),
+        );
+    }
+    assert_eq!(observe(&net, id), before, "nothing changed");
+    // A payload that is not the method's argument is refused by the Candid decoding.
+    let junk = candid::encode_one("not a payload").unwrap();
+    assert!(net
+        .query_call(id, gov, "add_units_validate", junk.clone())
+        .is_err());
+    assert!(execute(&net, id, gov, "add_units", &junk).is_err());
+}
+
+#[test]
+fn the_hubs_configuration_sets_the_pass_mark_used_by_verify_quiz() {
+    let (net, id) = setup_governed();
+    let (hub, shard) = (principal(HUB), principal(SHARD));
+    let two_of_three = |net: &LocalNet| {
+        verify_update(net, id, shard, "math-1", &[2, 0, 0])
+            .unwrap()
+            .passed
+    };
+    assert_eq!(config_version(&net, id), 0);
+    assert!(two_of_three(&net), "66.7 % passes at the default 60 %");
+
+    let before = observe(&net, id);
+    for caller in [
+        principal(GOVERNANCE),
+        shard,
+        principal(DEPLOYER),
+        principal(STRANGER),
+        Principal::anonymous(),
+    ] {
+        let e = apply_config(&net, id, caller, 1, 70).unwrap_err();
+        assert_eq!(
+            e,
+            format!("only the hub ({hub}) may push configuration; the caller is {caller}")
+        );
+    }
+    assert_eq!(
+        apply_config(&net, id, hub, 0, 70),
+        Ok(0),
+        "version 0 is not newer than none"
+    );
+    assert_eq!(observe(&net, id), before);
+
+    assert_eq!(apply_config(&net, id, hub, 1, 70), Ok(1));
+    assert_eq!(config_version(&net, id), 1);
+    assert!(!two_of_three(&net), "66.7 % fails at 70 %");
+    assert_eq!(stored_args(&net, id).pass_mark_percent, Some(70));
+    assert_eq!(
+        apply_config(&net, id, hub, 1, 50),
+        Ok(1),
+        "the same version again: nothing changes"
+    );
+    assert_eq!(
+        apply_config(&net, id, hub, 0, 50),
+        Ok(1),
+        "an older version: nothing changes"
+    );
+    assert_eq!(
+        apply_config(&net, id, hub, 2, 0).unwrap_err(),
+        "pass_mark_percent must be in 1..=100, got 0"
+    );
+    assert_eq!(
+        apply_config(&net, id, hub, 2, 101).unwrap_err(),
+        "pass_mark_percent must be in 1..=100, got 101"
+    );
+    assert!(!two_of_three(&net));
+    assert_eq!(config_version(&net, id), 1);
+
+    // Both survive an upgrade.
+    net.upgrade_canister(
+        id,
+        wasm("learning_content"),
+        candid::encode_args(()).unwrap(),
+        Some(principal(DEPLOYER)),
+    )
+    .unwrap();
+    assert_eq!(config_version(&net, id), 1);
+    assert!(!two_of_three(&net));
+    assert_eq!(apply_config(&net, id, hub, 5, 60), Ok(5));
+    assert!(two_of_three(&net));
+}
+
+#[test]
+fn an_upgrade_argument_sets_the_governance_id_and_an_empty_one_keeps_everything() {
+    let (net, id) = setup_governed();
+    let deployer = principal(DEPLOYER);
+    let (old, new) = (principal(GOVERNANCE), principal(NEW_GOVERNANCE));
+    // Some state besides the initial content: a retired unit, a configuration version.
+    execute(
+        &net,
+        id,
+        old,
+        "retire_units",
+        &retire_payload(&["math-2"], "r"),
+    )
+    .unwrap();
+    apply_config(&net, id, principal(HUB), 3, 75).unwrap();
+    let upgrade =
+        |arg: Vec<u8>| net.upgrade_canister(id, wasm("learning_content"), arg, Some(deployer));
+
+    // No argument (no bytes, empty Candid arguments, null; also a value of another type, which
+    // Candid decodes as null): nothing changes.
+    let before = observe(&net, id);
+    for arg in [
+        vec![],
+        candid::encode_args(()).unwrap(),
+        b"DIDL\0\0".to_vec(),
+        candid::encode_one(None::<ContentUpgradeArgs>).unwrap(),
+        candid::encode_one("junk").unwrap(),
+    ] {
+        upgrade(arg.clone()).unwrap_or_else(|e| panic!("upgrade with {arg:?}: {e}"));
+        assert_eq!(observe(&net, id), before, "upgrade with {arg:?}");
+    }
+    let retire = retire_payload(&["math-1"], "r");
+    validate(&net, id, old, "retire_units", &retire).unwrap();
+    assert!(validate(
+        &net,
+        id,
+        old,
+        "add_units",
+        &add_payload(vec![new_unit("math-2", "M", &[2], &[0])])
+    )
+    .unwrap_err()
+    .contains("can never be used again"));
+
+    // A bad argument fails the upgrade; the canister keeps running as it was.
+    let anonymous = candid::encode_one(Some(ContentUpgradeArgs {
+        sns_governance_id: Some(Principal::anonymous()),
+    }))
+    .unwrap();
+    let e = upgrade(anonymous).unwrap_err();
+    assert!(
+        e.reject_message
+            .contains("sns_governance_id must not be the anonymous principal"),
+        "{}",
+        e.reject_message
+    );
+    // A record that sets nothing (e.g. a misspelt field, which Candid drops) fails the upgrade.
+    let e = upgrade(
+        candid::encode_one(Some(ContentUpgradeArgs {
+            sns_governance_id: None,
+        }))
+        .unwrap(),
+    )
+    .unwrap_err();
+    assert!(
+        e.reject_message
+            .contains("learning_content post_upgrade: the upgrade argument sets nothing"),
+        "{}",
+        e.reject_message
+    );
+    assert_eq!(observe(&net, id), before);
+
+    // The argument sets the governance id: the old one is refused from then on.
+    upgrade(
+        candid::encode_one(Some(ContentUpgradeArgs {
+            sns_governance_id: Some(new),
+        }))
+        .unwrap(),
+    )
+    .unwrap();
+    let args = stored_args(&net, id);
+    assert_eq!(
+        args,
+        ContentInitArgs {
+            sns_governance_id: new,
+            pass_mark_percent: Some(75),
+            ..init_args(vec![], None)
+        }
+    );
+    let (version,): (platform_types::VersionInfo,) =
+        net.query_candid(id, "get_version", ()).unwrap();
+    assert!(
+        version
+            .init_arg_summary
+            .contains(&format!("sns_governance_id={new}")),
+        "{version:?}"
+    );
+    let e = validate(&net, id, old, "retire_units", &retire).unwrap_err();
+    assert_eq!(
+        e,
+        format!("only SNS governance ({new}) may call retire_units_validate; the caller is {old}")
+    );
+    assert_traps(
+        execute(&net, id, old, "retire_units", &retire),
+        "only SNS governance",
+    );
+    assert!(get_unit(&net, id, "math-1").is_some());
+    validate(&net, id, new, "retire_units", &retire).unwrap();
+    execute(&net, id, new, "retire_units", &retire).unwrap();
+    assert!(get_unit(&net, id, "math-1").is_none());
+
+    // An empty upgrade afterwards keeps the new id.
+    upgrade(candid::encode_args(()).unwrap()).unwrap();
+    assert_eq!(stored_args(&net, id).sns_governance_id, new);
+    assert_eq!(config_version(&net, id), 3);
+}
+
+/// End to end through the local SNS governance and root (test infrastructure, see
+/// tests/sns_local.rs): learning_content is installed before the SNS exists (with the anonymous
+/// principal as a placeholder governance id, which nobody can use), learns the governance id
+/// from an `UpgradeSnsControlledCanister` proposal's argument, and then takes content proposals:
+/// validated at submission (the rendering is the proposal's `payload_text_rendering`),
+/// executed after adoption; a proposal made stale during the vote fails.
+#[test]
+fn content_proposals_through_the_local_sns() {
+    use platform_types::sns::*;
+    use serde_bytes::ByteBuf;
+
+    let net = LocalNet::new();
+    let (gov, root, content_id) = (
+        net.create_canister(),
+        net.create_canister(),
+        net.create_canister(),
+    );
+    let neuron = |n: u8| NeuronId { id: vec![n; 32] };
+    let controller =
+        |n: u8| Principal::self_authenticating([b"content-neuron-".as_slice(), &[n]].concat());
+    let init = GovernanceInitArgs {
+        root_canister_id: root,
+        ledger_canister_id: None,
+        swap_canister_id: None,
+        neurons: [(1, 40), (2, 35), (3, 25)]
+            .iter()
+            .map(|&(n, voting_power)| InitialNeuron {
+                id: neuron(n).id,
+                controller: controller(n),
+                voting_power,
+            })
+            .collect(),
+        initial_voting_period_seconds: 3_600,
+    };
+    net.install_canister(
+        gov,
+        wasm("sns_governance"),
+        candid::encode_one(init).unwrap(),
+        None,
+    );
+    let root_init = platform_types::sns::root::SnsRootCanister {
+        governance_canister_id: Some(gov),
+        dapp_canister_ids: vec![content_id],
+        ..Default::default()
+    };
+    net.install_canister(
+        root,
+        wasm("sns_root"),
+        candid::encode_one(root_init).unwrap(),
+        None,
+    );
+    let placeholder = ContentInitArgs {
+        sns_governance_id: Principal::anonymous(),
+        ..init_args(content(0), None)
+    };
+    net.install_canister(
+        content_id,
+        wasm("learning_content"),
+        candid::encode_one(placeholder).unwrap(),
+        None,
+    );
+    net.set_controllers(content_id, None, vec![root]).unwrap();
+    register_shard(&net, content_id, principal(HUB), principal(SHARD)).unwrap();
+
+    let manage = |n: u8, req: ManageNeuron| -> ManageNeuronResponse {
+        let (r,): (ManageNeuronResponse,) = net
+            .update_candid_as(gov, controller(n), "manage_neuron", (req,))
+            .unwrap();
+        r
+    };
+    let propose = |title: &str, action: Action| -> Result<u64, GovernanceError> {
+        let p = Proposal {
+            title: title.into(),
+            summary: title.into(),
+            url: "https://example.org".into(),
+            action: Some(action),
+        };
+        manage(1, ManageNeuron::make_proposal(&neuron(1), p))
+            .proposal_id()
+            .map(|p| p.id)
+    };
+    let yes = |id: u64| {
+        manage(
+            2,
+            ManageNeuron::register_vote(&neuron(2), ProposalId { id }, Vote::Yes),
+        )
+        .vote_result()
+        .unwrap();
+        net.run_until_idle(10_000);
+    };
+    let proposal = |id: u64| -> ProposalData {
+        let (r,): (GetProposalResponse,) = net
+            .query_candid(
+                gov,
+                "get_proposal",
+                (GetProposal {
+                    proposal_id: Some(ProposalId { id }),
+                },),
+            )
+            .unwrap();
+        match r.result {
+            Some(GetProposalResult::Proposal(p)) => p,
+            other => panic!("get_proposal {id}: {other:?}"),
+        }
+    };
+    let adopt = |title: &str, action: Action| -> ProposalData {
+        let id = propose(title, action).unwrap();
+        yes(id);
+        proposal(id)
+    };
+    let execute_fn = |function_id: u64, payload: Vec<u8>| {
+        Action::ExecuteGenericNervousSystemFunction(ExecuteGenericNervousSystemFunction {
+            function_id,
+            payload,
+        })
+    };
+    let upgrade = |arg: Option<Vec<u8>>| {
+        Action::UpgradeSnsControlledCanister(UpgradeSnsControlledCanister {
+            new_canister_wasm: wasm("learning_content"),
+            chunked_canister_wasm: None,
+            mode: None,
+            canister_id: Some(content_id),
+            canister_upgrade_arg: arg.map(ByteBuf::from),
+        })
+    };
+
+    for (id, method) in [
+        (1002, "add_units"),
+        (1003, "update_unit"),
+        (1004, "retire_units"),
+    ] {
+        let f = NervousSystemFunction {
+            id,
+            name: method.into(),
+            description: None,
+            function_type: Some(FunctionType::GenericNervousSystemFunction(
+                GenericNervousSystemFunction {
+                    target_canister_id: Some(content_id),
+                    target_method_name: Some(method.into()),
+                    validator_canister_id: Some(content_id),
+                    validator_method_name: Some(format!("{method}_validate")),
+                    topic: Some(Topic::ApplicationBusinessLogic),
+                },
+            )),
+        };
+        let p = adopt(method, Action::AddGenericNervousSystemFunction(f));
+        assert_eq!(
+            p.status(),
+            ProposalDecisionStatus::Executed,
+            "{:?}",
+            p.failure_reason
+        );
+    }
+
+    // Before learning_content knows the governance id, its validators refuse governance.
+    let add = add_payload(vec![new_unit("new-1", "Chemistry", &[3, 3], &[2, 1])]);
+    let e = propose("Add new-1", execute_fn(1002, add.clone())).unwrap_err();
+    assert!(e.error_message.contains("none is set"), "{e:?}");
+
+    // The governance id comes with an upgrade (an empty upgrade before it keeps everything).
+    let p = adopt("Upgrade, no argument", upgrade(None));
+    assert_eq!(
+        p.status(),
+        ProposalDecisionStatus::Executed,
+        "{:?}",
+        p.failure_reason
+    );
+    assert_eq!(
+        stored_args(&net, content_id).sns_governance_id,
+        Principal::anonymous()
+    );
+    let arg = candid::encode_one(Some(ContentUpgradeArgs {
+        sns_governance_id: Some(gov),
+    }))
+    .unwrap();
+    let p = adopt("Set the governance id", upgrade(Some(arg)));
+    assert_eq!(
+        p.status(),
+        ProposalDecisionStatus::Executed,
+        "{:?}",
+        p.failure_reason
+    );
+    assert_eq!(stored_args(&net, content_id).sns_governance_id, gov);
+
+    // add_units: validated at submission, executed after adoption.
+    let id = propose("Add new-1", execute_fn(1002, add)).unwrap();
+    let rendering = proposal(id).payload_text_rendering.unwrap();
+    assert!(
+        rendering.contains("PUBLIC ANSWER KEYS") && rendering.contains("\"new-1\""),
+        "{rendering}"
+    );
+    assert!(
+        get_unit(&net, content_id, "new-1").is_none(),
+        "nothing before adoption"
+    );
+    yes(id);
+    assert_eq!(
+        proposal(id).status(),
+        ProposalDecisionStatus::Executed,
+        "{:?}",
+        proposal(id).failure_reason
+    );
+    assert_eq!(
+        verify_update(&net, content_id, principal(SHARD), "new-1", &[2, 1]),
+        Ok(VerifyResult {
+            correct: 2,
+            total: 2,
+            passed: true
+        })
+    );
+
+    // Refused at submission: nothing is created.
+    let e = propose(
+        "Retire nope",
+        execute_fn(1004, retire_payload(&["nope"], "r")),
+    )
+    .unwrap_err();
+    assert!(
+        e.error_message.contains("unit \"nope\" does not exist"),
+        "{e:?}"
+    );
+
+    // Two proposals to retire new-1, both valid at submission: the second fails at execution.
+    let first = propose(
+        "Retire new-1",
+        execute_fn(1004, retire_payload(&["new-1"], "duplicate")),
+    )
+    .unwrap();
+    let second = propose(
+        "Retire new-1 again",
+        execute_fn(1004, retire_payload(&["new-1", "math-1"], "duplicate")),
+    )
+    .unwrap();
+    yes(first);
+    assert_eq!(proposal(first).status(), ProposalDecisionStatus::Executed);
+    assert_eq!(
+        verify_update(&net, content_id, principal(SHARD), "new-1", &[2, 1]),
+        Err(VerifyError::UnknownUnit {
+            unit_id: "new-1".into()
+        })
+    );
+    yes(second);
+    let p = proposal(second);
+    assert_eq!(p.status(), ProposalDecisionStatus::Failed);
+    let reason = p.failure_reason.unwrap();
+    assert!(
+        reason
+            .error_message
+            .contains("unit \"new-1\" is already retired"),
+        "{reason:?}"
+    );
+    assert!(
+        get_unit(&net, content_id, "math-1").is_some(),
+        "the failed proposal changed nothing"
+    );
 }

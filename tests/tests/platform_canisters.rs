@@ -46,7 +46,7 @@ fn staking_hub_installs_upgrades_and_embeds_the_shard_wasm() {
 fn user_profile_installs_and_upgrades() {
     install_and_upgrade(
         "user_profile",
-        ShardInitArgs { hub_id: principal(4), learning_content_id: principal(2), config: PlatformConfig::default() },
+        ShardInitArgs { hub_id: principal(4), learning_content_id: principal(2), config: PlatformConfig::default(), config_version: None },
     );
 }
 

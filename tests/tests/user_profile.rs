@@ -85,7 +85,7 @@ impl Env {
         };
         net.install_canister(content, wasm("learning_content"), candid::encode_one(content_init).unwrap(), None);
         let shard = net.create_canister();
-        let shard_init = ShardInitArgs { hub_id: principal(HUB), learning_content_id: content, config: config() };
+        let shard_init = ShardInitArgs { hub_id: principal(HUB), learning_content_id: content, config: config(), config_version: None };
         net.install_canister(shard, wasm("user_profile"), candid::encode_one(shard_init).unwrap(), None);
         let env = Env { net, content, shard };
         let (r,): (Result<(), String>,) = env.update(env.content, HUB, "register_shard", (shard,));
@@ -390,6 +390,7 @@ fn the_shard_refuses_an_invalid_config() {
         hub_id: principal(HUB),
         learning_content_id: principal(GOVERNANCE),
         config: PlatformConfig { daily_attempt_limit: 0, ..PlatformConfig::default() },
+        config_version: None,
     };
     let err = net
         .install_code(

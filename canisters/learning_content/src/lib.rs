@@ -3,7 +3,12 @@
 //!
 //! Answer keys are stored apart from the units and are only ever read by `verify_quiz`, which
 //! only registered shards may call and which returns counts, never a key.
+//!
+//! Content changes come from SNS governance (generic nervous system functions: each
+//! `<method>_validate` query renders a payload for voters, each `<method>` target applies it;
+//! see `governance.rs`); the pass mark comes from the hub (`apply_config`).
 
+mod governance;
 mod guards;
 pub mod http;
 mod lifecycle;
@@ -14,7 +19,10 @@ mod updates;
 
 use candid::Principal;
 use http::{HttpRequest, HttpResponse};
-use platform_types::{ContentInitArgs, Unit, UnitPage, VerifyError, VerifyResult, VersionInfo};
+use platform_types::{
+    AddUnitsArgs, ContentConfigPush, ContentInitArgs, ContentUpgradeArgs, RetireUnitsArgs, Unit,
+    UnitPage, UpdateUnitArgs, ValidationResult, VerifyError, VerifyResult, VersionInfo,
+};
 
 pub const CANISTER_NAME: &str = "learning_content";
 
@@ -23,9 +31,10 @@ fn init(args: ContentInitArgs) {
     lifecycle::init(args);
 }
 
+/// `opt ContentUpgradeArgs`: an empty argument (no bytes, or `DIDL\0\0`) decodes as `None`.
 #[ic_cdk::post_upgrade]
-fn post_upgrade() {
-    lifecycle::post_upgrade();
+fn post_upgrade(args: Option<ContentUpgradeArgs>) {
+    lifecycle::post_upgrade(args);
 }
 
 #[ic_cdk::update]
@@ -60,6 +69,68 @@ fn http_request(req: HttpRequest) -> HttpResponse {
     state::with(|s| http::handle(s, &req))
 }
 
+/// Traps with `learning_content <method>: <error>` (a proposal target must fail the proposal).
+fn trap_on_err<T>(method: &str, r: Result<T, String>) -> T {
+    r.unwrap_or_else(|e| ic_cdk::trap(format!("learning_content {method}: {e}")))
+}
+
+#[ic_cdk::query]
+fn add_units_validate(args: AddUnitsArgs) -> ValidationResult {
+    let caller = ic_cdk::api::msg_caller();
+    state::with(|s| queries::add_units_validate(s, caller, &args))
+}
+
+#[ic_cdk::update]
+fn add_units(args: AddUnitsArgs) {
+    let caller = ic_cdk::api::msg_caller();
+    trap_on_err(
+        "add_units",
+        state::with_mut(|s| updates::add_units(s, caller, args)),
+    );
+}
+
+#[ic_cdk::query]
+fn update_unit_validate(args: UpdateUnitArgs) -> ValidationResult {
+    let caller = ic_cdk::api::msg_caller();
+    state::with(|s| queries::update_unit_validate(s, caller, &args))
+}
+
+#[ic_cdk::update]
+fn update_unit(args: UpdateUnitArgs) {
+    let caller = ic_cdk::api::msg_caller();
+    trap_on_err(
+        "update_unit",
+        state::with_mut(|s| updates::update_unit(s, caller, args)),
+    );
+}
+
+#[ic_cdk::query]
+fn retire_units_validate(args: RetireUnitsArgs) -> ValidationResult {
+    let caller = ic_cdk::api::msg_caller();
+    state::with(|s| queries::retire_units_validate(s, caller, &args))
+}
+
+#[ic_cdk::update]
+fn retire_units(args: RetireUnitsArgs) {
+    let caller = ic_cdk::api::msg_caller();
+    let now = ic_cdk::api::time();
+    trap_on_err(
+        "retire_units",
+        state::with_mut(|s| updates::retire_units(s, caller, args, now)),
+    );
+}
+
+#[ic_cdk::update]
+fn apply_config(push: ContentConfigPush) -> Result<u64, String> {
+    let caller = ic_cdk::api::msg_caller();
+    state::with_mut(|s| updates::apply_config(s, caller, push))
+}
+
+#[ic_cdk::query]
+fn get_config_version() -> u64 {
+    state::with(|s| s.config_version())
+}
+
 #[ic_cdk::query]
 fn get_version() -> VersionInfo {
     queries::get_version()
@@ -76,6 +147,9 @@ ic_cdk::export_candid!();
 mod candid_interface {
     #[test]
     fn matches_committed_did_file() {
-        platform_types::candid_check::check_platform_canister(super::CANISTER_NAME, &super::__export_service());
+        platform_types::candid_check::check_platform_canister(
+            super::CANISTER_NAME,
+            &super::__export_service(),
+        );
     }
 }

@@ -24,6 +24,13 @@ pub const MAX_OPTIONS: usize = 10;
 /// An option: 1 to 500 bytes, no control characters.
 pub const MAX_OPTION_BYTES: usize = 500;
 
+/// Units (or unit ids) one governance proposal may add or retire.
+pub const MAX_UNITS_PER_PROPOSAL: usize = 100;
+/// Candid-encoded size limit of an `add_units` payload: the proposal (payload, title, summary)
+/// must fit in one ~2 MiB ingress message, and governance forwards the payload to the validator
+/// and the target in inter-canister calls (2 MiB across subnets), so stay well below.
+pub const MAX_PROPOSAL_PAYLOAD_BYTES: usize = 1_000_000;
+
 /// `list_units` (and `/units`) return at most this many units per page.
 pub const MAX_PAGE_LIMIT: u64 = 50;
 /// Page size used by `/units` when the request names no `limit`.
@@ -218,6 +225,13 @@ pub fn validate_units(units: &[UnitInput]) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Size of a payload as Candid (as a proposal carries it).
+pub fn payload_bytes<T: candid::CandidType>(payload: &T) -> Result<usize, String> {
+    candid::encode_one(payload)
+        .map(|b| b.len())
+        .map_err(|e| format!("the payload does not encode as Candid: {e}"))
 }
 
 /// Bytes of text a unit carries (what its reply size is roughly proportional to).

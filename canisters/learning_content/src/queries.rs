@@ -3,9 +3,12 @@
 
 use candid::Principal;
 use ic_stable_structures::Memory;
-use platform_types::{ContentInitArgs, Unit, UnitPage, VerifyError, VerifyResult, VersionInfo};
+use platform_types::{
+    AddUnitsArgs, ContentInitArgs, RetireUnitsArgs, Unit, UnitPage, UpdateUnitArgs,
+    ValidationResult, VerifyError, VerifyResult, VersionInfo,
+};
 
-use crate::{guards, model, state, state::Store, CANISTER_NAME};
+use crate::{governance, guards, model, state, state::Store, CANISTER_NAME};
 
 pub fn get_version() -> VersionInfo {
     VersionInfo {
@@ -17,8 +20,10 @@ pub fn get_version() -> VersionInfo {
     }
 }
 
-/// The init arguments without their units (`units` is always empty: the content is served by
-/// the other queries, and the answer keys never).
+/// The init arguments in force without their units (`units` is always empty: the content is
+/// served by the other queries, and the answer keys never). `sns_governance_id` is the one in
+/// force (an upgrade argument may have changed it), and so is `pass_mark_percent` (the hub's
+/// configuration may have changed it).
 pub fn get_init_args() -> ContentInitArgs {
     state::init_args().unwrap_or_else(|| ic_cdk::trap("learning_content: not initialized"))
 }
@@ -51,6 +56,36 @@ pub fn verify_quiz<M: Memory>(
     let unit = store.unit(unit_id).ok_or_else(unknown)?;
     let key = store.answer_key(unit_id).ok_or_else(unknown)?;
     model::score(&unit, &key, answers, store.pass_mark_percent())
+}
+
+/// `add_units_validate` (proposal validator): SNS governance only; changes nothing.
+pub fn add_units_validate<M: Memory>(
+    store: &Store<M>,
+    caller: Principal,
+    args: &AddUnitsArgs,
+) -> ValidationResult {
+    guards::require_governance(store, caller, "add_units_validate")?;
+    governance::check_add_units(store, args)
+}
+
+/// `update_unit_validate` (proposal validator): SNS governance only; changes nothing.
+pub fn update_unit_validate<M: Memory>(
+    store: &Store<M>,
+    caller: Principal,
+    args: &UpdateUnitArgs,
+) -> ValidationResult {
+    guards::require_governance(store, caller, "update_unit_validate")?;
+    governance::check_update_unit(store, args)
+}
+
+/// `retire_units_validate` (proposal validator): SNS governance only; changes nothing.
+pub fn retire_units_validate<M: Memory>(
+    store: &Store<M>,
+    caller: Principal,
+    args: &RetireUnitsArgs,
+) -> ValidationResult {
+    guards::require_governance(store, caller, "retire_units_validate")?;
+    governance::check_retire_units(store, args)
 }
 
 #[cfg(test)]

@@ -3,12 +3,23 @@
 //!
 //! Answer keys are in a map of their own that only [`Store::answer_key`] reads; the unit map
 //! holds [`Unit`], a type with no answer field, so no path that serves units can leak a key.
+//!
+//! Governance changes (see `governance.rs`): added units go through the same insertion as the
+//! initial ones; an updated unit replaces its unit and key (moving between subjects when its
+//! subject changes); a retired unit leaves the unit map, its answer key is **deleted**, it
+//! leaves the subject index and its subject's count (the subject goes when it has no units
+//! left), and its id is recorded in the retired map so it can never be used again.
+//!
+//! Compatibility: the structures of older versions keep their memory ids and encodings; newer
+//! data lives in new memories (6, 7) that older versions never wrote, and an upgrade from such a
+//! version opens them empty (no retired units, configuration version 0).
 
-use candid::Principal;
+use candid::{CandidType, Principal};
 use ic_stable_structures::memory_manager::{MemoryId, MemoryManager, VirtualMemory};
 use ic_stable_structures::storable::{Bound, Storable};
 use ic_stable_structures::{DefaultMemoryImpl, Memory, StableBTreeMap, StableCell};
 use platform_types::{ContentInitArgs, StableCandid, Unit, UnitInput, UnitPage};
+use serde::Deserialize;
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::ops::Bound as RangeBound;
@@ -27,6 +38,10 @@ pub const SUBJECT_INDEX_MEMORY_ID: MemoryId = MemoryId::new(3);
 pub const SUBJECTS_MEMORY_ID: MemoryId = MemoryId::new(4);
 /// Shards the hub registered: the only callers of `verify_quiz`.
 pub const SHARDS_MEMORY_ID: MemoryId = MemoryId::new(5);
+/// Retired unit ids (never reusable), with what was retired and why.
+pub const RETIRED_MEMORY_ID: MemoryId = MemoryId::new(6);
+/// The version of the configuration last applied from the hub (`apply_config`); 0 = none yet.
+pub const CONFIG_VERSION_MEMORY_ID: MemoryId = MemoryId::new(7);
 
 type VM<M> = VirtualMemory<M>;
 
@@ -69,6 +84,17 @@ impl Storable for SubjectUnitKey {
 
 pub type InitArgsCell<M> = StableCell<StableCandid<Option<ContentInitArgs>>, VM<M>>;
 
+/// What is kept of a retired unit (stored as Candid: new fields must be `Option`s). Its answer
+/// key is deleted; its content is no longer served.
+#[derive(CandidType, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct RetiredUnit {
+    pub subject: String,
+    pub title: String,
+    pub reason: String,
+    /// IC time of the retirement (ns since the epoch).
+    pub retired_at_ns: u64,
+}
+
 /// All stable structures of the canister, over one memory manager.
 pub struct Store<M: Memory> {
     init_args: InitArgsCell<M>,
@@ -77,6 +103,8 @@ pub struct Store<M: Memory> {
     subject_index: StableBTreeMap<SubjectUnitKey, (), VM<M>>,
     subjects: StableBTreeMap<String, u64, VM<M>>,
     shards: StableBTreeMap<Principal, (), VM<M>>,
+    retired: StableBTreeMap<String, StableCandid<RetiredUnit>, VM<M>>,
+    config_version: StableCell<u64, VM<M>>,
 }
 
 impl<M: Memory> Store<M> {
@@ -89,6 +117,8 @@ impl<M: Memory> Store<M> {
             subject_index: StableBTreeMap::init(manager.get(SUBJECT_INDEX_MEMORY_ID)),
             subjects: StableBTreeMap::init(manager.get(SUBJECTS_MEMORY_ID)),
             shards: StableBTreeMap::init(manager.get(SHARDS_MEMORY_ID)),
+            retired: StableBTreeMap::init(manager.get(RETIRED_MEMORY_ID)),
+            config_version: StableCell::init(manager.get(CONFIG_VERSION_MEMORY_ID), 0),
         }
     }
 
@@ -117,17 +147,150 @@ impl<M: Memory> Store<M> {
             },
             (),
         );
+        self.add_to_subject(subject);
+    }
+
+    fn add_to_subject(&mut self, subject: String) {
         let count = self.subjects.get(&subject).unwrap_or(0);
         self.subjects.insert(subject, count + 1);
     }
 
-    /// The init arguments as given, except `units`, which is always empty.
+    /// Takes one unit off `subject`'s count; the subject goes when none is left.
+    fn remove_from_subject(&mut self, subject: &str) {
+        let subject = subject.to_string();
+        match self.subjects.get(&subject) {
+            Some(n) if n > 1 => {
+                self.subjects.insert(subject, n - 1);
+            }
+            Some(_) => {
+                self.subjects.remove(&subject);
+            }
+            None => panic!("subject {subject:?} has no count"),
+        }
+    }
+
+    /// Adds units that were validated against this store (new ids, see
+    /// `governance::check_add_units`).
+    pub fn add_units(&mut self, units: Vec<UnitInput>) {
+        for input in units {
+            assert!(
+                !self.retired.contains_key(&input.unit.id),
+                "unit {:?} was retired",
+                input.unit.id
+            );
+            self.insert_unit(input);
+        }
+    }
+
+    /// Replaces an active unit and its answer key (validated, see
+    /// `governance::check_update_unit`), moving it to its new subject if that changed.
+    pub fn replace_unit(&mut self, input: UnitInput) {
+        let UnitInput { unit, answer_key } = input;
+        let id = unit.id.clone();
+        let old = self
+            .unit(&id)
+            .unwrap_or_else(|| panic!("unit {id:?} to replace does not exist"));
+        if old.subject != unit.subject {
+            self.subject_index.remove(&SubjectUnitKey {
+                subject: old.subject.clone(),
+                unit_id: id.clone(),
+            });
+            self.remove_from_subject(&old.subject);
+            self.subject_index.insert(
+                SubjectUnitKey {
+                    subject: unit.subject.clone(),
+                    unit_id: id.clone(),
+                },
+                (),
+            );
+            self.add_to_subject(unit.subject.clone());
+        }
+        self.units.insert(id.clone(), StableCandid(unit));
+        self.answer_keys.insert(id, StableCandid(answer_key));
+    }
+
+    /// Retires an active unit: it leaves every listing and `verify_quiz`, its answer key is
+    /// deleted, and its id is kept as used forever.
+    pub fn retire_unit(&mut self, id: &str, reason: &str, now_ns: u64) {
+        let key = id.to_string();
+        let unit = self
+            .units
+            .remove(&key)
+            .unwrap_or_else(|| panic!("unit {id:?} to retire does not exist"))
+            .0;
+        self.answer_keys.remove(&key);
+        self.subject_index.remove(&SubjectUnitKey {
+            subject: unit.subject.clone(),
+            unit_id: key.clone(),
+        });
+        self.remove_from_subject(&unit.subject);
+        self.retired.insert(
+            key,
+            StableCandid(RetiredUnit {
+                subject: unit.subject,
+                title: unit.title,
+                reason: reason.to_string(),
+                retired_at_ns: now_ns,
+            }),
+        );
+    }
+
+    /// Whether `id` names an active (not retired) unit.
+    pub fn has_unit(&self, id: &str) -> bool {
+        self.units.contains_key(&id.to_string())
+    }
+
+    pub fn is_retired(&self, id: &str) -> bool {
+        self.retired.contains_key(&id.to_string())
+    }
+
+    #[cfg(test)]
+    pub fn retired_unit(&self, id: &str) -> Option<RetiredUnit> {
+        self.retired.get(&id.to_string()).map(|r| r.0)
+    }
+
+    /// Units in `subject` (0 for an unknown subject).
+    pub fn subject_count(&self, subject: &str) -> u64 {
+        self.subjects.get(&subject.to_string()).unwrap_or(0)
+    }
+
+    /// The init arguments in force, except `units`, which is always empty: as given at install,
+    /// with `sns_governance_id` as last set by an upgrade argument and `pass_mark_percent` as
+    /// last set by the hub's configuration (`apply_config`).
     pub fn init_args(&self) -> Option<ContentInitArgs> {
         self.init_args.get().0.clone()
     }
 
     pub fn hub_id(&self) -> Option<Principal> {
         self.init_args.get().0.as_ref().map(|a| a.hub_id)
+    }
+
+    pub fn sns_governance_id(&self) -> Option<Principal> {
+        self.init_args.get().0.as_ref().map(|a| a.sns_governance_id)
+    }
+
+    /// Sets the SNS governance canister (an upgrade argument). The store must be initialized.
+    pub fn set_sns_governance_id(&mut self, id: Principal) {
+        let mut args = self
+            .init_args()
+            .expect("learning_content is not initialized");
+        args.sns_governance_id = id;
+        self.init_args.set(StableCandid(Some(args)));
+    }
+
+    /// The version of the hub configuration in force (0: none applied yet).
+    pub fn config_version(&self) -> u64 {
+        *self.config_version.get()
+    }
+
+    /// Applies the hub's configuration `version` (validated: newer, pass mark in range).
+    pub fn apply_config(&mut self, version: u64, pass_mark_percent: u8) {
+        let mut args = self
+            .init_args()
+            .expect("learning_content is not initialized");
+        args.pass_mark_percent = Some(pass_mark_percent);
+        self.init_args.set(StableCandid(Some(args)));
+        self.config_version.set(version);
     }
 
     pub fn pass_mark_percent(&self) -> u8 {
@@ -157,6 +320,30 @@ impl<M: Memory> Store<M> {
     #[cfg(test)]
     pub fn unit_count(&self) -> u64 {
         self.units.len()
+    }
+
+    /// Consistency of the derived structures (tests): every unit is in the subject index under
+    /// its subject and has an answer key; the counts match the index; nothing retired is active.
+    #[cfg(test)]
+    pub fn check_invariants(&self) {
+        let mut counts = std::collections::BTreeMap::<String, u64>::new();
+        for k in self.subject_index.keys() {
+            let u = self.unit(&k.unit_id).expect("indexed unit exists");
+            assert_eq!(u.subject, k.subject, "index subject of {}", k.unit_id);
+            *counts.entry(k.subject).or_default() += 1;
+        }
+        assert_eq!(self.subject_index.len(), self.units.len());
+        assert_eq!(self.answer_keys.len(), self.units.len());
+        for id in self.units.keys() {
+            assert!(self.answer_keys.contains_key(&id), "{id} has a key");
+            assert!(
+                !self.retired.contains_key(&id),
+                "{id} is active and retired"
+            );
+        }
+        let stored: std::collections::BTreeMap<String, u64> =
+            self.subjects.iter().map(|e| e.into_pair()).collect();
+        assert_eq!(stored, counts);
     }
 
     /// Subjects in lexicographic order.
@@ -324,6 +511,116 @@ mod tests {
         assert_eq!(ids(store.page("Math x", 0, 10)), (vec!["mx".into()], 1));
         assert_eq!(ids(store.page("Mat", 0, 10)), (vec![], 0));
         assert_eq!(ids(store.page("History", 0, 10)), (vec!["h-1".into()], 1));
+    }
+
+    fn ids(p: UnitPage) -> Vec<String> {
+        p.units.into_iter().map(|u| u.id).collect()
+    }
+
+    #[test]
+    fn added_replaced_and_retired_units_keep_the_index_and_counts_right() {
+        let mut store = Store::open(&MemoryManager::init(DefaultMemoryImpl::default()));
+        store.initialize(args(sample()));
+        store.check_invariants();
+
+        store.add_units(vec![
+            input("m-0", "Math", &[1]),
+            input("c-1", "Chem", &[0, 1]),
+        ]);
+        store.check_invariants();
+        assert_eq!(store.subjects(), vec!["Chem", "History", "Math", "Math x"]);
+        assert_eq!(ids(store.page("Math", 0, 50)), ["m-0", "m-1", "m-2", "m-3"]);
+
+        // Same subject: content and key replaced, nothing moves.
+        let mut same = input("m-2", "Math", &[3, 3]);
+        same.unit.title = "Renamed".into();
+        store.replace_unit(same.clone());
+        store.check_invariants();
+        assert_eq!(store.unit("m-2"), Some(same.unit));
+        assert_eq!(store.answer_key("m-2"), Some(vec![3, 3]));
+        assert_eq!(store.subject_count("Math"), 4);
+
+        // To an existing subject, and out of a subject that then has no units left.
+        store.replace_unit(input("mx", "History", &[1]));
+        store.check_invariants();
+        assert_eq!(store.subjects(), vec!["Chem", "History", "Math"]);
+        assert_eq!(ids(store.page("History", 0, 50)), ["h-1", "mx"]);
+        assert_eq!(store.page("Math x", 0, 50).total, 0);
+        // To a new subject.
+        store.replace_unit(input("m-3", "Geometry", &[0]));
+        store.check_invariants();
+        assert_eq!(
+            store.subjects(),
+            vec!["Chem", "Geometry", "History", "Math"]
+        );
+        assert_eq!(store.page("Math", 0, 50).total, 3);
+        assert_eq!(store.answer_key("m-3"), Some(vec![0]));
+
+        // Retire: gone from the unit map, the keys, the index and the counts; recorded.
+        store.retire_unit("m-3", "wrong", 42);
+        store.retire_unit("m-0", "wrong", 42);
+        store.check_invariants();
+        assert_eq!(store.subjects(), vec!["Chem", "History", "Math"]);
+        assert_eq!(ids(store.page("Math", 0, 50)), ["m-1", "m-2"]);
+        assert_eq!(store.page("Math", 0, 50).total, 2);
+        assert_eq!((store.unit("m-3"), store.answer_key("m-3")), (None, None));
+        assert!(!store.has_unit("m-3") && store.is_retired("m-3") && !store.is_retired("m-1"));
+        assert_eq!(
+            store.retired_unit("m-3"),
+            Some(RetiredUnit {
+                subject: "Geometry".into(),
+                title: "Title of m-3".into(),
+                reason: "wrong".into(),
+                retired_at_ns: 42
+            })
+        );
+        assert_eq!(store.unit_count(), 5);
+    }
+
+    #[test]
+    fn governance_id_and_config_version_survive_reopening() {
+        let memory = DefaultMemoryImpl::default();
+        {
+            let mut store = Store::open(&MemoryManager::init(memory.clone()));
+            store.initialize(args(sample()));
+            assert_eq!(store.config_version(), 0);
+            store.set_sns_governance_id(Principal::from_slice(&[7; 10]));
+            store.apply_config(5, 90);
+            store.retire_unit("h-1", "r", 1);
+        }
+        let store = Store::open(&MemoryManager::init(memory));
+        assert_eq!(
+            store.sns_governance_id(),
+            Some(Principal::from_slice(&[7; 10]))
+        );
+        assert_eq!((store.config_version(), store.pass_mark_percent()), (5, 90));
+        assert_eq!(store.init_args().unwrap().pass_mark_percent, Some(90));
+        assert_eq!(
+            store.init_args().unwrap().hub_id,
+            Principal::from_slice(&[1; 10])
+        );
+        assert!(store.is_retired("h-1"));
+        assert_eq!(store.subjects(), vec!["Math", "Math x"]);
+    }
+
+    /// Stable memory written by the version before governance (memories 0..=5 only) opens with
+    /// no retired units and configuration version 0.
+    #[test]
+    fn memory_of_the_previous_version_opens_with_empty_new_structures() {
+        let memory = DefaultMemoryImpl::default();
+        {
+            let manager = MemoryManager::init(memory.clone());
+            let mut cell: InitArgsCell<DefaultMemoryImpl> =
+                StableCell::init(manager.get(INIT_ARGS_MEMORY_ID), StableCandid(None));
+            cell.set(StableCandid(Some(args(vec![]))));
+            let mut units: StableBTreeMap<String, StableCandid<Unit>, _> =
+                StableBTreeMap::init(manager.get(UNITS_MEMORY_ID));
+            units.insert("a".into(), StableCandid(input("a", "S", &[0]).unit));
+        }
+        let store = Store::open(&MemoryManager::init(memory));
+        assert_eq!(store.config_version(), 0);
+        assert!(!store.is_retired("a") && store.has_unit("a"));
+        assert_eq!(store.pass_mark_percent(), 70);
     }
 
     #[test]

@@ -9,9 +9,12 @@ use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "candid-check")]
 pub mod candid_check;
+mod governance;
 mod platform;
 mod stable_candid;
+pub mod sns;
 
+pub use governance::*;
 pub use platform::*;
 pub use stable_candid::StableCandid;
 
@@ -32,6 +35,8 @@ pub struct ShardInitArgs {
     pub learning_content_id: Principal,
     /// The hub's configuration when it created the shard.
     pub config: PlatformConfig,
+    /// The version of `config` (None: 0, before versioned configuration existed).
+    pub config_version: Option<u64>,
 }
 
 /// Init argument of the `learning_content` canister.
@@ -107,6 +112,7 @@ mod tests {
             hub_id: p(4),
             learning_content_id: p(5),
             config: PlatformConfig::default(),
+            config_version: Some(3),
         };
         let bytes = encode_one(&shard).unwrap();
         assert_eq!(decode_one::<ShardInitArgs>(&bytes).unwrap(), shard);

@@ -38,6 +38,7 @@ mod tests {
             hub_id: Principal::anonymous(),
             learning_content_id: Principal::management_canister(),
             config: crate::PlatformConfig::default(),
+            config_version: None,
         }));
         let bytes = v.to_bytes().into_owned();
         assert_eq!(

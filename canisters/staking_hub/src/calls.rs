@@ -14,7 +14,7 @@ use icrc_ledger_types::icrc1::transfer::{Memo, TransferArg, TransferError};
 use ic_management_canister_types::{
     CanisterIdRecord, CanisterInstallMode, CanisterSettings, CreateCanisterArgs, InstallCodeArgs,
 };
-use platform_types::ShardError;
+use platform_types::{ContentConfigPush, ShardConfigPush, ShardError};
 use serde::Deserialize;
 
 fn failed(what: &str, e: CallFailed) -> String {
@@ -152,4 +152,48 @@ pub fn render_transfer_error(e: &TransferError) -> String {
         TransferError::Duplicate { duplicate_of } => format!("Duplicate of block {duplicate_of}"),
         TransferError::GenericError { error_code, message } => format!("GenericError {error_code}: {message}"),
     }
+}
+
+/// The shard's `set_disabled` (hub only there). Bounded wait: it is idempotent and retried.
+pub async fn set_shard_disabled(shard: Principal, disabled: bool) -> Result<(), String> {
+    let reply = Call::bounded_wait(shard, "set_disabled")
+        .with_arg(disabled)
+        .await
+        .map_err(|e| failed("set_disabled", e))?;
+    let answer: Result<(), ShardError> = reply.candid().map_err(|e| format!("set_disabled reply: {e}"))?;
+    answer.map_err(|e| format!("set_disabled refused: {e:?}"))
+}
+
+/// The shard's `apply_config`; answers the version it has in force. Idempotent.
+pub async fn push_shard_config(shard: Principal, push: &ShardConfigPush) -> Result<u64, String> {
+    let reply =
+        Call::bounded_wait(shard, "apply_config").with_arg(push).await.map_err(|e| failed("apply_config", e))?;
+    let answer: Result<u64, ShardError> = reply.candid().map_err(|e| format!("apply_config reply: {e}"))?;
+    answer.map_err(|e| format!("apply_config refused: {e:?}"))
+}
+
+/// learning_content's `apply_config`; answers the version it has in force. Idempotent.
+pub async fn push_content_config(learning_content: Principal, push: &ContentConfigPush) -> Result<u64, String> {
+    let reply = Call::bounded_wait(learning_content, "apply_config")
+        .with_arg(push)
+        .await
+        .map_err(|e| failed("apply_config", e))?;
+    let answer: Result<u64, String> = reply.candid().map_err(|e| format!("apply_config reply: {e}"))?;
+    answer.map_err(|e| format!("apply_config refused: {e}"))
+}
+
+pub async fn stop_canister(canister_id: Principal) -> Result<(), String> {
+    Call::unbounded_wait(Principal::management_canister(), "stop_canister")
+        .with_arg(CanisterIdRecord { canister_id })
+        .await
+        .map(|_| ())
+        .map_err(|e| failed("stop_canister", e))
+}
+
+pub async fn start_canister(canister_id: Principal) -> Result<(), String> {
+    Call::unbounded_wait(Principal::management_canister(), "start_canister")
+        .with_arg(CanisterIdRecord { canister_id })
+        .await
+        .map(|_| ())
+        .map_err(|e| failed("start_canister", e))
 }

@@ -13,6 +13,16 @@ thread_local! {
     static MINTING: RefCell<BTreeSet<MintKey>> = const { RefCell::new(BTreeSet::new()) };
 }
 
+/// Governance-only methods: the caller must be the SNS governance canister the hub knows (from
+/// its init arguments, or set by an upgrade argument). The anonymous principal stands for "not
+/// set yet" (installed before the SNS exists): then nobody may call them.
+pub fn caller_is_governance(caller: Principal) -> Result<(), String> {
+    match crate::state::init_args() {
+        Some(args) if args.sns_governance_id == caller && caller != Principal::anonymous() => Ok(()),
+        _ => Err(format!("only SNS governance may call this method (caller {caller})")),
+    }
+}
+
 /// Single flight of shard provisioning (create + install, or an install retry): at most one at
 /// a time, whoever triggers it (timer, `ensure_capacity`, `register`). Whoever holds it must
 /// re-check the need after acquiring it.
@@ -88,6 +98,27 @@ mod tests {
         drop(g);
         assert!(!ProvisionGuard::is_held());
         assert!(ProvisionGuard::acquire().is_some());
+    }
+
+    #[test]
+    fn an_anonymous_governance_id_admits_nobody() {
+        let anonymous = Principal::anonymous();
+        crate::state::set_init_args(platform_types::HubInitArgs {
+            ledger_id: anonymous,
+            learning_content_id: anonymous,
+            sns_governance_id: anonymous,
+            config: None,
+        });
+        assert!(caller_is_governance(anonymous).is_err());
+        let gov = Principal::from_slice(&[3; 10]);
+        crate::state::set_init_args(platform_types::HubInitArgs {
+            ledger_id: anonymous,
+            learning_content_id: anonymous,
+            sns_governance_id: gov,
+            config: None,
+        });
+        assert!(caller_is_governance(gov).is_ok());
+        assert!(caller_is_governance(anonymous).is_err());
     }
 
     #[test]

@@ -8,10 +8,12 @@
 //! shard Wasm is embedded at build time (`get_shard_wasm_hash`).
 
 mod calls;
+mod fleet;
 mod guards;
 mod lifecycle;
 mod mint;
 mod model;
+mod proposals;
 mod queries;
 mod registry;
 mod scaling;
@@ -21,8 +23,9 @@ mod updates;
 
 use candid::Principal;
 use platform_types::{
-    AllowanceError, AllowanceGrant, GlobalStats, HubInitArgs, MintError, MintRequest, PlatformConfig, RegisterError,
-    ShardInfo, ShardReport, VersionInfo,
+    AllowanceError, AllowanceGrant, ConfigOverrides, ConfigStatus, GlobalStats, HubInitArgs, HubUpgradeArgs, MintError,
+    MintRequest, PlatformConfig, RegisterError, RolloutCommand, RolloutStatus, SetShardStatusArgs, ShardInfo,
+    ShardReport, ValidationResult, VersionInfo,
 };
 
 pub const CANISTER_NAME: &str = "staking_hub";
@@ -32,9 +35,10 @@ fn init(args: HubInitArgs) {
     lifecycle::init(args);
 }
 
+/// `opt HubUpgradeArgs`: none (or empty arguments) keeps everything.
 #[ic_cdk::post_upgrade]
-fn post_upgrade() {
-    lifecycle::post_upgrade();
+fn post_upgrade(args: Option<HubUpgradeArgs>) {
+    lifecycle::post_upgrade(args);
 }
 
 /// Registers the caller (the learner) on a shard and returns the shard. Calling it again returns
@@ -102,6 +106,64 @@ fn get_init_args() -> HubInitArgs {
 #[ic_cdk::query]
 fn get_shard_wasm_hash() -> String {
     queries::get_shard_wasm_hash()
+}
+
+// ------------------------------------------------------------------ SNS governance (see `proposals`)
+
+/// Validator of function 1000 (emergency shard disable / enable).
+#[ic_cdk::query]
+fn set_shard_status_validate(args: SetShardStatusArgs) -> ValidationResult {
+    proposals::set_shard_status_validate(ic_cdk::api::msg_caller(), &args)
+}
+
+/// SNS governance only: disables (or enables) a shard. Traps on refusal (the proposal Fails).
+#[ic_cdk::update]
+fn set_shard_status(args: SetShardStatusArgs) {
+    proposals::set_shard_status(ic_cdk::api::msg_caller(), &args).unwrap_or_else(|e| ic_cdk::trap(e));
+    lifecycle::push_now();
+}
+
+/// Validator of function 1001 (configuration change; the payload names the fields to change).
+#[ic_cdk::query]
+fn update_config_validate(changes: ConfigOverrides) -> ValidationResult {
+    proposals::update_config_validate(ic_cdk::api::msg_caller(), &changes)
+}
+
+/// SNS governance only: a new configuration version, pushed to every shard and to
+/// learning_content until each confirms it (`get_config_status`).
+#[ic_cdk::update]
+fn update_config(changes: ConfigOverrides) {
+    let (old, new) =
+        proposals::update_config(ic_cdk::api::msg_caller(), &changes).unwrap_or_else(|e| ic_cdk::trap(e));
+    if old.auto_scale_interval_secs != new.auto_scale_interval_secs {
+        lifecycle::rearm_timer();
+    }
+    lifecycle::push_now();
+}
+
+/// Validator of function 1005 (shard Wasm rollout control).
+#[ic_cdk::query]
+fn control_shard_rollout_validate(command: RolloutCommand) -> ValidationResult {
+    proposals::control_shard_rollout_validate(ic_cdk::api::msg_caller(), &command)
+}
+
+/// SNS governance only: start, pause or resume the rollout of the embedded shard Wasm, or set
+/// its batch size (0 = stopped).
+#[ic_cdk::update]
+fn control_shard_rollout(command: RolloutCommand) {
+    proposals::control_shard_rollout(ic_cdk::api::msg_caller(), &command).unwrap_or_else(|e| ic_cdk::trap(e));
+}
+
+/// The configuration version in force and who has not confirmed it yet.
+#[ic_cdk::query]
+fn get_config_status() -> ConfigStatus {
+    fleet::config_status()
+}
+
+/// The shard Wasm rollout: target hash, state, and every shard not on the target.
+#[ic_cdk::query]
+fn get_rollout_status() -> RolloutStatus {
+    fleet::rollout_status()
 }
 
 ic_cdk::export_candid!();

@@ -1,8 +1,14 @@
 //! init, post_upgrade and the periodic timer.
 
-use crate::{scaling, state};
-use platform_types::{HubInitArgs, PlatformConfig};
+use crate::{fleet, scaling, state};
+use ic_cdk_timers::TimerId;
+use platform_types::{HubInitArgs, HubUpgradeArgs, PlatformConfig};
+use std::cell::Cell;
 use std::time::Duration;
+
+thread_local! {
+    static TIMER: Cell<Option<TimerId>> = const { Cell::new(None) };
+}
 
 /// The configuration the init arguments ask for: the defaults with the overrides applied, or
 /// the validation message.
@@ -17,25 +23,49 @@ pub fn init(args: HubInitArgs) {
     arm_timer();
 }
 
-/// Everything lives in stable structures: the timer is all an upgrade has to restore.
-pub fn post_upgrade() {
-    if state::init_args().is_none() {
+/// Everything lives in stable structures: the timer is all an upgrade has to restore. An
+/// upgrade argument may set the SNS governance canister (e.g. once the SNS exists). A new
+/// embedded shard Wasm is rolled out by the timer.
+pub fn post_upgrade(args: Option<HubUpgradeArgs>) {
+    let Some(mut init) = state::init_args() else {
         ic_cdk::trap("staking_hub: no init arguments in stable memory after upgrade");
+    };
+    if let Some(governance) = args.and_then(|a| a.sns_governance_id) {
+        init.sns_governance_id = governance;
+        state::set_init_args(init);
     }
     arm_timer();
 }
 
 /// Every `auto_scale_interval_secs`: capacity, pending learning_content notifications, cycles.
 /// Serial: a run still awaiting its calls when the next is due makes that one skip.
+/// Also: configuration and status pushes still unconfirmed, and one shard rollout batch.
 fn arm_timer() {
     let interval = Duration::from_secs(state::config().auto_scale_interval_secs);
-    ic_cdk_timers::set_timer_interval_serial(interval, async || {
+    let id = ic_cdk_timers::set_timer_interval_serial(interval, async || {
         if let Err(e) = scaling::ensure_capacity().await {
             ic_cdk::println!("staking_hub timer: {e}");
         }
         scaling::retry_content_registrations().await;
         scaling::top_up_shards().await;
+        fleet::push_pending().await;
+        fleet::rollout_tick().await;
     });
+    TIMER.set(Some(id));
+}
+
+/// After a configuration change of the interval.
+pub fn rearm_timer() {
+    if let Some(id) = TIMER.take() {
+        ic_cdk_timers::clear_timer(id);
+    }
+    arm_timer();
+}
+
+/// Pushes a change to the shards and learning_content right away (the periodic timer retries
+/// whatever fails).
+pub fn push_now() {
+    ic_cdk_timers::set_timer(Duration::ZERO, fleet::push_pending());
 }
 
 #[cfg(test)]

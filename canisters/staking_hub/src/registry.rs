@@ -2,6 +2,7 @@
 //! entry point, so it is atomic. No System API here (time, ids and limits come in as
 //! arguments), so all of it is unit-tested natively.
 
+use crate::fleet::ShardSync;
 use crate::mint::{self, Admission, LedgerOutcome, MintKey, MintRecord};
 use crate::model::{self, HubTotals, ScalingNeed, ShardIndex, ShardRecord, UserEntry, UserState};
 use crate::state;
@@ -69,13 +70,15 @@ pub fn record_created(id: Principal, now_ns: u64) -> ShardIndex {
 }
 
 /// The install succeeded: the shard is Active and takes users; learning_content must learn it.
-pub fn mark_installed(index: ShardIndex, wasm_hash: String) -> Principal {
+/// `config_version`: the version of the configuration in its init arguments.
+pub fn mark_installed(index: ShardIndex, wasm_hash: String, config_version: u64) -> Principal {
     let id = state::update_shard(index, |s| {
         s.installed = true;
         s.wasm_hash = wasm_hash;
         s.id
     })
     .expect("mark_installed: the shard exists");
+    state::update_shard_sync(index, |y| *y = ShardSync { config_version, ..ShardSync::default() });
     state::add_pending_content(id);
     id
 }
@@ -192,7 +195,7 @@ mod tests {
 
     fn installed_shard(n: u8) -> ShardIndex {
         let i = record_created(p(n), 1);
-        mark_installed(i, "hash".into());
+        mark_installed(i, "hash".into(), 0);
         i
     }
 
@@ -234,7 +237,7 @@ mod tests {
         assert!(list_shards().is_empty(), "not listed until installed");
         assert_eq!(note_install_failure(i), 1);
         assert_eq!(note_install_failure(i), 2);
-        mark_installed(i, "abc".into());
+        mark_installed(i, "abc".into(), 0);
         assert_eq!(scaling_need(9), ScalingNeed::None);
         let listed = list_shards();
         assert_eq!((listed.len(), listed[0].wasm_hash.as_str(), listed[0].created_at_ns), (1, "abc", 7));

@@ -53,10 +53,12 @@ async fn provision(_guard: &ProvisionGuard) -> Result<Principal, String> {
     let config = state::config();
     let init = state::init_args().ok_or("the hub is not initialized")?;
     let wasm = shard_wasm::USER_PROFILE_WASM_GZ;
+    let config_version = state::config_version();
     let shard_args = ShardInitArgs {
         hub_id: ic_cdk::api::canister_self(),
         learning_content_id: init.learning_content_id,
         config: config.clone(),
+        config_version: Some(config_version),
     };
     let install_arg = candid::encode_one(&shard_args).map_err(|e| format!("encoding ShardInitArgs: {e}"))?;
 
@@ -109,7 +111,7 @@ async fn provision(_guard: &ProvisionGuard) -> Result<Principal, String> {
         registry::set_scaling_status(msg.clone());
         return Err(msg);
     }
-    registry::mark_installed(index, shard_wasm::sha256_hex(wasm));
+    registry::mark_installed(index, shard_wasm::sha256_hex(wasm), config_version);
     registry::set_scaling_status(format!("ok: shard {id} (#{index}) installed and active"));
     Ok(id)
 }

@@ -13,7 +13,10 @@
 //! | 7 | `StableBTreeMap<MintKey, MintRecord>` | the mint journal: (shard index, withdrawal id) → entry |
 //! | 8 | `StableBTreeMap<u32, MintCounters>` | minted and in-flight amounts per shard index |
 //! | 9 | `StableCell` | `MintCounters` over all shards |
+//! | 10 | `StableCell` | `FleetState`: config version, learning_content's confirmed version, rollout control |
+//! | 11 | `StableBTreeMap<u32, ShardSync>` | per shard: confirmed config version, status pushed, rollout failures |
 
+use crate::fleet::{FleetState, ShardSync};
 use crate::mint::{MintCounters, MintKey, MintRecord};
 use crate::model::{HubTotals, ShardIndex, ShardRecord, UserEntry};
 use candid::Principal;
@@ -32,6 +35,8 @@ pub const PENDING_CONTENT_MEMORY_ID: MemoryId = MemoryId::new(6);
 pub const MINT_JOURNAL_MEMORY_ID: MemoryId = MemoryId::new(7);
 pub const SHARD_MINTS_MEMORY_ID: MemoryId = MemoryId::new(8);
 pub const MINT_TOTALS_MEMORY_ID: MemoryId = MemoryId::new(9);
+pub const FLEET_MEMORY_ID: MemoryId = MemoryId::new(10);
+pub const SHARD_SYNC_MEMORY_ID: MemoryId = MemoryId::new(11);
 
 type VM<M> = VirtualMemory<M>;
 pub type InitArgsCell<M> = StableCell<StableCandid<Option<HubInitArgs>>, VM<M>>;
@@ -44,6 +49,8 @@ pub type PendingSet<M> = StableBTreeMap<Principal, (), VM<M>>;
 pub type MintJournal<M> = StableBTreeMap<MintKey, StableCandid<MintRecord>, VM<M>>;
 pub type ShardMints<M> = StableBTreeMap<ShardIndex, StableCandid<MintCounters>, VM<M>>;
 pub type MintTotalsCell<M> = StableCell<StableCandid<MintCounters>, VM<M>>;
+pub type FleetCell<M> = StableCell<StableCandid<FleetState>, VM<M>>;
+pub type ShardSyncMap<M> = StableBTreeMap<ShardIndex, StableCandid<ShardSync>, VM<M>>;
 
 /// The hub's stable structures over one memory manager.
 pub struct Stable<M: Memory> {
@@ -57,6 +64,8 @@ pub struct Stable<M: Memory> {
     pub mint_journal: MintJournal<M>,
     pub shard_mints: ShardMints<M>,
     pub mint_totals: MintTotalsCell<M>,
+    pub fleet: FleetCell<M>,
+    pub shard_sync: ShardSyncMap<M>,
 }
 
 impl<M: Memory + Clone> Stable<M> {
@@ -73,6 +82,8 @@ impl<M: Memory + Clone> Stable<M> {
             mint_journal: StableBTreeMap::init(manager.get(MINT_JOURNAL_MEMORY_ID)),
             shard_mints: StableBTreeMap::init(manager.get(SHARD_MINTS_MEMORY_ID)),
             mint_totals: StableCell::init(manager.get(MINT_TOTALS_MEMORY_ID), StableCandid(MintCounters::default())),
+            fleet: StableCell::init(manager.get(FLEET_MEMORY_ID), StableCandid(FleetState::default())),
+            shard_sync: StableBTreeMap::init(manager.get(SHARD_SYNC_MEMORY_ID)),
         }
     }
 }
@@ -188,6 +199,39 @@ pub fn remove_pending_content(shard: Principal) {
 
 pub fn pending_content() -> Vec<Principal> {
     with(|s| s.pending_content.keys().collect())
+}
+
+// ------------------------------------------------------------------ fleet (config, status, rollout)
+
+pub fn fleet() -> FleetState {
+    with(|s| s.fleet.get().0.clone())
+}
+
+pub fn update_fleet<R>(f: impl FnOnce(&mut FleetState) -> R) -> R {
+    with_mut(|s| {
+        let mut fleet = s.fleet.get().0.clone();
+        let r = f(&mut fleet);
+        s.fleet.set(StableCandid(fleet));
+        r
+    })
+}
+
+/// The version of the configuration in force (0: the one given at install).
+pub fn config_version() -> u64 {
+    fleet().config_version
+}
+
+pub fn shard_sync(index: ShardIndex) -> ShardSync {
+    with(|s| s.shard_sync.get(&index).map(|c| c.0).unwrap_or_default())
+}
+
+pub fn update_shard_sync<R>(index: ShardIndex, f: impl FnOnce(&mut ShardSync) -> R) -> R {
+    with_mut(|s| {
+        let mut sync = s.shard_sync.get(&index).map(|c| c.0).unwrap_or_default();
+        let r = f(&mut sync);
+        s.shard_sync.insert(index, StableCandid(sync));
+        r
+    })
 }
 
 // ------------------------------------------------------------------ mint journal

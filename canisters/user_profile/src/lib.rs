@@ -16,7 +16,8 @@ mod withdrawals;
 
 use candid::Principal;
 use platform_types::{
-    ProfileInput, QuizOutcome, ShardError, ShardInitArgs, ShardStats, UnstakeError, UserView, VersionInfo, Withdrawal,
+    ProfileInput, QuizOutcome, ShardConfigPush, ShardError, ShardInitArgs, ShardStats, UnstakeError, UserView,
+    VersionInfo, Withdrawal,
 };
 
 pub const CANISTER_NAME: &str = "user_profile";
@@ -41,6 +42,13 @@ fn register_user(user: Principal) -> Result<(), ShardError> {
 #[ic_cdk::update]
 fn set_disabled(disabled: bool) -> Result<(), ShardError> {
     updates::set_disabled(ic_cdk::api::msg_caller(), disabled)
+}
+
+/// Hub only: the platform configuration in force, pushed after a config proposal. Applied only
+/// if its version is newer; answers the version in force.
+#[ic_cdk::update]
+fn apply_config(push: ShardConfigPush) -> Result<u64, ShardError> {
+    updates::apply_config(ic_cdk::api::msg_caller(), push)
 }
 
 /// The caller's own profile (validated and normalised; `BadInput` names the field).

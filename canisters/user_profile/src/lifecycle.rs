@@ -2,8 +2,15 @@
 
 use crate::journal::FIRST_RETRY_DELAY_NS;
 use crate::{rewards, state, withdrawals};
+use ic_cdk_timers::TimerId;
 use platform_types::ShardInitArgs;
+use std::cell::RefCell;
 use std::time::Duration;
+
+thread_local! {
+    /// The periodic timers (heap: timers do not survive an upgrade anyway).
+    static TIMERS: RefCell<Vec<TimerId>> = const { RefCell::new(Vec::new()) };
+}
 
 pub fn init(args: ShardInitArgs) {
     if let Err(e) = args.config.validate() {
@@ -30,6 +37,16 @@ pub fn post_upgrade() {
 /// pending withdrawals (serial: a run still awaiting the hub makes the next one skip).
 fn arm_timers() {
     let secs = state::with(|s| s.config().shard_sync_interval_secs);
-    ic_cdk_timers::set_timer_interval(Duration::from_secs(secs), rewards::periodic_sync);
-    ic_cdk_timers::set_timer_interval_serial(Duration::from_nanos(FIRST_RETRY_DELAY_NS), withdrawals::retry_due);
+    let sync = ic_cdk_timers::set_timer_interval(Duration::from_secs(secs), rewards::periodic_sync);
+    let retry =
+        ic_cdk_timers::set_timer_interval_serial(Duration::from_nanos(FIRST_RETRY_DELAY_NS), withdrawals::retry_due);
+    TIMERS.with_borrow_mut(|t| *t = vec![sync, retry]);
+}
+
+/// After a configuration push that changed an interval.
+pub fn rearm_timers() {
+    for id in TIMERS.with_borrow_mut(std::mem::take) {
+        ic_cdk_timers::clear_timer(id);
+    }
+    arm_timers();
 }

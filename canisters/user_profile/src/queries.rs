@@ -46,6 +46,7 @@ mod tests {
             hub_id: Principal::from_slice(&[7; 10]),
             learning_content_id: Principal::from_slice(&[8; 10]),
             config: PlatformConfig::default(),
+            config_version: None,
         };
         state::set_init_args(args.clone());
         let v = get_version();

@@ -149,6 +149,23 @@ impl<M: Memory> ShardState<M> {
         &self.args().config
     }
 
+    /// The version of the configuration in force (0: the one given at install, unversioned).
+    pub fn config_version(&self) -> u64 {
+        self.args().config_version.unwrap_or(0)
+    }
+
+    /// A configuration pushed by the hub: applied only if newer than the one in force (pushes
+    /// may arrive out of order, or twice). Returns the version in force and whether it changed.
+    pub fn apply_config(&mut self, version: u64, config: PlatformConfig) -> Result<(u64, bool), String> {
+        config.validate()?;
+        if version <= self.config_version() {
+            return Ok((self.config_version(), false));
+        }
+        let args = ShardInitArgs { config, config_version: Some(version), ..self.args().clone() };
+        self.set_init_args(args);
+        Ok((version, true))
+    }
+
     pub fn hub_id(&self) -> Principal {
         self.args().hub_id
     }
@@ -648,7 +665,7 @@ mod tests {
 
     fn fresh() -> ShardState<DefaultMemoryImpl> {
         let mut s = ShardState::open(&MemoryManager::init(DefaultMemoryImpl::default()));
-        s.set_init_args(ShardInitArgs { hub_id: p(200), learning_content_id: p(201), config: config() });
+        s.set_init_args(ShardInitArgs { hub_id: p(200), learning_content_id: p(201), config: config(), config_version: None });
         s
     }
 
@@ -700,6 +717,21 @@ mod tests {
 
     fn definite(reason: &str) -> MintAnswer {
         MintAnswer::Refused(MintError::LedgerRejected { reason: reason.into() })
+    }
+
+    #[test]
+    fn config_pushes_apply_only_newer_versions() {
+        let mut s = fresh();
+        assert_eq!(s.config_version(), 0);
+        let next = PlatformConfig { daily_attempt_limit: 9, ..config() };
+        assert_eq!(s.apply_config(2, next.clone()), Ok((2, true)));
+        assert_eq!((s.config().daily_attempt_limit, s.config_version()), (9, 2));
+        assert_eq!(s.apply_config(2, config()), Ok((2, false)), "the same version again changes nothing");
+        assert_eq!(s.apply_config(1, config()), Ok((2, false)), "an older push changes nothing");
+        assert_eq!(s.config().daily_attempt_limit, 9);
+        let bad = PlatformConfig { pass_mark_percent: 0, ..config() };
+        assert!(s.apply_config(3, bad).unwrap_err().contains("pass_mark_percent"));
+        assert_eq!(s.hub_id(), p(200), "the rest of the init args stays");
     }
 
     #[test]
@@ -1153,7 +1185,7 @@ mod tests {
         let memory = DefaultMemoryImpl::default();
         {
             let mut s = ShardState::open(&MemoryManager::init(memory.clone()));
-            s.set_init_args(ShardInitArgs { hub_id: p(200), learning_content_id: p(201), config: config() });
+            s.set_init_args(ShardInitArgs { hub_id: p(200), learning_content_id: p(201), config: config(), config_version: None });
             s.register_user(p(1), T0).unwrap();
             grant(&mut s, CHUNK);
             let t = s.begin_submission(p(1), "a", T0, false).unwrap();

@@ -7,7 +7,8 @@ use crate::rewards::{self, RefillError};
 use crate::{calls, state, withdrawals};
 use candid::Principal;
 use platform_types::{
-    AllowanceError, ProfileInput, QuizOutcome, ShardError, UnstakeError, UserView, VerifyError, Withdrawal,
+    AllowanceError, ProfileInput, QuizOutcome, ShardConfigPush, ShardError, UnstakeError, UserView, VerifyError,
+    Withdrawal,
 };
 
 fn now() -> u64 {
@@ -25,6 +26,19 @@ pub fn set_disabled(caller: Principal, disabled: bool) -> Result<(), ShardError>
     guards::caller_is_hub(caller)?;
     state::with_mut(|s| s.set_disabled(disabled));
     Ok(())
+}
+
+/// Hub only: the configuration in force (see `ShardState::apply_config`). A changed sync
+/// interval re-arms the timers.
+pub fn apply_config(caller: Principal, push: ShardConfigPush) -> Result<u64, ShardError> {
+    guards::caller_is_hub(caller)?;
+    let old_interval = state::with(|s| s.config().shard_sync_interval_secs);
+    let (version, changed) = state::with_mut(|s| s.apply_config(push.version, push.config))
+        .map_err(|detail| ShardError::BadInput { detail })?;
+    if changed && state::with(|s| s.config().shard_sync_interval_secs) != old_interval {
+        crate::lifecycle::rearm_timers();
+    }
+    Ok(version)
 }
 
 /// The user themself only: the record changed is always the caller's.
@@ -184,6 +198,7 @@ mod tests {
             hub_id: Principal::anonymous(),
             learning_content_id: Principal::anonymous(),
             config,
+            config_version: None,
         });
         state::with_mut(|s| {
             s.register_user(user, 0).unwrap();

@@ -50,8 +50,17 @@ pub fn validate_did(did: &str) -> Result<()> {
     Ok(())
 }
 
+/// Public metadata that tells builds of the same code apart (see [`package_tagged`]).
+pub const BUILD_TAG_METADATA: &str = "build_tag";
+
 /// Steps 1-4: the shrunk Wasm with `did` embedded as `candid:service`.
 pub fn package_wasm(raw: &[u8], did: &str) -> Result<Vec<u8>> {
+    package_wasm_tagged(raw, did, None)
+}
+
+/// [`package_wasm`], plus public metadata `build_tag` when `tag` is given: the same code with a
+/// different module hash (the rollout tests use it to stand for a new shard release).
+pub fn package_wasm_tagged(raw: &[u8], did: &str, tag: Option<&str>) -> Result<Vec<u8>> {
     ensure!(
         raw.starts_with(WASM_MAGIC),
         "the input is not a WebAssembly binary (no \\0asm magic; a .wasm.gz must not be passed here)"
@@ -76,6 +85,9 @@ pub fn package_wasm(raw: &[u8], did: &str) -> Result<Vec<u8>> {
         CANDID_SERVICE_METADATA,
         did.as_bytes().to_vec(),
     );
+    if let Some(tag) = tag {
+        add_metadata(&mut module, Kind::Public, BUILD_TAG_METADATA, tag.as_bytes().to_vec());
+    }
     Ok(module.emit_wasm())
 }
 
@@ -105,6 +117,17 @@ pub fn candid_service_of(wasm_or_gz: &[u8]) -> Result<Option<String>> {
 
 /// Everything: reads `wasm_path` and `did_path`, writes `<out_dir>/<name>.wasm.gz(.sha256)`.
 pub fn package(wasm_path: &Path, did_path: &Path, name: &str, out_dir: &Path) -> Result<Packaged> {
+    package_tagged(wasm_path, did_path, name, out_dir, None)
+}
+
+/// [`package`] with an optional build tag (see [`package_wasm_tagged`]).
+pub fn package_tagged(
+    wasm_path: &Path,
+    did_path: &Path,
+    name: &str,
+    out_dir: &Path,
+    tag: Option<&str>,
+) -> Result<Packaged> {
     ensure!(
         !name.is_empty()
             && name
@@ -116,7 +139,7 @@ pub fn package(wasm_path: &Path, did_path: &Path, name: &str, out_dir: &Path) ->
         std::fs::read(wasm_path).with_context(|| format!("cannot read {}", wasm_path.display()))?;
     let did = std::fs::read_to_string(did_path)
         .with_context(|| format!("cannot read {}", did_path.display()))?;
-    let shrunk = package_wasm(&raw, &did).with_context(|| {
+    let shrunk = package_wasm_tagged(&raw, &did, tag).with_context(|| {
         format!(
             "cannot package {} with {}",
             wasm_path.display(),
@@ -231,6 +254,18 @@ mod tests {
             .map(|(_, c)| c.name().to_string())
             .collect();
         assert_eq!(customs, vec!["icp:public candid:service".to_string()]);
+    }
+
+    #[test]
+    fn a_build_tag_changes_the_module_but_not_the_code() {
+        let raw = tiny_module();
+        let plain = package_wasm(&raw, DID).unwrap();
+        let tagged = package_wasm_tagged(&raw, DID, Some("rollout")).unwrap();
+        assert_ne!(sha256_hex(&plain), sha256_hex(&tagged));
+        let m = ic_wasm::utils::parse_wasm(&tagged, false).unwrap();
+        assert_eq!(get_metadata(&m, BUILD_TAG_METADATA).unwrap().as_ref(), b"rollout");
+        assert_eq!(m.funcs.iter().count(), 1);
+        assert_eq!(candid_service_of(&tagged).unwrap().as_deref(), Some(DID));
     }
 
     #[test]

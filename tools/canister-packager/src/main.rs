@@ -5,9 +5,10 @@ use std::path::PathBuf;
 
 const USAGE: &str = "\
 usage:
-  canister-packager --wasm <in.wasm> --did <interface.did> --name <name> --out <dir>
+  canister-packager --wasm <in.wasm> --did <interface.did> --name <name> --out <dir> [--build-tag <text>]
       shrink <in.wasm>, embed <interface.did> as public metadata candid:service, gzip it
-      deterministically and write <dir>/<name>.wasm.gz and <dir>/<name>.wasm.gz.sha256
+      deterministically and write <dir>/<name>.wasm.gz and <dir>/<name>.wasm.gz.sha256;
+      --build-tag adds public metadata build_tag (same code, another module hash)
   canister-packager info <file.wasm|file.wasm.gz>
       list the imports, exports and metadata of a module";
 
@@ -27,7 +28,7 @@ fn run(args: Vec<String>) -> Result<()> {
         print!("{}", canister_packager::describe(&bytes)?);
         return Ok(());
     }
-    let (mut wasm, mut did, mut name, mut out) = (None, None, None, None);
+    let (mut wasm, mut did, mut name, mut out, mut tag) = (None, None, None, None, None);
     let mut it = args.into_iter();
     while let Some(flag) = it.next() {
         let slot = match flag.as_str() {
@@ -35,6 +36,7 @@ fn run(args: Vec<String>) -> Result<()> {
             "--did" => &mut did,
             "--name" => &mut name,
             "--out" => &mut out,
+            "--build-tag" => &mut tag,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return Ok(());
@@ -49,11 +51,12 @@ fn run(args: Vec<String>) -> Result<()> {
     let (Some(wasm), Some(did), Some(name), Some(out)) = (wasm, did, name, out) else {
         bail!("--wasm, --did, --name and --out are all required\n{USAGE}");
     };
-    let p = canister_packager::package(
+    let p = canister_packager::package_tagged(
         &PathBuf::from(wasm),
         &PathBuf::from(did),
         &name,
         &PathBuf::from(out),
+        tag.as_deref(),
     )?;
     println!(
         "{name}: raw {} B -> shrunk {} B -> gzip {} B, sha256 {}  ({})",

@@ -1,0 +1,264 @@
+//! Payloads of the SNS proposals that govern the platform (generic nervous system functions),
+//! the hub → shard / learning_content configuration pushes, the upgrade arguments and the
+//! governance status views.
+//!
+//! SNS governance passes a proposal's payload as the raw Candid argument of both the validator
+//! and the target method, so each payload is the single argument of its method pair:
+//!
+//! | id | canister | target / validator | payload |
+//! |---|---|---|---|
+//! | 1000 | staking_hub | `set_shard_status` / `set_shard_status_validate` | [`SetShardStatusArgs`] |
+//! | 1001 | staking_hub | `update_config` / `update_config_validate` | [`ConfigOverrides`] (the fields to change) |
+//! | 1002 | learning_content | `add_units` / `add_units_validate` | [`AddUnitsArgs`] |
+//! | 1003 | learning_content | `update_unit` / `update_unit_validate` | [`UpdateUnitArgs`] |
+//! | 1004 | learning_content | `retire_units` / `retire_units_validate` | [`RetireUnitsArgs`] |
+//! | 1005 | staking_hub | `control_shard_rollout` / `control_shard_rollout_validate` | [`RolloutCommand`] |
+//!
+//! Validators answer [`ValidationResult`] (`variant { Ok : text; Err : text }`): `Ok` carries
+//! the human-readable rendering shown to voters. The `render_*` functions here are shared by the
+//! canisters and the proposals CLI, so voters see what the submitter previewed.
+
+use crate::{ConfigOverrides, PlatformConfig, UnitInput};
+use candid::{CandidType, Principal};
+use serde::{Deserialize, Serialize};
+
+/// The reply of every validator method.
+pub type ValidationResult = Result<String, String>;
+
+/// Longest `reason` a proposal payload may carry (bytes).
+pub const MAX_REASON_LEN: usize = 1_000;
+
+/// Emergency disable / enable of one shard (function 1000).
+#[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct SetShardStatusArgs {
+    pub shard_id: Principal,
+    /// true: disable (users' state-changing calls are refused, no new users, no allowances,
+    /// withdrawals wait); false: enable again.
+    pub disabled: bool,
+    pub reason: String,
+}
+
+/// Units to add (function 1002). Ids must be new (never used, retired ones included).
+#[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct AddUnitsArgs {
+    pub units: Vec<UnitInput>,
+}
+
+/// A new version of an existing, not retired unit, answer key included (function 1003).
+#[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct UpdateUnitArgs {
+    pub unit: UnitInput,
+}
+
+/// Units to retire (function 1004): they leave the listings and can no longer be passed;
+/// learners keep their completions and rewards.
+#[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct RetireUnitsArgs {
+    pub unit_ids: Vec<String>,
+    pub reason: String,
+}
+
+/// Control of the rollout of the hub's embedded shard Wasm to its shards (function 1005).
+#[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub enum RolloutCommand {
+    /// Roll out at `batch_size` shards per timer tick (0 = stopped).
+    Start { batch_size: u32 },
+    /// Hold the rollout where it is (in-flight upgrades finish).
+    Pause,
+    /// Go on at the batch size in force.
+    Resume,
+    SetBatchSize { batch_size: u32 },
+}
+
+/// Most shards the rollout upgrades per timer tick.
+pub const MAX_ROLLOUT_BATCH: u32 = 50;
+
+/// Upgrade argument of staking_hub (`opt HubUpgradeArgs`; none keeps everything as it is).
+#[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+pub struct HubUpgradeArgs {
+    /// Set (or correct) the SNS governance canister, e.g. once the SNS exists: an SNS
+    /// decentralization swap creates governance after the dapp canisters were installed.
+    pub sns_governance_id: Option<Principal>,
+}
+
+/// Upgrade argument of learning_content (`opt ContentUpgradeArgs`).
+#[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+pub struct ContentUpgradeArgs {
+    pub sns_governance_id: Option<Principal>,
+}
+
+/// Hub → shard: the configuration in force (`apply_config`). A shard applies a version only if
+/// it is newer than the one it has.
+#[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct ShardConfigPush {
+    pub version: u64,
+    pub config: PlatformConfig,
+}
+
+/// Hub → learning_content: its part of the configuration (`apply_config`).
+#[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct ContentConfigPush {
+    pub version: u64,
+    pub pass_mark_percent: u8,
+}
+
+/// Where the configuration stands (`get_config_status` on the hub).
+#[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct ConfigStatus {
+    pub version: u64,
+    pub config: PlatformConfig,
+    /// Shards that have not confirmed `version` yet, with the version they confirmed.
+    pub shards_behind: Vec<(Principal, u64)>,
+    /// The version learning_content confirmed.
+    pub content_version: u64,
+}
+
+#[derive(CandidType, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RolloutState {
+    /// Upgrading outdated shards, `batch_size` per tick.
+    Running,
+    Paused,
+    /// Batch size 0.
+    Stopped,
+}
+
+/// One shard as the rollout sees it.
+#[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct ShardRollout {
+    pub shard_id: Principal,
+    /// Hex sha256 of the Wasm it runs (as last installed by the hub).
+    pub wasm_hash: String,
+    /// Failed upgrade attempts to the current target.
+    pub failures: u32,
+    pub last_error: Option<String>,
+    /// Gave up after too many failures: it keeps running its old code until the next target.
+    pub gave_up: bool,
+}
+
+/// `get_rollout_status` on the hub.
+#[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct RolloutStatus {
+    /// Hex sha256 of the embedded shard Wasm: what every shard should run.
+    pub target_hash: String,
+    pub state: RolloutState,
+    pub batch_size: u32,
+    pub shards_total: u64,
+    pub shards_on_target: u64,
+    /// Shards not on the target (each with its hash, failures, last error).
+    pub pending: Vec<ShardRollout>,
+}
+
+/// Renders a rollout command for voters.
+pub fn render_rollout_command(c: &RolloutCommand) -> Result<String, String> {
+    let check = |b: u32| {
+        if b > MAX_ROLLOUT_BATCH {
+            Err(format!("batch_size must be in 0..={MAX_ROLLOUT_BATCH}, got {b}"))
+        } else {
+            Ok(())
+        }
+    };
+    Ok(match c {
+        RolloutCommand::Start { batch_size: 0 } => return Err("Start needs a batch size of at least 1".into()),
+        RolloutCommand::Start { batch_size } => {
+            check(*batch_size)?;
+            format!("Start the shard Wasm rollout at {batch_size} shard(s) per timer tick.")
+        }
+        RolloutCommand::Pause => "Pause the shard Wasm rollout (upgrades in flight finish).".into(),
+        RolloutCommand::Resume => "Resume the shard Wasm rollout at the batch size in force.".into(),
+        RolloutCommand::SetBatchSize { batch_size } => {
+            check(*batch_size)?;
+            format!("Set the shard Wasm rollout batch size to {batch_size} shard(s) per timer tick (0 = stopped).")
+        }
+    })
+}
+
+/// Checks a reason text.
+pub fn check_reason(reason: &str) -> Result<(), String> {
+    if reason.trim().is_empty() {
+        return Err("reason: must not be empty".into());
+    }
+    if reason.len() > MAX_REASON_LEN {
+        return Err(format!("reason: at most {MAX_REASON_LEN} bytes, got {}", reason.len()));
+    }
+    Ok(())
+}
+
+/// Renders a shard status change for voters (the shard's existence is checked by the hub).
+pub fn render_shard_status(args: &SetShardStatusArgs) -> Result<String, String> {
+    check_reason(&args.reason)?;
+    let what = if args.disabled {
+        "DISABLE shard (emergency): its users' state-changing calls are refused, it gets no new users, \
+         no allowances and no mints until enabled again; reads keep working; nothing is lost"
+    } else {
+        "ENABLE shard: it serves its users, takes new users and earns rewards again"
+    };
+    Ok(format!("{what}.\nShard: {}\nReason: {}", args.shard_id, args.reason.trim()))
+}
+
+/// The configuration `changes` would give when applied to `current`, and its rendering: every
+/// field that changes, old → new. Errors: nothing changes, or the result is out of range.
+pub fn render_config_change(current: &PlatformConfig, changes: &ConfigOverrides) -> Result<(PlatformConfig, String), String> {
+    let next = changes.apply_to(current)?;
+    let mut lines = Vec::new();
+    macro_rules! field {
+        ($f:ident) => {
+            if current.$f != next.$f {
+                lines.push(format!("  {}: {} -> {}", stringify!($f), current.$f, next.$f));
+            }
+        };
+    }
+    field!(shard_soft_limit);
+    field!(shard_hard_limit);
+    field!(auto_scale_interval_secs);
+    field!(allowance_chunk_e8s);
+    field!(reward_per_quiz_e8s);
+    field!(daily_attempt_limit);
+    field!(pass_mark_percent);
+    field!(shard_sync_interval_secs);
+    field!(shard_initial_cycles);
+    field!(shard_topup_threshold_cycles);
+    field!(shard_topup_amount_cycles);
+    if lines.is_empty() {
+        return Err("the proposal changes nothing".into());
+    }
+    Ok((
+        next,
+        format!(
+            "Update the platform configuration (pushed by the hub to every shard and to learning_content):\n{}",
+            lines.join("\n")
+        ),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_changes_are_rendered_field_by_field_and_validated() {
+        let current = PlatformConfig::default();
+        let changes = ConfigOverrides { daily_attempt_limit: Some(7), pass_mark_percent: Some(70), ..Default::default() };
+        let (next, text) = render_config_change(&current, &changes).unwrap();
+        assert_eq!((next.daily_attempt_limit, next.pass_mark_percent), (7, 70));
+        assert!(text.contains("daily_attempt_limit: 5 -> 7") && text.contains("pass_mark_percent: 60 -> 70"), "{text}");
+        assert!(!text.contains("reward_per_quiz_e8s"));
+        let same = ConfigOverrides { daily_attempt_limit: Some(5), ..Default::default() };
+        assert_eq!(render_config_change(&current, &same).unwrap_err(), "the proposal changes nothing");
+        let bad = ConfigOverrides { pass_mark_percent: Some(101), ..Default::default() };
+        assert!(render_config_change(&current, &bad).unwrap_err().contains("pass_mark_percent"));
+    }
+
+    #[test]
+    fn rollout_commands_and_shard_status_are_checked_and_rendered() {
+        assert!(render_rollout_command(&RolloutCommand::Start { batch_size: 5 }).unwrap().contains("5 shard(s)"));
+        assert!(render_rollout_command(&RolloutCommand::SetBatchSize { batch_size: MAX_ROLLOUT_BATCH + 1 }).is_err());
+        assert!(render_rollout_command(&RolloutCommand::Pause).is_ok());
+        assert!(render_rollout_command(&RolloutCommand::Start { batch_size: 0 }).is_err());
+        let args = SetShardStatusArgs { shard_id: Principal::anonymous(), disabled: true, reason: "bug #12".into() };
+        assert!(render_shard_status(&args).unwrap().starts_with("DISABLE"));
+        let empty = SetShardStatusArgs { reason: "  ".into(), ..args.clone() };
+        assert!(render_shard_status(&empty).unwrap_err().starts_with("reason"));
+        let long = SetShardStatusArgs { reason: "x".repeat(MAX_REASON_LEN + 1), ..args };
+        assert!(render_shard_status(&long).is_err());
+    }
+}

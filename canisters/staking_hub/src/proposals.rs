@@ -1,0 +1,236 @@
+//! The hub's SNS generic nervous system functions: a validator and a target per action.
+//!
+//! Governance calls the validator when a proposal is submitted and the target once it is
+//! adopted, with the proposal's payload as the argument of both. Validators change nothing and
+//! answer the rendering voters see. Targets check the caller, validate again against the state
+//! at execution time (it may have changed during the vote), and apply. The endpoint traps when a
+//! target refuses, so SNS governance marks the proposal Failed with the reason.
+
+use crate::fleet::{self, ShardSync};
+use crate::guards;
+use crate::model::ShardIndex;
+use crate::state;
+use candid::Principal;
+use platform_types::{
+    render_config_change, render_rollout_command, render_shard_status, ConfigOverrides, PlatformConfig,
+    RolloutCommand, RolloutState, SetShardStatusArgs, ShardStatus, ValidationResult,
+};
+
+// ------------------------------------------------------------------ 1000: shard status
+
+fn check_shard_status(args: &SetShardStatusArgs) -> Result<(ShardIndex, String), String> {
+    let text = render_shard_status(args)?;
+    let (index, shard) = state::shard_by_id(args.shard_id)
+        .filter(|(_, s)| s.installed)
+        .ok_or_else(|| format!("{} is not a shard of this hub", args.shard_id))?;
+    if (shard.status == ShardStatus::Disabled) == args.disabled {
+        return Err(format!(
+            "shard {} is already {}",
+            args.shard_id,
+            if args.disabled { "disabled" } else { "enabled" }
+        ));
+    }
+    Ok((index, text))
+}
+
+pub fn set_shard_status_validate(caller: Principal, args: &SetShardStatusArgs) -> ValidationResult {
+    guards::caller_is_governance(caller)?;
+    check_shard_status(args).map(|(_, text)| text)
+}
+
+/// Records the status at once (routing, allowances and mints follow it immediately); the shard
+/// itself is told by [`fleet::push_pending`], retried until it confirms.
+pub fn set_shard_status(caller: Principal, args: &SetShardStatusArgs) -> Result<(), String> {
+    guards::caller_is_governance(caller)?;
+    let (index, _) = check_shard_status(args)?;
+    let hard_limit = state::config().shard_hard_limit;
+    state::update_shard(index, |s| {
+        s.status = if args.disabled {
+            ShardStatus::Disabled
+        } else if s.user_count >= hard_limit {
+            ShardStatus::Full
+        } else {
+            ShardStatus::Active
+        }
+    });
+    state::update_shard_sync(index, |y| y.status_synced = false);
+    Ok(())
+}
+
+// ------------------------------------------------------------------ 1001: configuration
+
+pub fn update_config_validate(caller: Principal, changes: &ConfigOverrides) -> ValidationResult {
+    guards::caller_is_governance(caller)?;
+    render_config_change(&state::config(), changes).map(|(_, text)| text)
+}
+
+/// Applies a configuration change: a new version, pushed to every shard and learning_content
+/// by [`fleet::push_pending`]. Returns the old and the new configuration.
+pub fn update_config(caller: Principal, changes: &ConfigOverrides) -> Result<(PlatformConfig, PlatformConfig), String> {
+    guards::caller_is_governance(caller)?;
+    let old = state::config();
+    let (next, _) = render_config_change(&old, changes)?;
+    state::set_config(next.clone());
+    state::update_fleet(|f| f.config_version += 1);
+    // Full/Active follow the (possibly changed) hard limit.
+    for (index, shard) in state::shards() {
+        let status = match shard.status {
+            ShardStatus::Full if shard.user_count < next.shard_hard_limit => ShardStatus::Active,
+            ShardStatus::Active if shard.user_count >= next.shard_hard_limit => ShardStatus::Full,
+            other => other,
+        };
+        if status != shard.status {
+            state::update_shard(index, |s| s.status = status);
+        }
+    }
+    Ok((old, next))
+}
+
+// ------------------------------------------------------------------ 1005: rollout control
+
+fn check_rollout_command(command: &RolloutCommand) -> Result<String, String> {
+    let text = render_rollout_command(command)?;
+    let fleet = state::fleet();
+    match command {
+        RolloutCommand::Pause if fleet.rollout_paused => Err("the rollout is already paused".into()),
+        RolloutCommand::Resume if !fleet.rollout_paused => Err("the rollout is not paused".into()),
+        RolloutCommand::SetBatchSize { batch_size } if *batch_size == fleet.rollout_batch_size => {
+            Err(format!("the batch size is already {batch_size}"))
+        }
+        _ => Ok(format!(
+            "{text}\nNow: {:?} at {} shard(s) per tick; target shard Wasm sha256 {}.",
+            fleet.rollout_state(),
+            fleet.rollout_batch_size,
+            fleet::rollout_status().target_hash
+        )),
+    }
+}
+
+pub fn control_shard_rollout_validate(caller: Principal, command: &RolloutCommand) -> ValidationResult {
+    guards::caller_is_governance(caller)?;
+    check_rollout_command(command)
+}
+
+/// Start also forgets the shards the rollout gave up on, so they are tried again.
+pub fn control_shard_rollout(caller: Principal, command: &RolloutCommand) -> Result<RolloutState, String> {
+    guards::caller_is_governance(caller)?;
+    check_rollout_command(command)?;
+    match command {
+        RolloutCommand::Start { batch_size } => {
+            state::update_fleet(|f| {
+                f.rollout_paused = false;
+                f.rollout_batch_size = *batch_size;
+            });
+            for (index, _) in state::shards() {
+                state::update_shard_sync(index, |y| {
+                    *y = ShardSync { rollout_failures: 0, failed_target: String::new(), ..y.clone() }
+                });
+            }
+        }
+        RolloutCommand::Pause => state::update_fleet(|f| f.rollout_paused = true),
+        RolloutCommand::Resume => state::update_fleet(|f| f.rollout_paused = false),
+        RolloutCommand::SetBatchSize { batch_size } => state::update_fleet(|f| f.rollout_batch_size = *batch_size),
+    }
+    Ok(state::fleet().rollout_state())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry;
+    use platform_types::HubInitArgs;
+
+    fn p(n: u8) -> Principal {
+        Principal::from_slice(&[n; 10])
+    }
+
+    const GOVERNANCE: u8 = 3;
+
+    fn init() -> ShardIndex {
+        state::set_init_args(HubInitArgs {
+            ledger_id: p(1),
+            learning_content_id: p(2),
+            sns_governance_id: p(GOVERNANCE),
+            config: None,
+        });
+        let i = registry::record_created(p(50), 0);
+        registry::mark_installed(i, "h".into(), 0);
+        i
+    }
+
+    #[test]
+    fn only_governance_may_validate_or_execute() {
+        let i = init();
+        let args = SetShardStatusArgs { shard_id: p(50), disabled: true, reason: "incident".into() };
+        for caller in [p(9), p(1), p(50), Principal::anonymous()] {
+            assert!(set_shard_status_validate(caller, &args).unwrap_err().contains("governance"));
+            assert!(set_shard_status(caller, &args).is_err());
+            assert!(update_config_validate(caller, &ConfigOverrides::default()).is_err());
+            assert!(control_shard_rollout(caller, &RolloutCommand::Pause).is_err());
+        }
+        assert_eq!(state::shard(i).unwrap().status, ShardStatus::Active, "nothing changed");
+        assert!(set_shard_status_validate(p(GOVERNANCE), &args).unwrap().starts_with("DISABLE"));
+    }
+
+    #[test]
+    fn shard_status_is_validated_then_applied_and_marked_for_the_push() {
+        let i = init();
+        let unknown = SetShardStatusArgs { shard_id: p(51), disabled: true, reason: "x".into() };
+        assert!(set_shard_status_validate(p(GOVERNANCE), &unknown).unwrap_err().contains("not a shard"));
+        let enable = SetShardStatusArgs { shard_id: p(50), disabled: false, reason: "x".into() };
+        assert!(set_shard_status_validate(p(GOVERNANCE), &enable).unwrap_err().contains("already enabled"));
+        let disable = SetShardStatusArgs { disabled: true, ..enable.clone() };
+        set_shard_status(p(GOVERNANCE), &disable).unwrap();
+        assert_eq!(state::shard(i).unwrap().status, ShardStatus::Disabled);
+        assert!(!state::shard_sync(i).status_synced);
+        assert!(set_shard_status(p(GOVERNANCE), &disable).unwrap_err().contains("already disabled"), "re-validated");
+        let hard_limit = state::config().shard_hard_limit;
+        state::update_shard(i, |s| s.user_count = hard_limit);
+        set_shard_status(p(GOVERNANCE), &enable).unwrap();
+        assert_eq!(state::shard(i).unwrap().status, ShardStatus::Full, "enabled at the hard limit: Full");
+    }
+
+    #[test]
+    fn config_updates_bump_the_version_and_refresh_full_and_active() {
+        let i = init();
+        state::update_shard(i, |s| {
+            s.user_count = 10;
+            s.status = ShardStatus::Full;
+        });
+        let bad = ConfigOverrides { shard_soft_limit: Some(20), shard_hard_limit: Some(10), ..Default::default() };
+        assert!(update_config_validate(p(GOVERNANCE), &bad).unwrap_err().contains("shard_soft_limit"));
+        let raise = ConfigOverrides { shard_soft_limit: Some(15), shard_hard_limit: Some(20), ..Default::default() };
+        let text = update_config_validate(p(GOVERNANCE), &raise).unwrap();
+        assert!(text.contains("shard_hard_limit: 100000 -> 20"), "{text}");
+        assert_eq!(state::config_version(), 0);
+        update_config(p(GOVERNANCE), &raise).unwrap();
+        assert_eq!((state::config_version(), state::config().shard_hard_limit), (1, 20));
+        assert_eq!(state::shard(i).unwrap().status, ShardStatus::Active, "below the new hard limit");
+        assert_eq!(fleet::config_status().shards_behind, vec![(p(50), 0)]);
+        assert!(update_config(p(GOVERNANCE), &raise).unwrap_err().contains("changes nothing"));
+        let lower = ConfigOverrides { shard_soft_limit: Some(5), shard_hard_limit: Some(8), ..Default::default() };
+        update_config(p(GOVERNANCE), &lower).unwrap();
+        assert_eq!(state::shard(i).unwrap().status, ShardStatus::Full);
+        assert_eq!(state::config_version(), 2);
+    }
+
+    #[test]
+    fn rollout_commands_change_the_rollout_state() {
+        let i = init();
+        let g = p(GOVERNANCE);
+        assert!(control_shard_rollout_validate(g, &RolloutCommand::Resume).unwrap_err().contains("not paused"));
+        assert_eq!(control_shard_rollout(g, &RolloutCommand::Pause), Ok(RolloutState::Paused));
+        assert!(control_shard_rollout_validate(g, &RolloutCommand::Pause).is_err());
+        assert_eq!(control_shard_rollout(g, &RolloutCommand::Resume), Ok(RolloutState::Running));
+        assert_eq!(control_shard_rollout(g, &RolloutCommand::SetBatchSize { batch_size: 0 }), Ok(RolloutState::Stopped));
+        assert!(control_shard_rollout_validate(g, &RolloutCommand::Start { batch_size: 0 }).is_err());
+        state::update_shard_sync(i, |y| {
+            fleet::note_rollout_failure(y, "t", "e".into());
+        });
+        assert_eq!(control_shard_rollout(g, &RolloutCommand::Start { batch_size: 3 }), Ok(RolloutState::Running));
+        assert_eq!(state::shard_sync(i).rollout_failures, 0, "Start forgets earlier failures");
+        assert_eq!(state::fleet().rollout_batch_size, 3);
+        let too_big = RolloutCommand::SetBatchSize { batch_size: platform_types::MAX_ROLLOUT_BATCH + 1 };
+        assert!(control_shard_rollout_validate(g, &too_big).is_err());
+    }
+}

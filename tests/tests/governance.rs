@@ -1,0 +1,710 @@
+//! SNS governance of the platform, end to end through proposals on localnet: the local SNS
+//! governance and root (localnet/sns, test infrastructure) govern staking_hub and
+//! learning_content, which root controls (the hub controls its shards). The custom functions
+//! are registered from `sns/custom_functions/*.json` by AddGenericNervousSystemFunction
+//! proposals, as on mainnet.
+//!
+//! For every action: submit (the validator renders it), vote, adopt, execute, effect verified;
+//! a rejected proposal has no effect; a bad payload is refused at submission; direct calls to
+//! the targets by a user, the deployer and a shard are rejected. The upgrade path: the hub is
+//! upgraded by proposal to a build that embeds another shard Wasm, and rolls it out to its
+//! shards in batches; a pause mid-rollout holds; a shard that cannot be upgraded keeps its old
+//! code and is reported; every learner's data is intact.
+
+use candid::{CandidType, Principal};
+use icrc_ledger::types::{FeatureFlags, InitArgs, LedgerArgument};
+use icrc_ledger_types::icrc1::account::Account;
+use integration_tests::wasm;
+use localnet::management_types::{CanisterSettings, CanisterStatusType};
+use localnet::LocalNet;
+use platform_types::sns::root::SnsRootCanister;
+use platform_types::sns::*;
+use platform_types::*;
+use serde::Deserialize;
+use serde_bytes::ByteBuf;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Neurons 1, 2, 3 with 40, 35 and 25 voting power: no neuron decides alone.
+const NEURONS: [(u8, u64); 3] = [(1, 40), (2, 35), (3, 25)];
+const VOTING_PERIOD_SECS: u64 = 4 * 24 * 3_600;
+/// The hub's timer period in these tests.
+const TICK_SECS: u64 = 10;
+
+fn neuron_controller(n: u8) -> Principal {
+    Principal::self_authenticating([b"dao-neuron-".as_slice(), &[n]].concat())
+}
+
+fn neuron(n: u8) -> NeuronId {
+    NeuronId { id: vec![n; 32] }
+}
+
+fn learner(n: u32) -> Principal {
+    let mut b = [4u8; 29];
+    b[..4].copy_from_slice(&n.to_be_bytes());
+    Principal::from_slice(&b)
+}
+
+fn deployer() -> Principal {
+    Principal::self_authenticating(b"the-deployer")
+}
+
+fn unit(id: &str, subject: &str, key: Vec<u32>) -> UnitInput {
+    UnitInput {
+        unit: Unit {
+            id: id.into(),
+            subject: subject.into(),
+            title: format!("Unit {id}"),
+            body: format!("All about {id}."),
+            questions: key
+                .iter()
+                .enumerate()
+                .map(|(i, _)| Question { text: format!("Q{i}?"), options: vec!["a".into(), "b".into(), "c".into()] })
+                .collect(),
+        },
+        answer_key: key,
+    }
+}
+
+/// `sns/custom_functions/<id>_<method>.json`.
+#[derive(Deserialize, Debug)]
+struct FunctionFile {
+    id: u64,
+    name: String,
+    description: String,
+    target_canister: String,
+    target_method: String,
+    validator_method: String,
+    topic: String,
+}
+
+fn topic(name: &str) -> Topic {
+    match name {
+        "DaoCommunitySettings" => Topic::DaoCommunitySettings,
+        "SnsFrameworkManagement" => Topic::SnsFrameworkManagement,
+        "DappCanisterManagement" => Topic::DappCanisterManagement,
+        "ApplicationBusinessLogic" => Topic::ApplicationBusinessLogic,
+        "Governance" => Topic::Governance,
+        "TreasuryAssetManagement" => Topic::TreasuryAssetManagement,
+        "CriticalDappOperations" => Topic::CriticalDappOperations,
+        other => panic!("unknown topic {other}"),
+    }
+}
+
+fn function_files() -> Vec<FunctionFile> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../sns/custom_functions");
+    let mut files: Vec<FunctionFile> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .map(|p| serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap())
+        .collect();
+    files.sort_by_key(|f| f.id);
+    files
+}
+
+struct Dao {
+    net: LocalNet,
+    gov: Principal,
+    root: Principal,
+    hub: Principal,
+    content: Principal,
+    /// Custom function ids by target method.
+    functions: BTreeMap<String, u64>,
+}
+
+fn hub_config(hard_limit: u64) -> ConfigOverrides {
+    ConfigOverrides {
+        shard_soft_limit: Some(hard_limit - 1),
+        shard_hard_limit: Some(hard_limit),
+        auto_scale_interval_secs: Some(TICK_SECS),
+        allowance_chunk_e8s: Some(1_000 * E8S),
+        reward_per_quiz_e8s: Some(10 * E8S),
+        ..Default::default()
+    }
+}
+
+/// The platform deployed by `deployer()`, then handed to SNS root (hub and learning_content;
+/// the hub keeps controlling its shards), and every custom function registered by proposal.
+fn dao(hard_limit: u64) -> Dao {
+    dao_with(hard_limit, true)
+}
+
+/// `hub_knows_governance`: false installs the hub with the anonymous principal as its
+/// governance id ("not set yet", as before an SNS launch).
+fn dao_with(hard_limit: u64, hub_knows_governance: bool) -> Dao {
+    let net = LocalNet::new();
+    let mine = Some(CanisterSettings { controllers: Some(vec![deployer()]), ..Default::default() });
+    let gov = net.create_canister_with_settings(Some(deployer()), mine.clone());
+    let root = net.create_canister_with_settings(Some(deployer()), mine.clone());
+    let hub = net.create_canister_with_settings(Some(deployer()), mine.clone());
+    let content = net.create_canister_with_settings(Some(deployer()), mine.clone());
+    let ledger = net.create_canister_with_settings(Some(deployer()), mine);
+    let init = GovernanceInitArgs {
+        root_canister_id: root,
+        ledger_canister_id: None,
+        swap_canister_id: None,
+        neurons: NEURONS
+            .iter()
+            .map(|&(n, voting_power)| InitialNeuron { id: neuron(n).id, controller: neuron_controller(n), voting_power })
+            .collect(),
+        initial_voting_period_seconds: VOTING_PERIOD_SECS,
+    };
+    net.install_canister(gov, wasm("sns_governance"), candid::encode_one(init).unwrap(), Some(deployer()));
+    let init = SnsRootCanister {
+        governance_canister_id: Some(gov),
+        dapp_canister_ids: vec![hub, content],
+        ..Default::default()
+    };
+    net.install_canister(root, wasm("sns_root"), candid::encode_one(init).unwrap(), Some(deployer()));
+    let units = vec![unit("math-1", "math", vec![0, 1, 2]), unit("math-2", "math", vec![2, 2, 2])];
+    let init = ContentInitArgs { hub_id: hub, sns_governance_id: gov, units, pass_mark_percent: Some(60) };
+    net.install_canister(content, wasm("learning_content"), candid::encode_one(init).unwrap(), Some(deployer()));
+    let init = LedgerArgument::Init(InitArgs {
+        minting_account: Account { owner: hub, subaccount: None },
+        fee_collector_account: None,
+        transfer_fee: 10_000u64.into(),
+        decimals: Some(8),
+        max_memo_length: None,
+        token_symbol: "LRN".into(),
+        token_name: "Learn".into(),
+        metadata: vec![],
+        initial_balances: vec![],
+        feature_flags: Some(FeatureFlags { icrc2: true }),
+    });
+    net.install_canister(ledger, wasm("icrc_ledger"), candid::encode_one(init).unwrap(), Some(deployer()));
+    let init = HubInitArgs {
+        ledger_id: ledger,
+        learning_content_id: content,
+        sns_governance_id: if hub_knows_governance { gov } else { Principal::anonymous() },
+        config: Some(hub_config(hard_limit)),
+    };
+    net.install_canister(hub, wasm("staking_hub"), candid::encode_one(init).unwrap(), Some(deployer()));
+    for c in [hub, content, ledger, gov, root] {
+        net.set_controllers(c, Some(deployer()), vec![root]).unwrap();
+    }
+    // Governance and root control each other on a real SNS.
+    net.set_controllers(root, Some(root), vec![gov]).unwrap();
+    net.set_controllers(gov, Some(root), vec![root]).unwrap();
+    let mut dao = Dao { net, gov, root, hub, content, functions: BTreeMap::new() };
+    let ids = BTreeMap::from([("staking_hub", hub), ("learning_content", content)]);
+    for f in function_files() {
+        let canister = ids[f.target_canister.as_str()];
+        let function = NervousSystemFunction {
+            id: f.id,
+            name: f.name.clone(),
+            description: Some(f.description.clone()),
+            function_type: Some(FunctionType::GenericNervousSystemFunction(GenericNervousSystemFunction {
+                target_canister_id: Some(canister),
+                target_method_name: Some(f.target_method.clone()),
+                validator_canister_id: Some(canister),
+                validator_method_name: Some(f.validator_method.clone()),
+                topic: Some(topic(&f.topic)),
+            })),
+        };
+        let id = dao.adopt(proposal(&format!("Register {}", f.name), Action::AddGenericNervousSystemFunction(function)));
+        dao.assert_executed(id);
+        dao.functions.insert(f.target_method.clone(), f.id);
+    }
+    dao
+}
+
+fn proposal(title: &str, action: Action) -> Proposal {
+    Proposal {
+        title: title.into(),
+        summary: format!("{title}.\n\nSubmitted by the governance tests."),
+        url: "https://forum.dfinity.org/t/learnstake".into(),
+        action: Some(action),
+    }
+}
+
+impl Dao {
+    fn propose(&self, n: u8, p: Proposal) -> Result<u64, GovernanceError> {
+        let (r,): (ManageNeuronResponse,) = self
+            .net
+            .update_candid_as(self.gov, neuron_controller(n), "manage_neuron", (ManageNeuron::make_proposal(&neuron(n), p),))
+            .unwrap();
+        r.proposal_id().map(|p| p.id)
+    }
+
+    fn vote(&self, n: u8, id: u64, vote: Vote) {
+        let req = ManageNeuron::register_vote(&neuron(n), ProposalId { id }, vote);
+        let (r,): (ManageNeuronResponse,) =
+            self.net.update_candid_as(self.gov, neuron_controller(n), "manage_neuron", (req,)).unwrap();
+        r.vote_result().unwrap();
+    }
+
+    fn settle(&self) {
+        self.net.run_until_idle(100_000);
+    }
+
+    /// Neuron 1 proposes, neuron 2 votes yes: 75 % of all voting power, adopted at once.
+    fn adopt(&self, p: Proposal) -> u64 {
+        let id = self.propose(1, p).unwrap();
+        self.vote(2, id, Vote::Yes);
+        self.settle();
+        id
+    }
+
+    fn payload<A: CandidType>(&self, method: &str, arg: &A) -> Action {
+        Action::ExecuteGenericNervousSystemFunction(ExecuteGenericNervousSystemFunction {
+            function_id: self.functions[method],
+            payload: candid::encode_one(arg).unwrap(),
+        })
+    }
+
+    fn submit<A: CandidType>(&self, method: &str, arg: &A) -> Result<u64, GovernanceError> {
+        self.propose(1, proposal(&format!("Call {method}"), self.payload(method, arg)))
+    }
+
+    /// Submits, votes, adopts and executes a custom proposal; returns it.
+    fn execute<A: CandidType>(&self, method: &str, arg: &A) -> ProposalData {
+        let id = self.submit(method, arg).unwrap_or_else(|e| panic!("{method}: {e:?}"));
+        self.vote(2, id, Vote::Yes);
+        self.settle();
+        self.assert_executed(id);
+        self.proposal(id)
+    }
+
+    fn proposal(&self, id: u64) -> ProposalData {
+        let (r,): (GetProposalResponse,) = self
+            .net
+            .query_candid(self.gov, "get_proposal", (GetProposal { proposal_id: Some(ProposalId { id }) },))
+            .unwrap();
+        match r.result {
+            Some(GetProposalResult::Proposal(p)) => p,
+            other => panic!("get_proposal {id}: {other:?}"),
+        }
+    }
+
+    fn assert_executed(&self, id: u64) {
+        let p = self.proposal(id);
+        assert_eq!(p.status(), ProposalDecisionStatus::Executed, "proposal {id}: {:?}", p.failure_reason);
+    }
+
+    /// Lets the hub's timer run `ticks` times.
+    fn ticks(&self, ticks: u64) {
+        for _ in 0..ticks {
+            self.net.advance_time(Duration::from_secs(TICK_SECS));
+            self.settle();
+        }
+    }
+
+    fn register(&self, who: Principal) -> Principal {
+        let (r,): (Result<Principal, RegisterError>,) = self.net.update_candid_as(self.hub, who, "register", ()).unwrap();
+        r.unwrap()
+    }
+
+    fn shards(&self) -> Vec<ShardInfo> {
+        self.net.query_candid::<_, (Vec<ShardInfo>,)>(self.hub, "list_shards", ()).unwrap().0
+    }
+
+    fn shard(&self, id: Principal) -> ShardInfo {
+        self.shards().into_iter().find(|s| s.id == id).unwrap()
+    }
+
+    fn me(&self, shard: Principal, who: Principal) -> Result<UserView, ShardError> {
+        self.net.query_candid_as::<_, (Result<UserView, ShardError>,)>(shard, who, "get_my_profile", ()).unwrap().0
+    }
+
+    fn submit_quiz(&self, shard: Principal, who: Principal, unit: &str, answers: Vec<u32>) -> Result<QuizOutcome, ShardError> {
+        let (r,): (Result<QuizOutcome, ShardError>,) =
+            self.net.update_candid_as(shard, who, "submit_quiz", (unit, answers)).unwrap();
+        r
+    }
+
+    fn config_status(&self) -> ConfigStatus {
+        self.net.query_candid::<_, (ConfigStatus,)>(self.hub, "get_config_status", ()).unwrap().0
+    }
+
+    fn rollout(&self) -> RolloutStatus {
+        self.net.query_candid::<_, (RolloutStatus,)>(self.hub, "get_rollout_status", ()).unwrap().0
+    }
+
+    /// A direct call to a governance target by `who` must be rejected.
+    fn assert_refused<A: CandidType>(&self, canister: Principal, who: Principal, method: &str, arg: &A) {
+        let r = self.net.update_call(canister, who, method, candid::encode_one(arg).unwrap());
+        assert!(r.is_err(), "{method} called by {who} was not rejected");
+    }
+}
+
+fn profile(n: u32) -> ProfileInput {
+    ProfileInput {
+        email: format!("learner{n}@example.org"),
+        name: format!("Learner {n}"),
+        education: "Physics".into(),
+        gender: Gender::PreferNotToSay,
+    }
+}
+
+#[test]
+fn the_custom_functions_are_registered_from_the_sns_folder() {
+    let d = dao(10);
+    let (r,): (ListNervousSystemFunctionsResponse,) =
+        d.net.query_candid(d.gov, "list_nervous_system_functions", ()).unwrap();
+    for f in function_files() {
+        let registered = r.functions.iter().find(|x| x.id == f.id).unwrap_or_else(|| panic!("{} missing", f.id));
+        let generic = registered.generic().unwrap();
+        assert_eq!(generic.target_method_name.as_deref(), Some(f.target_method.as_str()));
+        assert_eq!(generic.validator_method_name.as_deref(), Some(f.validator_method.as_str()));
+        assert_eq!(generic.topic, Some(topic(&f.topic)));
+    }
+    assert_eq!(d.functions.len(), 6);
+}
+
+#[test]
+fn an_emergency_disable_and_enable_pass_as_proposals_and_lose_nothing() {
+    let d = dao(10);
+    let ada = learner(1);
+    let shard = d.register(ada);
+    let (r,): (Result<UserView, ShardError>,) = d.net.update_candid_as(shard, ada, "update_profile", (profile(1),)).unwrap();
+    r.unwrap();
+    assert!(d.submit_quiz(shard, ada, "math-1", vec![0, 1, 2]).unwrap().passed);
+    let before = d.me(shard, ada).unwrap();
+
+    // A bad payload is refused at submission: no proposal is created.
+    let unknown = SetShardStatusArgs { shard_id: learner(99), disabled: true, reason: "bug".into() };
+    let e = d.submit("set_shard_status", &unknown).unwrap_err();
+    assert!(e.error_message.contains("not a shard"), "{e:?}");
+    let no_reason = SetShardStatusArgs { shard_id: shard, disabled: true, reason: " ".into() };
+    assert!(d.submit("set_shard_status", &no_reason).unwrap_err().error_message.contains("reason"));
+
+    // A rejected proposal changes nothing.
+    let disable = SetShardStatusArgs { shard_id: shard, disabled: true, reason: "over-credits rewards".into() };
+    let id = d.submit("set_shard_status", &disable).unwrap();
+    d.vote(2, id, Vote::No);
+    d.vote(3, id, Vote::No);
+    d.settle();
+    assert_eq!(d.proposal(id).status(), ProposalDecisionStatus::Rejected);
+    assert_eq!(d.shard(shard).status, ShardStatus::Active);
+
+    // Direct calls to the target: a learner, the deployer, a shard. All rejected.
+    for who in [ada, deployer(), shard, d.root] {
+        d.assert_refused(d.hub, who, "set_shard_status", &disable);
+    }
+    assert_eq!(d.shard(shard).status, ShardStatus::Active);
+
+    // Adopted: the hub records it and tells the shard.
+    let p = d.execute("set_shard_status", &disable);
+    let rendering = p.payload_text_rendering.unwrap();
+    assert!(rendering.contains("DISABLE") && rendering.contains(&shard.to_text()), "{rendering}");
+    assert_eq!(d.shard(shard).status, ShardStatus::Disabled);
+    assert_eq!(d.submit_quiz(shard, ada, "math-2", vec![2, 2, 2]), Err(ShardError::ShardDisabled));
+    let (r,): (Result<UserView, ShardError>,) = d.net.update_candid_as(shard, ada, "update_profile", (profile(1),)).unwrap();
+    assert_eq!(r, Err(ShardError::ShardDisabled));
+    let (r,): (Result<Withdrawal, UnstakeError>,) = d.net.update_candid_as(shard, ada, "unstake", (1u64,)).unwrap();
+    assert_eq!(r, Err(UnstakeError::ShardDisabled));
+    assert_eq!(d.me(shard, ada).unwrap(), before, "reads keep working");
+    // No new learners go to it.
+    let bob = learner(2);
+    assert_ne!(d.register(bob), shard);
+
+    // Enabled again: everything is back.
+    d.execute("set_shard_status", &SetShardStatusArgs { disabled: false, ..disable });
+    assert_eq!(d.shard(shard).status, ShardStatus::Active);
+    assert!(d.submit_quiz(shard, ada, "math-2", vec![2, 2, 2]).unwrap().passed);
+    assert_eq!(d.me(shard, ada).unwrap().staked_e8s, before.staked_e8s + 10 * E8S);
+}
+
+#[test]
+fn a_config_proposal_is_pushed_to_every_shard_and_to_learning_content() {
+    let d = dao(3);
+    let learners: Vec<Principal> = (0..6).map(learner).collect();
+    for who in &learners {
+        d.register(*who);
+        d.ticks(1);
+    }
+    let shards = d.shards();
+    assert!(shards.len() >= 2, "{} shards", shards.len());
+
+    let out_of_range = ConfigOverrides { pass_mark_percent: Some(101), ..Default::default() };
+    let e = d.submit("update_config", &out_of_range).unwrap_err();
+    assert!(e.error_message.contains("pass_mark_percent"), "{e:?}");
+    let nothing = ConfigOverrides::default();
+    assert!(d.submit("update_config", &nothing).unwrap_err().error_message.contains("changes nothing"));
+
+    let change = ConfigOverrides { daily_attempt_limit: Some(2), pass_mark_percent: Some(100), ..Default::default() };
+    for who in [learners[0], deployer(), shards[0].id] {
+        d.assert_refused(d.hub, who, "update_config", &change);
+    }
+    let p = d.execute("update_config", &change);
+    assert!(p.payload_text_rendering.unwrap().contains("daily_attempt_limit: 5 -> 2"));
+    d.ticks(1);
+    let status = d.config_status();
+    assert_eq!((status.version, status.config.daily_attempt_limit), (1, 2));
+    assert!(status.shards_behind.is_empty(), "{status:?}");
+    assert_eq!(status.content_version, 1);
+    for s in &shards {
+        let (args,): (ShardInitArgs,) = d.net.query_candid(s.id, "get_init_args", ()).unwrap();
+        assert_eq!((args.config_version, args.config.daily_attempt_limit), (Some(1), 2));
+    }
+    // The new pass mark (100 %) is what learning_content grades with; the daily limit is the shards'.
+    let (who, shard) = (learners[0], d.net.query_candid::<_, (Option<Principal>,)>(d.hub, "get_user_shard", (learners[0],)).unwrap().0.unwrap());
+    assert!(!d.submit_quiz(shard, who, "math-1", vec![0, 1, 0]).unwrap().passed, "2 of 3 no longer passes");
+    assert!(d.submit_quiz(shard, who, "math-1", vec![0, 1, 2]).unwrap().passed);
+    assert_eq!(d.submit_quiz(shard, who, "math-2", vec![2, 2, 2]), Err(ShardError::DailyLimitReached { limit: 2 }));
+
+    // A shard created after the change starts with it.
+    for n in 10..16 {
+        d.register(learner(n));
+        d.ticks(1);
+    }
+    let newest = d.shards().last().unwrap().id;
+    assert!(!shards.iter().any(|s| s.id == newest));
+    let (args,): (ShardInitArgs,) = d.net.query_candid(newest, "get_init_args", ()).unwrap();
+    assert_eq!((args.config_version, args.config.daily_attempt_limit), (Some(1), 2));
+    assert!(d.config_status().shards_behind.is_empty());
+}
+
+#[test]
+fn content_is_added_updated_and_retired_by_proposals() {
+    let d = dao(10);
+    let ada = learner(1);
+    let shard = d.register(ada);
+    let add = AddUnitsArgs { units: vec![unit("hist-1", "history", vec![1, 0]), unit("hist-2", "history", vec![0, 0])] };
+    let duplicate = AddUnitsArgs { units: vec![unit("math-1", "math", vec![0, 1, 2])] };
+    assert!(d.submit("add_units", &duplicate).is_err(), "an existing id is refused at submission");
+    let bad_key = AddUnitsArgs { units: vec![unit("x-1", "x", vec![7])] };
+    assert!(d.submit("add_units", &bad_key).is_err(), "an answer out of range is refused at submission");
+    for who in [ada, deployer(), shard, d.hub] {
+        d.assert_refused(d.content, who, "add_units", &add);
+    }
+    let (u,): (Option<Unit>,) = d.net.query_candid(d.content, "get_unit", ("hist-1",)).unwrap();
+    assert_eq!(u, None);
+
+    d.execute("add_units", &add);
+    let (page,): (UnitPage,) = d.net.query_candid(d.content, "list_units", ("history", 0u64, 10u64)).unwrap();
+    assert_eq!(page.total, 2);
+    assert!(d.submit_quiz(shard, ada, "hist-1", vec![1, 0]).unwrap().passed);
+
+    let mut changed = unit("hist-2", "history", vec![1, 1]);
+    changed.unit.title = "Unit hist-2, revised".into();
+    d.execute("update_unit", &UpdateUnitArgs { unit: changed });
+    let (u,): (Option<Unit>,) = d.net.query_candid(d.content, "get_unit", ("hist-2",)).unwrap();
+    assert_eq!(u.unwrap().title, "Unit hist-2, revised");
+    assert!(d.submit_quiz(shard, ada, "hist-2", vec![1, 1]).unwrap().passed, "graded with the new key");
+
+    let retire = RetireUnitsArgs { unit_ids: vec!["math-2".into()], reason: "outdated".into() };
+    for who in [ada, deployer(), shard] {
+        d.assert_refused(d.content, who, "retire_units", &retire);
+    }
+    d.execute("retire_units", &retire);
+    let (u,): (Option<Unit>,) = d.net.query_candid(d.content, "get_unit", ("math-2",)).unwrap();
+    assert_eq!(u, None);
+    assert!(matches!(d.submit_quiz(shard, ada, "math-2", vec![2, 2, 2]), Err(ShardError::UnknownUnit { .. })));
+    let unknown = RetireUnitsArgs { unit_ids: vec!["nope".into()], reason: "x".into() };
+    assert!(d.submit("retire_units", &unknown).is_err());
+    // The learner keeps what they earned.
+    assert_eq!(d.me(shard, ada).unwrap().completed_units, 2);
+}
+
+#[test]
+fn the_hub_upgraded_by_proposal_rolls_the_new_shard_wasm_out_in_batches_and_a_pause_holds() {
+    let d = dao(2);
+    let mut learners = Vec::new();
+    for n in 0..12u32 {
+        let who = learner(n);
+        let shard = d.register(who);
+        let (r,): (Result<UserView, ShardError>,) =
+            d.net.update_candid_as(shard, who, "update_profile", (profile(n),)).unwrap();
+        r.unwrap();
+        if n % 2 == 0 {
+            assert!(d.submit_quiz(shard, who, "math-1", vec![0, 1, 2]).unwrap().passed);
+        }
+        learners.push((who, shard));
+        d.ticks(1);
+    }
+    let shards = d.shards();
+    assert!(shards.len() >= 5, "{} shards", shards.len());
+    assert!(learners.iter().all(|(_, s)| shards.iter().any(|x| x.id == *s)));
+    let before: Vec<UserView> = learners.iter().map(|(w, s)| d.me(*s, *w).unwrap()).collect();
+    let old_hash = d.rollout().target_hash;
+    assert!(shards.iter().all(|s| s.wasm_hash == old_hash));
+
+    // One shard will fail to upgrade: its Wasm memory limit is below what any module needs.
+    let broken = shards.last().unwrap().id;
+    let tiny = CanisterSettings { wasm_memory_limit: Some(65_536u64.into()), ..Default::default() };
+    d.net.update_canister_settings(broken, Some(d.hub), tiny).unwrap();
+
+    // One shard per tick, set before the upgrade.
+    let p = d.execute("control_shard_rollout", &RolloutCommand::SetBatchSize { batch_size: 1 });
+    assert!(p.payload_text_rendering.unwrap().contains("batch size to 1"));
+    for who in [learners[0].0, deployer(), shards[0].id] {
+        d.assert_refused(d.hub, who, "control_shard_rollout", &RolloutCommand::Pause);
+    }
+
+    // The hub upgrade proposal (root stops the hub, installs, starts it).
+    let new_hub = wasm("staking_hub_rollout");
+    assert!(new_hub.len() < 2_000_000, "fits a proposal without chunking: {} bytes", new_hub.len());
+    let upgrade = Action::UpgradeSnsControlledCanister(UpgradeSnsControlledCanister {
+        new_canister_wasm: new_hub,
+        chunked_canister_wasm: None,
+        mode: None,
+        canister_id: Some(d.hub),
+        canister_upgrade_arg: None,
+    });
+    let id = d.adopt(proposal("Upgrade the staking hub (new shard release)", upgrade));
+    d.assert_executed(id);
+    assert_eq!(d.net.canister_status(d.hub, Some(d.root)).unwrap().status, CanisterStatusType::Running);
+    let target = d.rollout().target_hash;
+    assert_ne!(target, old_hash, "the new hub embeds another shard Wasm");
+    let (embedded,): (String,) = d.net.query_candid(d.hub, "get_shard_wasm_hash", ()).unwrap();
+    assert_eq!(embedded, target);
+
+    // Batches of one per tick (the broken shard is last in line).
+    d.ticks(2);
+    let progressed = d.rollout().shards_on_target;
+    assert!((1..=2).contains(&progressed), "{progressed} on target after two ticks");
+    d.execute("control_shard_rollout", &RolloutCommand::Pause);
+    let held = d.rollout();
+    assert_eq!(held.state, RolloutState::Paused);
+    d.ticks(5);
+    assert_eq!(d.rollout().shards_on_target, held.shards_on_target, "the pause holds");
+
+    d.execute("control_shard_rollout", &RolloutCommand::Resume);
+    d.ticks(shards.len() as u64 + 5);
+    let done = d.rollout();
+    assert_eq!(done.state, RolloutState::Running);
+    assert_eq!(done.shards_on_target, shards.len() as u64 - 1);
+    assert_eq!(done.pending.len(), 1);
+    let failed = &done.pending[0];
+    assert_eq!((failed.shard_id, failed.gave_up, failed.failures), (broken, true, 3));
+    assert!(failed.last_error.is_some());
+    assert_eq!(failed.wasm_hash, old_hash, "it runs its old code");
+
+    // Every other shard runs the new release (its build tag is in the module) and is running.
+    for s in d.shards() {
+        let tag = d.net.canister_metadata(s.id, "build_tag");
+        let status = d.net.canister_status(s.id, Some(d.hub)).unwrap().status;
+        assert_eq!(status, CanisterStatusType::Running, "{}", s.id);
+        if s.id == broken {
+            assert_eq!(tag, None);
+        } else {
+            assert_eq!(tag.as_deref(), Some(b"rollout-test".as_slice()), "{}", s.id);
+            assert_eq!(s.wasm_hash, target);
+        }
+    }
+    // Every learner's data is intact.
+    for ((who, shard), old) in learners.iter().zip(&before) {
+        assert_eq!(&d.me(*shard, *who).unwrap(), old);
+    }
+}
+
+#[test]
+fn learning_content_is_upgraded_by_proposal_and_keeps_its_units() {
+    let d = dao(10);
+    let (before,): (UnitPage,) = d.net.query_candid(d.content, "list_units", ("math", 0u64, 10u64)).unwrap();
+    let upgrade = |arg: Option<ContentUpgradeArgs>| {
+        Action::UpgradeSnsControlledCanister(UpgradeSnsControlledCanister {
+            new_canister_wasm: wasm("learning_content"),
+            chunked_canister_wasm: None,
+            mode: Some(3),
+            canister_id: Some(d.content),
+            canister_upgrade_arg: Some(ByteBuf::from(candid::encode_one(arg).unwrap())),
+        })
+    };
+    // An upgrade argument that sets nothing is refused by post_upgrade: the proposal Fails, the
+    // old code keeps running (root restarts it), nothing is lost.
+    let id = d.adopt(proposal("Upgrade learning_content (empty argument record)", upgrade(Some(ContentUpgradeArgs { sns_governance_id: None }))));
+    let failed = d.proposal(id);
+    assert_eq!(failed.status(), ProposalDecisionStatus::Failed);
+    assert!(format!("{:?}", failed.failure_reason).contains("sets nothing"));
+    assert_eq!(d.net.canister_status(d.content, Some(d.root)).unwrap().status, CanisterStatusType::Running);
+    // With no argument (null) it succeeds and keeps every unit.
+    let id = d.adopt(proposal("Upgrade learning_content", upgrade(None)));
+    d.assert_executed(id);
+    let (after,): (UnitPage,) = d.net.query_candid(d.content, "list_units", ("math", 0u64, 10u64)).unwrap();
+    assert_eq!(after, before);
+    // Nobody but root (through a proposal) can upgrade it.
+    assert!(d.net.upgrade_canister(d.content, wasm("learning_content"), vec![], Some(deployer())).is_err());
+}
+
+#[test]
+fn an_upgrade_proposal_sets_the_hubs_governance_id_after_the_sns_exists() {
+    let d = dao_with(10, false);
+    let ada = learner(1);
+    let shard = d.register(ada);
+    let disable = SetShardStatusArgs { shard_id: shard, disabled: true, reason: "drill".into() };
+    // Nobody is governance yet: the validator refuses SNS governance too (and anonymous callers).
+    assert!(d.submit("set_shard_status", &disable).unwrap_err().error_message.contains("only SNS governance"));
+    d.assert_refused(d.hub, Principal::anonymous(), "set_shard_status", &disable);
+
+    let arg = candid::encode_one(Some(HubUpgradeArgs { sns_governance_id: Some(d.gov) })).unwrap();
+    let upgrade = Action::UpgradeSnsControlledCanister(UpgradeSnsControlledCanister {
+        new_canister_wasm: wasm("staking_hub"),
+        chunked_canister_wasm: None,
+        mode: None,
+        canister_id: Some(d.hub),
+        canister_upgrade_arg: Some(ByteBuf::from(arg)),
+    });
+    let id = d.adopt(proposal("Tell the hub its SNS governance", upgrade));
+    d.assert_executed(id);
+    let (init,): (HubInitArgs,) = d.net.query_candid(d.hub, "get_init_args", ()).unwrap();
+    assert_eq!(init.sns_governance_id, d.gov);
+    d.execute("set_shard_status", &disable);
+    assert_eq!(d.shard(shard).status, ShardStatus::Disabled);
+    assert!(d.me(shard, ada).is_ok(), "the learner is still there");
+}
+
+#[test]
+fn rejected_proposals_and_refused_payloads_change_nothing_for_every_action() {
+    let d = dao(10);
+    let ada = learner(1);
+    let shard = d.register(ada);
+    let reject = |method: &str, arg: &dyn Fn() -> Vec<u8>| {
+        let action = Action::ExecuteGenericNervousSystemFunction(ExecuteGenericNervousSystemFunction {
+            function_id: d.functions[method],
+            payload: arg(),
+        });
+        let id = d.propose(1, proposal(&format!("Call {method}"), action)).unwrap();
+        d.vote(2, id, Vote::No);
+        d.vote(3, id, Vote::No);
+        d.settle();
+        assert_eq!(d.proposal(id).status(), ProposalDecisionStatus::Rejected, "{method}");
+    };
+    let config_before = d.config_status();
+    let (units_before,): (UnitPage,) = d.net.query_candid(d.content, "list_units", ("math", 0u64, 10u64)).unwrap();
+    let rollout_before = d.rollout();
+
+    let change = ConfigOverrides { reward_per_quiz_e8s: Some(E8S), ..Default::default() };
+    reject("update_config", &|| candid::encode_one(&change).unwrap());
+    let add = AddUnitsArgs { units: vec![unit("bio-1", "biology", vec![0])] };
+    reject("add_units", &|| candid::encode_one(&add).unwrap());
+    let update = UpdateUnitArgs { unit: unit("math-1", "math", vec![2, 2, 2]) };
+    reject("update_unit", &|| candid::encode_one(&update).unwrap());
+    let retire = RetireUnitsArgs { unit_ids: vec!["math-1".into()], reason: "old".into() };
+    reject("retire_units", &|| candid::encode_one(&retire).unwrap());
+    reject("control_shard_rollout", &|| candid::encode_one(RolloutCommand::Pause).unwrap());
+
+    assert_eq!(d.config_status(), config_before);
+    let (units_after,): (UnitPage,) = d.net.query_candid(d.content, "list_units", ("math", 0u64, 10u64)).unwrap();
+    assert_eq!(units_after, units_before);
+    assert_eq!(d.rollout(), rollout_before);
+    assert!(d.submit_quiz(shard, ada, "math-1", vec![0, 1, 2]).unwrap().passed, "the old key still grades");
+
+    // Payloads the validators refuse at submission (no proposal is created).
+    let before = d.net.query_candid::<_, (ListProposalsResponse,)>(
+        d.gov,
+        "list_proposals",
+        (ListProposals { limit: 100, ..Default::default() },),
+    );
+    let count = |r: Result<(ListProposalsResponse,), _>| r.map(|(r,)| r.proposals.len()).unwrap_or(0);
+    let n = count(before);
+    assert!(d.submit("update_unit", &UpdateUnitArgs { unit: unit("nope-1", "x", vec![0]) }).is_err());
+    assert!(d.submit("control_shard_rollout", &RolloutCommand::SetBatchSize { batch_size: MAX_ROLLOUT_BATCH + 1 }).is_err());
+    assert!(d.submit("control_shard_rollout", &RolloutCommand::Resume).is_err(), "not paused");
+    assert!(d.submit("retire_units", &RetireUnitsArgs { unit_ids: vec!["math-1".into()], reason: "".into() }).is_err());
+    let after = d.net.query_candid::<_, (ListProposalsResponse,)>(
+        d.gov,
+        "list_proposals",
+        (ListProposals { limit: 100, ..Default::default() },),
+    );
+    assert_eq!(count(after), n, "refused submissions create no proposal");
+
+    // Direct calls to the remaining targets.
+    for who in [ada, deployer(), shard] {
+        d.assert_refused(d.content, who, "update_unit", &update);
+        d.assert_refused(d.hub, who, "control_shard_rollout", &RolloutCommand::Start { batch_size: 1 });
+    }
+    assert_eq!(d.rollout(), rollout_before);
+}
