@@ -1,0 +1,368 @@
+//! `UpgradeSnsControlledCanister` for staking_hub and learning_content: the Wasm checks, the
+//! upgrade argument, and the chunked form for Wasm too large for one proposal.
+//!
+//! Rules (SNS governance, `proposal.rs`): the Wasm starts with `\0asm` or the gzip magic
+//! `1f 8b 08`; `new_canister_wasm.len() + canister_upgrade_arg.len() < 2,000,000`; a larger
+//! module is uploaded beforehand, in chunks of at most 1 MiB, to the chunk store of a *store
+//! canister* (on the target's subnet, controlled by SNS root), and the proposal carries an empty
+//! `new_canister_wasm` and `chunked_canister_wasm = { wasm_module_hash; store_canister_id;
+//! chunk_hashes_list }`.
+
+use crate::candid_text;
+use candid::types::{CandidType, Type};
+use candid::Principal;
+use platform_types::sns::{
+    ChunkedCanisterWasm, InstallModeCode, UpgradeSnsControlledCanister, GZIP_MAGIC,
+    MAX_INSTALL_CODE_WASM_AND_ARG_SIZE, WASM_MAGIC,
+};
+use platform_types::{ContentInitArgs, ContentUpgradeArgs, HubInitArgs, HubUpgradeArgs};
+use serde_bytes::ByteBuf;
+use sha2::{Digest, Sha256};
+use std::io::Read;
+
+/// Chunk size of the IC's chunk store.
+pub const CHUNK_BYTES: usize = 1024 * 1024;
+/// A decompressed module larger than this is refused (the IC's limit is far below).
+pub const MAX_DECOMPRESSED_BYTES: u64 = 256 * 1024 * 1024;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    StakingHub,
+    LearningContent,
+}
+
+impl Target {
+    pub fn name(self) -> &'static str {
+        match self {
+            Target::StakingHub => "staking_hub",
+            Target::LearningContent => "learning_content",
+        }
+    }
+
+    /// The Candid type of the argument for `mode`, and its name.
+    pub fn arg_type(self, mode: Mode) -> (Type, &'static str) {
+        match (self, mode) {
+            (Target::StakingHub, Mode::Upgrade) => {
+                (Option::<HubUpgradeArgs>::ty(), "opt HubUpgradeArgs")
+            }
+            (Target::LearningContent, Mode::Upgrade) => {
+                (Option::<ContentUpgradeArgs>::ty(), "opt ContentUpgradeArgs")
+            }
+            (Target::StakingHub, Mode::Reinstall) => (HubInitArgs::ty(), "HubInitArgs"),
+            (Target::LearningContent, Mode::Reinstall) => {
+                (ContentInitArgs::ty(), "ContentInitArgs")
+            }
+        }
+    }
+
+    /// The text of an encoded argument (also checks that it decodes as the expected type).
+    pub fn arg_text(self, mode: Mode, bytes: &[u8]) -> Result<String, String> {
+        let (_, name) = self.arg_type(mode);
+        let r = match (self, mode) {
+            (Target::StakingHub, Mode::Upgrade) => {
+                decode_and_print::<Option<HubUpgradeArgs>>(bytes)
+            }
+            (Target::LearningContent, Mode::Upgrade) => {
+                decode_and_print::<Option<ContentUpgradeArgs>>(bytes)
+            }
+            (Target::StakingHub, Mode::Reinstall) => decode_and_print::<HubInitArgs>(bytes),
+            (Target::LearningContent, Mode::Reinstall) => {
+                decode_and_print::<ContentInitArgs>(bytes)
+            }
+        };
+        r.map_err(|e| {
+            format!(
+                "the upgrade argument is not a Candid `({name})` for {}: {e}",
+                self.name()
+            )
+        })
+    }
+
+    /// `opt record { sns_governance_id = opt <id> }` of the target.
+    pub fn set_governance_arg(self, governance: Principal) -> Result<Vec<u8>, String> {
+        match self {
+            Target::StakingHub => candid_text::encode(&Some(HubUpgradeArgs {
+                sns_governance_id: Some(governance),
+            })),
+            Target::LearningContent => candid_text::encode(&Some(ContentUpgradeArgs {
+                sns_governance_id: Some(governance),
+            })),
+        }
+    }
+}
+
+/// Decodes `bytes` as exactly one `T`, refusing what Candid's decoding would silently drop (extra
+/// arguments, extra record fields, a mistyped `opt` that decodes as `null`), and prints it.
+fn decode_and_print<T: CandidType + serde::de::DeserializeOwned>(
+    bytes: &[u8],
+) -> Result<String, String> {
+    let untyped = candid::IDLArgs::from_bytes(bytes).map_err(|e| e.to_string())?;
+    if untyped.args.len() != 1 {
+        return Err(format!(
+            "expected exactly one argument, got {}",
+            untyped.args.len()
+        ));
+    }
+    let value: T = candid::decode_one(bytes).map_err(|e| e.to_string())?;
+    let again =
+        candid::IDLArgs::from_bytes(&candid_text::encode(&value)?).map_err(|e| e.to_string())?;
+    let same = again.args == untyped.args
+        || (untyped.args[0] == candid::IDLValue::Null && again.args[0] == candid::IDLValue::None);
+    if !same {
+        return Err(format!(
+            "it decodes only partially (as {}): {} was given",
+            again, untyped
+        ));
+    }
+    candid_text::bytes_to_text::<T>(bytes)
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Upgrade,
+    Reinstall,
+}
+
+impl Mode {
+    pub fn code(self) -> i32 {
+        match self {
+            Mode::Upgrade => InstallModeCode::Upgrade as i32,
+            Mode::Reinstall => InstallModeCode::Reinstall as i32,
+        }
+    }
+}
+
+/// What the Wasm file is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WasmInfo {
+    pub gzipped: bool,
+    pub len: usize,
+    /// sha256 of the file: the module hash governance shows and the IC reports.
+    pub sha256: [u8; 32],
+    /// Size and sha256 of the decompressed module (gzip only).
+    pub decompressed: Option<(usize, [u8; 32])>,
+}
+
+pub fn sha256(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
+/// Checks the magic bytes (and, for gzip, that it decompresses to a Wasm module).
+pub fn check_wasm(bytes: &[u8]) -> Result<WasmInfo, String> {
+    let module_header = |m: &[u8]| -> Result<(), String> {
+        if m.len() < 8 || !m.starts_with(WASM_MAGIC) {
+            return Err("does not start with the Wasm magic bytes \\0asm".into());
+        }
+        if m[4..8] != [1, 0, 0, 0] {
+            return Err(format!("Wasm version {:?} is not 1", &m[4..8]));
+        }
+        Ok(())
+    };
+    if bytes.starts_with(GZIP_MAGIC) {
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(bytes)
+            .take(MAX_DECOMPRESSED_BYTES + 1)
+            .read_to_end(&mut out)
+            .map_err(|e| format!("--wasm: the gzip data is broken: {e}"))?;
+        if out.len() as u64 > MAX_DECOMPRESSED_BYTES {
+            return Err(format!(
+                "--wasm: decompresses to more than {MAX_DECOMPRESSED_BYTES} bytes"
+            ));
+        }
+        module_header(&out).map_err(|e| format!("--wasm: the gzipped module {e}"))?;
+        Ok(WasmInfo {
+            gzipped: true,
+            len: bytes.len(),
+            sha256: sha256(bytes),
+            decompressed: Some((out.len(), sha256(&out))),
+        })
+    } else if bytes.starts_with(WASM_MAGIC) {
+        module_header(bytes).map_err(|e| format!("--wasm: the module {e}"))?;
+        Ok(WasmInfo {
+            gzipped: false,
+            len: bytes.len(),
+            sha256: sha256(bytes),
+            decompressed: None,
+        })
+    } else {
+        let head: Vec<String> = bytes.iter().take(4).map(|b| format!("{b:02x}")).collect();
+        Err(format!(
+            "--wasm: not a Wasm module: it must start with the Wasm magic bytes 00 61 73 6d (\\0asm) or the gzip magic bytes 1f 8b 08, it starts with {}",
+            if head.is_empty() { "nothing (empty file)".to_string() } else { head.join(" ") }
+        ))
+    }
+}
+
+/// One chunk to upload.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Chunk {
+    pub bytes: Vec<u8>,
+    pub sha256: [u8; 32],
+}
+
+pub fn split_chunks(wasm: &[u8]) -> Vec<Chunk> {
+    wasm.chunks(CHUNK_BYTES)
+        .map(|c| Chunk {
+            bytes: c.to_vec(),
+            sha256: sha256(c),
+        })
+        .collect()
+}
+
+/// `upload_chunk`'s argument on the management canister.
+#[derive(candid::CandidType, serde::Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct UploadChunkArgs {
+    pub canister_id: Principal,
+    #[serde(with = "serde_bytes")]
+    pub chunk: Vec<u8>,
+}
+
+/// The action, inline or chunked.
+pub fn build_action(
+    canister_id: Principal,
+    mode: Mode,
+    wasm: &[u8],
+    arg: Option<Vec<u8>>,
+    chunked: Option<(Principal, &[Chunk])>,
+) -> Result<UpgradeSnsControlledCanister, String> {
+    let arg_len = arg.as_ref().map_or(0, Vec::len);
+    let total = wasm.len() + arg_len;
+    let chunked_canister_wasm = match chunked {
+        None => {
+            if total >= MAX_INSTALL_CODE_WASM_AND_ARG_SIZE {
+                return Err(format!(
+                    "the Wasm ({} bytes) and the upgrade argument ({arg_len} bytes) together are {total} bytes; \
+                     SNS governance takes less than {MAX_INSTALL_CODE_WASM_AND_ARG_SIZE} bytes in one proposal. \
+                     Upload the Wasm in chunks instead: add --chunked --store-canister <principal> --out <dir>",
+                    wasm.len()
+                ));
+            }
+            None
+        }
+        Some((store, chunks)) => {
+            if arg_len >= MAX_INSTALL_CODE_WASM_AND_ARG_SIZE {
+                return Err(format!("the upgrade argument must be smaller than {MAX_INSTALL_CODE_WASM_AND_ARG_SIZE} bytes"));
+            }
+            Some(ChunkedCanisterWasm {
+                wasm_module_hash: sha256(wasm).to_vec(),
+                store_canister_id: Some(store),
+                chunk_hashes_list: chunks
+                    .iter()
+                    .map(|c| ByteBuf::from(c.sha256.to_vec()))
+                    .collect(),
+            })
+        }
+    };
+    Ok(UpgradeSnsControlledCanister {
+        new_canister_wasm: if chunked_canister_wasm.is_some() {
+            Vec::new()
+        } else {
+            wasm.to_vec()
+        },
+        chunked_canister_wasm,
+        mode: Some(mode.code()),
+        canister_id: Some(canister_id),
+        canister_upgrade_arg: arg.map(ByteBuf::from),
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use std::io::Write;
+
+    /// The smallest Wasm module (magic + version), with `pad` bytes of a custom section.
+    pub(crate) fn wasm_module(pad: usize) -> Vec<u8> {
+        let mut m = b"\0asm\x01\0\0\0".to_vec();
+        if pad > 0 {
+            // custom section 0: LEB128 size, name "p", payload.
+            let payload_len = 2 + pad;
+            m.push(0);
+            let mut n = payload_len;
+            loop {
+                let b = (n & 0x7f) as u8;
+                n >>= 7;
+                if n == 0 {
+                    m.push(b);
+                    break;
+                }
+                m.push(b | 0x80);
+            }
+            m.extend_from_slice(&[1, b'p']);
+            m.extend(std::iter::repeat_n(0xAB, pad));
+        }
+        m
+    }
+
+    pub(crate) fn gzip(bytes: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::none());
+        e.write_all(bytes).unwrap();
+        e.finish().unwrap()
+    }
+
+    #[test]
+    fn wasm_magic_is_checked() {
+        let raw = wasm_module(10);
+        assert!(!check_wasm(&raw).unwrap().gzipped);
+        let gz = gzip(&raw);
+        let info = check_wasm(&gz).unwrap();
+        assert!(info.gzipped);
+        assert_eq!(info.decompressed.unwrap().0, raw.len());
+        assert_eq!(info.sha256, sha256(&gz));
+        assert!(check_wasm(b"\x7fELF....").unwrap_err().contains("magic"));
+        assert!(check_wasm(b"").unwrap_err().contains("empty"));
+        assert!(check_wasm(&gzip(b"not wasm at all"))
+            .unwrap_err()
+            .contains("gzipped module"));
+        assert!(check_wasm(b"\0asm\x02\0\0\0")
+            .unwrap_err()
+            .contains("version"));
+        assert!(check_wasm(&gz[..gz.len() - 12]).is_err(), "truncated gzip");
+    }
+
+    #[test]
+    fn the_size_limit_holds_for_wasm_and_arg_together() {
+        let id = Principal::from_slice(&[1; 10]);
+        let wasm = vec![0u8; MAX_INSTALL_CODE_WASM_AND_ARG_SIZE - 10];
+        build_action(id, Mode::Upgrade, &wasm, Some(vec![0; 9]), None).unwrap();
+        let e = build_action(id, Mode::Upgrade, &wasm, Some(vec![0; 10]), None).unwrap_err();
+        assert!(e.contains("--chunked"), "{e}");
+        let chunks = split_chunks(&wasm);
+        assert_eq!(chunks.len(), 2);
+        assert_eq!(chunks[0].bytes.len(), CHUNK_BYTES);
+        let store = Principal::from_slice(&[2; 10]);
+        let u = build_action(
+            id,
+            Mode::Upgrade,
+            &wasm,
+            Some(vec![0; 10]),
+            Some((store, &chunks)),
+        )
+        .unwrap();
+        assert!(u.new_canister_wasm.is_empty());
+        let c = u.chunked_canister_wasm.unwrap();
+        assert_eq!(c.wasm_module_hash, sha256(&wasm).to_vec());
+        assert_eq!(c.chunk_hashes_list.len(), 2);
+        assert_eq!(
+            c.chunk_hashes_list[1].as_slice(),
+            sha256(&wasm[CHUNK_BYTES..])
+        );
+    }
+
+    #[test]
+    fn upgrade_args_are_typed() {
+        let gov = Principal::from_slice(&[3; 10]);
+        let bytes = Target::StakingHub.set_governance_arg(gov).unwrap();
+        let text = Target::StakingHub.arg_text(Mode::Upgrade, &bytes).unwrap();
+        assert!(text.contains("sns_governance_id = opt principal"), "{text}");
+        assert!(Target::StakingHub
+            .arg_text(Mode::Reinstall, &bytes)
+            .is_err());
+        assert!(Target::LearningContent
+            .arg_text(Mode::Upgrade, b"not candid")
+            .is_err());
+        assert!(Target::StakingHub
+            .arg_text(Mode::Upgrade, &candid::encode_args((1u8, 2u8)).unwrap())
+            .is_err());
+    }
+}
