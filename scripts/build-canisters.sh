@@ -5,15 +5,17 @@
 #
 # Output: $CANISTER_WASM_DIR (default target/canisters)/<name>.wasm.gz and <name>.wasm.gz.sha256
 # for the platform canisters (staking_hub, user_profile, learning_content), the ICRC-1/2/3 ledger
-# used for local runs and tests (icrc_ledger) and the localnet test canisters (counter,
-# async_caller, timer_user, stable_user, cycles_user, echo, mock_ledger).
+# used for local runs and tests (icrc_ledger), the local SNS governance and root used by tests and
+# the demo (sns_governance, sns_root) and the localnet test canisters (counter, async_caller,
+# timer_user, stable_user, cycles_user, echo, mock_ledger, gnsf_target).
 #
 # Wasm is compiled with `--profile canister --target wasm32-unknown-unknown` into target/wasm, a
 # target directory of its own, so host builds and tests are not invalidated; the toolchain comes
 # from scripts/ensure-wasm-toolchain.sh. The packager (tools/canister-packager) is built with the
 # normal host cargo. Order matters: staking_hub embeds the packaged user_profile.wasm.gz, so
-# user_profile, icrc_ledger (and the test canisters) are built and packaged first, then
-# staking_hub with USER_PROFILE_WASM set, then learning_content.
+# user_profile, icrc_ledger (and the SNS and test canisters) are built and packaged first, then
+# staking_hub with USER_PROFILE_WASM set (and staking_hub_rollout, embedding user_profile_rollout,
+# for the rollout tests), then learning_content.
 #
 # Environment: CANISTER_WASM_DIR (output directory), CARGO_BUILD_JOBS (default 2),
 # WASM_TOOLCHAIN (rustup|debian, see ensure-wasm-toolchain.sh), CARGO_TARGET_DIR (host builds).
@@ -37,12 +39,15 @@ WASM_DIR="$WASM_TARGET_DIR/wasm32-unknown-unknown/canister"
 HOST_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 
 PLATFORM_CANISTERS=(user_profile icrc_ledger staking_hub learning_content)
-TEST_CANISTERS=(counter async_caller timer_user stable_user cycles_user echo mock_ledger)
+TEST_CANISTERS=(counter async_caller timer_user stable_user cycles_user echo mock_ledger gnsf_target)
+# Local stand-ins for SNS governance and root (test infrastructure, see docs/sns-local.md); their
+# .did files are in candid/ like the platform canisters'.
+SNS_CANISTERS=(sns_governance sns_root)
 
 log() { echo "build-canisters: $*" >&2; }
 
 did_of() {
-    case " ${PLATFORM_CANISTERS[*]} " in
+    case " ${PLATFORM_CANISTERS[*]} ${SNS_CANISTERS[*]} " in
     *" $1 "*) echo "$ROOT/candid/$1.did" ;;
     *) echo "$ROOT/localnet/test-canisters/$1/$1.did" ;;
     esac
@@ -68,19 +73,29 @@ cargo build -j "$JOBS" -p canister-packager --bin canister-packager
 PACKAGER="$HOST_TARGET_DIR/debug/canister-packager"
 [[ -x "$PACKAGER" ]] || { log "packager not found at $PACKAGER"; exit 1; }
 
-build_wasm user_profile icrc_ledger "${TEST_CANISTERS[@]}"
-package user_profile icrc_ledger "${TEST_CANISTERS[@]}"
+build_wasm user_profile icrc_ledger "${SNS_CANISTERS[@]}" "${TEST_CANISTERS[@]}"
+package user_profile icrc_ledger "${SNS_CANISTERS[@]}" "${TEST_CANISTERS[@]}"
 
 export USER_PROFILE_WASM="$OUT/user_profile.wasm.gz"
 build_wasm staking_hub
 package staking_hub
+
+# For the shard rollout tests: a second shard release (the same code, tagged with public
+# metadata build_tag, so its hash differs) and a hub that embeds it. The hub is compiled twice
+# per run (the embedded file changes); the packaged outputs are what count.
+"$PACKAGER" --wasm "$WASM_DIR/user_profile.wasm" --did "$(did_of user_profile)" --name user_profile_rollout \
+    --out "$OUT" --build-tag rollout-test
+export USER_PROFILE_WASM="$OUT/user_profile_rollout.wasm.gz"
+build_wasm staking_hub
+"$PACKAGER" --wasm "$WASM_DIR/staking_hub.wasm" --did "$(did_of staking_hub)" --name staking_hub_rollout --out "$OUT"
+export USER_PROFILE_WASM="$OUT/user_profile.wasm.gz"
 
 build_wasm learning_content
 package learning_content
 
 echo
 printf '%-18s %10s  %s\n' canister 'gz bytes' sha256
-for name in "${PLATFORM_CANISTERS[@]}" "${TEST_CANISTERS[@]}"; do
+for name in "${PLATFORM_CANISTERS[@]}" "${SNS_CANISTERS[@]}" "${TEST_CANISTERS[@]}"; do
     gz="$OUT/$name.wasm.gz"
     printf '%-18s %10s  %s\n' "$name" "$(stat -c %s "$gz")" "$(cut -d' ' -f1 "$gz.sha256")"
 done

@@ -2,13 +2,17 @@
 //! the admin-less staking_hub are installed; learners register (the hub creates shards by
 //! itself as they fill up), fill in profiles, read units, answer quizzes and earn from their
 //! shard's allowance, and unstake part of it (the hub mints it on the reward ledger, exactly
-//! once); then every canister is upgraded and the state is still there.
+//! once). Then control passes to the (local) SNS: a configuration proposal is pushed to every
+//! shard, and a hub upgrade proposal ships a new shard release, which the hub rolls out to its
+//! shards by itself; every learner's state is still there.
 
 use candid::{CandidType, Deserialize, Principal};
 use integration_tests::wasm;
 use localnet::LocalNet;
 use icrc_ledger::types::{FeatureFlags, InitArgs, LedgerArgument};
 use icrc_ledger_types::icrc1::account::Account;
+use platform_types::sns::root::SnsRootCanister;
+use platform_types::sns::*;
 use platform_types::*;
 
 fn learner(n: u32) -> Principal {
@@ -58,7 +62,19 @@ fn main() {
     let hub = net.create_canister();
     let content = net.create_canister();
     let ledger = net.create_canister();
-    let governance = Principal::from_slice(&[9; 29]);
+    let governance = net.create_canister();
+    let root = net.create_canister();
+    let neuron_owner = Principal::self_authenticating(b"demo-neuron-owner");
+    let init = GovernanceInitArgs {
+        root_canister_id: root,
+        ledger_canister_id: None,
+        swap_canister_id: None,
+        neurons: vec![InitialNeuron { id: vec![1; 32], controller: neuron_owner, voting_power: 100 }],
+        initial_voting_period_seconds: 4 * 86_400,
+    };
+    net.install_canister(governance, wasm("sns_governance"), candid::encode_one(init).unwrap(), None);
+    let init = SnsRootCanister { governance_canister_id: Some(governance), dapp_canister_ids: vec![hub, content], ..Default::default() };
+    net.install_canister(root, wasm("sns_root"), candid::encode_one(init).unwrap(), None);
 
     let units = vec![
         unit("ic-1", "internet-computer", "Canisters", &[
@@ -211,17 +227,103 @@ fn main() {
     println!("  hub total minted {} tokens = ledger total supply {supply} e8s", tokens(g.total_minted_e8s));
     assert_eq!(supply, candid::Nat::from(g.total_minted_e8s));
 
-    println!("\nupgrading learning_content, staking_hub and every shard (shards by the hub's authority)...");
+    println!("\nhanding control to the SNS: root becomes the only controller of the hub and learning_content");
+    for c in [hub, content] {
+        net.set_controllers(c, None, vec![root]).unwrap();
+    }
+    let propose = |title: &str, action: Action| -> u64 {
+        let p = Proposal { title: title.into(), summary: title.into(), url: "https://example.org".into(), action: Some(action) };
+        let (r,): (ManageNeuronResponse,) = net
+            .update_candid_as(governance, neuron_owner, "manage_neuron", (ManageNeuron::make_proposal(&NeuronId { id: vec![1; 32] }, p),))
+            .unwrap();
+        let id = r.proposal_id().expect("proposal").id;
+        net.run_until_idle(100_000);
+        let (r,): (GetProposalResponse,) =
+            net.query_candid(governance, "get_proposal", (GetProposal { proposal_id: Some(ProposalId { id }) },)).unwrap();
+        let Some(GetProposalResult::Proposal(data)) = r.result else { panic!("proposal {id}") };
+        assert_eq!(data.status(), ProposalDecisionStatus::Executed, "{title}: {:?}", data.failure_reason);
+        println!("  proposal {id} executed: {title}");
+        // What the custom function's validator rendered for voters.
+        let rendering = data.payload_text_rendering.unwrap_or_default();
+        if let Some((_, payload)) = rendering.split_once("## Payload:") {
+            for line in payload.trim().lines() {
+                println!("      | {line}");
+            }
+        }
+        id
+    };
+    for (fid, method, topic) in [(1001u64, "update_config", Topic::ApplicationBusinessLogic), (1005, "control_shard_rollout", Topic::DappCanisterManagement)] {
+        let function = NervousSystemFunction {
+            id: fid,
+            name: method.into(),
+            description: Some(format!("staking_hub {method}")),
+            function_type: Some(FunctionType::GenericNervousSystemFunction(GenericNervousSystemFunction {
+                target_canister_id: Some(hub),
+                target_method_name: Some(method.into()),
+                validator_canister_id: Some(hub),
+                validator_method_name: Some(format!("{method}_validate")),
+                topic: Some(topic),
+            })),
+        };
+        propose(&format!("Register custom function {fid} ({method})"), Action::AddGenericNervousSystemFunction(function));
+    }
+    let change = ConfigOverrides { daily_attempt_limit: Some(8), ..Default::default() };
+    propose(
+        "Allow 8 quiz attempts a day",
+        Action::ExecuteGenericNervousSystemFunction(ExecuteGenericNervousSystemFunction { function_id: 1001, payload: candid::encode_one(change).unwrap() }),
+    );
+    net.advance_time(std::time::Duration::from_secs(60));
+    net.run_until_idle(100_000);
+    let (cs,): (ConfigStatus,) = net.query_candid(hub, "get_config_status", ()).unwrap();
+    println!(
+        "  config version {} (daily limit {}): {} shard(s) behind, learning_content at version {}",
+        cs.version,
+        cs.config.daily_attempt_limit,
+        cs.shards_behind.len(),
+        cs.content_version
+    );
+    assert!(cs.shards_behind.is_empty());
+
     let before: Vec<UserView> = (0..12)
         .map(|n| {
             let (shard,): (Option<Principal>,) = net.query_candid(hub, "get_user_shard", (learner(n),)).unwrap();
             net.query_candid_as::<_, (Result<UserView, ShardError>,)>(shard.unwrap(), learner(n), "get_my_profile", ()).unwrap().0.unwrap()
         })
         .collect();
-    net.upgrade_canister(content, wasm("learning_content"), candid::encode_args(()).unwrap(), None).unwrap();
-    net.upgrade_canister(hub, wasm("staking_hub"), candid::encode_args(()).unwrap(), None).unwrap();
-    for s in &shards {
-        net.upgrade_canister(*s, wasm("user_profile"), candid::encode_args(()).unwrap(), Some(hub)).unwrap();
+    let upgrade = |canister: Principal, wasm_module: Vec<u8>| {
+        Action::UpgradeSnsControlledCanister(UpgradeSnsControlledCanister {
+            new_canister_wasm: wasm_module,
+            chunked_canister_wasm: None,
+            mode: None,
+            canister_id: Some(canister),
+            canister_upgrade_arg: None,
+        })
+    };
+    propose("Upgrade learning_content", upgrade(content, wasm("learning_content")));
+    propose(
+        "Roll new shard releases out 1 shard per tick",
+        Action::ExecuteGenericNervousSystemFunction(ExecuteGenericNervousSystemFunction {
+            function_id: 1005,
+            payload: candid::encode_one(RolloutCommand::SetBatchSize { batch_size: 1 }).unwrap(),
+        }),
+    );
+    let new_hub = wasm("staking_hub_rollout");
+    propose(&format!("Upgrade staking_hub ({} bytes gzipped, embeds a new shard release)", new_hub.len()), upgrade(hub, new_hub));
+    loop {
+        let (r,): (RolloutStatus,) = net.query_candid(hub, "get_rollout_status", ()).unwrap();
+        println!(
+            "  rollout of shard Wasm {}..: {} of {} shards upgraded ({:?}, batch {})",
+            &r.target_hash[..12],
+            r.shards_on_target,
+            r.shards_total,
+            r.state,
+            r.batch_size
+        );
+        if r.shards_on_target == r.shards_total {
+            break;
+        }
+        net.advance_time(std::time::Duration::from_secs(60));
+        net.run_until_idle(100_000);
     }
     for (n, old) in before.iter().enumerate() {
         let (shard,): (Option<Principal>,) = net.query_candid(hub, "get_user_shard", (learner(n as u32),)).unwrap();
@@ -229,6 +331,6 @@ fn main() {
             net.query_candid_as(shard.unwrap(), learner(n as u32), "get_my_profile", ()).unwrap();
         assert_eq!(&now.unwrap(), old, "learner {n} after the upgrades");
     }
-    println!("all 12 learners' profiles, balances and progress are intact");
+    println!("all 12 learners' profiles, balances and progress are intact after the upgrades");
     println!("\nplatform demo passed ({} rounds on localnet)", net.round());
 }
