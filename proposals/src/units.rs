@@ -1,6 +1,5 @@
 //! Units for proposals 1002 (add), 1003 (update) and 1004 (retire): read from JSON and checked
-//! offline with the rules of learning_content (`canisters/learning_content/src/model.rs`,
-//! mirrored here because platform_types does not carry them; a test checks both agree). What
+//! offline with learning_content's own rules (`platform_types::units`). What
 //! needs the canister's state (ids already in use, unknown or retired ids) is left to the
 //! validator, which runs when the proposal is submitted.
 //!
@@ -17,19 +16,7 @@ use serde::Deserialize;
 use std::collections::BTreeSet;
 use std::path::Path;
 
-pub const MAX_ID_BYTES: usize = 64;
-pub const MAX_SUBJECT_BYTES: usize = 100;
-pub const MAX_TITLE_BYTES: usize = 200;
-pub const MAX_BODY_BYTES: usize = 100 * 1024;
-pub const MAX_QUESTIONS: usize = 50;
-pub const MAX_QUESTION_BYTES: usize = 1_000;
-pub const MIN_OPTIONS: usize = 2;
-pub const MAX_OPTIONS: usize = 10;
-pub const MAX_OPTION_BYTES: usize = 500;
-/// Units (or unit ids) one proposal may add or retire.
-pub const MAX_UNITS_PER_PROPOSAL: usize = 100;
-/// Largest `add_units` payload learning_content accepts (Candid bytes).
-pub const MAX_PROPOSAL_PAYLOAD_BYTES: usize = 1_000_000;
+pub use platform_types::units::*;
 
 /// 1 to [`MAX_UNITS_PER_PROPOSAL`] units per proposal.
 pub fn check_count(n: usize) -> Result<(), String> {
@@ -104,131 +91,13 @@ pub fn read_file(path: &Path) -> Result<String, String> {
     crate::canister_ids::read_text(path, "--file")
 }
 
-fn is_id_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')
-}
-
-pub fn validate_id(id: &str) -> Result<(), String> {
-    if id.is_empty() || id.len() > MAX_ID_BYTES {
-        return Err(format!(
-            "id must be 1 to {MAX_ID_BYTES} bytes, got {}",
-            id.len()
-        ));
-    }
-    if !id.chars().all(is_id_char) {
-        return Err("id may only contain A-Z, a-z, 0-9, '.', '_' and '-'".into());
-    }
-    Ok(())
-}
-
-fn check_line(field: &str, value: &str, max: usize) -> Result<(), String> {
-    if value.is_empty() || value.len() > max {
-        return Err(format!(
-            "{field} must be 1 to {max} bytes, got {}",
-            value.len()
-        ));
-    }
-    if value.trim() != value {
-        return Err(format!("{field} must not start or end with whitespace"));
-    }
-    if value.chars().any(char::is_control) {
-        return Err(format!("{field} must not contain control characters"));
-    }
-    Ok(())
-}
-
-fn check_text(field: &str, value: &str, min: usize, max: usize) -> Result<(), String> {
-    if value.len() < min || value.len() > max {
-        return Err(format!(
-            "{field} must be {min} to {max} bytes, got {}",
-            value.len()
-        ));
-    }
-    if value
-        .chars()
-        .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
-    {
-        return Err(format!(
-            "{field} must not contain control characters other than tab and line breaks"
-        ));
-    }
-    Ok(())
-}
-
-/// One unit and its answer key. Messages never include a key value.
-pub fn validate_unit(input: &UnitInput) -> Result<(), String> {
-    let u = &input.unit;
-    validate_id(&u.id)?;
-    check_line("subject", &u.subject, MAX_SUBJECT_BYTES)?;
-    check_line("title", &u.title, MAX_TITLE_BYTES)?;
-    check_text("body", &u.body, 0, MAX_BODY_BYTES)?;
-    if u.questions.is_empty() || u.questions.len() > MAX_QUESTIONS {
-        return Err(format!(
-            "a unit must have 1 to {MAX_QUESTIONS} questions, got {}",
-            u.questions.len()
-        ));
-    }
-    for (i, q) in u.questions.iter().enumerate() {
-        let n = i + 1;
-        check_text(
-            &format!("question {n} text"),
-            &q.text,
-            1,
-            MAX_QUESTION_BYTES,
-        )?;
-        if q.options.len() < MIN_OPTIONS || q.options.len() > MAX_OPTIONS {
-            return Err(format!(
-                "question {n} must have {MIN_OPTIONS} to {MAX_OPTIONS} options, got {}",
-                q.options.len()
-            ));
-        }
-        for (j, o) in q.options.iter().enumerate() {
-            check_line(
-                &format!("question {n} option {}", j + 1),
-                o,
-                MAX_OPTION_BYTES,
-            )?;
-        }
-    }
-    if input.answer_key.len() != u.questions.len() {
-        return Err(format!(
-            "the answer key has {} entries for {} questions",
-            input.answer_key.len(),
-            u.questions.len()
-        ));
-    }
-    for (i, (k, q)) in input.answer_key.iter().zip(&u.questions).enumerate() {
-        if *k as usize >= q.options.len() {
-            return Err(format!(
-                "the answer key of question {} is out of range ({} options, 0-based indices)",
-                i + 1,
-                q.options.len()
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// A list of units: each unit, and distinct ids. The error names the unit.
+/// A list of units: at least one, each valid, distinct ids (learning_content's rules). The error
+/// names the unit.
 pub fn validate_units(units: &[UnitInput]) -> Result<(), String> {
     if units.is_empty() {
         return Err("no units: the file holds an empty list".into());
     }
-    let mut seen = BTreeSet::new();
-    for (i, input) in units.iter().enumerate() {
-        let id = &input.unit.id;
-        validate_unit(input).map_err(|e| {
-            if validate_id(id).is_ok() {
-                format!("unit {id:?}: {e}")
-            } else {
-                format!("unit #{i} (0-based): {e}")
-            }
-        })?;
-        if !seen.insert(id.as_str()) {
-            return Err(format!("unit {id:?}: duplicate id"));
-        }
-    }
-    Ok(())
+    platform_types::units::validate_units(units)
 }
 
 /// Ids to retire: at least one, each a valid id, no duplicates.
@@ -359,62 +228,6 @@ mod tests {
         u.answer_key = vec![0, 7];
         let e = validate_unit(&u).unwrap_err();
         assert!(!e.contains('7'), "{e}");
-    }
-
-    #[test]
-    fn the_rules_agree_with_learning_content() {
-        let mut cases: Vec<UnitInput> = bad_units().into_iter().map(|(_, u)| u).collect();
-        cases.push(unit("ok"));
-        for u in &cases {
-            assert_eq!(
-                validate_unit(u).is_ok(),
-                learning_content::model::validate_unit(u).is_ok(),
-                "{:?}",
-                validate_unit(u)
-            );
-        }
-        assert_eq!(
-            MAX_UNITS_PER_PROPOSAL,
-            learning_content::model::MAX_UNITS_PER_PROPOSAL
-        );
-        assert_eq!(
-            MAX_PROPOSAL_PAYLOAD_BYTES,
-            learning_content::model::MAX_PROPOSAL_PAYLOAD_BYTES
-        );
-        assert_eq!(
-            (
-                MAX_ID_BYTES,
-                MAX_SUBJECT_BYTES,
-                MAX_TITLE_BYTES,
-                MAX_BODY_BYTES,
-                MAX_QUESTIONS
-            ),
-            (
-                learning_content::model::MAX_ID_BYTES,
-                learning_content::model::MAX_SUBJECT_BYTES,
-                learning_content::model::MAX_TITLE_BYTES,
-                learning_content::model::MAX_BODY_BYTES,
-                learning_content::model::MAX_QUESTIONS
-            )
-        );
-        assert_eq!(
-            (
-                MAX_QUESTION_BYTES,
-                MIN_OPTIONS,
-                MAX_OPTIONS,
-                MAX_OPTION_BYTES
-            ),
-            (
-                learning_content::model::MAX_QUESTION_BYTES,
-                learning_content::model::MIN_OPTIONS,
-                learning_content::model::MAX_OPTIONS,
-                learning_content::model::MAX_OPTION_BYTES
-            )
-        );
-        let dup = [unit("a"), unit("a")];
-        assert!(
-            learning_content::model::validate_units(&dup).is_err() && validate_units(&dup).is_err()
-        );
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod governance;
 mod platform;
 mod stable_candid;
 pub mod sns;
+pub mod units;
 
 pub use governance::*;
 pub use platform::*;
