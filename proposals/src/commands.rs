@@ -292,56 +292,13 @@ pub fn set_shard_status(
 
 // ------------------------------------------------------------------ 1001 update-config
 
-pub fn changed_fields(c: &ConfigOverrides) -> Vec<&'static str> {
-    let mut v = Vec::new();
-    macro_rules! f {
-        ($($n:ident),*) => { $( if c.$n.is_some() { v.push(stringify!($n)); } )* };
-    }
-    f!(
-        shard_soft_limit,
-        shard_hard_limit,
-        auto_scale_interval_secs,
-        allowance_chunk_e8s,
-        reward_per_quiz_e8s,
-        daily_attempt_limit,
-        pass_mark_percent,
-        shard_sync_interval_secs,
-        shard_initial_cycles,
-        shard_topup_threshold_cycles,
-        shard_topup_amount_cycles
-    );
-    v
-}
-
-/// The fields `c` sets to the value they already have in `current`.
-pub fn unchanged_fields(current: &PlatformConfig, c: &ConfigOverrides) -> Vec<&'static str> {
-    let mut v = Vec::new();
-    macro_rules! f {
-        ($($n:ident),*) => { $( if c.$n.is_some_and(|x| x == current.$n) { v.push(stringify!($n)); } )* };
-    }
-    f!(
-        shard_soft_limit,
-        shard_hard_limit,
-        auto_scale_interval_secs,
-        allowance_chunk_e8s,
-        reward_per_quiz_e8s,
-        daily_attempt_limit,
-        pass_mark_percent,
-        shard_sync_interval_secs,
-        shard_initial_cycles,
-        shard_topup_threshold_cycles,
-        shard_topup_amount_cycles
-    );
-    v
-}
-
 pub fn update_config(
     c: &Common,
     current: &PlatformConfig,
     changes: &ConfigOverrides,
     warnings: &mut Vec<String>,
 ) -> Result<BuiltProposal, String> {
-    let given = changed_fields(changes);
+    let given = changes.fields_set();
     if given.is_empty() {
         return Err(
             "update-config: give at least one setting to change (e.g. --daily-attempt-limit 7)"
@@ -350,7 +307,7 @@ pub fn update_config(
     }
     let (_next, preview) =
         render_config_change(current, changes).map_err(|e| format!("update-config: {e}"))?;
-    let same = unchanged_fields(current, changes);
+    let same = changes.fields_unchanged(current);
     if !same.is_empty() {
         warnings.push(format!(
             "already in force, changes nothing: {}",

@@ -200,24 +200,14 @@ pub fn render_shard_status(args: &SetShardStatusArgs) -> Result<String, String> 
 pub fn render_config_change(current: &PlatformConfig, changes: &ConfigOverrides) -> Result<(PlatformConfig, String), String> {
     let next = changes.apply_to(current)?;
     let mut lines = Vec::new();
-    macro_rules! field {
-        ($f:ident) => {
+    macro_rules! changed {
+        ($($f:ident),*) => { $(
             if current.$f != next.$f {
                 lines.push(format!("  {}: {} -> {}", stringify!($f), current.$f, next.$f));
             }
-        };
+        )* };
     }
-    field!(shard_soft_limit);
-    field!(shard_hard_limit);
-    field!(auto_scale_interval_secs);
-    field!(allowance_chunk_e8s);
-    field!(reward_per_quiz_e8s);
-    field!(daily_attempt_limit);
-    field!(pass_mark_percent);
-    field!(shard_sync_interval_secs);
-    field!(shard_initial_cycles);
-    field!(shard_topup_threshold_cycles);
-    field!(shard_topup_amount_cycles);
+    crate::platform::with_config_fields!(changed);
     if lines.is_empty() {
         return Err("the proposal changes nothing".into());
     }

@@ -98,6 +98,27 @@ impl PlatformConfig {
     }
 }
 
+/// Calls `$m!(f1, f2, ...)` with the name of every field of [`PlatformConfig`] (which
+/// [`ConfigOverrides`] mirrors as options): the one list the per-field code is written against.
+macro_rules! with_config_fields {
+    ($m:ident) => {
+        $m!(
+            shard_soft_limit,
+            shard_hard_limit,
+            auto_scale_interval_secs,
+            allowance_chunk_e8s,
+            reward_per_quiz_e8s,
+            daily_attempt_limit,
+            pass_mark_percent,
+            shard_sync_interval_secs,
+            shard_initial_cycles,
+            shard_topup_threshold_cycles,
+            shard_topup_amount_cycles
+        )
+    };
+}
+pub(crate) use with_config_fields;
+
 /// Optional overrides of [`PlatformConfig`] given at install (tests use small shard limits).
 #[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
 pub struct ConfigOverrides {
@@ -121,21 +142,29 @@ impl ConfigOverrides {
         macro_rules! set {
             ($($f:ident),*) => { $( if let Some(v) = self.$f { c.$f = v; } )* };
         }
-        set!(
-            shard_soft_limit,
-            shard_hard_limit,
-            auto_scale_interval_secs,
-            allowance_chunk_e8s,
-            reward_per_quiz_e8s,
-            daily_attempt_limit,
-            pass_mark_percent,
-            shard_sync_interval_secs,
-            shard_initial_cycles,
-            shard_topup_threshold_cycles,
-            shard_topup_amount_cycles
-        );
+        with_config_fields!(set);
         c.validate()?;
         Ok(c)
+    }
+
+    /// The names of the fields these overrides set.
+    pub fn fields_set(&self) -> Vec<&'static str> {
+        let mut names = Vec::new();
+        macro_rules! set {
+            ($($f:ident),*) => { $( if self.$f.is_some() { names.push(stringify!($f)); } )* };
+        }
+        with_config_fields!(set);
+        names
+    }
+
+    /// The names of the fields these overrides set to the value they already have in `current`.
+    pub fn fields_unchanged(&self, current: &PlatformConfig) -> Vec<&'static str> {
+        let mut names = Vec::new();
+        macro_rules! same {
+            ($($f:ident),*) => { $( if self.$f.is_some_and(|v| v == current.$f) { names.push(stringify!($f)); } )* };
+        }
+        with_config_fields!(same);
+        names
     }
 }
 
@@ -482,6 +511,21 @@ mod tests {
         let bad = ConfigOverrides { pass_mark_percent: Some(0), ..Default::default() };
         assert!(bad.apply_to(&PlatformConfig::default()).unwrap_err().contains("pass_mark_percent"));
         assert_eq!(HARD_CAP_E8S, 420_000_000_000_000_000);
+    }
+
+    #[test]
+    fn overrides_name_the_fields_they_set_and_those_already_in_force() {
+        let current = PlatformConfig::default();
+        let o = ConfigOverrides { daily_attempt_limit: Some(5), pass_mark_percent: Some(70), ..Default::default() };
+        assert_eq!(o.fields_set(), vec!["daily_attempt_limit", "pass_mark_percent"]);
+        assert_eq!(o.fields_unchanged(&current), vec!["daily_attempt_limit"]);
+        assert!(ConfigOverrides::default().fields_set().is_empty());
+        let all = ConfigOverrides {
+            shard_topup_amount_cycles: Some(1),
+            shard_soft_limit: Some(1),
+            ..Default::default()
+        };
+        assert_eq!(all.fields_set(), vec!["shard_soft_limit", "shard_topup_amount_cycles"]);
     }
 
     #[test]
