@@ -131,7 +131,7 @@ pub fn note_rollout_failure(sync: &mut ShardSync, target: &str, error: String) -
 }
 
 fn target_hash() -> String {
-    shard_wasm::sha256_hex(shard_wasm::USER_PROFILE_WASM_GZ)
+    shard_wasm::embedded_hash().to_string()
 }
 
 fn all_shards() -> Vec<(ShardIndex, ShardRecord, ShardSync)> {

@@ -282,6 +282,19 @@ mod tests {
         admit(None, r, s, true, sc, sc, s.granted_e8s, false)
     }
 
+    /// The figure in docs/tokenomics.md: a journal entry's value, Candid-encoded, for a
+    /// self-authenticating (29-byte) user, Minted (the common final state).
+    #[test]
+    fn a_journal_entry_takes_about_150_bytes() {
+        let user = Principal::from_slice(&[7; 29]);
+        let mut rec = MintRecord::new(&MintRequest { withdrawal_id: 1, user, amount_e8s: u64::MAX, created_at_ns: u64::MAX });
+        rec.state = MintState::Minted { block_index: u64::MAX };
+        rec.attempts_sent = 1;
+        let bytes = platform_types::StableCandid(rec).to_bytes().len();
+        eprintln!("mint journal entry: {bytes} bytes + the 12-byte key");
+        assert!((100..=200).contains(&bytes), "{bytes}");
+    }
+
     #[test]
     fn keys_are_twelve_big_endian_bytes_in_shard_then_id_order() {
         let k = MintKey { shard: 3, withdrawal_id: 9 };

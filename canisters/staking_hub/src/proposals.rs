@@ -6,7 +6,7 @@
 //! at execution time (it may have changed during the vote), and apply. The endpoint traps when a
 //! target refuses, so SNS governance marks the proposal Failed with the reason.
 
-use crate::fleet::{self, ShardSync};
+use crate::fleet::ShardSync;
 use crate::guards;
 use crate::model::ShardIndex;
 use crate::state;
@@ -39,7 +39,7 @@ pub fn set_shard_status_validate(caller: Principal, args: &SetShardStatusArgs) -
 }
 
 /// Records the status at once (routing, allowances and mints follow it immediately); the shard
-/// itself is told by [`fleet::push_pending`], retried until it confirms.
+/// itself is told by [`crate::fleet::push_pending`], retried until it confirms.
 pub fn set_shard_status(caller: Principal, args: &SetShardStatusArgs) -> Result<(), String> {
     guards::caller_is_governance(caller)?;
     let (index, _) = check_shard_status(args)?;
@@ -65,7 +65,7 @@ pub fn update_config_validate(caller: Principal, changes: &ConfigOverrides) -> V
 }
 
 /// Applies a configuration change: a new version, pushed to every shard and learning_content
-/// by [`fleet::push_pending`]. Returns the old and the new configuration.
+/// by [`crate::fleet::push_pending`]. Returns the old and the new configuration.
 pub fn update_config(caller: Principal, changes: &ConfigOverrides) -> Result<(PlatformConfig, PlatformConfig), String> {
     guards::caller_is_governance(caller)?;
     let old = state::config();
@@ -101,7 +101,7 @@ fn check_rollout_command(command: &RolloutCommand) -> Result<String, String> {
             "{text}\nNow: {:?} at {} shard(s) per tick; target shard Wasm sha256 {}.",
             fleet.rollout_state(),
             fleet.rollout_batch_size,
-            fleet::rollout_status().target_hash
+            crate::shard_wasm::embedded_hash()
         )),
     }
 }
@@ -137,7 +137,7 @@ pub fn control_shard_rollout(caller: Principal, command: &RolloutCommand) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::registry;
+    use crate::{fleet, registry};
     use platform_types::HubInitArgs;
 
     fn p(n: u8) -> Principal {

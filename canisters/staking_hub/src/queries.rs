@@ -15,7 +15,7 @@ pub fn get_init_args() -> HubInitArgs {
 }
 
 pub fn get_shard_wasm_hash() -> String {
-    shard_wasm::sha256_hex(shard_wasm::USER_PROFILE_WASM_GZ)
+    shard_wasm::embedded_hash().to_string()
 }
 
 pub fn get_user_shard(user: Principal) -> Option<Principal> {

@@ -111,7 +111,7 @@ async fn provision(_guard: &ProvisionGuard) -> Result<Principal, String> {
         registry::set_scaling_status(msg.clone());
         return Err(msg);
     }
-    registry::mark_installed(index, shard_wasm::sha256_hex(wasm), config_version);
+    registry::mark_installed(index, shard_wasm::embedded_hash().to_string(), config_version);
     registry::set_scaling_status(format!("ok: shard {id} (#{index}) installed and active"));
     Ok(id)
 }

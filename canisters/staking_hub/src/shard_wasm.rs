@@ -10,6 +10,13 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
+/// Hex sha256 of [`USER_PROFILE_WASM_GZ`], computed once per Wasm instance (the rollout compares
+/// every shard against it on every timer tick).
+pub fn embedded_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| sha256_hex(USER_PROFILE_WASM_GZ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -24,6 +31,11 @@ mod tests {
             sha256_hex(b"abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
+    }
+
+    #[test]
+    fn the_embedded_hash_is_that_of_the_embedded_bytes() {
+        assert_eq!(embedded_hash(), sha256_hex(USER_PROFILE_WASM_GZ));
     }
 
     #[test]
