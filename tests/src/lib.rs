@@ -1,5 +1,6 @@
 //! Helpers shared by the integration tests: where the built canister Wasm lives.
 
+use platform_types::{Question, Unit, UnitInput};
 use std::path::PathBuf;
 
 /// Folder with the packaged `<name>.wasm.gz` files written by `scripts/build-canisters.sh`
@@ -17,4 +18,23 @@ pub fn wasm(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| {
         panic!("cannot read {}: {e}. Build the canisters first: bash scripts/build-canisters.sh", path.display())
     })
+}
+
+/// A unit `id` of `subject` with one three-option question per entry of `key`, which is its
+/// answer key.
+pub fn unit(id: &str, subject: &str, key: Vec<u32>) -> UnitInput {
+    UnitInput {
+        unit: Unit {
+            id: id.into(),
+            subject: subject.into(),
+            title: format!("Unit {id}"),
+            body: format!("All about {id}."),
+            questions: key
+                .iter()
+                .enumerate()
+                .map(|(i, _)| Question { text: format!("Q{i}?"), options: vec!["a".into(), "b".into(), "c".into()] })
+                .collect(),
+        },
+        answer_key: key,
+    }
 }

@@ -14,7 +14,7 @@
 use candid::{CandidType, Principal};
 use icrc_ledger::types::{FeatureFlags, InitArgs, LedgerArgument};
 use icrc_ledger_types::icrc1::account::Account;
-use integration_tests::wasm;
+use integration_tests::{unit, wasm};
 use localnet::management_types::{CanisterSettings, CanisterStatusType};
 use localnet::LocalNet;
 use platform_types::sns::root::SnsRootCanister;
@@ -47,23 +47,6 @@ fn learner(n: u32) -> Principal {
 
 fn deployer() -> Principal {
     Principal::self_authenticating(b"the-deployer")
-}
-
-fn unit(id: &str, subject: &str, key: Vec<u32>) -> UnitInput {
-    UnitInput {
-        unit: Unit {
-            id: id.into(),
-            subject: subject.into(),
-            title: format!("Unit {id}"),
-            body: format!("All about {id}."),
-            questions: key
-                .iter()
-                .enumerate()
-                .map(|(i, _)| Question { text: format!("Q{i}?"), options: vec!["a".into(), "b".into(), "c".into()] })
-                .collect(),
-        },
-        answer_key: key,
-    }
 }
 
 /// `sns/custom_functions/<id>_<method>.json`.

@@ -1510,7 +1510,7 @@ fn an_upgrade_argument_sets_the_governance_id_and_an_empty_one_keeps_everything(
 
 /// End to end through the local SNS governance and root (test infrastructure, see
 /// tests/sns_local.rs): learning_content is installed before the SNS exists (with the anonymous
-/// principal as a placeholder governance id, which nobody can use), learns the governance id
+/// principal as its governance id: "not set yet", which nobody can use), learns the governance id
 /// from an `UpgradeSnsControlledCanister` proposal's argument, and then takes content proposals:
 /// validated at submission (the rendering is the proposal's `payload_text_rendering`),
 /// executed after adoption; a proposal made stale during the vote fails.
@@ -1559,14 +1559,14 @@ fn content_proposals_through_the_local_sns() {
         candid::encode_one(root_init).unwrap(),
         None,
     );
-    let placeholder = ContentInitArgs {
+    let before_the_sns = ContentInitArgs {
         sns_governance_id: Principal::anonymous(),
         ..init_args(content(0), None)
     };
     net.install_canister(
         content_id,
         wasm("learning_content"),
-        candid::encode_one(placeholder).unwrap(),
+        candid::encode_one(before_the_sns).unwrap(),
         None,
     );
     net.set_controllers(content_id, None, vec![root]).unwrap();

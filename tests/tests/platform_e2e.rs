@@ -2,7 +2,7 @@
 //! learners who register, fill in profiles, answer quizzes and earn from shard allowances.
 
 use candid::{CandidType, Principal};
-use integration_tests::wasm;
+use integration_tests::{unit, wasm};
 use localnet::LocalNet;
 use platform_types::*;
 
@@ -10,23 +10,6 @@ fn learner(n: u32) -> Principal {
     let mut b = [7u8; 29];
     b[..4].copy_from_slice(&n.to_be_bytes());
     Principal::from_slice(&b)
-}
-
-fn unit(id: &str, subject: &str, key: Vec<u32>) -> UnitInput {
-    UnitInput {
-        unit: Unit {
-            id: id.into(),
-            subject: subject.into(),
-            title: format!("Unit {id}"),
-            body: format!("All about {id}."),
-            questions: key
-                .iter()
-                .enumerate()
-                .map(|(i, _)| Question { text: format!("Q{i}?"), options: vec!["a".into(), "b".into(), "c".into()] })
-                .collect(),
-        },
-        answer_key: key,
-    }
 }
 
 struct Platform {

@@ -24,7 +24,7 @@ pub fn require_hub<M: Memory>(
 
 /// Only the SNS governance canister in force (init argument, or the last upgrade argument that
 /// set it) may call the proposal methods (`method`, validators and targets). While it is the
-/// anonymous principal (a placeholder before the SNS exists), nobody may.
+/// anonymous principal ("not set yet": installed before the SNS exists), nobody may.
 pub fn require_governance<M: Memory>(
     store: &Store<M>,
     caller: Principal,

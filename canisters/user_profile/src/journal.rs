@@ -151,6 +151,22 @@ mod tests {
         assert_eq!(WithdrawalKey::new(&a, 1).to_bytes().len(), WithdrawalKey::MAX_SIZE);
     }
 
+    /// The figure in docs/tokenomics.md: a settled withdrawal's value, Candid-encoded.
+    #[test]
+    fn a_journal_entry_takes_about_135_bytes() {
+        let rec = WithdrawalRecord {
+            amount_e8s: u64::MAX,
+            created_at_ns: u64::MAX,
+            state: WithdrawalState::Completed { block_index: u64::MAX },
+            attempts: 1,
+            updated_at_ns: u64::MAX,
+            next_retry_ns: u64::MAX,
+        };
+        let bytes = platform_types::StableCandid(rec).to_bytes().len();
+        eprintln!("shard journal entry: {bytes} bytes + a key of at most {} bytes", WithdrawalKey::MAX_SIZE);
+        assert!((110..=160).contains(&bytes), "{bytes}");
+    }
+
     #[test]
     fn retries_back_off_exponentially_up_to_an_hour() {
         let s = 1_000_000_000;
