@@ -49,7 +49,13 @@ log() { echo "build-canisters: $*" >&2; }
 did_of() {
     case " ${PLATFORM_CANISTERS[*]} ${SNS_CANISTERS[*]} " in
     *" $1 "*) echo "$ROOT/candid/$1.did" ;;
-    *) echo "$ROOT/localnet/test-canisters/$1/$1.did" ;;
+    *)
+        if [[ -d "$ROOT/tests/canisters/$1" ]]; then
+            echo "$ROOT/tests/canisters/$1/$1.did"
+        else
+            echo "$ROOT/localnet/test-canisters/$1/$1.did"
+        fi
+        ;;
     esac
 }
 

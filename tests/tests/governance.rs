@@ -1,5 +1,5 @@
 //! SNS governance of the platform, end to end through proposals on localnet: the local SNS
-//! governance and root (localnet/sns, test infrastructure) govern staking_hub and
+//! governance and root (standins, test infrastructure) govern staking_hub and
 //! learning_content, which root controls (the hub controls its shards). The custom functions
 //! are registered from `sns/custom_functions/*.json` by AddGenericNervousSystemFunction
 //! proposals, as on mainnet.

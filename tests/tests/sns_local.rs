@@ -1,9 +1,9 @@
-//! The local SNS governance and root (localnet/sns, test infrastructure: docs/sns-local.md) on
+//! The local SNS governance and root (standins, test infrastructure: docs/sns-local.md) on
 //! localnet, driven through the real SNS Candid (`platform_types::sns`): custom proposals
 //! (validator at submission, target after adoption), votes and decisions (absolute majority at
 //! once, votes cast at the deadline), proposal validation, neuron permissions, dapp canister
 //! upgrades through root (plain and chunked, failing ones), dapp registration, and upgrades of
-//! governance and root themselves. `gnsf_target` (localnet/test-canisters) is the custom
+//! governance and root themselves. `gnsf_target` (tests/canisters) is the custom
 //! function's validator and target, and the dapp canister upgraded.
 
 use candid::{CandidType, Deserialize, Principal};

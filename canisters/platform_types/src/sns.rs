@@ -6,7 +6,7 @@
 //! and `rs/sns/root/canister/root.did` in dfinity/ic; trimmed copies are committed under
 //! `candid/reference/`). They are used on both sides:
 //!
-//! * by the local SNS canisters of `localnet/sns/` (test infrastructure, see `docs/sns-local.md`);
+//! * by the local SNS canisters of `standins/` (test infrastructure, see `docs/sns-local.md`);
 //! * by clients (tests, the demo, a proposals CLI) calling either those or the real SNS.
 //!
 //! Request records carry every field the real SNS requires, so values built from these types
@@ -731,7 +731,7 @@ pub struct GetModeResponse {
 
 // ------------------------------------------------------------------ init argument of the local governance
 
-/// Init argument of the local SNS governance canister (`localnet/sns/governance`). The real
+/// Init argument of the local SNS governance canister (`standins/sns_governance`). The real
 /// SNS governance takes a very different `Governance` record (neurons come from the swap); this
 /// one creates fixed neurons directly.
 #[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]

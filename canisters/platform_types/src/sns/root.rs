@@ -75,7 +75,7 @@ pub struct ListSnsCanistersResponse {
     pub archives: Vec<Principal>,
 }
 
-/// Init argument of the local SNS root canister (`localnet/sns/root`): the fields of the real
+/// Init argument of the local SNS root canister (`standins/sns_root`): the fields of the real
 /// root's init record (`SnsRootCanister`) that it reads, with the same names and types, so the
 /// real record also decodes in it. `governance_canister_id` is required at run time.
 ///

@@ -98,7 +98,7 @@ mod candid_interface {
     /// and this canister's types (the ones of `platform_types::sns`) can call the real one.
     #[test]
     fn candid_interface_is_compatible_with_the_real_sns_governance() {
-        let reference = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../candid/reference/sns_governance.did");
+        let reference = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../candid/reference/sns_governance.did");
         platform_types::candid_check::check_against_reference(&super::__export_service(), &reference);
     }
 }

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 pub fn wasm_dir() -> PathBuf {
     match std::env::var_os("CANISTER_WASM_DIR") {
         Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/canisters"),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/canisters"),
     }
 }
 

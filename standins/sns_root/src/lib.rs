@@ -115,7 +115,7 @@ mod candid_interface {
     use std::path::Path;
 
     fn reference() -> std::path::PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../candid/reference/sns_root.did")
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../candid/reference/sns_root.did")
     }
 
     #[test]

@@ -19,7 +19,7 @@ use localnet::LocalNet;
 fn wasm(name: &str) -> Vec<u8> {
     let dir = std::env::var_os("CANISTER_WASM_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/canisters"));
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/canisters"));
     let path = dir.join(format!("{name}.wasm.gz"));
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}; run scripts/build-canisters.sh first", path.display()))
 }
