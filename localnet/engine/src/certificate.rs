@@ -1,9 +1,72 @@
 //! Data certificates for queries: the IC's CBOR certificate structure (self-describing
 //! tag, `tree` + `signature`) with a hash tree holding `/canister/<id>/certified_data`
-//! and `/time`. Localnet has no threshold BLS key, so the signature is 48 zero bytes:
-//! the shape and the tree are real, the signature does not verify.
+//! and `/time`.
+//!
+//! Who signs is a [`Certifier`]. The engine's own, [`UnsignedCertifier`], has no key: its
+//! signature is 48 zero bytes, so the shape and the tree are real but nothing verifies. A
+//! server that clients verify (localnet-server) plugs in one that signs with a BLS key.
+
+use std::cell::OnceCell;
+use std::sync::Arc;
 
 use candid::Principal;
+
+/// Signs what canisters and clients are shown of the subnet's state.
+pub trait Certifier: Send + Sync {
+    /// The DER-encoded root public key (`ic0.root_key_copy`); the subnet id is its
+    /// self-authenticating principal when the net is built with this certifier.
+    fn root_key(&self) -> Vec<u8>;
+    /// A CBOR certificate whose tree holds `/canister/<canister>/certified_data` and `/time`.
+    fn data_certificate(&self, canister: Principal, certified_data: &[u8], time: u64) -> Vec<u8>;
+}
+
+/// The engine's default: real structure, zero signature, zero root key.
+pub struct UnsignedCertifier;
+
+impl Certifier for UnsignedCertifier {
+    fn root_key(&self) -> Vec<u8> {
+        crate::system_api::root_key()
+    }
+    fn data_certificate(&self, canister: Principal, certified_data: &[u8], time: u64) -> Vec<u8> {
+        certificate(canister, certified_data, time)
+    }
+}
+
+/// The certificate a query may read, made only when the canister asks for it (signing costs).
+pub struct DataCertificate {
+    certifier: Arc<dyn Certifier>,
+    canister: Principal,
+    certified_data: Vec<u8>,
+    time: u64,
+    bytes: OnceCell<Vec<u8>>,
+}
+
+impl DataCertificate {
+    pub fn new(certifier: Arc<dyn Certifier>, canister: Principal, certified_data: Vec<u8>, time: u64) -> Self {
+        DataCertificate { certifier, canister, certified_data, time, bytes: OnceCell::new() }
+    }
+    pub fn bytes(&self) -> &[u8] {
+        self.bytes.get_or_init(|| self.certifier.data_certificate(self.canister, &self.certified_data, self.time))
+    }
+}
+
+impl Clone for DataCertificate {
+    fn clone(&self) -> Self {
+        DataCertificate {
+            certifier: self.certifier.clone(),
+            canister: self.canister,
+            certified_data: self.certified_data.clone(),
+            time: self.time,
+            bytes: self.bytes.clone(),
+        }
+    }
+}
+
+impl std::fmt::Debug for DataCertificate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DataCertificate({}, {} bytes of data, t={})", self.canister, self.certified_data.len(), self.time)
+    }
+}
 
 fn head(out: &mut Vec<u8>, major: u8, n: u64) {
     let m = major << 5;

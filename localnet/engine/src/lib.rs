@@ -20,6 +20,7 @@ mod instance;
 mod management;
 pub mod memory;
 mod net;
+mod persist;
 pub mod stable;
 pub mod system_api;
 pub mod types;
@@ -35,8 +36,10 @@ use ic_management_canister_types::{
     Snapshot, UpdateSettingsArgs,
 };
 
+pub use crate::certificate::{Certifier, UnsignedCertifier};
 pub use crate::cycles::{FeeSchedule, InstructionLimits};
 pub use crate::net::Scheduling;
+pub use crate::persist::{StateError, FORMAT_NAME as STATE_FORMAT_NAME, FORMAT_VERSION as STATE_FORMAT_VERSION};
 pub use crate::types::*;
 pub use ic_management_canister_types as management_types;
 
@@ -73,12 +76,13 @@ impl From<RejectResponse> for CallError {
 }
 
 /// Builds a [`LocalNet`] with a start time and a scheduling order.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct LocalNetBuilder {
     time: Option<SystemTime>,
     seed: Option<u64>,
     fees: Option<FeeSchedule>,
     limits: Option<cycles::InstructionLimits>,
+    certifier: Option<std::sync::Arc<dyn Certifier>>,
 }
 
 impl LocalNetBuilder {
@@ -109,6 +113,13 @@ impl LocalNetBuilder {
         self
     }
 
+    /// Signs data certificates and sets the root key with `certifier`; the subnet id becomes
+    /// the self-authenticating principal of its root key, as clients expect of a one-subnet network.
+    pub fn with_certifier(mut self, certifier: std::sync::Arc<dyn Certifier>) -> Self {
+        self.certifier = Some(certifier);
+        self
+    }
+
     pub fn build(self) -> LocalNet {
         let time = self
             .time
@@ -116,13 +127,33 @@ impl LocalNetBuilder {
             .unwrap_or(DEFAULT_START_TIME_NANOS);
         let scheduling = self.seed.map(Scheduling::Seeded).unwrap_or(Scheduling::Deterministic);
         let mut net = Net::new(time, scheduling);
+        self.configure(&mut net);
+        LocalNet::from_loaded(net, 0)
+    }
+
+    /// Loads a net saved with [`LocalNet::save_state`] from `dir`. Fees, limits and the
+    /// certifier come from this builder, as in [`build`](Self::build); time, scheduling (seed
+    /// and generator state) and everything else come from the saved state (`with_time` and
+    /// `with_seed` are ignored). No canister code runs while loading, and nothing is written.
+    /// A missing or empty `dir` gives [`StateError::NotFound`] (see [`StateError::is_not_found`]).
+    pub fn load_state(self, dir: &std::path::Path) -> Result<LocalNet, StateError> {
+        persist::load(self, dir)
+    }
+
+    /// Applies fees, limits and the certifier to a new or loaded net.
+    fn configure(&self, net: &mut Net) {
         if let Some(f) = self.fees {
             net.fees = f;
         }
         if let Some(l) = self.limits {
             net.limits = l;
         }
-        LocalNet { net: RefCell::new(net), max_rounds: DEFAULT_MAX_ROUNDS_PER_CALL, next_ingress: RefCell::new(0) }
+        if let Some(c) = &self.certifier {
+            let key = c.root_key();
+            net.subnet_id = Principal::self_authenticating(&key);
+            net.root_key = std::sync::Arc::new(key);
+            net.certifier = c.clone();
+        }
     }
 }
 
@@ -150,6 +181,19 @@ impl LocalNet {
 
     pub fn builder() -> LocalNetBuilder {
         LocalNetBuilder::new()
+    }
+
+    fn from_loaded(net: Net, next_ingress: u64) -> LocalNet {
+        LocalNet { net: RefCell::new(net), max_rounds: DEFAULT_MAX_ROUNDS_PER_CALL, next_ingress: RefCell::new(next_ingress) }
+    }
+
+    /// Saves the whole net into `dir` (see docs/localnet.md, "State on disk"): every canister
+    /// with its code, memories, cycles, settings, logs, chunks and snapshots, plus time, ids,
+    /// round, generator state, queued messages, open call contexts, callbacks and ingress
+    /// statuses. A previous state in `dir` is replaced atomically; a `dir` that holds other
+    /// files is refused ([`StateError::NotAState`]). Load it with [`LocalNetBuilder::load_state`].
+    pub fn save_state(&self, dir: &std::path::Path) -> Result<(), StateError> {
+        persist::save(&self.net.borrow(), *self.next_ingress.borrow(), dir)
     }
 
     fn next_message_id(&self) -> RawMessageId {
@@ -442,6 +486,16 @@ impl LocalNet {
         Ok(c.logs.iter().cloned().collect())
     }
 
+    /// Every canister's id, in order.
+    pub fn canister_ids(&self) -> Vec<Principal> {
+        self.net.borrow().canisters.keys().copied().collect()
+    }
+
+    /// What the canister last set with `ic0.certified_data_set` (empty if never).
+    pub fn certified_data(&self, canister_id: Principal) -> Option<Vec<u8>> {
+        self.net.borrow().canisters.get(&canister_id).map(|c| c.certified_data.clone())
+    }
+
     /// The module hash of the installed code, if any.
     pub fn module_hash(&self, canister_id: Principal) -> Option<[u8; 32]> {
         self.net.borrow().canisters.get(&canister_id)?.instance.as_ref().map(|i| i.prepared.module_hash)
@@ -452,6 +506,13 @@ impl LocalNet {
         let net = self.net.borrow();
         let inst = net.canisters.get(&canister_id)?.instance.as_ref()?;
         inst.prepared.metadata.get(name).map(|(_, d)| d.clone())
+    }
+
+    /// A `icp:public`/`icp:private` custom section with its visibility (`true` = public).
+    pub fn canister_metadata_section(&self, canister_id: Principal, name: &str) -> Option<(bool, Vec<u8>)> {
+        let net = self.net.borrow();
+        let inst = net.canisters.get(&canister_id)?.instance.as_ref()?;
+        inst.prepared.metadata.get(name).cloned()
     }
 
     /// Heap and stable memory sizes in bytes.
@@ -514,6 +575,14 @@ impl LocalNet {
         match self.net.borrow().ingress.get(&message_id) {
             Some(IngressStatus::Done(r)) => Some(r.clone()),
             _ => None,
+        }
+    }
+
+    /// Drops a completed call's result (a server keeps its own record of it).
+    pub fn forget_ingress(&self, message_id: RawMessageId) {
+        let mut net = self.net.borrow_mut();
+        if let Some(IngressStatus::Done(_)) = net.ingress.get(&message_id) {
+            net.ingress.remove(&message_id);
         }
     }
 
@@ -695,9 +764,19 @@ impl LocalNet {
         self.net.borrow().fees
     }
 
-    /// The subnet's (unsigned) root key, as `ic0.root_key_copy` reports it.
+    /// The subnet's root key (DER), as `ic0.root_key_copy` reports it: a zero key unless the
+    /// net was built `with_certifier`.
     pub fn root_key(&self) -> Vec<u8> {
-        system_api::root_key()
+        self.net.borrow().root_key.to_vec()
+    }
+
+    pub fn subnet_id(&self) -> Principal {
+        self.net.borrow().subnet_id
+    }
+
+    /// Whether anything is queued or due (messages, due timers, stopping canisters).
+    pub fn has_work(&self) -> bool {
+        self.net.borrow().has_work()
     }
 
     // ------------------------------------------------------------ metering

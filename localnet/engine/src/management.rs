@@ -217,7 +217,7 @@ impl Net {
                 "canister_status" => {
                     let args: CanisterIdRecord = decode(method, arg)?;
                     self.check_controller(caller, args.canister_id, method)?;
-                    encode(&self.status(args.canister_id))
+                    encode(&StatusReply::from(self.status(args.canister_id)))
                 }
                 "start_canister" => {
                     let args: CanisterIdRecord = decode(method, arg)?;
@@ -719,4 +719,80 @@ fn validate_into(next: &mut crate::net::Settings, s: &CanisterSettings) -> Resul
         next.env_vars = vars.iter().map(|v| (v.name.clone(), v.value.clone())).collect();
     }
     Ok(())
+}
+
+/// `canister_status` as the management canister's current Candid has it: the record of
+/// ic-management-canister-types 0.7 plus the settings that newer clients require
+/// (`snapshot_visibility`, `status_visibility`, `minimum_incoming_canister_call_cycles`;
+/// agent-js, icp-cli and pocket-ic refuse a reply without them). Older decoders ignore them.
+#[derive(candid::CandidType)]
+struct StatusReply {
+    status: ic_management_canister_types::CanisterStatusType,
+    ready_for_migration: bool,
+    version: u64,
+    settings: SettingsReply,
+    module_hash: Option<Vec<u8>>,
+    memory_size: Nat,
+    memory_metrics: ic_management_canister_types::MemoryMetrics,
+    cycles: Nat,
+    reserved_cycles: Nat,
+    idle_cycles_burned_per_day: Nat,
+    query_stats: ic_management_canister_types::QueryStats,
+}
+
+#[derive(candid::CandidType)]
+struct SettingsReply {
+    controllers: Vec<Principal>,
+    compute_allocation: Nat,
+    memory_allocation: Nat,
+    freezing_threshold: Nat,
+    reserved_cycles_limit: Nat,
+    log_visibility: ic_management_canister_types::LogVisibility,
+    log_memory_limit: Nat,
+    wasm_memory_limit: Nat,
+    wasm_memory_threshold: Nat,
+    environment_variables: Vec<ic_management_canister_types::EnvironmentVariable>,
+    /// Snapshots and status are readable by controllers only, the IC's default.
+    snapshot_visibility: ControllersOnly,
+    status_visibility: ControllersOnly,
+    minimum_incoming_canister_call_cycles: Nat,
+}
+
+#[derive(candid::CandidType)]
+#[allow(non_camel_case_types)]
+enum ControllersOnly {
+    controllers,
+}
+
+impl From<CanisterStatusResult> for StatusReply {
+    fn from(r: CanisterStatusResult) -> Self {
+        let s = r.settings;
+        StatusReply {
+            status: r.status,
+            ready_for_migration: r.ready_for_migration,
+            version: r.version,
+            settings: SettingsReply {
+                controllers: s.controllers,
+                compute_allocation: s.compute_allocation,
+                memory_allocation: s.memory_allocation,
+                freezing_threshold: s.freezing_threshold,
+                reserved_cycles_limit: s.reserved_cycles_limit,
+                log_visibility: s.log_visibility,
+                log_memory_limit: s.log_memory_limit,
+                wasm_memory_limit: s.wasm_memory_limit,
+                wasm_memory_threshold: s.wasm_memory_threshold,
+                environment_variables: s.environment_variables,
+                snapshot_visibility: ControllersOnly::controllers,
+                status_visibility: ControllersOnly::controllers,
+                minimum_incoming_canister_call_cycles: Nat::from(0u64),
+            },
+            module_hash: r.module_hash,
+            memory_size: r.memory_size,
+            memory_metrics: r.memory_metrics,
+            cycles: r.cycles,
+            reserved_cycles: r.reserved_cycles,
+            idle_cycles_burned_per_day: r.idle_cycles_burned_per_day,
+            query_stats: r.query_stats,
+        }
+    }
 }

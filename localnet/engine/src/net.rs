@@ -250,6 +250,13 @@ impl Rng {
     pub fn below(&mut self, n: usize) -> usize {
         (self.next_u64() % n as u64) as usize
     }
+    /// The generator's state, to save it (`persist`).
+    pub fn state(&self) -> u64 {
+        self.0
+    }
+    pub fn from_state(state: u64) -> Self {
+        Rng(state)
+    }
 }
 
 pub(crate) const MAX_EXECUTION_LOG: usize = 100_000;
@@ -270,6 +277,8 @@ pub(crate) struct Net {
     pub fees: FeeSchedule,
     pub limits: cycles::InstructionLimits,
     pub subnet_id: Principal,
+    pub certifier: Arc<dyn crate::certificate::Certifier>,
+    pub root_key: Arc<Vec<u8>>,
     pub execution_log: VecDeque<ExecutionRecord>,
     pub round: u64,
     /// The trap of the last failed callback per call context, reported if it ends unanswered.
@@ -298,6 +307,8 @@ impl Net {
             limits: cycles::InstructionLimits::IC,
             // A fixed, self-authenticating-shaped subnet id.
             subnet_id: Principal::from_slice(&[0x5a; 29]),
+            certifier: Arc::new(crate::certificate::UnsignedCertifier),
+            root_key: Arc::new(crate::system_api::root_key()),
             execution_log: VecDeque::new(),
             round: 0,
             last_callback_error: HashMap::new(),
@@ -366,6 +377,7 @@ impl Net {
         e.global_timer = canister.global_timer;
         e.fees = self.fees;
         e.subnet_id = self.subnet_id;
+        e.root_key = self.root_key.clone();
         e
     }
 
@@ -986,7 +998,8 @@ impl Net {
         exec.method_name = method.to_string();
         exec.can_reply = true;
         exec.max_reply_bytes = cycles::MAX_QUERY_REPLY_BYTES;
-        exec.certificate = Some(crate::certificate::certificate(canister, &c.certified_data, self.time));
+        exec.certificate =
+            Some(crate::certificate::DataCertificate::new(self.certifier.clone(), canister, c.certified_data.clone(), self.time));
         let c = self.canisters.get_mut(&canister).unwrap();
         let r = c.instance.as_mut().unwrap().execute(&Entry::Export(export), exec, Policy::Discard);
         c.query_calls += 1;

@@ -129,13 +129,15 @@ pub struct ExecState {
     pub call_context_instructions: u64,
     pub instruction_limit: u64,
     pub can_reply: bool,
-    pub certificate: Option<Vec<u8>>,
+    pub certificate: Option<crate::certificate::DataCertificate>,
     pub env_vars: Vec<(String, String)>,
     pub global_timer: u64,
     pub fees: FeeSchedule,
     pub max_reply_bytes: usize,
     pub max_request_bytes: usize,
     pub subnet_id: Principal,
+    /// What `ic0.root_key_copy` returns (the net's certifier's key).
+    pub root_key: std::sync::Arc<Vec<u8>>,
     pub stable_limit_pages: u64,
     /// Heap limit in bytes for updates, init and post_upgrade (0 = none).
     pub wasm_memory_limit: u64,
@@ -181,6 +183,7 @@ impl ExecState {
             max_reply_bytes: crate::cycles::MAX_PAYLOAD_BYTES,
             max_request_bytes: crate::cycles::MAX_PAYLOAD_BYTES,
             subnet_id: Principal::management_canister(),
+            root_key: std::sync::Arc::new(root_key()),
             stable_limit_pages: MAX_STABLE_PAGES,
             wasm_memory_limit: 0,
             reply_buf: Vec::new(),
@@ -790,11 +793,12 @@ pub fn linker(engine: &wasmtime::Engine) -> Linker<Ctx> {
     // --- Certification and keys.
     def!("root_key_size", |mut c: Caller<'_, Ctx>| -> R<i32> {
         enter(&mut c, "root_key_size", I | G | U | RQ | RY | RT | C | T)?;
-        Ok(root_key().len() as i32)
+        Ok(c.data().exec.as_ref().unwrap().root_key.len() as i32)
     });
     def!("root_key_copy", |mut c: Caller<'_, Ctx>, dst: u32, off: u32, size: u32| -> R<()> {
         enter(&mut c, "root_key_copy", I | G | U | RQ | RY | RT | C | T)?;
-        copy_out(&mut c, "root_key_copy", &root_key(), dst, off, size)
+        let key = c.data().exec.as_ref().unwrap().root_key.clone();
+        copy_out(&mut c, "root_key_copy", &key, dst, off, size)
     });
     def!("certified_data_set", |mut c: Caller<'_, Ctx>, src: u32, size: u32| -> R<()> {
         enter(&mut c, "certified_data_set", I | G | U | RY | RT | T)?;
@@ -810,14 +814,14 @@ pub fn linker(engine: &wasmtime::Engine) -> Linker<Ctx> {
     });
     def!("data_certificate_size", |mut c: Caller<'_, Ctx>| -> R<i32> {
         let e = enter(&mut c, "data_certificate_size", NRQ | CQ)?;
-        e.certificate.as_ref().map(|x| x.len() as i32).ok_or_else(|| violation("ic0.data_certificate_size: no certificate"))
+        e.certificate.as_ref().map(|x| x.bytes().len() as i32).ok_or_else(|| violation("ic0.data_certificate_size: no certificate"))
     });
     def!("data_certificate_copy", |mut c: Caller<'_, Ctx>, dst: u32, off: u32, size: u32| -> R<()> {
         let cert = enter(&mut c, "data_certificate_copy", NRQ | CQ)?
             .certificate
             .clone()
             .ok_or_else(|| violation("ic0.data_certificate_copy: no certificate"))?;
-        copy_out(&mut c, "data_certificate_copy", &cert, dst, off, size)
+        copy_out(&mut c, "data_certificate_copy", cert.bytes(), dst, off, size)
     });
 
     // --- Time, timers, performance.
