@@ -39,7 +39,7 @@ WASM_DIR="$WASM_TARGET_DIR/wasm32-unknown-unknown/canister"
 HOST_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 
 PLATFORM_CANISTERS=(user_profile icrc_ledger staking_hub learning_content)
-TEST_CANISTERS=(counter async_caller timer_user stable_user cycles_user echo mock_ledger gnsf_target)
+TEST_CANISTERS=(counter async_caller timer_user stable_user cycles_user echo mock_ledger gnsf_target certified_page)
 # Local stand-ins for SNS governance and root (test infrastructure, see docs/sns-local.md); their
 # .did files are in candid/ like the platform canisters'.
 SNS_CANISTERS=(sns_governance sns_root)

@@ -1,0 +1,193 @@
+//! Installs the platform on a running network over the IC HTTP interface, as a developer's
+//! deploy script would: canisters are created with `provisional_create_canister_with_cycles`
+//! and installed with `install_code` through the management canister, with ic-agent verifying
+//! every certificate against the network's root key.
+//!
+//! What is installed: the local SNS stand-ins (governance with one neuron of the deployer, and
+//! root), learning_content with three units, the reward ledger (ICRC-1/2/3, minting account =
+//! the hub) and the admin-less staking_hub. Finally the hub and learning_content are handed to
+//! SNS root, their only controller, as after an SNS launch.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use candid::{CandidType, Principal};
+use ic_agent::Agent;
+use ic_management_canister_types as mgmt;
+use icrc_ledger::types::{FeatureFlags, InitArgs, LedgerArgument};
+use icrc_ledger_types::icrc1::account::Account;
+use platform_types::sns::root::SnsRootCanister;
+use platform_types::sns::{GovernanceInitArgs, InitialNeuron};
+use platform_types::*;
+use serde::Serialize;
+
+/// 100T cycles, the IC's provisional default.
+const CREATE_CYCLES: u128 = 100_000_000_000_000;
+
+/// Canister ids of a deployment and the answer keys of its units (for tests and demos).
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
+pub struct Deployment {
+    pub staking_hub: Principal,
+    pub learning_content: Principal,
+    pub reward_ledger: Principal,
+    pub sns_governance: Principal,
+    pub sns_root: Principal,
+    pub units: Vec<UnitKey>,
+}
+
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
+pub struct UnitKey {
+    pub unit_id: String,
+    pub answers: Vec<u32>,
+}
+
+/// Where `scripts/build-canisters.sh` puts the packaged Wasm (override: CANISTER_WASM_DIR).
+pub fn default_wasm_dir() -> PathBuf {
+    std::env::var_os("CANISTER_WASM_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/canisters"))
+}
+
+fn read_wasm(dir: &Path, name: &str) -> anyhow::Result<Vec<u8>> {
+    let path = dir.join(format!("{name}.wasm.gz"));
+    std::fs::read(&path).with_context(|| format!("reading {} (build it: bash scripts/build-canisters.sh)", path.display()))
+}
+
+/// The units a deployment starts with.
+pub fn starter_units() -> Vec<UnitInput> {
+    let unit = |id: &str, subject: &str, title: &str, questions: &[(&str, &[&str], u32)]| UnitInput {
+        unit: Unit {
+            id: id.into(),
+            subject: subject.into(),
+            title: title.into(),
+            body: format!("{title}: read this, then answer the quiz."),
+            questions: questions
+                .iter()
+                .map(|(q, opts, _)| Question { text: q.to_string(), options: opts.iter().map(|o| o.to_string()).collect() })
+                .collect(),
+        },
+        answer_key: questions.iter().map(|(_, _, a)| *a).collect(),
+    };
+    vec![
+        unit("ic-1", "internet-computer", "Canisters", &[
+            ("What runs a canister's code?", &["WebAssembly", "JVM", "Python"], 0),
+            ("Who pays for computation?", &["The user", "The canister, in cycles", "Nobody"], 1),
+        ]),
+        unit("ic-2", "internet-computer", "Stable memory", &[("What survives an upgrade?", &["The heap", "Stable memory", "Nothing"], 1)]),
+        unit("gov-1", "governance", "SNS proposals", &[(
+            "Who decides on an SNS upgrade?",
+            &["The deployer", "Neuron holders", "A controller key"],
+            1,
+        )]),
+    ]
+}
+
+/// Management canister calls through the agent.
+pub struct Management<'a> {
+    pub agent: &'a Agent,
+}
+
+impl Management<'_> {
+    async fn call<A: CandidType, R: for<'de> candid::Deserialize<'de> + CandidType>(
+        &self,
+        method: &str,
+        effective: Principal,
+        arg: A,
+    ) -> anyhow::Result<R> {
+        let bytes = self
+            .agent
+            .update(&Principal::management_canister(), method)
+            .with_effective_canister_id(effective)
+            .with_arg(candid::encode_one(arg)?)
+            .call_and_wait()
+            .await
+            .with_context(|| format!("management canister: {method}"))?;
+        Ok(candid::decode_one(&bytes).with_context(|| format!("decoding the reply of {method}"))?)
+    }
+
+    /// A new canister controlled by the caller, with 100T cycles. On a one-subnet network any
+    /// canister id of the subnet's range serves as the effective canister id.
+    pub async fn create_canister(&self) -> anyhow::Result<Principal> {
+        let effective = Principal::from_slice(&[0, 0, 0, 0, 0, 0, 0, 0, 1, 1]);
+        let args = mgmt::ProvisionalCreateCanisterWithCyclesArgs {
+            amount: Some(CREATE_CYCLES.into()),
+            settings: None,
+            specified_id: None,
+            sender_canister_version: None,
+        };
+        let r: mgmt::CanisterIdRecord = self.call("provisional_create_canister_with_cycles", effective, args).await?;
+        Ok(r.canister_id)
+    }
+
+    pub async fn install(&self, canister: Principal, wasm: Vec<u8>, arg: Vec<u8>) -> anyhow::Result<()> {
+        let args = mgmt::InstallCodeArgs {
+            mode: mgmt::CanisterInstallMode::Install,
+            canister_id: canister,
+            wasm_module: wasm,
+            arg,
+            sender_canister_version: None,
+        };
+        self.call::<_, ()>("install_code", canister, args).await
+    }
+
+    pub async fn set_controllers(&self, canister: Principal, controllers: Vec<Principal>) -> anyhow::Result<()> {
+        let args = mgmt::UpdateSettingsArgs {
+            canister_id: canister,
+            settings: mgmt::CanisterSettings { controllers: Some(controllers), ..Default::default() },
+            sender_canister_version: None,
+        };
+        self.call::<_, ()>("update_settings", canister, args).await
+    }
+}
+
+/// Installs the platform with the agent's identity as deployer (and the one SNS neuron's owner).
+pub async fn deploy(agent: &Agent, wasm_dir: &Path, config: Option<ConfigOverrides>) -> anyhow::Result<Deployment> {
+    let me = agent.get_principal().map_err(|e| anyhow::anyhow!("the agent's identity has no principal: {e}"))?;
+    if me == Principal::anonymous() {
+        bail!("deploy with a signing identity: the anonymous principal cannot own the SNS neuron");
+    }
+    let mgmt = Management { agent };
+    let hub = mgmt.create_canister().await?;
+    let content = mgmt.create_canister().await?;
+    let ledger = mgmt.create_canister().await?;
+    let governance = mgmt.create_canister().await?;
+    let root = mgmt.create_canister().await?;
+
+    let init = GovernanceInitArgs {
+        root_canister_id: root,
+        ledger_canister_id: None,
+        swap_canister_id: None,
+        neurons: vec![InitialNeuron { id: vec![1; 32], controller: me, voting_power: 100 }],
+        initial_voting_period_seconds: 4 * 86_400,
+    };
+    mgmt.install(governance, read_wasm(wasm_dir, "sns_governance")?, candid::encode_one(init)?).await?;
+    let init = SnsRootCanister { governance_canister_id: Some(governance), dapp_canister_ids: vec![hub, content], ..Default::default() };
+    mgmt.install(root, read_wasm(wasm_dir, "sns_root")?, candid::encode_one(init)?).await?;
+
+    let units = starter_units();
+    let keys = units.iter().map(|u| UnitKey { unit_id: u.unit.id.clone(), answers: u.answer_key.clone() }).collect();
+    let init = ContentInitArgs { hub_id: hub, sns_governance_id: governance, units, pass_mark_percent: Some(60) };
+    mgmt.install(content, read_wasm(wasm_dir, "learning_content")?, candid::encode_one(init)?).await?;
+
+    let init = LedgerArgument::Init(InitArgs {
+        minting_account: Account { owner: hub, subaccount: None },
+        fee_collector_account: None,
+        transfer_fee: 10_000u64.into(),
+        decimals: Some(8),
+        max_memo_length: None,
+        token_symbol: "LRN".into(),
+        token_name: "LearnStake Reward".into(),
+        metadata: vec![],
+        initial_balances: vec![],
+        feature_flags: Some(FeatureFlags { icrc2: true }),
+    });
+    mgmt.install(ledger, read_wasm(wasm_dir, "icrc_ledger")?, candid::encode_one(init)?).await?;
+    let init = HubInitArgs { ledger_id: ledger, learning_content_id: content, sns_governance_id: governance, config };
+    mgmt.install(hub, read_wasm(wasm_dir, "staking_hub")?, candid::encode_one(init)?).await?;
+
+    // As after an SNS launch: root alone controls the platform's canisters.
+    for id in [hub, content] {
+        mgmt.set_controllers(id, vec![root]).await?;
+    }
+    Ok(Deployment { staking_hub: hub, learning_content: content, reward_ledger: ledger, sns_governance: governance, sns_root: root, units: keys })
+}
