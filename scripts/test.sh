@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
 # Runs every test of the project: builds all canister Wasm (installing the wasm32 toolchain
-# if needed), then runs the whole workspace's tests natively and on localnet.
+# if needed) and the localnet server, runs the whole workspace's tests natively, on localnet
+# and through the server (ic-agent, pocket-ic), then the JavaScript clients (agent-js,
+# icp-cli) and the browser test of the HTTP gateway.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/host-cargo.sh
 bash scripts/build-canisters.sh
+# The server binary is what the pocket-ic and ic-agent tests of other packages start.
+cargo build --locked -j "$(nproc)" -p localnet-server -p platform-deploy --bins --examples
 cargo test --workspace --locked -j "$(nproc)" "$@"
+SKIP_CANISTER_BUILD=1 bash scripts/test-js.sh
+SKIP_CANISTER_BUILD=1 bash scripts/test-browser.sh
