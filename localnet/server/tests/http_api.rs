@@ -376,3 +376,55 @@ async fn api_answers_cors_preflights_and_canister_hosts_keep_api() {
     assert_eq!(r.headers()["content-type"], "application/cbor");
     assert_eq!(r.headers()["access-control-allow-origin"], "*");
 }
+
+#[tokio::test]
+async fn v2_call_is_accepted_then_polled_with_read_state_by_its_sender_only() {
+    let server = Server::start();
+    let owner = server.agent(identity(13)).await;
+    let id = counter(&owner).await;
+    // The same Ed25519 seed makes the same key in ed25519-dalek and in the agent's identity.
+    let key = ed25519_dalek::SigningKey::from_bytes(&[14; 32]);
+    let sender = Principal::self_authenticating(ed25519_der(&key));
+    let content = call_content(sender, id, "inc", now_nanos() + 120_000_000_000, "call");
+    let value = Value::Map(content.iter().map(|(k, v)| (Value::Text(k.to_string()), v.clone())).collect());
+    let rid = localnet_server::http_api::envelope::representation_independent_hash(&value).unwrap();
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/v2/canister/{id}/call", server.url()))
+        .header("content-type", "application/cbor")
+        .body(envelope(content, Some(&key), false))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 202);
+    assert!(r.bytes().await.unwrap().is_empty());
+
+    let agent = server.agent(identity(14)).await;
+    assert_eq!(agent.get_principal().unwrap(), sender);
+    let request_id = ic_agent::RequestId::new(&rid);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let reply = loop {
+        match agent.request_status_raw(&request_id, id).await.unwrap().0 {
+            ic_agent::agent::RequestStatusResponse::Replied(r) => break r.arg,
+            _ if std::time::Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(20)).await,
+            other => panic!("the v2 call did not complete: {other:?}"),
+        }
+    };
+    assert_eq!(candid::decode_one::<u64>(&reply).unwrap(), 1);
+    // Resubmitting the same request (same id) does not run it again.
+    let r = reqwest::Client::new()
+        .post(format!("{}/api/v2/canister/{id}/call", server.url()))
+        .header("content-type", "application/cbor")
+        .body(envelope(call_content(sender, id, "inc", 0, "call").into_iter().map(|(k, v)| if k == "ingress_expiry" { (k, value_of(&value, "ingress_expiry")) } else { (k, v) }).collect(), Some(&key), false))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 202);
+    assert_eq!(get(&owner, id).await, 1);
+    // Another sender may not read that request's status.
+    let err = owner.request_status_raw(&request_id, id).await.unwrap_err().to_string();
+    assert!(err.contains("403") || err.contains("signed by the caller"), "{err}");
+}
+
+fn value_of(map: &Value, key: &str) -> Value {
+    as_map(map).remove(key).unwrap()
+}

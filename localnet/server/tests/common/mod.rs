@@ -138,8 +138,8 @@ pub fn identity(seed: u8) -> BasicIdentity {
     BasicIdentity::from_raw_key(&[seed; 32])
 }
 
-/// Creates a canister (100T cycles) controlled by the agent's identity and installs `wasm`.
-pub async fn create_and_install(agent: &Agent, wasm: Vec<u8>, arg: Vec<u8>) -> Principal {
+/// Creates an empty canister (100T cycles) controlled by the agent's identity.
+pub async fn create(agent: &Agent) -> Principal {
     #[derive(CandidType)]
     struct CreateArgs {
         amount: Option<candid::Nat>,
@@ -149,6 +149,7 @@ pub async fn create_and_install(agent: &Agent, wasm: Vec<u8>, arg: Vec<u8>) -> P
     struct Created {
         canister_id: Principal,
     }
+    // Any canister id of the subnet's range serves as the effective canister id.
     let any = Principal::from_slice(&[0, 0, 0, 0, 0, 0, 0, 0, 1, 1]);
     let reply = agent
         .update(&Principal::management_canister(), "provisional_create_canister_with_cycles")
@@ -157,7 +158,12 @@ pub async fn create_and_install(agent: &Agent, wasm: Vec<u8>, arg: Vec<u8>) -> P
         .call_and_wait()
         .await
         .expect("provisional_create_canister_with_cycles");
-    let id = candid::decode_one::<Created>(&reply).unwrap().canister_id;
+    candid::decode_one::<Created>(&reply).unwrap().canister_id
+}
+
+/// Creates a canister controlled by the agent's identity and installs `wasm`.
+pub async fn create_and_install(agent: &Agent, wasm: Vec<u8>, arg: Vec<u8>) -> Principal {
+    let id = create(agent).await;
     let args = ic_management_canister_types::InstallCodeArgs {
         mode: ic_management_canister_types::CanisterInstallMode::Install,
         canister_id: id,
