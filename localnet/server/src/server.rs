@@ -3,9 +3,8 @@
 //! (`/instances/...`). Each network ("instance") is a [`Node`] on a thread of its own.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -25,9 +24,6 @@ pub struct AppState {
     next_instance: AtomicUsize,
     /// The instance `/api/...` and the gateway serve (`localnet serve` makes instance 0).
     pub default_instance: RwLock<Option<usize>>,
-    /// When the last request arrived, for the idle `--ttl`.
-    last_request: AtomicU64,
-    started: Instant,
 }
 
 impl AppState {
@@ -36,8 +32,6 @@ impl AppState {
             instances: RwLock::new(BTreeMap::new()),
             next_instance: AtomicUsize::new(0),
             default_instance: RwLock::new(None),
-            last_request: AtomicU64::new(0),
-            started: Instant::now(),
         })
     }
 
@@ -81,16 +75,6 @@ impl AppState {
             self.delete_instance(id);
         }
     }
-
-    /// Seconds since the last request (or since start).
-    pub fn idle_seconds(&self) -> u64 {
-        let now = self.started.elapsed().as_secs();
-        now.saturating_sub(self.last_request.load(Ordering::Relaxed))
-    }
-
-    fn touch(&self) {
-        self.last_request.store(self.started.elapsed().as_secs(), Ordering::Relaxed);
-    }
 }
 
 /// The whole application.
@@ -106,7 +90,6 @@ pub fn router(state: Arc<AppState>) -> Router {
 /// `<canister-id>.localhost` and `<canister-id>.raw.localhost` go to the gateway, whatever the
 /// path; every other host name is served by the routes.
 async fn dispatch_by_host(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
-    state.touch();
     if let Some((canister, raw)) = crate::gateway::canister_from_request(&req) {
         return match state.default_node() {
             Some(node) => crate::gateway::handle(node, canister, raw, req).await,

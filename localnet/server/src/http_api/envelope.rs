@@ -69,7 +69,10 @@ pub fn representation_independent_hash(v: &Value) -> Result<[u8; 32], String> {
     Ok(match v {
         Value::Bytes(b) => Sha256::digest(b).into(),
         Value::Text(t) => Sha256::digest(t.as_bytes()).into(),
-        Value::Integer(i) if *i >= 0 => Sha256::digest(uleb128(*i as u128)).into(),
+        Value::Integer(i) if *i >= 0 => {
+            let n = u64::try_from(*i).map_err(|_| format!("the integer {i} is larger than 64 bits"))?;
+            Sha256::digest(crate::state_tree::leb128(n)).into()
+        }
         Value::Integer(i) => Sha256::digest(sleb128(*i)).into(),
         Value::Array(items) => {
             let mut h = Sha256::new();
@@ -97,19 +100,6 @@ pub fn representation_independent_hash(v: &Value) -> Result<[u8; 32], String> {
         Value::Tag(_, inner) => representation_independent_hash(inner)?,
         other => return Err(format!("{other:?} cannot be hashed into a request id")),
     })
-}
-
-fn uleb128(mut n: u128) -> Vec<u8> {
-    let mut v = Vec::new();
-    loop {
-        let byte = (n & 0x7f) as u8;
-        n >>= 7;
-        if n == 0 {
-            v.push(byte);
-            return v;
-        }
-        v.push(byte | 0x80);
-    }
 }
 
 fn sleb128(mut n: i128) -> Vec<u8> {
@@ -163,11 +153,6 @@ mod tests {
         let value = serde_cbor::value::to_value(&content).unwrap();
         let ours = representation_independent_hash(&value).unwrap();
         assert_eq!(&ours[..], expected.as_slice());
-        // The spec's example request id (interface spec, "Request ids").
-        assert_eq!(
-            hex::encode(ours),
-            hex::encode(expected.as_slice()),
-        );
     }
 
     #[test]
