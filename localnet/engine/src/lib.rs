@@ -522,6 +522,49 @@ impl LocalNet {
         Some((inst.heap_size() as u64, inst.stable().size_bytes()))
     }
 
+    /// The canister's whole stable memory (its size is a multiple of 64 KiB), as pocket-ic's
+    /// `get_stable_memory`.
+    ///
+    /// # Panics
+    ///
+    /// Like pocket-ic (DFINITY's server answers `CanisterNotFound` / `CanisterIsEmpty`, and the
+    /// client panics): if the canister does not exist or has no module installed.
+    pub fn get_stable_memory(&self, canister_id: Principal) -> Vec<u8> {
+        let net = self.net.borrow();
+        let c = net.canisters.get(&canister_id).unwrap_or_else(|| panic!("Canister {canister_id} does not exist"));
+        let inst = c.instance.as_ref().unwrap_or_else(|| panic!("Canister {canister_id} has no module"));
+        inst.stable().to_bytes()
+    }
+
+    /// Replaces the canister's stable memory with `data`, as pocket-ic's `set_stable_memory`
+    /// (DFINITY's `StateMachine::set_stable_memory`): the memory becomes the fewest 64 KiB pages
+    /// that hold `data` (it may grow or shrink), the rest of the last page is zero, and nothing
+    /// else changes (heap, globals, version, cycles; no canister code runs). The write is
+    /// committed at once: no later trap rolls it back. Memory accounting (`canister_status`,
+    /// storage fees, freezing threshold) and `save_state` see the new size and contents.
+    ///
+    /// A canister may cache what it read from stable memory on its heap (ic-stable-structures'
+    /// `MemoryManager` does): to load a whole new image, set it and then upgrade the canister.
+    ///
+    /// # Panics
+    ///
+    /// Like pocket-ic: if the canister does not exist, has no module installed, or `data` is
+    /// larger than the IC's stable memory limit (500 GiB).
+    pub fn set_stable_memory(&self, canister_id: Principal, data: &[u8]) {
+        let mut net = self.net.borrow_mut();
+        let c = net.canisters.get_mut(&canister_id).unwrap_or_else(|| panic!("Canister {canister_id} does not exist"));
+        let inst = c.instance.as_mut().unwrap_or_else(|| panic!("Canister {canister_id} has no module"));
+        let memory = stable::StableMemory::from_bytes(data).unwrap_or_else(|| {
+            panic!(
+                "{} bytes of stable memory exceed the limit of {} bytes",
+                data.len(),
+                stable::MAX_STABLE_PAGES * stable::WASM_PAGE
+            )
+        });
+        // Replaced whole, journal included: the new memory has no open journal to undo it.
+        *inst.stable_mut() = memory;
+    }
+
     // ------------------------------------------------------------ calls
 
     /// Submits an ingress update call; it executes in the next round.

@@ -129,6 +129,39 @@ impl StableMemory {
         Ok(())
     }
 
+    /// A memory holding `data` (set from outside the canister, as pocket-ic's
+    /// `set_stable_memory`): the fewest 64 KiB pages that hold it, the rest of the last page
+    /// zero, all-zero pages left unallocated, and no open journal, so nothing can roll it back.
+    /// `None` when `data` needs more than [`MAX_STABLE_PAGES`].
+    pub fn from_bytes(data: &[u8]) -> Option<StableMemory> {
+        let size_pages = (data.len() as u64).div_ceil(WASM_PAGE);
+        if size_pages > MAX_STABLE_PAGES {
+            return None;
+        }
+        let pages = data
+            .chunks(WASM_PAGE as usize)
+            .map(|chunk| {
+                chunk.iter().any(|&b| b != 0).then(|| {
+                    let mut page = Box::new([0u8; WASM_PAGE as usize]);
+                    page[..chunk.len()].copy_from_slice(chunk);
+                    page
+                })
+            })
+            .collect();
+        Some(StableMemory { pages, size_pages, journal: None })
+    }
+
+    /// The whole memory, `size_bytes()` long (pocket-ic's `get_stable_memory`).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = vec![0u8; self.size_bytes() as usize];
+        for (chunk, page) in out.chunks_mut(WASM_PAGE as usize).zip(&self.pages) {
+            if let Some(p) = page {
+                chunk.copy_from_slice(&p[..]);
+            }
+        }
+        out
+    }
+
     /// Bytes actually allocated (pages ever written), for memory accounting in benches.
     pub fn resident_bytes(&self) -> u64 {
         self.pages.iter().filter(|p| p.is_some()).count() as u64 * WASM_PAGE
@@ -171,5 +204,30 @@ mod tests {
         m.commit();
         m.read(11, &mut b).unwrap();
         assert_eq!(b, [5]);
+    }
+
+    #[test]
+    fn from_bytes_rounds_up_to_whole_pages_and_to_bytes_reads_everything() {
+        let mut data = vec![0u8; WASM_PAGE as usize + 3];
+        data[0] = 1;
+        data[WASM_PAGE as usize + 2] = 2;
+        let m = StableMemory::from_bytes(&data).unwrap();
+        assert_eq!(m.size_pages(), 2);
+        assert_eq!(m.resident_bytes(), 2 * WASM_PAGE);
+        let all = m.to_bytes();
+        assert_eq!(all.len() as u64, 2 * WASM_PAGE);
+        assert_eq!(&all[..data.len()], &data[..]);
+        assert!(all[data.len()..].iter().all(|&b| b == 0));
+        // All-zero pages stay unallocated; the empty memory has no pages.
+        let sparse = StableMemory::from_bytes(&vec![0u8; 3 * WASM_PAGE as usize]).unwrap();
+        assert_eq!((sparse.size_pages(), sparse.resident_bytes()), (3, 0));
+        assert_eq!(StableMemory::from_bytes(&[]).unwrap().size_pages(), 0);
+        assert!(StableMemory::default().to_bytes().is_empty());
+        // Nothing is journaled: a rollback after the replacement restores nothing.
+        let mut m = StableMemory::from_bytes(&[7]).unwrap();
+        assert_eq!(m.rollback(), 0);
+        let mut b = [0u8; 1];
+        m.read(0, &mut b).unwrap();
+        assert_eq!(b, [7]);
     }
 }

@@ -1,10 +1,12 @@
 //! The PocketIC API itself, with the `counter` test canister: canisters, calls, rejections,
-//! rounds, time, cycles, controllers, topology, status, lifecycle and a chunked install.
+//! rounds, time, cycles, controllers, topology, status, lifecycle and a chunked install; stable
+//! memory read and set from outside, with the `stable_user` test canister.
 //! Written against `pocket_ic` only: it runs on localnet's PocketIC server and on DFINITY's.
 
 use std::time::Duration;
 
 use candid::{decode_one, encode_args, encode_one, Principal};
+use pocket_ic::common::rest::BlobCompression;
 use pocket_ic::{
     query_candid, update_candid, update_candid_as, CanisterSettings, ErrorCode, IngressStatusResult, RejectCode,
 };
@@ -254,22 +256,109 @@ fn an_instance_starts_at_the_time_it_is_given_and_logs_are_readable() {
     assert_eq!(e.reject_code, RejectCode::CanisterReject, "{e}");
 }
 
+/// The message of a caught panic (the crate panics with the server's error message).
+fn panic_message(panic: Box<dyn std::any::Any + Send>) -> String {
+    panic.downcast_ref::<String>().cloned().or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default()
+}
+
+fn stable_user(pic: &pocket_ic::PocketIc) -> Principal {
+    let id = pic.create_canister();
+    pic.install_canister(id, wasm("stable_user"), encode_args(()).unwrap(), None);
+    id
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(data).unwrap();
+    gz.finish().unwrap()
+}
+
+/// `get_stable_memory` returns what the canister wrote; after `set_stable_memory` the canister
+/// reads what was set (at once, and from a fresh start after an upgrade, which keeps it); the
+/// memory is the data rounded up to whole 64 KiB pages.
+#[test]
+fn stable_memory_is_read_and_set_from_outside() {
+    const PAGE: usize = 64 * 1024;
+    const MARK: &[u8] = b"pocketic-stable-mark-0123456789";
+    const OTHER: &[u8] = b"POCKETIC-STABLE-MARK-9876543210";
+    let find_once = |image: &[u8], needle: &[u8]| {
+        let hits: Vec<usize> = image.windows(needle.len()).enumerate().filter(|(_, w)| *w == needle).map(|(i, _)| i).collect();
+        assert_eq!(hits.len(), 1, "{hits:?}");
+        hits[0]
+    };
+    let pic = pic();
+    let ada = user(1, 9);
+    let s = stable_user(&pic);
+    let raw_read = |id: Principal, len: usize| -> Vec<u8> {
+        query_candid::<_, (Vec<u8>,)>(&pic, id, "raw_read", (70_000u64, len as u64)).unwrap().0
+    };
+    let get_value = |id: Principal, key: &str| -> Option<String> {
+        query_candid::<_, (Option<String>,)>(&pic, id, "get_value", (key,)).unwrap().0
+    };
+
+    // What the canister wrote (its MemoryManager's header, the map, the raw region).
+    update_candid_as::<_, ()>(&pic, s, ada, "raw_write", (70_000u64, MARK.to_vec())).unwrap();
+    update_candid_as::<_, (Option<String>,)>(&pic, s, ada, "put", ("alice", "1")).unwrap();
+    let mut image = pic.get_stable_memory(s);
+    assert!(!image.is_empty() && image.len() % PAGE == 0, "{}", image.len());
+    assert_eq!(&image[..3], b"MGR");
+    let at = find_once(&image, MARK);
+
+    // Set, uncompressed: the canister reads the new bytes at once.
+    image[at..at + OTHER.len()].copy_from_slice(OTHER);
+    pic.set_stable_memory(s, image.clone(), BlobCompression::NoCompression);
+    assert_eq!(pic.get_stable_memory(s), image);
+    assert_eq!(raw_read(s, OTHER.len()), OTHER);
+    // A trap afterwards rolls back its own write only.
+    pic.update_call(s, ada, "raw_write_then_trap", encode_args((70_000u64, MARK.to_vec())).unwrap()).unwrap_err();
+    assert_eq!(raw_read(s, OTHER.len()), OTHER);
+
+    // Set, gzipped, into another canister, then upgrade it: its new code reads the copied state.
+    let t = stable_user(&pic);
+    update_candid_as::<_, (Option<String>,)>(&pic, t, ada, "put", ("carol", "3")).unwrap();
+    pic.set_stable_memory(t, gzip(&image), BlobCompression::Gzip);
+    pic.upgrade_canister(t, wasm("stable_user"), encode_args(()).unwrap(), None).unwrap();
+    assert_eq!(pic.get_stable_memory(t), image, "an upgrade keeps stable memory");
+    assert_eq!(get_value(t, "alice").as_deref(), Some("1"));
+    assert_eq!(get_value(t, "carol"), None);
+    assert_eq!(raw_read(t, OTHER.len()), OTHER);
+
+    // The size is the data's, rounded up to whole pages (smaller or larger than before).
+    let data: Vec<u8> = (0..70_000u32).map(|i| (i % 251) as u8 + 1).collect();
+    pic.set_stable_memory(t, data.clone(), BlobCompression::NoCompression);
+    let back = pic.get_stable_memory(t);
+    assert_eq!(back.len(), 2 * PAGE);
+    assert_eq!(&back[..data.len()], &data[..]);
+    assert!(back[data.len()..].iter().all(|&b| b == 0));
+    pic.set_stable_memory(t, Vec::new(), BlobCompression::NoCompression);
+    assert!(pic.get_stable_memory(t).is_empty());
+
+    // A canister without a module has no stable memory to read or set.
+    let empty = pic.create_canister();
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| pic.get_stable_memory(empty)));
+    let message = panic_message(outcome.expect_err("an empty canister has no stable memory"));
+    assert!(message.contains("CanisterIsEmpty"), "{message}");
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        pic.set_stable_memory(empty, b"x".to_vec(), BlobCompression::NoCompression)
+    }));
+    let message = panic_message(outcome.expect_err("an empty canister has no stable memory"));
+    assert!(message.contains("CanisterIsEmpty"), "{message}");
+    assert_eq!(get_value(s, "alice").as_deref(), Some("1"), "the instance still works");
+}
+
 /// Endpoints a server may not provide answer with a message naming them (the crate panics with
 /// it); DFINITY's server provides them all.
 #[test]
 fn what_a_server_does_not_provide_is_named() {
     let pic = pic();
     let c = counter(&pic, 0);
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| pic.get_stable_memory(c)));
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| pic.get_canister_http()));
     match outcome {
-        Ok(_memory) => {}
+        Ok(requests) => assert!(requests.is_empty()),
         Err(panic) => {
-            let message = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_default();
-            assert!(message.contains("does not support read/get_stable_memory"), "{message}");
+            let message = panic_message(panic);
+            assert!(message.contains("does not support read/get_canister_http"), "{message}");
         }
     }
     // The instance still works afterwards.

@@ -18,7 +18,8 @@ use axum::Extension;
 use candid::Principal;
 use pocket_ic::common::rest::{
     AutoProgressConfig, RawAddCycles, RawCanisterCall, RawCanisterId, RawCanisterResult, RawCycles,
-    RawEffectivePrincipal, RawIngressStatusArgs, RawMessageId, RawPrincipalId, RawSubnetId, RawTickConfigs, RawTime,
+    RawEffectivePrincipal, RawIngressStatusArgs, RawMessageId, RawPrincipalId, RawSetStableMemory, RawStableMemory,
+    RawSubnetId, RawTickConfigs, RawTime,
 };
 use pocket_ic::ErrorCode;
 use sha2::{Digest, Sha256};
@@ -187,6 +188,92 @@ pub async fn pub_key(State(state): State<Arc<AppState>>, Path(id): Path<String>,
         ));
     }
     ok(node.keys().root_key_der().to_vec())
+}
+
+// ------------------------------------------------------------------ stable memory
+
+/// The largest stable memory (the IC's limit, 500 GiB).
+const MAX_STABLE_BYTES: u64 = localnet::stable::MAX_STABLE_PAGES * localnet::stable::WASM_PAGE;
+
+/// Whether the canister's stable memory may be read or written from outside: as DFINITY's
+/// server, an unknown canister is `CanisterNotFound` and one without a module `CanisterIsEmpty`
+/// (the crate panics with the message).
+fn stable_memory_check(e: &Engine, canister: Principal) -> Result<(), String> {
+    if !e.net.canister_exists(canister) {
+        return Err(format!("CanisterNotFound: canister {canister} does not exist on this instance"));
+    }
+    if e.net.module_hash(canister).is_none() {
+        return Err(format!("CanisterIsEmpty: canister {canister} has no module installed"));
+    }
+    Ok(())
+}
+
+/// `POST read/get_stable_memory`: the canister's whole stable memory (whole 64 KiB pages).
+pub async fn get_stable_memory(State(state): State<Arc<AppState>>, Path(id): Path<String>, body: Bytes) -> Response {
+    let (_, node) = try_resp!(instance(&state, &id));
+    let canister = try_resp!(canister_arg("read/get_stable_memory", &body));
+    let r = try_resp!(
+        run(&node, move |e| {
+            stable_memory_check(e, canister)?;
+            Ok::<_, String>(e.net.get_stable_memory(canister))
+        })
+        .await
+    );
+    match r {
+        Ok(blob) => ok(RawStableMemory { blob }),
+        Err(m) => bad_request(m),
+    }
+}
+
+/// The bytes of a blob of the blob store, gunzipped if it was uploaded gzipped.
+fn blob_bytes(pic: &PocketIcState, endpoint: &str, blob_id: &[u8]) -> Result<Vec<u8>, String> {
+    let id = hex::encode(blob_id);
+    let Some((data, gzip)) = pic.blobs.lock().expect("lock").get(&id).cloned() else {
+        return Err(format!("{endpoint}: no blob {id} in the blob store (upload it to /blobstore first)"));
+    };
+    if !gzip {
+        return Ok(data);
+    }
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(&data[..])
+        .take(MAX_STABLE_BYTES + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| format!("{endpoint}: blob {id} was uploaded as gzip but does not decompress: {e}"))?;
+    Ok(out)
+}
+
+/// `POST update/set_stable_memory`: replaces the canister's stable memory with a blob of the
+/// blob store (gunzipped if uploaded with `Content-Encoding: gzip`), as DFINITY's server does
+/// (`StateMachine::set_stable_memory`): the memory becomes the fewest 64 KiB pages that hold
+/// the data, zero-padded; it may grow or shrink. No canister code runs; nothing rolls it back.
+pub async fn set_stable_memory(State(state): State<Arc<AppState>>, Extension(pic): Pic, Path(id): Path<String>, body: Bytes) -> Response {
+    const ENDPOINT: &str = "update/set_stable_memory";
+    let (_, node) = try_resp!(instance(&state, &id));
+    let raw: RawSetStableMemory = try_resp!(parse(ENDPOINT, &body));
+    let canister = try_resp!(principal("canister_id", &raw.canister_id));
+    let blob_id = raw.blob_id.0;
+    let data = tokio::task::spawn_blocking(move || blob_bytes(&pic, ENDPOINT, &blob_id)).await;
+    let data = match data {
+        Ok(Ok(data)) => data,
+        Ok(Err(m)) => return bad_request(m),
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, format!("{ENDPOINT}: reading the blob failed: {e}")),
+    };
+    if data.len() as u64 > MAX_STABLE_BYTES {
+        return bad_request(format!("{ENDPOINT}: the data exceeds the stable memory limit of {MAX_STABLE_BYTES} bytes"));
+    }
+    let r = try_resp!(
+        run(&node, move |e| {
+            stable_memory_check(e, canister)?;
+            e.net.set_stable_memory(canister, &data);
+            Ok::<_, String>(())
+        })
+        .await
+    );
+    match r {
+        Ok(()) => ok(()),
+        Err(m) => bad_request(m),
+    }
 }
 
 // ------------------------------------------------------------------ ingress and queries
@@ -390,4 +477,30 @@ pub async fn query(State(state): State<Arc<AppState>>, Path(id): Path<String>, b
             RawCanisterResult::Err(r)
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blobs_are_read_plain_or_gunzipped() {
+        use std::io::Write;
+        let pic = PocketIcState::default();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(&[7u8; 100_000]).unwrap();
+        let gz = gz.finish().unwrap();
+        {
+            let mut blobs = pic.blobs.lock().unwrap();
+            blobs.insert(hex::encode([1u8; 32]), (b"plain".to_vec(), false));
+            blobs.insert(hex::encode([2u8; 32]), (gz, true));
+            blobs.insert(hex::encode([3u8; 32]), (b"not gzip".to_vec(), true));
+        }
+        assert_eq!(blob_bytes(&pic, "e", &[1u8; 32]).unwrap(), b"plain");
+        assert_eq!(blob_bytes(&pic, "e", &[2u8; 32]).unwrap(), vec![7u8; 100_000]);
+        let err = blob_bytes(&pic, "e", &[3u8; 32]).unwrap_err();
+        assert!(err.contains("does not decompress"), "{err}");
+        let err = blob_bytes(&pic, "e", &[4u8; 32]).unwrap_err();
+        assert!(err.contains("no blob 0404"), "{err}");
+    }
 }

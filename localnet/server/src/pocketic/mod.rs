@@ -8,8 +8,9 @@
 //! - Every instance is one application subnet: a [`Node`] with keys of its own, whose subnet id
 //!   is the root key's self-authenticating principal and whose one canister range covers every
 //!   id localnet makes ([`instances`]).
-//! - Ingress, queries, rounds, time, cycles and the management canister ([`calls`]); the JSON
-//!   shapes are the crate's own types (`pocket_ic::common::rest`), so they match exactly.
+//! - Ingress, queries, rounds, time, cycles, stable memory get/set and the management canister
+//!   ([`calls`]); the JSON shapes are the crate's own types (`pocket_ic::common::rest`), so they
+//!   match exactly.
 //! - Every endpoint of the crate that localnet does not provide answers a `{"message"}` error
 //!   naming it (the crate panics with that message): never a hang, never a bare 404.
 //!
@@ -110,15 +111,9 @@ pub fn routes() -> Router<Arc<AppState>> {
         .route("/instances/{instance}/read/query", post(calls::query))
         .route("/instances/{instance}/auto_progress", post(calls::auto_progress).get(calls::auto_progress_enabled))
         .route("/instances/{instance}/stop_progress", post(calls::stop_progress))
+        .route("/instances/{instance}/read/get_stable_memory", post(calls::get_stable_memory))
+        .route("/instances/{instance}/update/set_stable_memory", post(calls::set_stable_memory))
         // What the crate can call and localnet does not provide: a clear error each.
-        .route(
-            "/instances/{instance}/read/get_stable_memory",
-            unsupported_instance("read/get_stable_memory (PocketIc::get_stable_memory): the localnet engine has no API to read a canister's stable memory from outside"),
-        )
-        .route(
-            "/instances/{instance}/update/set_stable_memory",
-            unsupported_instance("update/set_stable_memory (PocketIc::set_stable_memory): the localnet engine has no API to write a canister's stable memory from outside"),
-        )
         .route(
             "/instances/{instance}/read/get_canister_http",
             unsupported_instance("read/get_canister_http (PocketIc::get_canister_http): localnet has no HTTP outcalls"),
