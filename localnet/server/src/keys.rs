@@ -165,3 +165,4 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
+

@@ -172,10 +172,46 @@ impl Engine {
         rx
     }
 
-    /// The state tree: time, subnet, canisters and (if asked) the tracked requests.
-    pub fn state_tree(&self, with_requests: bool) -> StateTree {
+    /// The part of the state tree that `paths` reach (and `time`): a certificate reveals only
+    /// what was asked, so only that is built, and the cost of a certificate does not grow with
+    /// the number of requests or canisters. A requested path that does not exist is still
+    /// proved absent, because the subtree it would be in is built whole.
+    pub fn state_tree_for(&self, paths: &[Path]) -> StateTree {
         let mut t = StateTree::default();
         t.insert(&[b"time"], state_tree::leb128(self.net.get_time_nanos()));
+        for path in paths {
+            match path.first().map(|l| l.as_slice()) {
+                Some(b"subnet") => self.insert_subnet(&mut t),
+                Some(b"canister") => match path.get(1).and_then(|c| Principal::try_from_slice(c).ok()) {
+                    Some(id) => {
+                        let is_metadata = path.get(2).map(|l| l.as_slice()) == Some(b"metadata".as_slice());
+                        self.insert_canister(&mut t, id, if is_metadata { path.get(3) } else { None })
+                    }
+                    None => {
+                        for id in self.net.canister_ids() {
+                            self.insert_canister(&mut t, id, None);
+                        }
+                    }
+                },
+                Some(b"request_status") => match path.get(1) {
+                    Some(rid) => {
+                        if let Some(r) = <[u8; 32]>::try_from(rid.as_slice()).ok().and_then(|rid| self.requests.get(&rid).map(|r| (rid, r))) {
+                            insert_request(&mut t, &r.0, &r.1.status);
+                        }
+                    }
+                    None => {
+                        for (rid, r) in &self.requests {
+                            insert_request(&mut t, rid, &r.status);
+                        }
+                    }
+                },
+                _ => {}
+            }
+        }
+        t
+    }
+
+    fn insert_subnet(&self, t: &mut StateTree) {
         let subnet = self.keys.subnet_id();
         let sid = subnet.as_slice();
         t.insert(&[b"subnet", sid, b"public_key"], self.keys.root_key_der().to_vec());
@@ -184,59 +220,48 @@ impl Engine {
         t.insert(&[b"subnet", sid, b"canister_ranges"], state_tree::self_describing_cbor(&ranges));
         let node = self.keys.node_id();
         t.insert(&[b"subnet", sid, b"node", node.as_slice(), b"public_key"], self.keys.node_key_der().to_vec());
-        for id in self.net.canister_ids() {
-            let cid = id.as_slice();
-            t.insert(&[b"canister", cid, b"certified_data"], self.net.certified_data(id).unwrap_or_default());
-            let controllers = self.net.get_controllers(id);
-            t.insert(&[b"canister", cid, b"controllers"], state_tree::self_describing_cbor(&controllers));
-            if let Some(hash) = self.net.module_hash(id) {
-                t.insert(&[b"canister", cid, b"module_hash"], hash.to_vec());
+    }
+
+    /// A canister's entries; a metadata section only when asked for by name (they can be large).
+    fn insert_canister(&self, t: &mut StateTree, id: Principal, metadata: Option<&Vec<u8>>) {
+        let Some(certified_data) = self.net.certified_data(id) else { return };
+        let cid = id.as_slice();
+        t.insert(&[b"canister", cid, b"certified_data"], certified_data);
+        t.insert(&[b"canister", cid, b"controllers"], state_tree::self_describing_cbor(&self.net.get_controllers(id)));
+        if let Some(hash) = self.net.module_hash(id) {
+            t.insert(&[b"canister", cid, b"module_hash"], hash.to_vec());
+        }
+        if let Some(name) = metadata {
+            if let Some((_, data)) = self.net.canister_metadata_section(id, &String::from_utf8_lossy(name)) {
+                t.insert(&[b"canister", cid, b"metadata", name], data);
             }
         }
-        if with_requests {
-            for (rid, r) in &self.requests {
-                let base: [&[u8]; 2] = [b"request_status", rid];
-                let at = |leaf: &'static [u8]| [base[0], base[1], leaf];
-                match &r.status {
-                    RequestStatus::Processing(_) => t.insert(&at(b"status"), b"processing".to_vec()),
-                    RequestStatus::Replied(reply) => {
-                        t.insert(&at(b"status"), b"replied".to_vec());
-                        t.insert(&at(b"reply"), reply.clone());
-                    }
-                    RequestStatus::Rejected(reject) => {
-                        t.insert(&at(b"status"), b"rejected".to_vec());
-                        t.insert(&at(b"reject_code"), state_tree::leb128(reject.reject_code as u64));
-                        t.insert(&at(b"reject_message"), reject.reject_message.clone().into_bytes());
-                        t.insert(&at(b"error_code"), reject.error_code.to_string().into_bytes());
-                    }
-                    RequestStatus::Done => t.insert(&at(b"status"), b"done".to_vec()),
-                }
-            }
-        }
-        t
     }
 
     /// A certificate revealing `paths` (and always `time`).
     pub fn certify(&self, paths: &[Path]) -> Vec<u8> {
-        let with_requests = paths.iter().any(|p| p.first().map(|l| l.as_slice()) == Some(b"request_status"));
         let mut paths = paths.to_vec();
         paths.push(vec![b"time".to_vec()]);
-        let mut tree = self.state_tree(with_requests);
-        // Metadata sections go in only when asked for (modules can carry large ones).
-        for p in &paths {
-            if let [c, cid, m, name] = p.as_slice() {
-                if c == b"canister" && m == b"metadata" {
-                    let section = Principal::try_from_slice(cid)
-                        .ok()
-                        .and_then(|id| self.net.canister_metadata_section(id, &String::from_utf8_lossy(name)));
-                    if let Some((_, data)) = section {
-                        tree.insert(&[b"canister", cid, b"metadata", name], data);
-                    }
-                }
-            }
-        }
-        let tree = tree.witness(&paths);
+        let tree = self.state_tree_for(&paths).witness(&paths);
         state_tree::certificate(&self.keys, &tree)
+    }
+}
+
+fn insert_request(t: &mut StateTree, rid: &RequestId, status: &RequestStatus) {
+    let at = |leaf: &'static [u8]| -> [&[u8]; 3] { [b"request_status", rid, leaf] };
+    match status {
+        RequestStatus::Processing(_) => t.insert(&at(b"status"), b"processing".to_vec()),
+        RequestStatus::Replied(reply) => {
+            t.insert(&at(b"status"), b"replied".to_vec());
+            t.insert(&at(b"reply"), reply.clone());
+        }
+        RequestStatus::Rejected(reject) => {
+            t.insert(&at(b"status"), b"rejected".to_vec());
+            t.insert(&at(b"reject_code"), state_tree::leb128(reject.reject_code as u64));
+            t.insert(&at(b"reject_message"), reject.reject_message.clone().into_bytes());
+            t.insert(&at(b"error_code"), reject.error_code.to_string().into_bytes());
+        }
+        RequestStatus::Done => t.insert(&at(b"status"), b"done".to_vec()),
     }
 }
 
