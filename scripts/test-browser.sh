@@ -46,7 +46,7 @@ fi
 if [[ "${SKIP_CANISTER_BUILD:-0}" != 1 ]]; then
     bash scripts/build-canisters.sh
 fi
-cargo build --locked -j "${CARGO_BUILD_JOBS:-$(nproc)}" -p localnet-server --bin localnet --example install_canister
+cargo build --locked -j "$(nproc)" --workspace --bins --examples
 
 cd "$BROWSER_DIR"
 node --test --test-concurrency=1 "$@"

@@ -19,7 +19,7 @@ source scripts/host-cargo.sh
 if [[ "${SKIP_CANISTER_BUILD:-0}" != 1 ]]; then
     bash scripts/build-canisters.sh
 fi
-cargo build --locked -j "$(nproc)" -p localnet-server -p platform-deploy
+cargo build --locked -j "$(nproc)" --workspace --bins --examples
 bash scripts/ensure-node-deps.sh
 
 cd tests/js
