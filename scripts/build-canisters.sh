@@ -4,7 +4,7 @@
 #   scripts/build-canisters.sh
 #
 # Output: $CANISTER_WASM_DIR (default target/canisters)/<name>.wasm.gz and <name>.wasm.gz.sha256
-# for the platform canisters (staking_hub, user_profile, learning_content), the ICRC-1/2/3 ledger
+# for the platform canisters (staking_hub, user_profile, learning_content, frontend_assets), the ICRC-1/2/3 ledger
 # used for local runs and tests (icrc_ledger), the local SNS governance and root used by tests and
 # the demo (sns_governance, sns_root) and the localnet test canisters (counter, async_caller,
 # timer_user, stable_user, cycles_user, echo, mock_ledger, gnsf_target).
@@ -15,7 +15,9 @@
 # normal host cargo. Order matters: staking_hub embeds the packaged user_profile.wasm.gz, so
 # user_profile, icrc_ledger (and the SNS and test canisters) are built and packaged first, then
 # staking_hub with USER_PROFILE_WASM set (and staking_hub_rollout, embedding user_profile_rollout,
-# for the rollout tests), then learning_content.
+# for the rollout tests), then learning_content, then frontend_assets (the web app's asset
+# canister: a workspace of its own, canisters/frontend_assets/Cargo.toml, because
+# ic-certified-assets needs ic-cdk 0.18 and the root workspace is on 0.20).
 #
 # Environment: CANISTER_WASM_DIR (output directory), CARGO_BUILD_JOBS (default 2),
 # WASM_TOOLCHAIN (rustup|debian, see ensure-wasm-toolchain.sh), CARGO_TARGET_DIR (host builds).
@@ -38,7 +40,7 @@ WASM_TARGET_DIR="$ROOT/target/wasm"
 WASM_DIR="$WASM_TARGET_DIR/wasm32-unknown-unknown/canister"
 HOST_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 
-PLATFORM_CANISTERS=(user_profile icrc_ledger staking_hub learning_content)
+PLATFORM_CANISTERS=(user_profile icrc_ledger staking_hub learning_content frontend_assets)
 TEST_CANISTERS=(counter async_caller timer_user stable_user cycles_user echo mock_ledger gnsf_target certified_page)
 # Local stand-ins for SNS governance and root (test infrastructure, see docs/sns-local.md); their
 # .did files are in candid/ like the platform canisters'.
@@ -98,6 +100,13 @@ export USER_PROFILE_WASM="$OUT/user_profile.wasm.gz"
 
 build_wasm learning_content
 package learning_content
+
+# Its own workspace and Cargo.lock (see canisters/frontend_assets/Cargo.toml); same toolchain,
+# profile and target directory.
+log "compiling frontend_assets for wasm32 ($WASM_TOOLCHAIN toolchain)"
+wasm_cargo build --manifest-path "$ROOT/canisters/frontend_assets/Cargo.toml" --locked --lib \
+    --profile canister --target wasm32-unknown-unknown --target-dir "$WASM_TARGET_DIR" -j "$JOBS"
+package frontend_assets
 
 echo
 printf '%-18s %10s  %s\n' canister 'gz bytes' sha256

@@ -17,4 +17,7 @@ args=()
 for name in "${CANISTERS[@]}"; do args+=(-p "$name"); done
 
 UPDATE_CANDID=1 cargo test -j "${CARGO_BUILD_JOBS:-2}" "${args[@]}" --lib -- candid_interface --nocapture
+# The web app's asset canister is a workspace of its own (ic-cdk 0.18, see its Cargo.toml).
+UPDATE_CANDID=1 cargo test -j "${CARGO_BUILD_JOBS:-2}" --manifest-path canisters/frontend_assets/Cargo.toml \
+    --target-dir "${CARGO_TARGET_DIR:-$ROOT/target}" --lib -- candid_interface --nocapture
 git status --short -- candid localnet/test-canisters tests/canisters 2>/dev/null || true

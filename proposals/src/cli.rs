@@ -135,6 +135,16 @@ pub enum Cmd {
         #[command(subcommand)]
         command: RolloutCmd,
     },
+    /// 1006: commit a batch of web app changes locked in frontend_assets (from
+    /// `platform-deploy propose-assets`).
+    CommitAssets {
+        /// The batch id.
+        #[arg(long, value_parser = num::<u64>)]
+        batch_id: u64,
+        /// The batch's evidence (compute_evidence), 64 hex digits.
+        #[arg(long, value_name = "HEX")]
+        evidence: String,
+    },
     /// UpgradeSnsControlledCanister for staking_hub or learning_content.
     Upgrade(UpgradeArgs),
     /// Motion: a text to vote on, with no effect.
@@ -437,6 +447,11 @@ fn build(cli: Cli) -> Result<Outcome, String> {
                 },
             };
             built.proposals.push(commands::rollout(&common, cmd)?);
+        }
+        Cmd::CommitAssets { batch_id, evidence } => {
+            built
+                .proposals
+                .push(commands::commit_assets(&common, *batch_id, evidence)?);
         }
         Cmd::Upgrade(u) => {
             let (name, overrides) = match u.canister.split_once('=') {

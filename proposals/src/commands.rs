@@ -25,44 +25,59 @@ pub struct CustomFunction {
     pub id: u64,
     pub canister: &'static str,
     pub method: &'static str,
+    pub validator: &'static str,
     pub topic: &'static str,
 }
 
-pub const CUSTOM_FUNCTIONS: [CustomFunction; 6] = [
+pub const CUSTOM_FUNCTIONS: [CustomFunction; 7] = [
     CustomFunction {
         id: 1000,
         canister: "staking_hub",
         method: "set_shard_status",
+        validator: "set_shard_status_validate",
         topic: "CriticalDappOperations",
     },
     CustomFunction {
         id: 1001,
         canister: "staking_hub",
         method: "update_config",
+        validator: "update_config_validate",
         topic: "ApplicationBusinessLogic",
     },
     CustomFunction {
         id: 1002,
         canister: "learning_content",
         method: "add_units",
+        validator: "add_units_validate",
         topic: "ApplicationBusinessLogic",
     },
     CustomFunction {
         id: 1003,
         canister: "learning_content",
         method: "update_unit",
+        validator: "update_unit_validate",
         topic: "ApplicationBusinessLogic",
     },
     CustomFunction {
         id: 1004,
         canister: "learning_content",
         method: "retire_units",
+        validator: "retire_units_validate",
         topic: "ApplicationBusinessLogic",
     },
     CustomFunction {
         id: 1005,
         canister: "staking_hub",
         method: "control_shard_rollout",
+        validator: "control_shard_rollout_validate",
+        topic: "DappCanisterManagement",
+    },
+    // The asset canister is DFINITY's ic-certified-assets: its validator is named by the library.
+    CustomFunction {
+        id: 1006,
+        canister: "frontend_assets",
+        method: "commit_proposed_batch",
+        validator: "validate_commit_proposed_batch",
         topic: "DappCanisterManagement",
     },
 ];
@@ -172,13 +187,13 @@ fn execute<T: CandidType>(
         }),
         preview_heading: if shared_renderer {
             format!(
-                "Validator preview ({}.{}_validate renders this for voters with the same platform_types renderer, checked against the state in force)",
-                f.canister, f.method
+                "Validator preview ({}.{} renders this for voters with the same platform_types renderer, checked against the state in force)",
+                f.canister, f.validator
             )
         } else {
             format!(
-                "Payload summary ({}.{}_validate renders the real text for voters, against the content in force)",
-                f.canister, f.method
+                "Payload summary ({}.{} renders the real text for voters, against the content in force)",
+                f.canister, f.validator
             )
         },
         preview,
@@ -397,6 +412,42 @@ pub fn rollout(c: &Common, cmd: RolloutCommand) -> Result<BuiltProposal, String>
         }
     };
     execute(c, 1005, "RolloutCommand", &cmd, preview, &title)
+}
+
+// ------------------------------------------------------------------ 1006 commit-assets
+
+/// The payload of 1006: ic-certified-assets' `CommitProposedBatchArguments`.
+#[derive(CandidType, serde::Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct CommitProposedBatchArguments {
+    pub batch_id: candid::Nat,
+    pub evidence: serde_bytes::ByteBuf,
+}
+
+/// 1006: commit a batch of web app changes locked in frontend_assets by `propose_commit_batch`
+/// (`platform-deploy propose-assets` prints the batch id and evidence).
+pub fn commit_assets(c: &Common, batch_id: u64, evidence_hex: &str) -> Result<BuiltProposal, String> {
+    let evidence = hex::decode(evidence_hex.trim().trim_start_matches("0x"))
+        .map_err(|e| format!("--evidence is not hex: {e}"))?;
+    // compute_evidence returns a SHA-256.
+    if evidence.len() != 32 {
+        return Err(format!("--evidence must be 32 bytes (64 hex digits, from compute_evidence), got {} bytes", evidence.len()));
+    }
+    // The same text validate_commit_proposed_batch renders for voters.
+    let preview = format!("commit proposed batch {batch_id} with evidence {}", hex::encode(&evidence));
+    let args = CommitProposedBatchArguments {
+        batch_id: candid::Nat::from(batch_id),
+        evidence: serde_bytes::ByteBuf::from(evidence),
+    };
+    let title = format!("Commit web app batch {batch_id}");
+    let mut built = execute(c, 1006, "CommitProposedBatchArguments", &args, preview, &title)?;
+    built.sections.push((
+        "Check before voting".into(),
+        "Rebuild the web app from the proposal's source revision, stage it on a local deployment with \
+         `platform-deploy propose-assets`, and compare the evidence it prints with this proposal's; \
+         the validator refuses evidence that does not match the batch locked in frontend_assets."
+            .into(),
+    ));
+    Ok(built)
 }
 
 // ------------------------------------------------------------------ upgrade
@@ -655,9 +706,10 @@ mod tests {
                     s.id,
                     s.target_canister.as_str(),
                     s.target_method.as_str(),
+                    s.validator_method.as_str(),
                     s.topic.as_str()
                 ),
-                (f.id, f.canister, f.method, f.topic)
+                (f.id, f.canister, f.method, f.validator, f.topic)
             );
         }
     }

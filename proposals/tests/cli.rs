@@ -22,6 +22,8 @@ const SHARD: &str = "be2us-64aaa-aaaaa-qaabq-cai";
 const DISABLED_SHARD: &str = "br5f7-7uaaa-aaaaa-qaaca-cai";
 const STRANGER: &str = "b77ix-eeaaa-aaaaa-qaada-cai";
 const GOVERNANCE: &str = "by6od-j4aaa-aaaaa-qaadq-cai";
+/// frontend_assets in fixtures/canister_ids.json.
+const FRONTEND: &str = "qjdve-lqaaa-aaaaa-aaaeq-cai";
 
 fn neuron() -> String {
     "0123456789abcdef".repeat(4)
@@ -253,6 +255,7 @@ fn add_function_all_builds_one_proposal_per_file_with_local_ids() {
         (1003, STRANGER, Topic::ApplicationBusinessLogic),
         (1004, STRANGER, Topic::ApplicationBusinessLogic),
         (1005, HUB, Topic::DappCanisterManagement),
+        (1006, FRONTEND, Topic::DappCanisterManagement),
     ] {
         let bin = std::fs::read(out.join(id.to_string()).join("manage_neuron.bin")).unwrap();
         let mn: ManageNeuron = candid::decode_one(&bin).unwrap();
@@ -271,8 +274,8 @@ fn add_function_all_builds_one_proposal_per_file_with_local_ids() {
         );
         seen.push(id);
     }
-    assert_eq!(seen.len(), 6);
-    assert_eq!(r.stdout.matches("=== Proposal ").count(), 6);
+    assert_eq!(seen.len(), 7);
+    assert_eq!(r.stdout.matches("=== Proposal ").count(), 7);
     assert!(r.stdout.contains("dfx canister --network local call"));
 }
 
@@ -969,6 +972,43 @@ fn rollout_commands() {
         &["rollout", "set-batch-size", "1000", "--summary", "s"],
         "batch_size must be in 0..=50",
     );
+}
+
+// ------------------------------------------------------------------ 1006 commit-assets
+
+#[test]
+fn commit_assets() {
+    #[derive(candid::CandidType, serde::Deserialize, Debug, PartialEq)]
+    struct CommitProposedBatchArguments {
+        batch_id: candid::Nat,
+        evidence: serde_bytes::ByteBuf,
+    }
+    let evidence = "ab".repeat(32);
+    let (p, out, r) = good(&["commit-assets", "--batch-id", "42", "--evidence", &evidence, "--summary", "s"]);
+    let a: CommitProposedBatchArguments = payload_of(&p, 1006, &out, &r);
+    assert_eq!(
+        a,
+        CommitProposedBatchArguments { batch_id: candid::Nat::from(42u8), evidence: serde_bytes::ByteBuf::from(vec![0xab; 32]) }
+    );
+    assert_eq!(p.title, "Commit web app batch 42");
+    assert!(r.stdout.contains("Topic:   DappCanisterManagement"));
+    assert!(r.stdout.contains("frontend_assets.commit_proposed_batch"));
+    // The preview is the text validate_commit_proposed_batch renders.
+    assert!(r.stdout.contains(&format!("commit proposed batch 42 with evidence {evidence}")));
+    assert!(r.stdout.contains("frontend_assets.validate_commit_proposed_batch"));
+    // The payload is exactly the Candid the asset canister's method takes.
+    let did = std::fs::read_to_string(root().join("candid/frontend_assets.did")).unwrap();
+    assert!(did.contains("commit_proposed_batch : (CommitProposedBatchArguments) -> ();"));
+    let payload_text = candid_text::encode_text::<CommitProposedBatchArguments>(&format!(
+        "(record {{ batch_id = 42 : nat; evidence = blob \"{}\" }})",
+        "\\ab".repeat(32)
+    ))
+    .unwrap();
+    let Some(Action::ExecuteGenericNervousSystemFunction(e)) = &p.action else { panic!() };
+    assert_eq!(e.payload, payload_text);
+
+    bad(&["commit-assets", "--batch-id", "1", "--evidence", "zz", "--summary", "s"], "--evidence is not hex");
+    bad(&["commit-assets", "--batch-id", "1", "--evidence", "abcd", "--summary", "s"], "must be 32 bytes");
 }
 
 // ------------------------------------------------------------------ upgrade

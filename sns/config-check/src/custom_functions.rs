@@ -22,7 +22,11 @@ pub const MAX_NAME_BYTES: usize = 256;
 pub const MAX_DESCRIPTION_BYTES: usize = 10_000;
 /// Canisters a custom function may target: SNS-controlled dapp canisters.
 /// user_profile shards are controlled by staking_hub only, never by the SNS.
-pub const SNS_CONTROLLED_TARGETS: [&str; 2] = ["staking_hub", "learning_content"];
+pub const SNS_CONTROLLED_TARGETS: [&str; 3] = ["staking_hub", "learning_content", "frontend_assets"];
+/// Validators named by a library rather than by the `<method>_validate` convention:
+/// (canister, target method, validator). The asset canister is DFINITY's ic-certified-assets.
+pub const LIBRARY_VALIDATORS: [(&str, &str, &str); 1] =
+    [("frontend_assets", "commit_proposed_batch", "validate_commit_proposed_batch")];
 /// Methods whose function must be on the critical topic.
 pub const CRITICAL_METHODS: [&str; 1] = ["set_shard_status"];
 
@@ -130,11 +134,15 @@ pub fn validate(functions: &[(String, CustomFunction)], dfx_canisters: &BTreeSet
                 f.target_method
             ));
         }
-        if f.validator_method != format!("{}_validate", f.target_method) {
+        let expected_validator = LIBRARY_VALIDATORS
+            .iter()
+            .find(|(c, m, _)| *c == f.target_canister && *m == f.target_method)
+            .map(|(_, _, v)| v.to_string())
+            .unwrap_or_else(|| format!("{}_validate", f.target_method));
+        if f.validator_method != expected_validator {
             d.push(format!(
                 "{at}: validator_method must be {:?}, is {:?}",
-                format!("{}_validate", f.target_method),
-                f.validator_method
+                expected_validator, f.validator_method
             ));
         }
         if !targets.insert((f.target_canister.clone(), f.target_method.clone())) {

@@ -85,6 +85,14 @@ fn the_real_functions_are_the_fixed_contract() {
             "control_shard_rollout_validate",
             "DappCanisterManagement",
         ],
+        [
+            "1006",
+            "Commit web app assets",
+            "frontend_assets",
+            "commit_proposed_batch",
+            "validate_commit_proposed_batch",
+            "DappCanisterManagement",
+        ],
     ];
     assert_eq!(got, expected.map(|row| row.map(String::from)));
 }
@@ -225,6 +233,24 @@ fn platform_rules_are_enforced() {
             ..good()
         }],
         "validator_method must be",
+    );
+    // The asset canister's validator is named by its library (ic-certified-assets).
+    let assets = CustomFunction {
+        id: 1006,
+        target_canister: "frontend_assets".into(),
+        target_method: "commit_proposed_batch".into(),
+        validator_method: "validate_commit_proposed_batch".into(),
+        topic: "DappCanisterManagement".into(),
+        ..good()
+    };
+    let named = vec![("1006_commit_proposed_batch.json".to_string(), assets.clone())];
+    assert!(custom_functions::validate(&named, &dfx()).is_empty());
+    assert_rejected(
+        vec![CustomFunction {
+            validator_method: "commit_proposed_batch_validate".into(),
+            ..assets
+        }],
+        "validator_method must be \"validate_commit_proposed_batch\"",
     );
     let twice = CustomFunction { id: 1001, ..good() };
     assert_rejected(vec![good(), twice], "already targets staking_hub.set_shard_status");

@@ -105,7 +105,7 @@ fn the_initial_neurons_cannot_outvote_the_swap_participants() {
 }
 
 #[test]
-fn the_real_principals_are_valid_and_the_dapp_canisters_are_the_three_sns_controlled_ones() {
+fn the_real_principals_are_valid_and_the_dapp_canisters_are_the_four_sns_controlled_ones() {
     let cfg = config::parse(&real_yaml()).unwrap();
     for p in cfg
         .fallback_controller_principals
@@ -119,10 +119,11 @@ fn the_real_principals_are_valid_and_the_dapp_canisters_are_the_three_sns_contro
             "{p}: a self-authenticating (user) principal"
         );
     }
-    // staking_hub, learning_content, reward-token ledger; never the user_profile shards.
-    assert_eq!(cfg.dapp_canisters.len(), 3);
+    // staking_hub, learning_content, reward-token ledger, the web app's asset canister; never
+    // the user_profile shards.
+    assert_eq!(cfg.dapp_canisters.len(), 4);
     let text = real_yaml();
-    for name in ["staking_hub", "learning_content", "reward-token ICRC-1 ledger"] {
+    for name in ["staking_hub", "learning_content", "reward-token ICRC-1 ledger", "frontend_assets"] {
         assert!(
             text.contains(&format!("# PLACEHOLDER: {name}")),
             "dapp canister comment for {name}"

@@ -7,6 +7,15 @@
 //! root), learning_content with three units, the reward ledger (ICRC-1/2/3, minting account =
 //! the hub) and the admin-less staking_hub. Finally the hub and learning_content are handed to
 //! SNS root, their only controller, as after an SNS launch.
+//!
+//! With a web app directory ([`DeployOptions::frontend`]), the `frontend_assets` canister
+//! (ic-certified-assets) is installed too and the web app uploaded with a generated
+//! `/platform.json`; then SNS governance gets the Commit permission and the deployer keeps only
+//! Prepare, so later changes go through `propose_commit_batch` and an SNS proposal (custom
+//! function 1006, `commit_proposed_batch`; see docs/frontend.md and [`assets`]).
+
+pub mod assets;
+mod seed_course;
 
 use std::path::{Path, PathBuf};
 
@@ -32,7 +41,30 @@ pub struct Deployment {
     pub reward_ledger: Principal,
     pub sns_governance: Principal,
     pub sns_root: Principal,
+    /// The web app's asset canister, when deployed with a web app directory.
+    #[serde(default)]
+    pub frontend_assets: Option<Principal>,
     pub units: Vec<UnitKey>,
+}
+
+/// What [`deploy_with`] installs beyond the platform's canisters.
+#[derive(Clone, Debug, Default)]
+pub struct DeployOptions {
+    /// Configuration of the hub (`HubInitArgs.config`).
+    pub config: Option<ConfigOverrides>,
+    /// A built web app (frontend/dist) to serve from a `frontend_assets` canister.
+    pub frontend: Option<PathBuf>,
+}
+
+/// The `/platform.json` the web app reads at start: the network and the ids it cannot learn
+/// from the hub (the other ids come from the hub's `get_init_args`).
+pub fn platform_json(network: &str, staking_hub: Principal, frontend: Principal) -> Vec<u8> {
+    serde_json::to_vec_pretty(&serde_json::json!({
+        "network": network,
+        "staking_hub": staking_hub.to_text(),
+        "frontend": frontend.to_text(),
+    }))
+    .expect("JSON of strings")
 }
 
 #[derive(Clone, Debug, Serialize, serde::Deserialize)]
@@ -53,33 +85,9 @@ fn read_wasm(dir: &Path, name: &str) -> anyhow::Result<Vec<u8>> {
     std::fs::read(&path).with_context(|| format!("reading {} (build it: bash scripts/build-canisters.sh)", path.display()))
 }
 
-/// The units a deployment starts with.
+/// The units a deployment starts with: the seed course (`content/seed-course.json`).
 pub fn starter_units() -> Vec<UnitInput> {
-    let unit = |id: &str, subject: &str, title: &str, questions: &[(&str, &[&str], u32)]| UnitInput {
-        unit: Unit {
-            id: id.into(),
-            subject: subject.into(),
-            title: title.into(),
-            body: format!("{title}: read this, then answer the quiz."),
-            questions: questions
-                .iter()
-                .map(|(q, opts, _)| Question { text: q.to_string(), options: opts.iter().map(|o| o.to_string()).collect() })
-                .collect(),
-        },
-        answer_key: questions.iter().map(|(_, _, a)| *a).collect(),
-    };
-    vec![
-        unit("ic-1", "internet-computer", "Canisters", &[
-            ("What runs a canister's code?", &["WebAssembly", "JVM", "Python"], 0),
-            ("Who pays for computation?", &["The user", "The canister, in cycles", "Nobody"], 1),
-        ]),
-        unit("ic-2", "internet-computer", "Stable memory", &[("What survives an upgrade?", &["The heap", "Stable memory", "Nothing"], 1)]),
-        unit("gov-1", "governance", "SNS proposals", &[(
-            "Who decides on an SNS upgrade?",
-            &["The deployer", "Neuron holders", "A controller key"],
-            1,
-        )]),
-    ]
+    seed_course::units()
 }
 
 /// Management canister calls through the agent.
@@ -140,8 +148,23 @@ impl Management<'_> {
     }
 }
 
-/// Installs the platform with the agent's identity as deployer (and the one SNS neuron's owner).
+/// Installs the platform with the agent's identity as deployer (and the one SNS neuron's owner),
+/// without a web app.
 pub async fn deploy(agent: &Agent, wasm_dir: &Path, config: Option<ConfigOverrides>) -> anyhow::Result<Deployment> {
+    deploy_with(agent, wasm_dir, &DeployOptions { config, frontend: None }).await
+}
+
+/// Installs the platform, and the web app's asset canister when `options.frontend` is given.
+pub async fn deploy_with(agent: &Agent, wasm_dir: &Path, options: &DeployOptions) -> anyhow::Result<Deployment> {
+    let config = options.config.clone();
+    // Read before anything is created, so a missing Wasm or web app fails early.
+    let frontend_wasm = match &options.frontend {
+        Some(dir) => {
+            assets::collect_dir(dir, &[]).with_context(|| format!("the web app in {}", dir.display()))?;
+            Some(read_wasm(wasm_dir, "frontend_assets")?)
+        }
+        None => None,
+    };
     let me = agent.get_principal().map_err(|e| anyhow::anyhow!("the agent's identity has no principal: {e}"))?;
     if me == Principal::anonymous() {
         bail!("deploy with a signing identity: the anonymous principal cannot own the SNS neuron");
@@ -152,6 +175,12 @@ pub async fn deploy(agent: &Agent, wasm_dir: &Path, config: Option<ConfigOverrid
     let ledger = mgmt.create_canister().await?;
     let governance = mgmt.create_canister().await?;
     let root = mgmt.create_canister().await?;
+    let frontend = match frontend_wasm {
+        Some(_) => Some(mgmt.create_canister().await?),
+        None => None,
+    };
+    let mut dapps = vec![hub, content];
+    dapps.extend(frontend);
 
     let init = GovernanceInitArgs {
         root_canister_id: root,
@@ -161,7 +190,7 @@ pub async fn deploy(agent: &Agent, wasm_dir: &Path, config: Option<ConfigOverrid
         initial_voting_period_seconds: 4 * 86_400,
     };
     mgmt.install(governance, read_wasm(wasm_dir, "sns_governance")?, candid::encode_one(init)?).await?;
-    let init = SnsRootCanister { governance_canister_id: Some(governance), dapp_canister_ids: vec![hub, content], ..Default::default() };
+    let init = SnsRootCanister { governance_canister_id: Some(governance), dapp_canister_ids: dapps.clone(), ..Default::default() };
     mgmt.install(root, read_wasm(wasm_dir, "sns_root")?, candid::encode_one(init)?).await?;
 
     let units = starter_units();
@@ -185,9 +214,45 @@ pub async fn deploy(agent: &Agent, wasm_dir: &Path, config: Option<ConfigOverrid
     let init = HubInitArgs { ledger_id: ledger, learning_content_id: content, sns_governance_id: governance, config };
     mgmt.install(hub, read_wasm(wasm_dir, "staking_hub")?, candid::encode_one(init)?).await?;
 
+    if let (Some(id), Some(wasm), Some(dir)) = (frontend, frontend_wasm, &options.frontend) {
+        install_frontend(agent, me, id, wasm, dir, hub, governance).await?;
+    }
+
     // As after an SNS launch: root alone controls the platform's canisters.
-    for id in [hub, content] {
+    for id in dapps {
         mgmt.set_controllers(id, vec![root]).await?;
     }
-    Ok(Deployment { staking_hub: hub, learning_content: content, reward_ledger: ledger, sns_governance: governance, sns_root: root, units: keys })
+    Ok(Deployment {
+        staking_hub: hub,
+        learning_content: content,
+        reward_ledger: ledger,
+        sns_governance: governance,
+        sns_root: root,
+        frontend_assets: frontend,
+        units: keys,
+    })
+}
+
+/// Installs frontend_assets (the installer gets Commit), uploads the web app with its
+/// `/platform.json`, then hands the Commit permission to SNS governance: the deployer keeps
+/// Prepare only, so it can stage changes but not apply them.
+async fn install_frontend(
+    agent: &Agent,
+    me: Principal,
+    id: Principal,
+    wasm: Vec<u8>,
+    dir: &Path,
+    hub: Principal,
+    governance: Principal,
+) -> anyhow::Result<()> {
+    use assets::Permission;
+    let mgmt = Management { agent };
+    let init: Option<assets::AssetCanisterArgs> = Some(assets::AssetCanisterArgs::Init(assets::InitArgs::default()));
+    mgmt.install(id, wasm, candid::encode_one(init)?).await.context("installing frontend_assets")?;
+    let extra = [("/platform.json".to_string(), platform_json("local", hub, id))];
+    assets::upload_dir(agent, id, dir, &extra).await.with_context(|| format!("uploading {}", dir.display()))?;
+    assets::grant_permission(agent, id, governance, Permission::Commit).await?;
+    assets::grant_permission(agent, id, me, Permission::Prepare).await?;
+    assets::revoke_permission(agent, id, me, Permission::Commit).await?;
+    Ok(())
 }
