@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
-# Runs the browser test of the HTTP gateway (tests/browser, node's built-in test runner):
-# headless Chromium, driven by playwright-core, loads pages of the certified_page test canister
-# through the localnet server (`http://<canister-id>.localhost:<port>/...`): a certified page is
-# shown, a tampered response is refused, the raw domain skips verification.
+# Runs the browser tests (tests/browser, node's built-in test runner), headless Chromium driven
+# by playwright-core:
+# - gateway.test.mjs: pages of the certified_page test canister through the localnet server
+#   (`http://<canister-id>.localhost:<port>/...`): a certified page is shown, a tampered
+#   response is refused, the raw domain skips verification;
+# - webapp.test.mjs: the learner web app on the platform `platform up` runs (sign in, register,
+#   profile, unit, quiz, unstake, public page), a screenshot per step in $SCREENSHOT_DIR.
 #
 #   bash scripts/test-browser.sh [node --test options]
 #
 # Installs Debian's chromium with apt-get when /usr/bin/chromium (or $CHROMIUM_BIN) is missing,
 # runs `npm ci` in tests/browser (playwright-core only: it downloads no browser), builds the
 # canister Wasm (scripts/build-canisters.sh; set SKIP_CANISTER_BUILD=1 when it already ran, as
-# in scripts/test.sh), the server and the install_canister example, then runs the test.
+# in scripts/test.sh), the web app (scripts/build-frontend.sh; SKIP_FRONTEND_BUILD=1 when it
+# already ran), the server, the `platform` CLI and the install_canister example, then the tests.
 # Environment: CHROMIUM_BIN, LOCALNET_BIN, INSTALL_CANISTER_BIN, CANISTER_WASM_DIR,
-# SCREENSHOT_DIR (default: the temp directory), KEEP_LOCALNET_TMP=1, and the timeouts
+# SCREENSHOT_DIR (default: a directory under the temp directory), KEEP_LOCALNET_TMP=1, and the timeouts
 # LOCALNET_START_TIMEOUT_MS, INSTALL_TIMEOUT_MS, PAGE_TIMEOUT_MS.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -45,6 +49,9 @@ fi
 
 if [[ "${SKIP_CANISTER_BUILD:-0}" != 1 ]]; then
     bash scripts/build-canisters.sh
+fi
+if [[ "${SKIP_FRONTEND_BUILD:-0}" != 1 ]]; then
+    bash scripts/build-frontend.sh >/dev/null
 fi
 cargo build --locked -j "$(nproc)" --workspace --bins --examples
 

@@ -1,4 +1,4 @@
-//! The main job (scripts/demo.sh): the platform on the local network. learning_content and
+//! The scripted platform demo on the in-process engine (the main job is `platform up`). learning_content and
 //! the admin-less staking_hub are installed; learners register (the hub creates shards by
 //! itself as they fill up), fill in profiles, read units, answer quizzes and earn from their
 //! shard's allowance, and unstake part of it (the hub mints it on the reward ledger, exactly

@@ -1,4 +1,4 @@
-//! The localnet smoke scenario (README's main-job command runs it through scripts/demo.sh):
+//! The localnet smoke scenario:
 //! install the counter canister, call it, make a call trap and see it rolled back, call it
 //! from another canister, upgrade it keeping its state, and print what every message cost.
 

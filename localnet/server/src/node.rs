@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -30,8 +31,55 @@ const IDLE_POLL: Duration = Duration::from_millis(2);
 /// Jobs run between two rounds at most, so a flood of requests cannot starve execution.
 const JOBS_PER_ROUND: usize = 512;
 
-pub fn now_nanos() -> u64 {
+/// The live network's clock: the wall clock plus an offset that only grows. Time jumps
+/// ([`Engine::advance_clock`], e.g. simulated days) raise the offset, so the clock keeps
+/// running at wall-clock speed after a jump instead of standing still until the wall clock
+/// catches up, and it never goes back.
+pub struct Clock {
+    offset_ns: AtomicU64,
+}
+
+impl Clock {
+    pub const fn new() -> Clock {
+        Clock { offset_ns: AtomicU64::new(0) }
+    }
+
+    pub fn now_nanos(&self) -> u64 {
+        wall_clock_nanos().saturating_add(self.offset_ns.load(Ordering::Relaxed))
+    }
+
+    pub fn offset(&self) -> Duration {
+        Duration::from_nanos(self.offset_ns.load(Ordering::Relaxed))
+    }
+
+    pub fn advance(&self, by: Duration) {
+        self.offset_ns.fetch_add(by.as_nanos().min(u64::MAX as u128) as u64, Ordering::Relaxed);
+    }
+
+    /// Raises the offset so that the clock reads at least `nanos` (e.g. a saved state's time).
+    pub fn catch_up_to(&self, nanos: u64) {
+        let wall = wall_clock_nanos();
+        self.offset_ns.fetch_max(nanos.saturating_sub(wall), Ordering::Relaxed);
+    }
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Clock::new()
+    }
+}
+
+/// The clock of the live network(s) this process serves (the gateway and query signatures
+/// read it through [`now_nanos`]).
+pub static CLOCK: Clock = Clock::new();
+
+pub fn wall_clock_nanos() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).expect("clock after 1970").as_nanos() as u64
+}
+
+/// The network's "now": the wall clock plus the offset of time jumps ([`Clock`]).
+pub fn now_nanos() -> u64 {
+    CLOCK.now_nanos()
 }
 
 /// Signs canisters' data certificates with the network's root key.
@@ -77,6 +125,8 @@ pub struct Engine {
     pub keys: Arc<Keys>,
     /// Rounds run by themselves, time follows the wall clock.
     pub live: bool,
+    /// What live time follows ([`CLOCK`]).
+    clock: &'static Clock,
     requests: HashMap<RequestId, Tracked>,
     pending: HashMap<RawMessageId, RequestId>,
     waiters: HashMap<RequestId, Vec<oneshot::Sender<()>>>,
@@ -84,14 +134,32 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Moves the network's clock up to the wall clock (live mode only; it never goes back).
+    /// Moves the network's clock up to the wall clock plus the jumps made so far ([`Clock`];
+    /// live mode only; it never goes back).
     pub fn sync_time(&mut self) {
         if self.live {
-            let now = now_nanos();
+            let now = self.clock.now_nanos();
             if now > self.net.get_time_nanos() {
                 self.net.set_time(UNIX_EPOCH + Duration::from_nanos(now));
             }
         }
+    }
+
+    /// Jumps the live network's time forward by `by` (e.g. a simulated day): due timers fire
+    /// in the next rounds, and time goes on at wall-clock speed from there (never back).
+    /// Without live mode it is `LocalNet::advance_time`.
+    pub fn advance_clock(&mut self, by: Duration) {
+        if self.live {
+            self.clock.advance(by);
+            self.sync_time();
+        } else {
+            self.net.advance_time(by);
+        }
+    }
+
+    /// How far the network's clock runs ahead of the wall clock.
+    pub fn clock_offset(&self) -> Duration {
+        Duration::from_nanos(self.net.get_time_nanos().saturating_sub(wall_clock_nanos()))
     }
 
     /// One round, then the tracked requests it finished are settled and expired ones dropped.
@@ -310,10 +378,15 @@ impl Node {
                     return;
                 }
             };
+            if config.live {
+                // A state saved while the clock ran ahead of the wall clock: go on from there.
+                CLOCK.catch_up_to(net.get_time_nanos());
+            }
             let mut engine = Engine {
                 net,
                 keys: config.keys.clone(),
                 live: config.live,
+                clock: &CLOCK,
                 requests: HashMap::new(),
                 pending: HashMap::new(),
                 waiters: HashMap::new(),
@@ -416,5 +489,57 @@ fn run_loop(engine: &mut Engine, rx: mpsc::Receiver<Job>) {
         } else {
             engine.settle();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn live_engine(clock: &'static Clock) -> Engine {
+        Engine {
+            net: LocalNet::builder().build(),
+            keys: Arc::new(Keys::generate()),
+            live: true,
+            clock,
+            requests: HashMap::new(),
+            pending: HashMap::new(),
+            waiters: HashMap::new(),
+            stop: false,
+        }
+    }
+
+    #[test]
+    fn a_time_jump_is_kept_and_time_goes_on_from_there() {
+        let clock: &'static Clock = Box::leak(Box::new(Clock::new()));
+        let mut e = live_engine(clock);
+        e.sync_time();
+        let before = e.net.get_time_nanos();
+        assert!(before.abs_diff(wall_clock_nanos()) < 60_000_000_000, "live time follows the wall clock");
+        let day = Duration::from_secs(86_400);
+        e.advance_clock(day);
+        let jumped = e.net.get_time_nanos();
+        assert!(jumped >= before + day.as_nanos() as u64);
+        // The wall-clock sync neither undoes the jump nor stops the clock.
+        std::thread::sleep(Duration::from_millis(20));
+        e.tick();
+        let later = e.net.get_time_nanos();
+        assert!(later >= jumped + 10_000_000, "time runs on after the jump: {jumped} -> {later}");
+        assert!(e.clock_offset() >= day - Duration::from_secs(1));
+        e.advance_clock(day);
+        assert!(e.net.get_time_nanos() >= later + day.as_nanos() as u64);
+        // Another network's clock is not affected.
+        assert_eq!(Clock::new().offset(), Duration::ZERO);
+    }
+
+    #[test]
+    fn catching_up_to_a_saved_time_never_moves_the_clock_back() {
+        let clock = Clock::new();
+        let ahead = wall_clock_nanos() + 3_600_000_000_000;
+        clock.catch_up_to(ahead);
+        assert!(clock.now_nanos() >= ahead);
+        let offset = clock.offset();
+        clock.catch_up_to(wall_clock_nanos());
+        assert_eq!(clock.offset(), offset);
     }
 }

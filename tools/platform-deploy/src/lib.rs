@@ -4,7 +4,7 @@
 //! every certificate against the network's root key.
 //!
 //! What is installed: the local SNS stand-ins (governance with one neuron of the deployer, and
-//! root), learning_content with three units, the reward ledger (ICRC-1/2/3, minting account =
+//! root), learning_content with the seed course (content/), the reward ledger (ICRC-1/2/3, minting account =
 //! the hub) and the admin-less staking_hub. Finally the hub and learning_content are handed to
 //! SNS root, their only controller, as after an SNS launch.
 //!

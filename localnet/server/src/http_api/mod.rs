@@ -148,7 +148,13 @@ async fn serve(node: Arc<Node>, (version, kind, id, ep): (String, String, String
     result.unwrap_or_else(ApiError::into_response)
 }
 
-/// Decoding, expiry and authentication, shared by every endpoint.
+/// Decoding, expiry and authentication, shared by every endpoint. Also answers the request's
+/// expiry in the network's time.
+///
+/// The expiry is checked against the network's clock, as on the IC. A network whose time was
+/// jumped ahead (simulated days: `Engine::advance_clock`) also accepts an expiry within the
+/// window of the wall clock, shifted by the jump: clients that take their time from the
+/// computer's clock (ic-agent, icp-cli) keep working on it.
 async fn accept(node: &Node, body: &[u8], what: &str) -> Result<(Request, auth::Authorized, u64), ApiError> {
     let req = envelope::decode(body, what)?;
     let now = node.run(|e| {
@@ -157,9 +163,20 @@ async fn accept(node: &Node, body: &[u8], what: &str) -> Result<(Request, auth::
     })
     .await
     .map_err(|e| ApiError::unavailable(e.to_string()))?;
-    envelope::check_expiry(req.content.ingress_expiry(), now)?;
+    let expiry = req.content.ingress_expiry();
+    let expiry = match envelope::check_expiry(expiry, now) {
+        Ok(()) => expiry,
+        Err(e) => {
+            let wall = crate::node::wall_clock_nanos();
+            if now > wall && envelope::check_expiry(expiry, wall).is_ok() {
+                expiry.saturating_add(now - wall)
+            } else {
+                return Err(e);
+            }
+        }
+    };
     let authorized = auth::authenticate(&req, now)?;
-    Ok((req, authorized, now))
+    Ok((req, authorized, expiry))
 }
 
 /// The canister a call or query is for must be the one in the URL (for the management canister:
@@ -209,8 +226,8 @@ fn transport_reject(r: &RejectResponse) -> TransportReject {
 }
 
 async fn call(node: Arc<Node>, route: Route, effective: Principal, body: &[u8], sync: bool) -> Result<Response, ApiError> {
-    let (req, authorized, _) = accept(&node, body, "call message").await?;
-    let EnvelopeContent::Call { canister_id, method_name, arg, ingress_expiry, .. } = req.content.clone() else {
+    let (req, authorized, ingress_expiry) = accept(&node, body, "call message").await?;
+    let EnvelopeContent::Call { canister_id, method_name, arg, .. } = req.content.clone() else {
         return Err(ApiError::bad_request("Could not parse body as call message: the request_type is not \"call\""));
     };
     authorized.check_target(&canister_id)?;
