@@ -145,7 +145,7 @@ pub enum Cmd {
         #[arg(long, value_name = "HEX")]
         evidence: String,
     },
-    /// UpgradeSnsControlledCanister for staking_hub or learning_content.
+    /// UpgradeSnsControlledCanister for staking_hub, learning_content or frontend_assets.
     Upgrade(UpgradeArgs),
     /// Motion: a text to vote on, with no effect.
     Motion {
@@ -239,21 +239,23 @@ pub enum ModeArg {
 
 #[derive(Args, Debug)]
 pub struct UpgradeArgs {
-    /// The dapp canister to upgrade: staking_hub or learning_content, with its id from
-    /// --canister-ids, or given here as staking_hub=<principal>.
+    /// The dapp canister to upgrade: staking_hub, learning_content or frontend_assets, with its
+    /// id from --canister-ids, or given here as staking_hub=<principal>.
     #[arg(long, value_name = "NAME[=PRINCIPAL]")]
     pub canister: String,
     /// The module: target/canisters/<name>.wasm.gz (gzip or raw Wasm).
     #[arg(long, value_name = "PATH")]
     pub wasm: PathBuf,
     /// The upgrade argument as Candid text: `(opt record { ... })` of HubUpgradeArgs or
-    /// ContentUpgradeArgs (for --mode reinstall: the init argument).
+    /// ContentUpgradeArgs (for --mode reinstall: the init argument); for frontend_assets
+    /// `(opt variant { Upgrade = record { ... } })` of AssetCanisterArgs (`Init` to reinstall).
     #[arg(long, value_name = "CANDID", group = "upgrade_arg")]
     pub arg_candid: Option<String>,
     /// The upgrade argument, Candid-encoded (`didc encode ... | xxd -r -p`).
     #[arg(long, value_name = "PATH", group = "upgrade_arg")]
     pub arg_file: Option<PathBuf>,
-    /// Shorthand for the argument `(opt record { sns_governance_id = opt principal "<ID>" })`.
+    /// Shorthand for the argument `(opt record { sns_governance_id = opt principal "<ID>" })`
+    /// (not for frontend_assets, which has no governance id).
     #[arg(long, value_name = "PRINCIPAL", group = "upgrade_arg")]
     pub set_governance: Option<String>,
     #[arg(long, value_enum, default_value_t = ModeArg::Upgrade)]
@@ -461,13 +463,17 @@ fn build(cli: Cli) -> Result<Outcome, String> {
             let target = match name {
                 "staking_hub" => Target::StakingHub,
                 "learning_content" => Target::LearningContent,
+                "frontend_assets" => Target::FrontendAssets,
                 other => {
                     return Err(format!(
-                        "--canister {other:?}: upgrade proposals here are for staking_hub or learning_content \
+                        "--canister {other:?}: upgrade proposals here are for staking_hub, learning_content or frontend_assets \
                          (the shards are upgraded by the hub: see `rollout`)"
                     ))
                 }
             };
+            if target == Target::FrontendAssets && u.set_governance.is_some() {
+                return Err(crate::upgrade::FRONTEND_ASSETS_NO_GOVERNANCE.into());
+            }
             let canister_id = ids(&overrides)?.resolve(target.name())?;
             let wasm =
                 std::fs::read(&u.wasm).map_err(|e| format!("--wasm {}: {e}", u.wasm.display()))?;

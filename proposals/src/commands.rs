@@ -416,13 +416,6 @@ pub fn rollout(c: &Common, cmd: RolloutCommand) -> Result<BuiltProposal, String>
 
 // ------------------------------------------------------------------ 1006 commit-assets
 
-/// The payload of 1006: ic-certified-assets' `CommitProposedBatchArguments`.
-#[derive(CandidType, serde::Deserialize, Clone, Debug, PartialEq, Eq)]
-pub struct CommitProposedBatchArguments {
-    pub batch_id: candid::Nat,
-    pub evidence: serde_bytes::ByteBuf,
-}
-
 /// 1006: commit a batch of web app changes locked in frontend_assets by `propose_commit_batch`
 /// (`platform-deploy propose-assets` prints the batch id and evidence).
 pub fn commit_assets(c: &Common, batch_id: u64, evidence_hex: &str) -> Result<BuiltProposal, String> {
@@ -434,7 +427,7 @@ pub fn commit_assets(c: &Common, batch_id: u64, evidence_hex: &str) -> Result<Bu
     }
     // The same text validate_commit_proposed_batch renders for voters.
     let preview = format!("commit proposed batch {batch_id} with evidence {}", hex::encode(&evidence));
-    let args = CommitProposedBatchArguments {
+    let args = platform_types::assets::CommitProposedBatchArguments {
         batch_id: candid::Nat::from(batch_id),
         evidence: serde_bytes::ByteBuf::from(evidence),
     };

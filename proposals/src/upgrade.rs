@@ -1,5 +1,9 @@
-//! `UpgradeSnsControlledCanister` for staking_hub and learning_content: the Wasm checks, the
-//! upgrade argument, and the chunked form for Wasm too large for one proposal.
+//! `UpgradeSnsControlledCanister` for staking_hub, learning_content and frontend_assets: the Wasm
+//! checks, the upgrade argument, and the chunked form for Wasm too large for one proposal.
+//!
+//! frontend_assets (DFINITY's `ic-certified-assets`) takes `opt AssetCanisterArgs` in both `init`
+//! and `post_upgrade`: the `Upgrade` case for an upgrade, `Init` for a reinstall (the library traps
+//! on the other one). It has no governance id: its permissions are its access control.
 //!
 //! Rules (SNS governance, `proposal.rs`): the Wasm starts with `\0asm` or the gzip magic
 //! `1f 8b 08`; `new_canister_wasm.len() + canister_upgrade_arg.len() < 2,000,000`; a larger
@@ -15,6 +19,7 @@ use platform_types::sns::{
     ChunkedCanisterWasm, InstallModeCode, UpgradeSnsControlledCanister, GZIP_MAGIC,
     MAX_INSTALL_CODE_WASM_AND_ARG_SIZE, WASM_MAGIC,
 };
+use platform_types::assets::AssetCanisterArgs;
 use platform_types::{ContentInitArgs, ContentUpgradeArgs, HubInitArgs, HubUpgradeArgs};
 use serde_bytes::ByteBuf;
 use sha2::{Digest, Sha256};
@@ -29,6 +34,7 @@ pub const MAX_DECOMPRESSED_BYTES: u64 = 256 * 1024 * 1024;
 pub enum Target {
     StakingHub,
     LearningContent,
+    FrontendAssets,
 }
 
 impl Target {
@@ -36,6 +42,7 @@ impl Target {
         match self {
             Target::StakingHub => "staking_hub",
             Target::LearningContent => "learning_content",
+            Target::FrontendAssets => "frontend_assets",
         }
     }
 
@@ -51,6 +58,9 @@ impl Target {
             (Target::StakingHub, Mode::Reinstall) => (HubInitArgs::ty(), "HubInitArgs"),
             (Target::LearningContent, Mode::Reinstall) => {
                 (ContentInitArgs::ty(), "ContentInitArgs")
+            }
+            (Target::FrontendAssets, _) => {
+                (Option::<AssetCanisterArgs>::ty(), "opt AssetCanisterArgs")
             }
         }
     }
@@ -69,6 +79,8 @@ impl Target {
             (Target::LearningContent, Mode::Reinstall) => {
                 decode_and_print::<ContentInitArgs>(bytes)
             }
+            (Target::FrontendAssets, _) => check_asset_args_case(mode, bytes)
+                .and_then(|()| decode_and_print::<Option<AssetCanisterArgs>>(bytes)),
         };
         r.map_err(|e| {
             format!(
@@ -81,6 +93,7 @@ impl Target {
     /// `opt record { sns_governance_id = opt <id> }` of the target.
     pub fn set_governance_arg(self, governance: Principal) -> Result<Vec<u8>, String> {
         match self {
+            Target::FrontendAssets => Err(FRONTEND_ASSETS_NO_GOVERNANCE.into()),
             Target::StakingHub => candid_text::encode(&Some(HubUpgradeArgs {
                 sns_governance_id: Some(governance),
             })),
@@ -88,6 +101,34 @@ impl Target {
                 sns_governance_id: Some(governance),
             })),
         }
+    }
+}
+
+/// Why `--set-governance` is refused for frontend_assets.
+pub const FRONTEND_ASSETS_NO_GOVERNANCE: &str =
+    "--set-governance does not apply to frontend_assets: the asset canister has no governance id, \
+     its permissions are its access control (SNS governance holds Commit). Give an \
+     `(opt variant { Upgrade = record { set_permissions = ... } })` with --arg-candid to reset them, \
+     or no argument";
+
+/// frontend_assets: `init` traps on `Upgrade` and `post_upgrade` on `Init`, so the case must
+/// follow the mode (`null` is fine for both).
+fn check_asset_args_case(mode: Mode, bytes: &[u8]) -> Result<(), String> {
+    let Ok(Some(args)) = candid::decode_one::<Option<AssetCanisterArgs>>(bytes) else {
+        return Ok(()); // `null`, or not this type: decode_and_print says what is wrong.
+    };
+    match (mode, args) {
+        (Mode::Upgrade, AssetCanisterArgs::Init(_)) => Err(
+            "with --mode upgrade the case must be `Upgrade` (`opt variant { Upgrade = record { ... } }`): \
+             the asset canister's post_upgrade traps on `Init`, so the upgrade would fail"
+                .into(),
+        ),
+        (Mode::Reinstall, AssetCanisterArgs::Upgrade(_)) => Err(
+            "with --mode reinstall the case must be `Init` (`opt variant { Init = record { ... } }`): \
+             the asset canister's init traps on `Upgrade`, so the reinstall would fail"
+                .into(),
+        ),
+        _ => Ok(()),
     }
 }
 
@@ -364,5 +405,46 @@ pub(crate) mod tests {
         assert!(Target::StakingHub
             .arg_text(Mode::Upgrade, &candid::encode_args((1u8, 2u8)).unwrap())
             .is_err());
+    }
+
+    #[test]
+    fn frontend_assets_takes_opt_asset_canister_args_in_the_case_of_the_mode() {
+        use platform_types::assets::{InitArgs, SetPermissions};
+        let t = Target::FrontendAssets;
+        assert_eq!(t.name(), "frontend_assets");
+        for mode in [Mode::Upgrade, Mode::Reinstall] {
+            let (ty, name) = t.arg_type(mode);
+            assert_eq!(name, "opt AssetCanisterArgs");
+            assert_eq!(ty, Option::<AssetCanisterArgs>::ty());
+        }
+        let gov = Principal::from_slice(&[3; 10]);
+        let upgrade = candid::encode_one(Some(AssetCanisterArgs::Upgrade(InitArgs {
+            set_permissions: Some(SetPermissions {
+                prepare: vec![],
+                commit: vec![gov],
+                manage_permissions: vec![],
+            }),
+        })))
+        .unwrap();
+        let init = candid::encode_one(Some(AssetCanisterArgs::Init(InitArgs::default()))).unwrap();
+        let none = candid::encode_one(None::<AssetCanisterArgs>).unwrap();
+        let text = t.arg_text(Mode::Upgrade, &upgrade).unwrap();
+        assert!(text.contains("Upgrade") && text.contains(&gov.to_text()), "{text}");
+        assert!(t.arg_text(Mode::Reinstall, &init).unwrap().contains("Init"));
+        t.arg_text(Mode::Upgrade, &none).unwrap();
+        t.arg_text(Mode::Reinstall, &none).unwrap();
+        let e = t.arg_text(Mode::Upgrade, &init).unwrap_err();
+        assert!(e.contains("must be `Upgrade`") && e.contains("post_upgrade traps"), "{e}");
+        let e = t.arg_text(Mode::Reinstall, &upgrade).unwrap_err();
+        assert!(e.contains("must be `Init`"), "{e}");
+        // Another target's argument, or two arguments.
+        let hub = Target::StakingHub.set_governance_arg(gov).unwrap();
+        assert!(t.arg_text(Mode::Upgrade, &hub).is_err());
+        assert!(t
+            .arg_text(Mode::Upgrade, &candid::encode_args((None::<AssetCanisterArgs>, 1u8)).unwrap())
+            .is_err());
+        // No governance id to set.
+        let e = t.set_governance_arg(gov).unwrap_err();
+        assert!(e.contains("no governance id"), "{e}");
     }
 }

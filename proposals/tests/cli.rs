@@ -1152,7 +1152,7 @@ fn upgrade_refuses_bad_wasm_bad_arguments_and_reinstall_without_confirmation() {
     );
     check(
         &["--canister", "user_profile", "--wasm", &wasm],
-        "staking_hub or learning_content",
+        "staking_hub, learning_content or frontend_assets",
     );
     check(
         &[
@@ -1232,6 +1232,163 @@ fn upgrade_refuses_bad_wasm_bad_arguments_and_reinstall_without_confirmation() {
         ],
         "is not the governance_canister_id",
     );
+}
+
+#[test]
+fn upgrade_frontend_assets_takes_opt_asset_canister_args() {
+    use platform_types::assets::{AssetCanisterArgs, InitArgs, SetPermissions};
+    let ids = fixture("canister_ids.json");
+    let wasm = fixture("tiny.wasm.gz");
+    let base = |extra: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = [
+            "upgrade",
+            "--canister",
+            "frontend_assets",
+            "--wasm",
+            &wasm,
+            "--canister-ids",
+            &ids,
+            "--summary",
+            "s",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    };
+    let good_with = |extra: &[&str]| {
+        let v = base(extra);
+        let v: Vec<&str> = v.iter().map(String::as_str).collect();
+        good(&v)
+    };
+    let bad_with = |extra: &[&str], msg: &str| {
+        let v = base(extra);
+        let v: Vec<&str> = v.iter().map(String::as_str).collect();
+        bad(&v, msg);
+    };
+
+    // No argument: the library's post_upgrade gets `null` and keeps the permissions.
+    let (p, _, r) = good_with(&[]);
+    let u = upgrade_of(&p);
+    assert_eq!(u.canister_id, Some(principal(FRONTEND)));
+    assert_eq!(u.mode, Some(3));
+    assert_eq!(u.new_canister_wasm, std::fs::read(&wasm).unwrap());
+    assert_eq!(u.canister_upgrade_arg, None);
+    assert!(u.chunked_canister_wasm.is_none());
+    assert!(r.stdout.contains("opt AssetCanisterArgs"), "{}", r.stdout);
+    assert!(p.title.contains("frontend_assets"), "{}", p.title);
+
+    // `Upgrade` resetting the permission lists.
+    let text = format!(
+        "(opt variant {{ Upgrade = record {{ set_permissions = opt record {{ \
+         prepare = vec {{}}; commit = vec {{ principal \"{GOVERNANCE}\" }}; manage_permissions = vec {{}} }} }} }})"
+    );
+    let (p, out, _) = good_with(&["--arg-candid", &text]);
+    let u = upgrade_of(&p);
+    let arg: Option<AssetCanisterArgs> =
+        candid::decode_one(u.canister_upgrade_arg.as_ref().unwrap()).unwrap();
+    let Some(AssetCanisterArgs::Upgrade(InitArgs {
+        set_permissions: Some(SetPermissions { prepare, commit, manage_permissions }),
+    })) = arg
+    else {
+        panic!("{arg:?}")
+    };
+    assert!(prepare.is_empty() && manage_permissions.is_empty());
+    assert_eq!(commit, vec![principal(GOVERNANCE)]);
+    assert_eq!(
+        std::fs::read(out.join("upgrade_arg.bin")).unwrap(),
+        u.canister_upgrade_arg.unwrap().into_vec()
+    );
+    // The same, Candid-encoded in a file.
+    let bytes = candid::encode_one(Some(AssetCanisterArgs::Upgrade(InitArgs::default()))).unwrap();
+    let file = temp_path("asset-arg");
+    std::fs::write(&file, &bytes).unwrap();
+    let (p, _, _) = good_with(&["--arg-file", file.to_str().unwrap()]);
+    assert_eq!(
+        upgrade_of(&p).canister_upgrade_arg.unwrap().into_vec(),
+        bytes
+    );
+    let _ = std::fs::remove_file(&file);
+
+    // Reinstall takes the `Init` case.
+    let init = "(opt variant { Init = record { set_permissions = null } })";
+    let (p, _, r) = good_with(&["--mode", "reinstall", "--confirm-reinstall", "--arg-candid", init]);
+    let u = upgrade_of(&p);
+    assert_eq!(u.mode, Some(2));
+    let arg: Option<AssetCanisterArgs> =
+        candid::decode_one(u.canister_upgrade_arg.as_ref().unwrap()).unwrap();
+    assert!(matches!(arg, Some(AssetCanisterArgs::Init(InitArgs { set_permissions: None }))));
+    assert!(r.stderr.contains("REINSTALL"), "{}", r.stderr);
+
+    // The case must follow the mode; no governance id; the other targets' arguments; bad Wasm.
+    bad_with(&["--arg-candid", init], "the case must be `Upgrade`");
+    bad_with(
+        &[
+            "--mode",
+            "reinstall",
+            "--confirm-reinstall",
+            "--arg-candid",
+            "(opt variant { Upgrade = record { set_permissions = null } })",
+        ],
+        "the case must be `Init`",
+    );
+    bad_with(&["--set-governance", GOVERNANCE], "has no governance id");
+    bad_with(
+        &["--arg-candid", &format!("(opt record {{ sns_governance_id = opt principal \"{GOVERNANCE}\" }})")],
+        "--arg-candid: expected `(opt AssetCanisterArgs)`",
+    );
+    bad_with(&["--mode", "reinstall", "--arg-candid", init], "--confirm-reinstall");
+    bad(
+        &[
+            "upgrade",
+            "--canister",
+            "frontend_assets",
+            "--wasm",
+            &fixture("not_wasm.wasm.gz"),
+            "--canister-ids",
+            &ids,
+            "--summary",
+            "s",
+        ],
+        "not a Wasm module",
+    );
+
+    // Too big for one proposal: refused inline, accepted in chunks.
+    let dir = temp_path("assets-wasm");
+    std::fs::create_dir_all(&dir).unwrap();
+    let big = dir.join("big.wasm");
+    let module = wasm_of_len(2_000_000);
+    std::fs::write(&big, &module).unwrap();
+    let big_args = |extra: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = [
+            "upgrade",
+            "--canister",
+            "frontend_assets",
+            "--wasm",
+            big.to_str().unwrap(),
+            "--canister-ids",
+            &ids,
+            "--summary",
+            "s",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    };
+    let v = big_args(&[]);
+    bad(&v.iter().map(String::as_str).collect::<Vec<_>>(), "--chunked --store-canister");
+    let v = big_args(&["--chunked", "--store-canister", STRANGER]);
+    let (p, _, _) = good(&v.iter().map(String::as_str).collect::<Vec<_>>());
+    let u = upgrade_of(&p);
+    assert_eq!(u.canister_id, Some(principal(FRONTEND)));
+    assert!(u.new_canister_wasm.is_empty());
+    let c = u.chunked_canister_wasm.unwrap();
+    assert_eq!(c.wasm_module_hash, Sha256::digest(&module).to_vec());
+    assert_eq!(c.chunk_hashes_list.len(), 2);
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]

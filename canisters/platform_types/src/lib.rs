@@ -7,6 +7,7 @@
 use candid::{CandidType, Principal};
 use serde::{Deserialize, Serialize};
 
+pub mod assets;
 #[cfg(feature = "candid-check")]
 pub mod candid_check;
 mod governance;

@@ -110,7 +110,7 @@ impl Management<'_> {
             .call_and_wait()
             .await
             .with_context(|| format!("management canister: {method}"))?;
-        Ok(candid::decode_one(&bytes).with_context(|| format!("decoding the reply of {method}"))?)
+        candid::decode_one(&bytes).with_context(|| format!("decoding the reply of {method}"))
     }
 
     /// A new canister controlled by the caller, with 100T cycles. On a one-subnet network any
