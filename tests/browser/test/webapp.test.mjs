@@ -3,7 +3,8 @@
 //
 // `target/debug/platform up` starts the local network, deploys the platform and the web app
 // (served by the frontend_assets canister through the HTTP gateway, which verifies every
-// response) and keeps serving. A learner then signs in with the local test identity,
+// response), simulates a few learners over two days (PLATFORM_UP_ARGS overrides that) and keeps
+// serving. A learner then signs in with the local test identity,
 // registers, fills in the profile (an invalid e-mail first: the canister's message is shown),
 // reads a unit, fails its quiz, passes it, sees the staked balance, unstakes, sees the
 // withdrawal complete and the ledger balance; the public page shows the learner and the
@@ -54,7 +55,8 @@ process.on('exit', () => {
   }
 });
 
-/** `platform up` on a free port with a fresh state directory; resolves once it is deployed. */
+/** `platform up` on a free port with a fresh state directory; resolves once it is deployed (and
+ * its simulation, if any, has written its report). */
 async function startPlatform() {
   if (!existsSync(PLATFORM_BIN)) throw new Error(`${PLATFORM_BIN} is missing: run scripts/test-browser.sh (it builds everything)`);
   const tmp = mkdtempSync(join(tmpdir(), 'platform-webapp-'));
@@ -63,7 +65,12 @@ async function startPlatform() {
   const portFile = join(tmp, 'port');
   const log = join(tmp, 'platform.log');
   const fd = openSync(log, 'a');
-  const child = spawn(PLATFORM_BIN, ['up', '--port', '0', '--port-file', portFile, '--state-dir', stateDir], {
+  // By default a small simulation runs first: the learner then uses a platform with other
+  // learners, several shards, and a clock days ahead of the browser's (agent-js syncs with it).
+  const extra = (process.env.PLATFORM_UP_ARGS ?? '--simulate 30 --days 2 --shard-soft-limit 10').split(' ').filter(Boolean);
+  const simulating = extra.includes('--simulate');
+  const reportFile = join(stateDir, 'report', 'report.json');
+  const child = spawn(PLATFORM_BIN, ['up', '--port', '0', '--port-file', portFile, '--state-dir', stateDir, ...extra], {
     cwd: REPO_ROOT,
     stdio: ['ignore', fd, fd],
   });
@@ -78,7 +85,7 @@ async function startPlatform() {
   const deadline = Date.now() + START_TIMEOUT_MS;
   let port;
   let deployment;
-  while (port === undefined || deployment === undefined) {
+  while (port === undefined || deployment === undefined || (simulating && !existsSync(reportFile))) {
     if (port === undefined && existsSync(portFile)) {
       const n = Number(readFileSync(portFile, 'utf8').trim());
       if (n > 0) port = n;
@@ -106,7 +113,8 @@ async function startPlatform() {
     }
     if (!process.env.KEEP_PLATFORM_TMP) rmSync(tmp, { recursive: true, force: true });
   };
-  return { port, deployment, log, stop };
+  const simulated = simulating ? JSON.parse(readFileSync(reportFile, 'utf8')).learners : 0;
+  return { port, deployment, log, stop, simulated };
 }
 
 describe('the learner web app in headless Chromium', { timeout: START_TIMEOUT_MS + 30 * PAGE_TIMEOUT_MS + SETTLE_TIMEOUT_MS }, () => {
@@ -234,7 +242,12 @@ describe('the learner web app in headless Chromium', { timeout: START_TIMEOUT_MS
 
     // The public page: the learner counts, and the proposals that set the platform up.
     await byTestId('nav-platform').click();
-    await page.waitForFunction(() => /[1-9]/.test(document.querySelector('[data-testid="stat-learners"]')?.textContent ?? ''));
+    // Every learner counts: the simulated ones and this one.
+    const learners = (platform.simulated ?? 0) + 1;
+    await page.waitForFunction(
+      (n) => Number((document.querySelector('[data-testid="stat-learners"]')?.textContent ?? '').replace(/[^0-9]/g, '')) >= n,
+      learners,
+    );
     await byTestId('proposal-row').first().waitFor();
     assert.ok((await byTestId('proposal-row').count()) >= 1);
     assert.match((await byTestId('shard-wasm-hash').textContent()).trim(), /[0-9a-f]{64}/);
