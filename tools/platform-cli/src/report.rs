@@ -34,6 +34,31 @@ pub struct Report {
     pub quizzes: QuizTotals,
     pub operations: Vec<OperationCost>,
     pub invariants: Vec<InvariantCheck>,
+    /// Shards as learners register: the hub's figures sampled during the register phase, in
+    /// order (absent from reports written before it existed).
+    #[serde(default)]
+    pub scaling: Vec<ScalingPoint>,
+    /// The hub's shard soft limit: once every active shard has this many users the hub creates
+    /// another shard.
+    #[serde(default)]
+    pub shard_soft_limit: Option<u64>,
+    /// The hub's shard hard limit: a shard with this many users is Full; when every shard is,
+    /// a registration has the hub create a shard at once.
+    #[serde(default)]
+    pub shard_hard_limit: Option<u64>,
+}
+
+/// One sample of the hub while learners register.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ScalingPoint {
+    /// Learners whose registration the hub has completed (`get_global_stats().users`).
+    pub learners: u64,
+    /// Installed shards, whatever their status.
+    pub shards: u64,
+    /// Shards open to new learners (status Active: neither Full at the hard limit nor Disabled).
+    pub active_shards: u64,
+    /// Wall-clock seconds since the register phase began.
+    pub wall_secs: f64,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -104,7 +129,7 @@ pub struct InvariantCheck {
 // File names inside the report directory (the Markdown links to the charts by these names).
 pub const REPORT_MD: &str = "report.md";
 pub const REPORT_JSON: &str = "report.json";
-pub const LEARNERS_SVG: &str = "learners-and-shards.svg";
+pub const SCALING_SVG: &str = "scaling.svg";
 pub const TOKENS_SVG: &str = "tokens.svg";
 pub const OPERATIONS_SVG: &str = "operations.svg";
 
@@ -125,9 +150,13 @@ impl Report {
     /// and invariants, laid out for a 100-column terminal.
     pub fn render_tables(&self) -> String {
         let mut out = String::new();
-        let sections: [(&str, Option<String>); 7] = [
+        let sections: [(&str, Option<String>); 8] = [
             ("Summary", Some(self.summary_table().to_string())),
             ("Phases", self.phases_table().map(|t| t.to_string())),
+            (
+                "Scaling (shards as learners register)",
+                self.scaling_table().map(|t| t.to_string()),
+            ),
             ("Quizzes", Some(self.quizzes_table().to_string())),
             ("Shards", self.shards_table()),
             ("Governance", self.governance_table().map(|t| t.to_string())),
@@ -173,10 +202,7 @@ impl Report {
         ));
 
         md.push_str("\n## Charts\n\n");
-        let _ = writeln!(
-            md,
-            "![Learners and shards over the simulation]({LEARNERS_SVG})\n"
-        );
+        let _ = writeln!(md, "![{SCALING_TITLE}]({SCALING_SVG})\n");
         let _ = writeln!(md, "![Tokens granted, staked and minted]({TOKENS_SVG})\n");
         if self.has_operation_costs() {
             let _ = writeln!(md, "![Cost per call by operation]({OPERATIONS_SVG})\n");
@@ -198,6 +224,32 @@ impl Report {
                 ],
                 &[false, true, true, true, true, true, false],
                 &self.phase_rows(usize::MAX),
+            ));
+        }
+
+        md.push_str("\n## Scaling\n\n");
+        if self.scaling.is_empty() {
+            md.push_str("_No scaling samples recorded._\n");
+        } else {
+            if let Some(soft) = self.shard_soft_limit {
+                let _ = writeln!(
+                    md,
+                    "The hub creates a shard by itself once every active shard has {} learners \
+                     (soft limit){}. The samples where the shards or active shards changed, and the \
+                     first and last:\n",
+                    fmt_int(soft),
+                    self.shard_hard_limit
+                        .map(|h| format!(
+                            ", and at once when every shard is full at {} (hard limit)",
+                            fmt_int(h)
+                        ))
+                        .unwrap_or_default()
+                );
+            }
+            md.push_str(&md_table(
+                &SCALING_HEADERS,
+                &[true, true, true, true],
+                &self.scaling_rows(),
             ));
         }
 
@@ -305,7 +357,7 @@ impl Report {
         md
     }
 
-    /// Creates `dir` and writes report.md, report.json, learners-and-shards.svg, tokens.svg and
+    /// Creates `dir` and writes report.md, report.json, scaling.svg, tokens.svg and
     /// (if any operation has a cycles or instructions figure) operations.svg. Returns the paths
     /// in that order.
     pub fn write_all(&self, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
@@ -315,7 +367,7 @@ impl Report {
         let mut files: Vec<(&str, String)> = vec![
             (REPORT_MD, self.to_markdown()),
             (REPORT_JSON, json + "\n"),
-            (LEARNERS_SVG, self.learners_svg()),
+            (SCALING_SVG, self.scaling_svg()),
             (TOKENS_SVG, self.tokens_svg()),
         ];
         if let Some(svg) = self.operations_svg() {
@@ -568,6 +620,7 @@ const SHARD_HEADERS: [&str; 7] = [
 ];
 const GOVERNANCE_HEADERS: [&str; 5] = ["proposal", "day", "title", "action", "outcome"];
 const OPERATION_HEADERS: [&str; 4] = ["operation", "calls", "cycles/call", "instructions/call"];
+const SCALING_HEADERS: [&str; 4] = ["learners", "shards", "active shards", "wall"];
 
 impl Report {
     fn total_calls(&self) -> u64 {
@@ -657,6 +710,16 @@ impl Report {
                 },
             ),
             row("wall time", fmt_duration(self.wall_secs)),
+            row(
+                "shard limits (soft / hard)",
+                format!(
+                    "{} / {} learners",
+                    self.shard_soft_limit
+                        .map_or_else(|| "—".into(), fmt_int),
+                    self.shard_hard_limit
+                        .map_or_else(|| "—".into(), fmt_int)
+                ),
+            ),
             row("calls", fmt_int(calls)),
             row("calls/s", fmt_rate(calls, self.wall_secs)),
             row(
@@ -729,6 +792,30 @@ impl Report {
             ]);
         }
         rows
+    }
+
+    /// The scaling samples where the number of shards (or active shards) changed, plus the
+    /// first and the last.
+    fn scaling_rows(&self) -> Vec<Vec<String>> {
+        let last = self.scaling.len().saturating_sub(1);
+        self.scaling
+            .iter()
+            .enumerate()
+            .filter(|(i, p)| {
+                *i == 0
+                    || *i == last
+                    || (p.shards, p.active_shards)
+                        != (self.scaling[i - 1].shards, self.scaling[i - 1].active_shards)
+            })
+            .map(|(_, p)| {
+                vec![
+                    fmt_int(p.learners),
+                    fmt_int(p.shards),
+                    fmt_int(p.active_shards),
+                    fmt_duration(p.wall_secs),
+                ]
+            })
+            .collect()
     }
 
     fn quiz_row(&self) -> Vec<String> {
@@ -831,6 +918,19 @@ impl Report {
             t.add_row(r);
         }
         align_right(&mut t, &[1, 2, 3, 4, 5]);
+        Some(t)
+    }
+
+    fn scaling_table(&self) -> Option<Table> {
+        if self.scaling.is_empty() {
+            return None;
+        }
+        let mut t = new_table();
+        t.set_header(SCALING_HEADERS.to_vec());
+        for r in self.scaling_rows() {
+            t.add_row(r);
+        }
+        align_right(&mut t, &[0, 1, 2, 3]);
         Some(t)
     }
 
@@ -1149,15 +1249,16 @@ fn no_data_svg(title: &str) -> String {
     s
 }
 
-/// The simulated-time x axis shared by the timeline charts.
-struct TimeAxis {
-    unit_secs: u64,
-    unit_name: &'static str,
+/// The x axis of a line chart: simulated time (timeline charts) or a count (scaling chart).
+struct XAxis {
+    /// Base units per displayed unit (seconds per day, hour, …; 1 for counts).
+    unit: u64,
+    title: String,
     ticks: Ticks,
 }
 
-impl TimeAxis {
-    fn for_timeline(points: &[TimelinePoint]) -> TimeAxis {
+impl XAxis {
+    fn for_timeline(points: &[TimelinePoint]) -> XAxis {
         let max_t = points.iter().map(|p| p.sim_time_secs).max().unwrap_or(0);
         let (unit_secs, unit_name) = if max_t == 0 || max_t >= 2 * 86_400 {
             (86_400, "days")
@@ -1169,15 +1270,24 @@ impl TimeAxis {
             (1, "seconds")
         };
         let max_units = (max_t as u128).div_ceil(unit_secs as u128);
-        TimeAxis {
-            unit_secs,
-            unit_name,
+        XAxis {
+            unit: unit_secs,
+            title: format!("simulated time ({unit_name})"),
             ticks: Ticks::nice(max_units, 8),
         }
     }
 
-    fn top_secs(&self) -> f64 {
-        self.ticks.top() as f64 * self.unit_secs as f64
+    fn for_count(max: u64, title: &str) -> XAxis {
+        XAxis {
+            unit: 1,
+            title: title.to_string(),
+            ticks: Ticks::nice(max as u128, 8),
+        }
+    }
+
+    /// The right end of the axis, in base units.
+    fn top(&self) -> f64 {
+        self.ticks.top() as f64 * self.unit as f64
     }
 }
 
@@ -1185,8 +1295,19 @@ struct LineSeries<'a> {
     name: &'a str,
     color: &'a str,
     dashed: bool,
-    /// (sim time secs, value in base units)
+    /// Drawn as steps: each value holds until the next point (counts that change in jumps).
+    step: bool,
+    /// (x in base units: sim time secs or a count, value in base units)
     points: Vec<(u64, u128)>,
+}
+
+/// A light dashed reference line through the origin, `y = x / per` (both in base units),
+/// clipped to the plot area; no markers.
+struct Guide<'a> {
+    name: &'a str,
+    per: u64,
+    color: &'a str,
+    dash: &'a str,
 }
 
 struct Panel<'a> {
@@ -1198,6 +1319,8 @@ struct Panel<'a> {
     decimals: u32,
     y_title: &'a str,
     x_title: Option<String>,
+    /// The y axis reaches at least this (base units): headroom above the data.
+    y_at_least: u128,
 }
 
 fn fmt_coord(v: f64) -> String {
@@ -1212,8 +1335,9 @@ fn fmt_coord(v: f64) -> String {
 fn line_panel(
     out: &mut String,
     p: &Panel,
-    axis: &TimeAxis,
+    axis: &XAxis,
     series: &[LineSeries],
+    guides: &[Guide],
     labels: &[&str],
 ) {
     let max_y = series
@@ -1226,10 +1350,11 @@ fn line_panel(
         10u128.pow(p.decimals)
     } else {
         max_y
-    };
+    }
+    .max(p.y_at_least);
     let yt = Ticks::nice(max_y, 5);
     let top = yt.top() as f64;
-    let x_top = axis.top_secs();
+    let x_top = axis.top();
     let sx = |t: u64| p.x + (t as f64 / x_top) * p.w;
     let sy = |v: u128| p.y + p.h - (v as f64 / top) * p.h;
 
@@ -1299,6 +1424,23 @@ fn line_panel(
         fmt_coord(p.x + p.w)
     );
 
+    // Guides, behind the series.
+    for g in guides.iter().filter(|g| g.per > 0) {
+        // y = x / per reaches the top of the y axis at x = top · per.
+        let x_end = x_top.min(top * g.per as f64);
+        let _ = writeln!(
+            out,
+            "<g class=\"guide\" data-name=\"{}\"><line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{}\" stroke-width=\"1.5\" stroke-dasharray=\"{}\"/></g>",
+            xml_escape(g.name),
+            fmt_coord(p.x),
+            fmt_coord(p.y + p.h),
+            fmt_coord(p.x + (x_end / x_top) * p.w),
+            fmt_coord(p.y + p.h - (x_end / g.per as f64 / top) * p.h),
+            g.color,
+            g.dash
+        );
+    }
+
     // Series.
     for s in series {
         let _ = writeln!(
@@ -1306,18 +1448,22 @@ fn line_panel(
             "<g class=\"series\" data-name=\"{}\">",
             xml_escape(s.name)
         );
-        let pts: Vec<String> = s
-            .points
-            .iter()
-            .map(|&(t, v)| format!("{},{}", fmt_coord(sx(t)), fmt_coord(sy(v))))
-            .collect();
+        let mut pts: Vec<String> = Vec::with_capacity(s.points.len() * 2);
+        for (i, &(t, v)) in s.points.iter().enumerate() {
+            if s.step && i > 0 {
+                let prev = s.points[i - 1].1;
+                pts.push(format!("{},{}", fmt_coord(sx(t)), fmt_coord(sy(prev))));
+            }
+            pts.push(format!("{},{}", fmt_coord(sx(t)), fmt_coord(sy(v))));
+        }
         if pts.len() > 1 {
             let _ = writeln!(
                 out,
-                "<polyline points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"{} stroke-linejoin=\"round\"/>",
+                "<polyline points=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"{} stroke-linejoin=\"{}\"/>",
                 pts.join(" "),
                 s.color,
-                if s.dashed { " stroke-dasharray=\"6 4\"" } else { "" }
+                if s.dashed { " stroke-dasharray=\"6 4\"" } else { "" },
+                if s.step { "miter" } else { "round" }
             );
         }
         for (i, &(t, v)) in s.points.iter().enumerate() {
@@ -1366,10 +1512,30 @@ fn line_panel(
         );
         lx += 28.0 + 7.5 * s.name.chars().count() as f64 + 24.0;
     }
+    for g in guides.iter().filter(|g| g.per > 0) {
+        let _ = writeln!(
+            out,
+            "<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{}\" stroke-width=\"1.5\" stroke-dasharray=\"{}\"/>",
+            fmt_coord(lx),
+            fmt_coord(ly - 4.0),
+            fmt_coord(lx + 22.0),
+            fmt_coord(ly - 4.0),
+            g.color,
+            g.dash
+        );
+        let _ = writeln!(
+            out,
+            "<text class=\"legend-label\" x=\"{}\" y=\"{}\" fill=\"#555555\">{}</text>",
+            fmt_coord(lx + 28.0),
+            fmt_coord(ly),
+            xml_escape(g.name)
+        );
+        lx += 28.0 + 7.5 * g.name.chars().count() as f64 + 24.0;
+    }
     let _ = writeln!(out, "</g>");
 }
 
-const LEARNERS_TITLE: &str = "Learners and shards over the simulation";
+const SCALING_TITLE: &str = "Shards as learners register";
 const TOKENS_TITLE: &str = "Tokens granted, staked and minted (LRN)";
 const OPERATIONS_TITLE: &str = "Cost per call by operation";
 
@@ -1378,52 +1544,82 @@ impl Report {
         self.timeline.iter().map(|p| p.label.as_str()).collect()
     }
 
-    /// `learners-and-shards.svg`: two stacked panels over simulated time.
-    pub fn learners_svg(&self) -> String {
-        if self.timeline.is_empty() {
-            return no_data_svg(LEARNERS_TITLE);
+    /// `scaling.svg`: shards (steps) and active shards against the learners registered, with
+    /// light guides of learners ÷ soft limit (the shards the hub's timer aims for) and learners ÷
+    /// hard limit (the fewest shards that can hold them) when the limits are known.
+    pub fn scaling_svg(&self) -> String {
+        if self.scaling.is_empty() {
+            return no_data_svg(SCALING_TITLE);
         }
-        let axis = TimeAxis::for_timeline(&self.timeline);
-        let labels = self.timeline_labels();
-        let x_title = format!("simulated time ({})", axis.unit_name);
-        let mut s = String::new();
-        svg_open(&mut s, 620.0, LEARNERS_TITLE);
-        let pts = |f: fn(&TimelinePoint) -> u64| -> Vec<(u64, u128)> {
-            self.timeline
+        let max_learners = self.scaling.iter().map(|p| p.learners).max().unwrap_or(0);
+        let axis = XAxis::for_count(max_learners, "learners registered");
+        let max_shards = self.scaling.iter().map(|p| p.shards).max().unwrap_or(0);
+        let labels: Vec<String> = self
+            .scaling
+            .iter()
+            .map(|p| {
+                format!(
+                    "{} learners after {}",
+                    fmt_int(p.learners),
+                    fmt_duration(p.wall_secs)
+                )
+            })
+            .collect();
+        let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
+        let pts = |f: fn(&ScalingPoint) -> u64| -> Vec<(u64, u128)> {
+            self.scaling
                 .iter()
-                .map(|p| (p.sim_time_secs, f(p) as u128))
+                .map(|p| (p.learners, f(p) as u128))
                 .collect()
         };
-        line_panel(
-            &mut s,
-            &Panel {
-                x: 90.0,
-                y: 78.0,
-                w: CHART_W - 120.0,
-                h: 190.0,
-                decimals: 0,
-                y_title: "learners",
-                x_title: None,
-            },
-            &axis,
-            &[LineSeries {
-                name: "learners",
-                color: PALETTE[0],
-                dashed: false,
-                points: pts(|p| p.learners),
-            }],
-            &labels,
+        let limits: Vec<(String, u64, &str, &str)> = [
+            (self.shard_soft_limit, "soft", "#8c8c8c", "3 4"),
+            (self.shard_hard_limit, "hard", "#c98f8f", "9 4"),
+        ]
+        .into_iter()
+        .filter_map(|(limit, kind, color, dash)| {
+            limit.filter(|l| *l > 0).map(|l| {
+                (
+                    format!("learners ÷ {kind} limit ({})", fmt_int(l)),
+                    l,
+                    color,
+                    dash,
+                )
+            })
+        })
+        .collect();
+        let guides: Vec<Guide> = limits
+            .iter()
+            .map(|(name, per, color, dash)| Guide {
+                name,
+                per: *per,
+                color,
+                dash,
+            })
+            .collect();
+        let mut s = String::new();
+        svg_open(&mut s, 440.0, SCALING_TITLE);
+        let _ = writeln!(
+            s,
+            "<text class=\"subtitle\" x=\"{}\" y=\"50\" text-anchor=\"middle\" fill=\"#555555\">{}</text>",
+            CHART_W / 2.0,
+            xml_escape(
+                "new shard: by the hub's timer at the soft limit, or at once when all are full \
+                 (hard limit) · active = open to new learners"
+            )
         );
         line_panel(
             &mut s,
             &Panel {
                 x: 90.0,
-                y: 345.0,
+                y: 88.0,
                 w: CHART_W - 120.0,
-                h: 190.0,
+                h: 280.0,
                 decimals: 0,
                 y_title: "shards",
-                x_title: Some(x_title),
+                x_title: Some(axis.title.clone()),
+                // One shard of headroom, so the top step does not run along the frame.
+                y_at_least: max_shards as u128 + 1,
             },
             &axis,
             &[
@@ -1431,15 +1627,18 @@ impl Report {
                     name: "shards",
                     color: PALETTE[3],
                     dashed: false,
+                    step: true,
                     points: pts(|p| p.shards),
                 },
                 LineSeries {
                     name: "active shards",
                     color: PALETTE[2],
                     dashed: true,
+                    step: true,
                     points: pts(|p| p.active_shards),
                 },
             ],
+            &guides,
             &labels,
         );
         s.push_str("</svg>\n");
@@ -1451,7 +1650,7 @@ impl Report {
         if self.timeline.is_empty() {
             return no_data_svg(TOKENS_TITLE);
         }
-        let axis = TimeAxis::for_timeline(&self.timeline);
+        let axis = XAxis::for_timeline(&self.timeline);
         let labels = self.timeline_labels();
         let mut s = String::new();
         svg_open(&mut s, 440.0, TOKENS_TITLE);
@@ -1470,29 +1669,34 @@ impl Report {
                 h: 290.0,
                 decimals: 8,
                 y_title: "LRN",
-                x_title: Some(format!("simulated time ({})", axis.unit_name)),
+                x_title: Some(axis.title.clone()),
+                y_at_least: 0,
             },
             &axis,
             &[
                 LineSeries {
                     name: "granted",
+                    step: false,
                     color: PALETTE[0],
                     dashed: false,
                     points: pts(|p| p.granted_e8s),
                 },
                 LineSeries {
                     name: "staked",
+                    step: false,
                     color: PALETTE[2],
                     dashed: false,
                     points: pts(|p| p.staked_e8s),
                 },
                 LineSeries {
                     name: "minted",
+                    step: false,
                     color: PALETTE[1],
                     dashed: true,
                     points: pts(|p| p.minted_e8s),
                 },
             ],
+            &[],
             &labels,
         );
         s.push_str("</svg>\n");
@@ -1777,6 +1981,17 @@ mod tests {
                     detail: "0 duplicates".into(),
                 },
             ],
+            // Soft limit 400: a new shard at 400, 800, …; sampled every 100 learners.
+            scaling: (0..=12u64)
+                .map(|k| ScalingPoint {
+                    learners: k * 100,
+                    shards: 1 + k / 4,
+                    active_shards: 1 + k / 4 - k / 9,
+                    wall_secs: k as f64 * 0.5,
+                })
+                .collect(),
+            shard_soft_limit: Some(400),
+            shard_hard_limit: Some(500),
         }
     }
 
@@ -1956,6 +2171,9 @@ mod tests {
         for needle in [
             "Summary",
             "Phases",
+            "Scaling (shards as learners register)",
+            "active shards",
+            "400 / 500 learners",
             "Quizzes",
             "Shards",
             "Governance",
@@ -2019,6 +2237,7 @@ mod tests {
         for heading in [
             "## Summary",
             "## Phases",
+            "## Scaling",
             "## Timeline",
             "## Quizzes",
             "## Shards",
@@ -2031,6 +2250,7 @@ mod tests {
         for header_row in [
             "| metric | value |",
             "| phase | calls | ok | errors | wall | calls/s | error kinds |",
+            "| learners | shards | active shards | wall |",
             "| submitted | passed | failed | daily-limit refusals | other errors | pass rate |",
             "| shard | status | users | granted | staked | minted | wasm |",
             "| proposal | day | title | action | outcome |",
@@ -2042,7 +2262,24 @@ mod tests {
                 "missing table header {header_row:?}\n{md}"
             );
         }
-        assert!(md.contains("](learners-and-shards.svg)"));
+        assert!(md.contains("![Shards as learners register](scaling.svg)"));
+        assert!(!md.contains("learners-and-shards"));
+        // Scaling rows: the first, every change of shards or active shards, and the last.
+        for row in [
+            "| 0 | 1 | 1 | 0.0 s |",
+            "| 400 | 2 | 2 | 2.0 s |",
+            "| 800 | 3 | 3 | 4.0 s |",
+            "| 900 | 3 | 2 | 4.5 s |",
+            "| 1,200 | 4 | 3 | 6.0 s |",
+        ] {
+            assert!(md.contains(row), "missing scaling row {row:?}\n{md}");
+        }
+        assert!(!md.contains("| 300 | 1 | 1 |"), "unchanged samples are left out");
+        assert!(md.contains("every active shard has 400 learners"));
+        assert!(md.contains("full at 500 (hard limit)"));
+        assert!(Report::default()
+            .to_markdown()
+            .contains("_No scaling samples recorded._"));
         assert!(md.contains("](tokens.svg)"));
         assert!(md.contains("](operations.svg)"));
         assert!(md.contains("✔ All 2 invariants hold."));
@@ -2087,6 +2324,22 @@ mod tests {
         let empty: Report =
             serde_json::from_str(&serde_json::to_string(&Report::default()).unwrap()).unwrap();
         assert_eq!(empty, Report::default());
+        // A report.json written before `scaling` and `shard_soft_limit` existed still parses.
+        let mut old: serde_json::Value = serde_json::to_value(&r).unwrap();
+        let obj = old.as_object_mut().unwrap();
+        for key in ["scaling", "shard_soft_limit", "shard_hard_limit"] {
+            assert!(obj.remove(key).is_some(), "{key}");
+        }
+        let back: Report = serde_json::from_value(old).unwrap();
+        assert_eq!(
+            back,
+            Report {
+                scaling: Vec::new(),
+                shard_soft_limit: None,
+                shard_hard_limit: None,
+                ..r
+            }
+        );
     }
 
     // --- svg -----------------------------------------------------------------------------
@@ -2126,13 +2379,7 @@ mod tests {
     #[test]
     fn timeline_charts_are_well_formed_with_round_ticks() {
         let r = sample();
-        for (svg, series) in [
-            (
-                r.learners_svg(),
-                vec!["learners", "shards", "active shards"],
-            ),
-            (r.tokens_svg(), vec!["granted", "staked", "minted"]),
-        ] {
+        for (svg, series) in [(r.tokens_svg(), vec!["granted", "staked", "minted"])] {
             let doc = parse_svg(&svg);
             let text = all_text(&doc);
             for s in series {
@@ -2144,7 +2391,7 @@ mod tests {
             assert!(text.contains("simulated time (days)"));
             assert!(doc.descendants().any(|n| n.has_tag_name("polyline")));
             let y = texts_with_class(&doc, "tick-y");
-            // The learners chart has two panels; check each run of labels starting at "0".
+            // Check each run of labels starting at "0" (one per panel).
             for run in split_runs(&y) {
                 assert_round_ticks(&run);
             }
@@ -2180,10 +2427,100 @@ mod tests {
     }
 
     #[test]
+    fn scaling_chart_plots_shards_against_learners() {
+        let r = sample();
+        let svg = r.scaling_svg();
+        let doc = parse_svg(&svg);
+        let text = all_text(&doc);
+        assert!(text.contains("Shards as learners register"), "{text}");
+        assert!(text.contains("learners registered"));
+        assert_eq!(
+            texts_with_class(&doc, "legend-label"),
+            [
+                "shards",
+                "active shards",
+                "learners ÷ soft limit (400)",
+                "learners ÷ hard limit (500)"
+            ]
+        );
+        // x: 0..1,200 learners → ticks of 200; y: 4 shards + 1 of headroom → ticks of 1.
+        assert_eq!(
+            texts_with_class(&doc, "tick-x"),
+            ["0", "200", "400", "600", "800", "1k", "1.2k"]
+        );
+        assert_eq!(
+            texts_with_class(&doc, "tick-y"),
+            ["0", "1", "2", "3", "4", "5"]
+        );
+        assert_round_ticks(&texts_with_class(&doc, "tick-x"));
+        // Step lines: 13 points → 25 vertices (each change of value is a vertical jump).
+        let lines: Vec<_> = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("polyline"))
+            .collect();
+        assert_eq!(lines.len(), 2);
+        for l in &lines {
+            let pts: Vec<&str> = l.attribute("points").unwrap().split(' ').collect();
+            assert_eq!(pts.len(), 25, "{pts:?}");
+            // Steps: consecutive vertices share x or y.
+            for w in pts.windows(2) {
+                let (a, b) = (w[0].split_once(',').unwrap(), w[1].split_once(',').unwrap());
+                assert!(a.0 == b.0 || a.1 == b.1, "diagonal {w:?}");
+            }
+        }
+        // The guide: from the origin to (1,200 learners, 3 shards), dashed.
+        let guide = doc
+            .descendants()
+            .find(|n| n.attribute("class") == Some("guide"))
+            .expect("a soft-limit guide");
+        let line = guide.first_element_child().unwrap();
+        assert!(line.attribute("stroke-dasharray").is_some());
+        let (x1, y1, x2, y2) = ["x1", "y1", "x2", "y2"]
+            .map(|a| line.attribute(a).unwrap().parse::<f64>().unwrap())
+            .into();
+        assert_eq!((x1, y1), (90.0, 368.0));
+        assert_eq!(x2, 90.0 + 780.0);
+        assert!((y2 - (368.0 - 280.0 * 3.0 / 5.0)).abs() < 0.06, "{y2}");
+        // Markers carry escaped tooltips.
+        assert!(text.contains("1,200 learners after 6.0 s: shards = 4"), "{text}");
+
+        // Without the limits: no guide, same series.
+        let no_limit = Report {
+            shard_soft_limit: None,
+            shard_hard_limit: None,
+            ..r.clone()
+        };
+        let doc_svg = no_limit.scaling_svg();
+        let doc = parse_svg(&doc_svg);
+        assert!(!doc_svg.contains("class=\"guide\""));
+        assert_eq!(
+            texts_with_class(&doc, "legend-label"),
+            ["shards", "active shards"]
+        );
+
+        // Shards lagging far behind the guide: the guide is clipped at the top of the axis.
+        let lagging = Report {
+            shard_soft_limit: Some(10),
+            shard_hard_limit: None,
+            ..r
+        };
+        let doc_svg = lagging.scaling_svg();
+        let doc = parse_svg(&doc_svg);
+        let line = doc
+            .descendants()
+            .find(|n| n.attribute("class") == Some("guide"))
+            .unwrap()
+            .first_element_child()
+            .unwrap();
+        assert_eq!(line.attribute("y2"), Some("88"));
+        assert_eq!(line.attribute("x2"), Some("122.5"), "5 shards × 10 = 50 of 1,200 learners");
+    }
+
+    #[test]
     fn charts_handle_edge_cases() {
-        // Empty timeline → "no data".
+        // Empty timeline / no scaling samples → "no data".
         let empty = Report::default();
-        for svg in [empty.learners_svg(), empty.tokens_svg()] {
+        for svg in [empty.scaling_svg(), empty.tokens_svg()] {
             let doc = parse_svg(&svg);
             assert!(all_text(&doc).contains("no data"));
         }
@@ -2194,14 +2531,22 @@ mod tests {
             label: "start".into(),
             ..Default::default()
         });
-        for svg in [one.learners_svg(), one.tokens_svg()] {
+        one.scaling.push(ScalingPoint::default());
+        one.shard_soft_limit = Some(400);
+        for svg in [one.scaling_svg(), one.tokens_svg()] {
             let doc = parse_svg(&svg);
             assert!(!svg.contains("NaN") && !svg.contains("inf"), "{svg}");
             assert!(doc.descendants().any(|n| n.has_tag_name("circle")));
             for run in split_runs(&texts_with_class(&doc, "tick-y")) {
                 assert_round_ticks(&run);
             }
+            assert_round_ticks(&texts_with_class(&doc, "tick-x"));
         }
+        // A soft limit of 0 draws no guide (and divides by nothing).
+        one.shard_soft_limit = Some(0);
+        let svg = one.scaling_svg();
+        parse_svg(&svg);
+        assert!(!svg.contains("class=\"guide\"") && !svg.contains("NaN"));
 
         // Huge values: 4.2e17 e8s and u64::MAX.
         let big = Report {
@@ -2230,10 +2575,26 @@ mod tests {
         assert_round_ticks(&y);
         assert!(y.iter().any(|l| l.ends_with('B')), "{y:?}");
         assert_eq!(y.last().unwrap(), "200B");
-        let svg = big.learners_svg();
+        let huge = Report {
+            scaling: vec![
+                ScalingPoint::default(),
+                ScalingPoint {
+                    learners: 5_000_000,
+                    shards: 12_500,
+                    active_shards: 1,
+                    wall_secs: f64::NAN,
+                },
+            ],
+            shard_soft_limit: Some(400),
+            ..Default::default()
+        };
+        let svg = huge.scaling_svg();
         let doc = parse_svg(&svg);
-        let y = texts_with_class(&doc, "tick-y");
-        assert!(y.contains(&"5M".to_string()), "{y:?}");
+        let x = texts_with_class(&doc, "tick-x");
+        assert!(x.contains(&"5M".to_string()), "{x:?}");
+        assert_round_ticks(&x);
+        assert_round_ticks(&texts_with_class(&doc, "tick-y"));
+        assert!(!svg.contains("NaN"), "{svg}");
 
         // Sub-day timeline uses hours.
         let short = Report {
@@ -2246,7 +2607,7 @@ mod tests {
                 .collect(),
             ..Default::default()
         };
-        let doc_svg = short.learners_svg();
+        let doc_svg = short.tokens_svg();
         let doc = parse_svg(&doc_svg);
         assert!(all_text(&doc).contains("simulated time (hours)"));
     }
@@ -2289,7 +2650,7 @@ mod tests {
     fn output_is_deterministic() {
         let r = sample();
         assert_eq!(r.to_markdown(), r.clone().to_markdown());
-        assert_eq!(r.learners_svg(), r.clone().learners_svg());
+        assert_eq!(r.scaling_svg(), r.clone().scaling_svg());
         assert_eq!(r.tokens_svg(), r.clone().tokens_svg());
         assert_eq!(r.operations_svg(), r.clone().operations_svg());
         assert_eq!(r.render_tables(), r.clone().render_tables());
@@ -2321,7 +2682,7 @@ mod tests {
             [
                 REPORT_MD,
                 REPORT_JSON,
-                LEARNERS_SVG,
+                SCALING_SVG,
                 TOKENS_SVG,
                 OPERATIONS_SVG
             ]
@@ -2340,7 +2701,7 @@ mod tests {
             std::fs::read_to_string(dir.join(REPORT_MD)).unwrap(),
             r.to_markdown()
         );
-        for svg in [LEARNERS_SVG, TOKENS_SVG, OPERATIONS_SVG] {
+        for svg in [SCALING_SVG, TOKENS_SVG, OPERATIONS_SVG] {
             parse_svg(&std::fs::read_to_string(dir.join(svg)).unwrap());
         }
         // Same report → same bytes.

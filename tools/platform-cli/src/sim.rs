@@ -7,7 +7,7 @@
 //! ingress expiry follows the network's clock (`agents::base_agent`).
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
@@ -84,6 +84,8 @@ struct Ctx {
     deployer_identity: Arc<dyn Identity>,
     d: platform_deploy::Deployment,
     learners: Vec<Learner>,
+    /// Registrations answered Ok so far (paces the scaling samples).
+    registered: AtomicU64,
     quiz: Quiz,
     /// Learners who stay idle on the day of the hub upgrade (their state is compared across it).
     sample: Vec<usize>,
@@ -158,6 +160,7 @@ pub async fn run(
         deployer_identity,
         d: d.clone(),
         learners,
+        registered: AtomicU64::new(0),
         quiz: Quiz::default(),
         sample,
         unstaked: Mutex::new(Vec::new()),
@@ -175,7 +178,13 @@ pub async fn run(
     let hub = d.staking_hub;
     let content = d.learning_content;
 
-    // ---- register
+    // ---- register, sampling the hub's scaling (shards as learners arrive) meanwhile
+    report.shard_soft_limit = Some(saved.shard_soft_limit);
+    report.shard_hard_limit = Some(saved.shard_hard_limit);
+    let register_start = Instant::now();
+    report.scaling.push(scaling_point(&ctx, register_start).await?);
+    let done = Arc::new(AtomicBool::new(false));
+    let sampler = tokio::spawn(sample_scaling(ctx.clone(), register_start, done.clone()));
     let p = phase(&ctx, network, &mut report, "register", all.clone(), args.concurrency, |ctx, i, rec| async move {
         let agent = ctx.agent(i);
         let r = agents::retry(RETRIES, |r| rec.note(r), || async {
@@ -184,9 +193,20 @@ pub async fn run(
         .await;
         if let Ok(shard) = r {
             let _ = ctx.learners[i].shard.set(shard);
+            ctx.registered.fetch_add(1, Ordering::Relaxed);
         }
     })
-    .await?;
+    .await;
+    done.store(true, Ordering::Relaxed);
+    let samples = sampler.await.context("the scaling sampler failed")?;
+    let p = p?;
+    report.scaling.extend(samples);
+    let last = scaling_point(&ctx, register_start).await?;
+    // The sampler's last poll may already show the final figures: the point after replaces it.
+    if report.scaling.last().is_some_and(|p| (p.learners, p.shards, p.active_shards) == (last.learners, last.shards, last.active_shards)) {
+        report.scaling.pop();
+    }
+    report.scaling.push(last);
     report.phases.push(p);
     timeline(&ctx, network, &mut report, "registered", sim_start_ns).await?;
 
@@ -375,7 +395,7 @@ pub async fn run(
             rec.note(&r);
             if let Ok((balance,)) = r {
                 let want = expected.get(&i).copied().unwrap_or(0);
-                if balance != Nat::from(want) {
+                if balance != want {
                     ctx.balance_mismatches.lock().expect("lock").push(format!("learner {i}: ledger {balance}, completed withdrawals {want}"));
                 }
             }
@@ -436,7 +456,7 @@ pub async fn run(
     let mut inv = |name: &str, holds: bool, detail: String| report.invariants.push(InvariantCheck { name: name.into(), holds, detail });
     inv(
         "ledger total supply == hub total minted",
-        supply == Nat::from(g.total_minted_e8s),
+        supply == g.total_minted_e8s,
         format!("icrc1_total_supply {supply} e8s, hub total_minted_e8s {}", g.total_minted_e8s),
     );
     let mism = ctx.balance_mismatches.lock().expect("lock").clone();
@@ -617,6 +637,54 @@ async fn jump(ctx: &Ctx, network: &net::LocalNetwork, by: Duration) -> anyhow::R
     let agent = agents::base_agent(&ctx.url, &ctx.root_key, ctx.http.clone(), offset, ctx.deployer_identity.clone())?;
     *ctx.base.write().expect("lock") = agent;
     Ok(())
+}
+
+/// The hub's scaling now: learners, shards, shards open to new learners.
+///
+/// `learners` is the hub's `users` (`registered_users`), not the simulation's count of Ok
+/// replies: the hub counts a registration when the shard confirmed it, before it replies, so its
+/// figure is exact at the moment of the query while the simulation's lags by the replies in
+/// flight (and a reused deployment's earlier learners are counted, as its shards hold them).
+async fn scaling_point(ctx: &Ctx, started: Instant) -> anyhow::Result<ScalingPoint> {
+    let g: GlobalStats = agents::query1(&ctx.deployer(), ctx.d.staking_hub, "get_global_stats", ()).await?;
+    Ok(ScalingPoint {
+        learners: g.users,
+        shards: g.shards.len() as u64,
+        active_shards: g.shards.iter().filter(|s| s.status == ShardStatus::Active).count() as u64,
+        wall_secs: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Samples the hub's scaling while the register phase runs, until `done`. The hub is polled
+/// every 50 ms; a poll is kept each time another 1/25 of the learners registered, and when the
+/// number of shards (or of active shards) changed, together with the poll before it, so the
+/// chart puts each new shard within 50 ms of registrations of where it came. That bounds the
+/// points to about 25 plus two per change. A failed query only skips that poll.
+async fn sample_scaling(ctx: Arc<Ctx>, started: Instant, done: Arc<AtomicBool>) -> Vec<ScalingPoint> {
+    let step = (ctx.learners.len() as u64 / 25).max(1);
+    let mut next = step;
+    let mut points: Vec<ScalingPoint> = Vec::new();
+    let mut previous: Option<ScalingPoint> = None;
+    while !done.load(Ordering::Relaxed) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        if done.load(Ordering::Relaxed) {
+            break;
+        }
+        let Ok(p) = scaling_point(&ctx, started).await else { continue };
+        let changed = points.last().is_some_and(|last| (last.shards, last.active_shards) != (p.shards, p.active_shards));
+        if changed {
+            if let Some(before) = previous.take().filter(|b| points.last().is_some_and(|last| b.learners > last.learners)) {
+                points.push(before);
+            }
+        }
+        if changed || p.learners >= next || points.is_empty() {
+            next = (p.learners / step + 1) * step;
+            points.push(p);
+        } else {
+            previous = Some(p);
+        }
+    }
+    points
 }
 
 /// A timeline point: first the shards' periodic stats reach the hub (the clock jumps past the

@@ -107,6 +107,18 @@ fn simulate_then_reuse_the_deployment() {
     assert!(json["quizzes"]["daily_limit_refusals"].as_u64().unwrap() > 0, "{}", json["quizzes"]);
     let outcomes: Vec<&str> = json["governance"].as_array().unwrap().iter().map(|e| e["outcome"].as_str().unwrap()).collect();
     assert!(outcomes.len() >= 5 && outcomes.iter().all(|o| *o == "Executed"), "{outcomes:?}");
+    // The scaling curve, sampled while the learners registered: from before the first to after
+    // the last registration, the hub creating shards by itself on the way (soft limit 20).
+    let scaling = json["scaling"].as_array().expect("scaling");
+    assert!(scaling.len() >= 3, "{scaling:?}");
+    let learners: Vec<u64> = scaling.iter().map(|p| p["learners"].as_u64().unwrap()).collect();
+    assert!(learners.windows(2).all(|w| w[0] <= w[1]), "learners decrease: {learners:?}");
+    assert_eq!(*learners.last().unwrap(), 60, "{learners:?}");
+    let last = scaling.last().unwrap();
+    assert!(last["shards"].as_u64().unwrap() >= 2, "{last}");
+    assert!(last["active_shards"].as_u64().unwrap() <= last["shards"].as_u64().unwrap(), "{last}");
+    assert_eq!((json["shard_soft_limit"].as_u64(), json["shard_hard_limit"].as_u64()), (Some(20), Some(25)));
+    assert!(report.join("scaling.svg").exists());
     assert!(report.join("report.md").exists());
     let svgs = std::fs::read_dir(&report).unwrap().filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "svg")).count();
     assert!(svgs >= 1, "no SVG chart in {}", report.display());
