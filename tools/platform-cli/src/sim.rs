@@ -92,6 +92,8 @@ struct Ctx {
     unstaked: Mutex<Vec<(usize, u64)>>,
     balance_mismatches: Mutex<Vec<String>>,
     verify_failures: Mutex<Vec<String>>,
+    /// Learners whose withdrawal was still pending after the first wait, with its last error.
+    still_pending: Mutex<Vec<(usize, String)>>,
 }
 
 impl Ctx {
@@ -166,6 +168,7 @@ pub async fn run(
         unstaked: Mutex::new(Vec::new()),
         balance_mismatches: Mutex::new(Vec::new()),
         verify_failures: Mutex::new(Vec::new()),
+        still_pending: Mutex::new(Vec::new()),
     });
     let mut report = Report {
         learners: args.learners,
@@ -357,30 +360,42 @@ pub async fn run(
             return;
         }
         // The shard retries a pending mint by itself: poll (bounded) until none is pending.
-        let deadline = Instant::now() + Duration::from_secs(90);
-        loop {
-            let w = flat::<Vec<Withdrawal>, ShardError>(agents::query(&agent, shard, "get_my_withdrawals", (0u64, 100u64)).await);
-            rec.note(&w);
-            if let Ok(list) = w {
-                if !list.iter().any(|w| matches!(w.state, WithdrawalState::Pending { .. })) {
-                    let completed: u64 = list
-                        .iter()
-                        .filter(|w| matches!(w.state, WithdrawalState::Completed { .. }))
-                        .map(|w| w.amount_e8s)
-                        .sum();
-                    ctx.unstaked.lock().expect("lock").push((i, completed));
-                    return;
-                }
-            }
-            if Instant::now() > deadline {
-                rec.note::<()>(&Err(CallError::new("withdrawal still pending after 90 s", String::new())));
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(250)).await;
+        match settled_withdrawals(&agent, shard, &rec, Duration::from_secs(20)).await {
+            Ok(completed) => ctx.unstaked.lock().expect("lock").push((i, completed)),
+            Err(last_error) => ctx.still_pending.lock().expect("lock").push((i, last_error)),
         }
     })
     .await?;
     report.phases.push(p);
+
+    // A mint that did not settle at once (the hub answered TryLater, e.g. while busy) is retried
+    // by the shard's timer, 30 s of network time later and backing off: let simulated time pass.
+    let pending: Vec<(usize, String)> = std::mem::take(&mut *ctx.still_pending.lock().expect("lock"));
+    if !pending.is_empty() {
+        let mut reasons: BTreeMap<String, u64> = BTreeMap::new();
+        for (_, e) in &pending {
+            *reasons.entry(e.chars().take(100).collect()).or_default() += 1;
+        }
+        eprintln!(
+            "platform: {} withdrawals still pending (last errors: {reasons:?}); 10 simulated minutes pass for the shards' retries",
+            pending.len()
+        );
+        jump(&ctx, network, Duration::from_secs(600)).await?;
+        let p = phase(&ctx, network, &mut report, "unstake retries", pending.iter().map(|(i, _)| *i).collect(), args.concurrency, |ctx, i, rec| async move {
+            let Some(shard) = ctx.learners[i].shard.get().copied() else { return };
+            let agent = ctx.agent(i);
+            match settled_withdrawals(&agent, shard, &rec, Duration::from_secs(60)).await {
+                Ok(completed) => ctx.unstaked.lock().expect("lock").push((i, completed)),
+                Err(last_error) => {
+                    let kind = format!("withdrawal still pending after the shard's retries: {}", last_error.chars().take(80).collect::<String>());
+                    rec.note::<()>(&Err(CallError::new(kind, String::new())));
+                    ctx.still_pending.lock().expect("lock").push((i, last_error));
+                }
+            }
+        })
+        .await?;
+        report.phases.push(p);
+    }
     timeline(&ctx, network, &mut report, "unstaked", sim_start_ns).await?;
 
     // ---- ledger balances of the learners who unstaked
@@ -464,6 +479,16 @@ pub async fn run(
         "each unstaking learner's ledger balance == their completed withdrawals",
         mism.is_empty() && !unstakers.is_empty(),
         if mism.is_empty() { format!("{} learners checked", unstakers.len()) } else { format!("{} of {} differ: {}", mism.len(), unstakers.len(), mism.iter().take(5).cloned().collect::<Vec<_>>().join("; ")) },
+    );
+    let unsettled = ctx.still_pending.lock().expect("lock").clone();
+    inv(
+        "every withdrawal settled (minted, or refused and credited back)",
+        unsettled.is_empty(),
+        if unsettled.is_empty() {
+            format!("{} unstaking learners, none pending", unstakers.len())
+        } else {
+            format!("{} still pending: {}", unsettled.len(), unsettled.iter().take(3).map(|(i, e)| format!("learner {i}: {e}")).collect::<Vec<_>>().join("; "))
+        },
     );
     let sum_granted: u64 = g.shards.iter().map(|s| s.granted_e8s).sum();
     inv(
@@ -625,6 +650,32 @@ async fn total_cycles(network: &net::LocalNetwork) -> anyhow::Result<u128> {
 
 /// Jumps the network's clock (in-process), waits for the work the jump makes due (timers) and
 /// renews the agents' ingress expiry.
+/// Polls a learner's withdrawals until none is pending (at most `wait`): the sum of the completed
+/// ones, or the last error of a pending one.
+async fn settled_withdrawals(agent: &Agent, shard: Principal, rec: &Rec, wait: Duration) -> Result<u64, String> {
+    let deadline = Instant::now() + wait;
+    let mut last_error = String::from("no answer from the shard");
+    loop {
+        let w = flat::<Vec<Withdrawal>, ShardError>(agents::query(agent, shard, "get_my_withdrawals", (0u64, 100u64)).await);
+        rec.note(&w);
+        if let Ok(list) = w {
+            match list.iter().find_map(|w| match &w.state {
+                WithdrawalState::Pending { last_error } => Some(last_error.clone().unwrap_or_else(|| "not attempted yet".into())),
+                _ => None,
+            }) {
+                Some(e) => last_error = e,
+                None => {
+                    return Ok(list.iter().filter(|w| matches!(w.state, WithdrawalState::Completed { .. })).map(|w| w.amount_e8s).sum());
+                }
+            }
+        }
+        if Instant::now() > deadline {
+            return Err(last_error);
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
 async fn jump(ctx: &Ctx, network: &net::LocalNetwork, by: Duration) -> anyhow::Result<()> {
     network.node.run(move |e| e.advance_clock(by)).await?;
     let deadline = Instant::now() + Duration::from_secs(30);
