@@ -53,8 +53,9 @@ pub struct UpArgs {
     /// Where the network's state, the deployer key and deployment.json are kept.
     #[arg(long, default_value = ".platform")]
     pub state_dir: PathBuf,
-    /// Simulate N learners (a few thousand, e.g. 3000) and the DAO over the served network.
-    #[arg(long, value_name = "N")]
+    /// Simulate N learners (default 3000) and the DAO over the served network.
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "3000",
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub simulate: Option<u64>,
     /// Simulated days of quizzes (with --simulate).
     #[arg(long, value_name = "D", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=30))]
@@ -108,5 +109,26 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
             runtime.block_on(up::up(args))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn up(args: &[&str]) -> Result<UpArgs, clap::Error> {
+        let cli = Cli::try_parse_from(["platform", "up"].iter().chain(args))?;
+        let Command::Up(a) = cli.command;
+        Ok(a)
+    }
+
+    #[test]
+    fn simulate_defaults_to_a_few_thousand_learners() {
+        assert_eq!(up(&[]).unwrap().simulate, None);
+        assert_eq!(up(&["--simulate"]).unwrap().simulate, Some(3000));
+        assert_eq!(up(&["--simulate", "60", "--exit"]).unwrap().simulate, Some(60));
+        assert_eq!(up(&["--simulate", "--exit"]).unwrap().simulate, Some(3000));
+        assert!(up(&["--simulate", "0"]).is_err());
+        assert!(up(&["--days", "0"]).is_err());
     }
 }
