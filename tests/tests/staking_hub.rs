@@ -64,6 +64,13 @@ impl Hub {
         r
     }
 
+    /// Ingress the hub's `canister_inspect_message` refuses: rejected at submission, never
+    /// executed (the method's own check is unit-tested in the canister).
+    fn assert_refused(&self, caller: Principal, method: &str, arg: Vec<u8>) {
+        let err = self.net.submit_call(self.hub, caller, method, arg).expect_err(method);
+        assert_eq!(err.error_code, localnet::ErrorCode::CanisterRejectedMessage, "{method} from {caller}: {err:?}");
+    }
+
     fn ensure_capacity(&self, caller: Principal) -> Result<Option<Principal>, String> {
         let (r,): (Result<Option<Principal>, String>,) =
             self.net.update_candid_as(self.hub, caller, "ensure_capacity", ()).unwrap();
@@ -211,8 +218,8 @@ fn thirty_five_users_fill_exactly_four_shards_and_are_routed_correctly() {
     assert_eq!(h.stats().users, 35);
     assert_eq!(h.user_shard(learner(999)), None);
 
-    // The anonymous principal is rejected.
-    assert_eq!(h.register(Principal::anonymous()), Err(RegisterError::Anonymous));
+    // The anonymous principal is refused (at ingress, by the hub's inspect_message).
+    h.assert_refused(Principal::anonymous(), "register", candid::encode_args(()).unwrap());
 
     // ensure_capacity, by anyone, any number of times: the last shard is below the soft limit.
     for caller in [Principal::anonymous(), learner(1), learner(500)] {
@@ -414,8 +421,9 @@ fn only_hub_shards_get_allowances_and_never_beyond_the_hard_cap() {
         wants_allowance: true,
     };
     // Not a shard of this hub: a learner, the anonymous principal, learning_content.
+    // Refused at ingress (inspect_message); `request_allowance`'s own check is unit-tested.
     for caller in [learner(1), Principal::anonymous(), h.content] {
-        assert_eq!(h.request_allowance(caller, ask(1, 1)), Err(AllowanceError::UnknownShard));
+        h.assert_refused(caller, "request_allowance", candid::encode_one(ask(1, 1)).unwrap());
     }
     assert_eq!(h.stats().quizzes_passed, 0, "nothing recorded for strangers");
 

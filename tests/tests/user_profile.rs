@@ -113,6 +113,13 @@ impl Env {
         self.net.query_candid_as(self.shard, sender, method, args).unwrap_or_else(|e| panic!("{method}: {e}"))
     }
 
+    /// Ingress the shard's `canister_inspect_message` refuses: rejected at submission, never
+    /// executed (the method's own check is unit-tested in the canister).
+    fn assert_refused(&self, sender: Principal, method: &str, arg: Vec<u8>) {
+        let err = self.net.submit_call(self.shard, sender, method, arg).expect_err(method);
+        assert_eq!(err.error_code, localnet::ErrorCode::CanisterRejectedMessage, "{method} from {sender}: {err:?}");
+    }
+
     fn register(&self, user: u8) -> Result<(), ShardError> {
         self.register_as(HUB, principal(user))
     }
@@ -181,11 +188,9 @@ fn assert_not_counted(r: Result<QuizOutcome, ShardError>, needle: &str) {
 #[test]
 fn only_the_hub_registers_users_and_registration_is_idempotent() {
     let env = Env::new();
-    for sender in [ALICE, STRANGER] {
-        assert_eq!(env.register_as(sender, principal(BOB)), Err(ShardError::NotAuthorized));
+    for sender in [principal(ALICE), principal(STRANGER), Principal::anonymous()] {
+        env.assert_refused(sender, "register_user", candid::encode_one(principal(BOB)).unwrap());
     }
-    let (r,): (Result<(), ShardError>,) = env.net.update_candid(env.shard, "register_user", (principal(BOB),)).unwrap();
-    assert_eq!(r, Err(ShardError::NotAuthorized), "anonymous");
     assert_eq!(env.me(BOB), Err(ShardError::NotRegistered));
     assert!(matches!(env.register_as(HUB, Principal::anonymous()), Err(ShardError::BadInput { .. })));
 
@@ -200,15 +205,15 @@ fn only_the_hub_registers_users_and_registration_is_idempotent() {
     assert_eq!((v.principal, v.profile, v.staked_e8s, v.completed_units), (principal(BOB), None, 0, 0));
     assert_eq!(v.day, env.net.get_time_nanos() / NANOS_PER_DAY);
     assert_eq!(env.stats().users, 2);
-    assert_eq!(env.set_disabled(ALICE, true), Err(ShardError::NotAuthorized));
+    env.assert_refused(principal(ALICE), "set_disabled", candid::encode_one(true).unwrap());
     assert!(!env.stats().disabled);
 }
 
 #[test]
 fn users_edit_only_their_own_validated_profile() {
     let env = Env::new();
-    assert_eq!(env.update_profile(STRANGER, profile()), Err(ShardError::NotRegistered));
-    assert_eq!(env.update_profile(HUB, profile()), Err(ShardError::NotRegistered), "not even the hub");
+    env.assert_refused(principal(STRANGER), "update_profile", candid::encode_one(profile()).unwrap());
+    env.assert_refused(principal(HUB), "update_profile", candid::encode_one(profile()).unwrap()); // not even the hub
     let v = env.update_profile(ALICE, profile()).unwrap();
     let stored = v.profile.clone().unwrap();
     assert_eq!((stored.email.as_str(), stored.name.as_str()), ("Alice@example.org", "Alice"));
@@ -229,7 +234,7 @@ fn users_edit_only_their_own_validated_profile() {
 #[test]
 fn submissions_are_checked_and_failed_attempts_count() {
     let env = Env::new();
-    assert_eq!(env.submit(STRANGER, "unit-1", &FAILING), Err(ShardError::NotRegistered));
+    env.assert_refused(principal(STRANGER), "submit_quiz", candid::encode_args(("unit-1", FAILING.to_vec())).unwrap());
     assert!(matches!(env.submit(ALICE, "", &FAILING), Err(ShardError::BadInput { .. })));
     assert!(matches!(env.submit(ALICE, &"u".repeat(65), &FAILING), Err(ShardError::BadInput { .. })));
     assert!(matches!(env.submit(ALICE, "unit-1", &[]), Err(ShardError::BadInput { .. })));
@@ -252,7 +257,7 @@ fn submissions_are_checked_and_failed_attempts_count() {
     let out = env.submit(ALICE, "unit-1", &FAILING).unwrap();
     assert_eq!(
         out,
-        QuizOutcome { correct: 0, total: 2, passed: false, reward_e8s: 0, staked_e8s: 0, attempts_left_today: 2 }
+        QuizOutcome { total: 2, passed: false, reward_e8s: 0, staked_e8s: 0, attempts_left_today: 2 }
     );
     let v = env.me(ALICE).unwrap();
     assert_eq!((v.attempts_today, v.earned_today_e8s, v.completed_units), (1, 0, 0));
@@ -261,6 +266,62 @@ fn submissions_are_checked_and_failed_attempts_count() {
     assert_eq!((s.quizzes_submitted, s.quizzes_passed, s.total_staked_e8s), (1, 0, 0));
     assert_eq!(env.progress(ALICE, 0, 10), Ok(vec![]));
     assert_eq!(env.progress(STRANGER, 0, 10), Err(ShardError::NotRegistered));
+}
+
+/// Issue 11: the reply to `submit_quiz` says passed / not passed and the reward, never how many
+/// answers were right (a count is a scoring oracle: vary one answer at a time and the key falls
+/// out). Decoded untyped, so a field the Rust type no longer declares would still be seen.
+#[test]
+fn a_quiz_reply_is_not_a_scoring_oracle() {
+    let env = Env::new();
+    env.register(BOB).unwrap();
+    let raw_bytes = |user: u8, answers: &[u32]| -> Vec<u8> {
+        let arg = candid::encode_args(("unit-1".to_string(), answers.to_vec())).unwrap();
+        env.net.update_call(env.shard, principal(user), "submit_quiz", arg).expect("submit_quiz replies")
+    };
+    let untyped = |bytes: &[u8]| candid::IDLArgs::from_bytes(bytes).expect("a Candid reply");
+    let raw_reply = |user: u8, answers: &[u32]| untyped(&raw_bytes(user, answers));
+    // The key is [0, 1]; the pass mark 60 %: one right answer of two fails.
+    let one_wrong = raw_reply(ALICE, &[0, 2]);
+    let other_one_wrong = raw_reply(ALICE, &[2, 1]);
+    let all_wrong_bytes = raw_bytes(ALICE, &FAILING);
+    let all_wrong = untyped(&all_wrong_bytes);
+    // And typed: not passed, no reward, the last of Alice's three attempts today.
+    let out: Result<QuizOutcome, ShardError> = candid::decode_one(&all_wrong_bytes).unwrap();
+    assert_eq!(
+        out,
+        Ok(QuizOutcome { total: 2, passed: false, reward_e8s: 0, staked_e8s: 0, attempts_left_today: 0 })
+    );
+    let bob_all_wrong = raw_reply(BOB, &FAILING);
+
+    /// The fields of the `Ok` record of a `Result<QuizOutcome, ShardError>` reply, by id.
+    fn ok_fields(reply: &candid::IDLArgs) -> Vec<(u32, candid::IDLValue)> {
+        use candid::types::value::{IDLField, IDLValue};
+        let [IDLValue::Variant(v)] = reply.args.as_slice() else { panic!("one variant: {reply}") };
+        assert_eq!(v.0.id.get_id(), candid::idl_hash("Ok"), "{reply}");
+        let IDLValue::Record(fields) = &v.0.val else { panic!("Ok(record): {reply}") };
+        fields.iter().map(|IDLField { id, val }| (id.get_id(), val.clone())).collect()
+    }
+    let id = candid::idl_hash;
+    let mut ids: Vec<u32> = ok_fields(&all_wrong).iter().map(|(i, _)| *i).collect();
+    ids.sort_unstable();
+    let mut expected =
+        vec![id("total"), id("passed"), id("reward_e8s"), id("staked_e8s"), id("attempts_left_today")];
+    expected.sort_unstable();
+    assert_eq!(ids, expected, "exactly these fields: {all_wrong}");
+    for reply in [&one_wrong, &other_one_wrong, &all_wrong, &bob_all_wrong] {
+        assert!(ok_fields(reply).iter().all(|(i, _)| *i != id("correct")), "no `correct` in {reply}");
+    }
+
+    // Apart from the attempts left, the failing replies are identical, whatever was right.
+    let without_attempts = |reply: &candid::IDLArgs| -> Vec<(u32, candid::IDLValue)> {
+        ok_fields(reply).into_iter().filter(|(i, _)| *i != id("attempts_left_today")).collect()
+    };
+    assert_eq!(without_attempts(&one_wrong), without_attempts(&all_wrong));
+    assert_eq!(without_attempts(&other_one_wrong), without_attempts(&all_wrong));
+    assert_eq!(without_attempts(&bob_all_wrong), without_attempts(&all_wrong));
+    // Bob's first attempt and Alice's first (one wrong) differ in nothing at all.
+    assert_eq!(ok_fields(&bob_all_wrong), ok_fields(&one_wrong));
 }
 
 #[test]

@@ -11,6 +11,7 @@
 mod governance;
 mod guards;
 pub mod http;
+mod inspect;
 mod lifecycle;
 pub mod model;
 mod queries;
@@ -35,6 +36,17 @@ fn init(args: ContentInitArgs) {
 #[ic_cdk::post_upgrade]
 fn post_upgrade(args: Option<ContentUpgradeArgs>) {
     lifecycle::post_upgrade(args);
+}
+
+/// Ingress filter (see `inspect`): accepts only ingress its method could accept, so the canister
+/// does not pay for the rest. Not a security boundary: every method keeps its own checks.
+#[ic_cdk::inspect_message]
+fn inspect_message() {
+    match inspect::check(&ic_cdk::api::msg_method_name(), ic_cdk::api::msg_caller(), &inspect::ContentState) {
+        Ok(()) => ic_cdk::api::accept_message(),
+        // A trap refuses the message with the reason (so the caller sees why).
+        Err(reason) => ic_cdk::trap(format!("learning_content refuses this ingress message: {reason}")),
+    }
 }
 
 #[ic_cdk::update]

@@ -12,12 +12,22 @@
 //! * with `UPDATE_CANDID=1` in the environment, writes the generated interface to the file
 //!   instead of comparing (an incompatibility with `HEAD~1` is then only reported on stderr).
 
-use candid_parser::utils::{service_compatible, service_equal, CandidSource};
+use candid_parser::utils::{service_equal, CandidSource};
 use std::path::Path;
 use std::process::Command;
 
 /// Environment variable that switches [`check_service`] from checking to writing.
 pub const UPDATE_ENV: &str = "UPDATE_CANDID";
+
+/// Breaking changes made on purpose: `(did file name, record type, field)`. The backward-
+/// compatibility check treats the field as absent from that record of the `HEAD~1` interface, so
+/// exactly that removal is accepted and any other incompatibility still fails. Once no `HEAD~1`
+/// has the field any more, an entry is a no-op and may be deleted.
+///
+/// * `user_profile.did`, `QuizOutcome.correct`: a count of right answers in `submit_quiz`'s reply
+///   is a scoring oracle for the answer key (issue 11). Clients built on the old interface cannot
+///   decode the new reply and must be updated with the shards (the web app is).
+pub const ACKNOWLEDGED_REMOVALS: &[(&str, &str, &str)] = &[("user_profile.did", "QuizOutcome", "correct")];
 
 /// See the module documentation.
 /// Checks a platform canister's generated interface against `<repo>/candid/<name>.did`.
@@ -43,9 +53,8 @@ pub fn check_service(generated: &str, did_path: &Path) {
             did_path.display()
         ),
         Ok(old) => {
-            if let Err(e) =
-                service_compatible(CandidSource::Text(generated), CandidSource::Text(&old))
-            {
+            let file = did_path.file_name().and_then(|f| f.to_str()).unwrap_or_default();
+            if let Err(e) = compatible_but_for_acknowledged(generated, &old, file) {
                 let msg = format!(
                     "the interface of {} is not backward compatible with its version in HEAD~1: {e:#}",
                     did_path.display()
@@ -58,6 +67,26 @@ pub fn check_service(generated: &str, did_path: &Path) {
             }
         }
     }
+}
+
+/// Candid's backward-compatibility relation (`service_compatible`: new <: old), with the fields
+/// of [`ACKNOWLEDGED_REMOVALS`] for `file` taken out of the old interface first.
+pub fn compatible_but_for_acknowledged(new: &str, old: &str, file: &str) -> Result<(), String> {
+    use candid::types::{Label, TypeInner};
+    let (mut env, t1) = CandidSource::Text(new).load().map_err(|e| format!("{e:#}"))?;
+    let t1 = t1.ok_or("the new interface has no service")?;
+    let (mut env2, t2) = CandidSource::Text(old).load().map_err(|e| format!("{e:#}"))?;
+    let t2 = t2.ok_or("the old interface has no service")?;
+    for (_, type_name, field) in ACKNOWLEDGED_REMOVALS.iter().filter(|(f, _, _)| *f == file) {
+        if let Some(ty) = env2.0.get_mut(*type_name) {
+            if let TypeInner::Record(fields) = ty.as_ref() {
+                let kept = fields.iter().filter(|f| *f.id != Label::Named(field.to_string())).cloned().collect();
+                *ty = TypeInner::Record(kept).into();
+            }
+        }
+    }
+    let t2 = env.merge_type(env2, t2);
+    candid::types::subtype::subtype(&mut Default::default(), &env, &t1, &t2).map_err(|e| format!("{e:#}"))
 }
 
 /// Checks a canister's generated interface against a (trimmed) copy of the real interface it
@@ -188,6 +217,7 @@ fn previous_revision(did_path: &Path) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use candid_parser::utils::service_compatible;
 
     const V1: &str = "service : { get : () -> (nat64) query }";
     const V2_COMPATIBLE: &str = "service : { get : () -> (nat64) query; put : (nat64) -> () }";
@@ -222,6 +252,20 @@ mod tests {
         assert!(check_subtype_strict(without_y, with_y).is_ok());
         assert!(check_subtype_strict(with_y, without_y).is_ok());
         assert!(check_subtype_strict(V1, V2_COMPATIBLE).is_err(), "a method is missing");
+    }
+
+    #[test]
+    fn only_an_acknowledged_removal_is_accepted() {
+        let old = "type QuizOutcome = record { correct : nat32; passed : bool }; \
+                   service : { submit_quiz : () -> (QuizOutcome) }";
+        let without = "type QuizOutcome = record { passed : bool }; service : { submit_quiz : () -> (QuizOutcome) }";
+        assert!(service_compatible(CandidSource::Text(without), CandidSource::Text(old)).is_err());
+        compatible_but_for_acknowledged(without, old, "user_profile.did").unwrap();
+        assert!(compatible_but_for_acknowledged(without, old, "other.did").is_err(), "only for its file");
+        let also_passed_gone = "type QuizOutcome = record {}; service : { submit_quiz : () -> (QuizOutcome) }";
+        assert!(compatible_but_for_acknowledged(also_passed_gone, old, "user_profile.did").is_err());
+        compatible_but_for_acknowledged(V2_COMPATIBLE, V1, "user_profile.did").unwrap();
+        assert!(compatible_but_for_acknowledged(V1, V2_COMPATIBLE, "user_profile.did").is_err());
     }
 
     #[test]

@@ -400,9 +400,13 @@ pub struct UserView {
     pub last_active_ns: u64,
 }
 
+/// The reply to a quiz submission: passed or not, and the reward. It deliberately does not say
+/// how many answers were right: a count would be a scoring oracle (vary one answer at a time and
+/// the key falls out in a few attempts). `total` is the unit's question count, which anyone can
+/// read from the unit itself, so it reveals nothing.
 #[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct QuizOutcome {
-    pub correct: u32,
+    /// The unit's number of questions (public: the length of `Unit::questions`).
     pub total: u32,
     pub passed: bool,
     /// Credited to the staked balance for this submission, in e8s.
@@ -473,6 +477,9 @@ pub struct UnitInput {
     pub answer_key: Vec<u32>,
 }
 
+/// learning_content's verdict for a shard. It includes the number of right answers because only
+/// registered shards may call `verify_quiz` (`VerifyError::NotAShard` otherwise); shards never
+/// pass `correct` on to learners (see [`QuizOutcome`]).
 #[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct VerifyResult {
     pub correct: u32,

@@ -10,6 +10,7 @@
 mod calls;
 mod fleet;
 mod guards;
+mod inspect;
 mod lifecycle;
 mod mint;
 mod model;
@@ -39,6 +40,17 @@ fn init(args: HubInitArgs) {
 #[ic_cdk::post_upgrade]
 fn post_upgrade(args: Option<HubUpgradeArgs>) {
     lifecycle::post_upgrade(args);
+}
+
+/// Ingress filter (see `inspect`): accepts only ingress its method could accept, so the hub does
+/// not pay for the rest. Not a security boundary: every method keeps its own checks.
+#[ic_cdk::inspect_message]
+fn inspect_message() {
+    match inspect::check(&ic_cdk::api::msg_method_name(), ic_cdk::api::msg_caller(), &inspect::HubState) {
+        Ok(()) => ic_cdk::api::accept_message(),
+        // A trap refuses the message with the reason (so the caller sees why).
+        Err(reason) => ic_cdk::trap(format!("staking_hub refuses this ingress message: {reason}")),
+    }
 }
 
 /// Registers the caller (the learner) on a shard and returns the shard. Calling it again returns

@@ -5,6 +5,7 @@
 
 mod calls;
 mod guards;
+mod inspect;
 mod journal;
 mod lifecycle;
 pub mod model;
@@ -30,6 +31,17 @@ fn init(args: ShardInitArgs) {
 #[ic_cdk::post_upgrade]
 fn post_upgrade() {
     lifecycle::post_upgrade();
+}
+
+/// Ingress filter (see `inspect`): accepts only ingress its method could accept, so the shard
+/// does not pay for the rest. Not a security boundary: every method keeps its own checks.
+#[ic_cdk::inspect_message]
+fn inspect_message() {
+    match inspect::check(&ic_cdk::api::msg_method_name(), ic_cdk::api::msg_caller(), &inspect::ShardState) {
+        Ok(()) => ic_cdk::api::accept_message(),
+        // A trap refuses the message with the reason (so the caller sees why).
+        Err(reason) => ic_cdk::trap(format!("user_profile refuses this ingress message: {reason}")),
+    }
 }
 
 /// Hub only: adds a user to this shard (idempotent).

@@ -375,8 +375,9 @@ impl<M: Memory> ShardState<M> {
                 c.allowance_available_e8s += ticket.reserved_e8s;
             }
         });
+        // `verdict.correct` stays here: a count of right answers in the reply would be a scoring
+        // oracle for the answer key (issue 11). The learner learns passed / not passed only.
         Some(QuizOutcome {
-            correct: verdict.correct,
             total: verdict.total,
             passed: verdict.passed,
             reward_e8s: reward,
@@ -894,6 +895,23 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_outcome_does_not_depend_on_how_many_answers_were_right() {
+        // Issue 11: the reply must not be a scoring oracle. One wrong answer and all wrong
+        // answers give the same outcome, apart from the attempts left.
+        let mut s = fresh();
+        s.register_user(p(1), T0).unwrap();
+        grant(&mut s, CHUNK);
+        let t = s.begin_submission(p(1), "u1", T0, false).unwrap();
+        let one_wrong = s.finish_submission(t, &VerifyResult { correct: 2, total: 3, passed: false }, T0 + 1).unwrap();
+        let t = s.begin_submission(p(1), "u1", T0 + 2, false).unwrap();
+        let all_wrong = s.finish_submission(t, &fail(), T0 + 3).unwrap();
+        assert_eq!((one_wrong.attempts_left_today, all_wrong.attempts_left_today), (2, 1));
+        assert_eq!(QuizOutcome { attempts_left_today: 0, ..one_wrong }, QuizOutcome { attempts_left_today: 0, ..all_wrong });
+        assert_eq!((all_wrong.passed, all_wrong.reward_e8s, all_wrong.total), (false, 0, 3));
+        check_invariant(&s);
+    }
+
+    #[test]
     fn a_pass_credits_the_reserved_reward_once() {
         let mut s = fresh();
         s.register_user(p(1), T0).unwrap();
@@ -909,7 +927,6 @@ mod tests {
         assert_eq!(
             out,
             QuizOutcome {
-                correct: 3,
                 total: 3,
                 passed: true,
                 reward_e8s: REWARD,

@@ -148,6 +148,13 @@ describe('agent errors', () => {
     expect(s).toMatch(/being upgraded/);
   });
   test('reject codes', () => {
+    expect(describeReject(5, 'Error from Canister x: Canister called `ic0.trap` with message: user_profile refuses this ingress message: 2vxsx-fae is not registered on this shard', 'IC0503')).toMatch(/register on the Learn page first/);
+    expect(describeReject(5, 'staking_hub refuses this ingress message: the anonymous principal cannot register')).toMatch(/sign in first/);
+    // As the IC words a trap: the message quoted, then advice on a new line.
+    expect(
+      describeReject(5, "Error from Canister c: Canister called `ic0.trap` with message: 'learning_content refuses this ingress message: only the hub may call register_shard'.\nConsider gracefully handling failures", 'IC0503'),
+    ).toBe('The platform refused this request before running it (only the hub may call register_shard). Nothing was changed.');
+    expect(describeReject(5, 'learning_content refuses this ingress message: unknown method x')).toMatch(/refused this request before running it \(unknown method x\)\. Nothing was changed\./);
     expect(describeReject(1, 'fatal')).toMatch(/could not process/);
     expect(describeReject(2, 'queue full')).toMatch(/busy/);
     expect(describeReject(3, 'Canister abc not found')).toMatch(/not available/);

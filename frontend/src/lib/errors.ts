@@ -112,6 +112,15 @@ function isAgentLike(err: unknown): err is AgentLikeError {
 /** Why a call was rejected (a reject code of the IC interface spec), for the learner. */
 export function describeReject(rejectCode: number | undefined, rejectMessage: string | undefined, errorCode?: string): string {
   const msg = rejectMessage ? ` (${rejectMessage})` : '';
+  // The canisters' ingress filter (canister_inspect_message) refused the call before it ran.
+  const refused = /refuses this ingress message: ([^'\n]*)/.exec(rejectMessage ?? '');
+  if (refused) {
+    const reason = refused[1].trim().replace(/\.$/, '');
+    if (/anonymous/i.test(reason)) return 'Please sign in first: the platform does not accept this from an anonymous visitor.';
+    if (/is not registered on this shard/i.test(reason))
+      return 'You are not registered yet (or not on this part of the platform): register on the Learn page first.';
+    return `The platform refused this request before running it (${reason}). Nothing was changed.`;
+  }
   if (errorCode === 'IC0508' || /is stopped|is stopping/i.test(rejectMessage ?? ''))
     return 'This part of the platform is being upgraded right now. Please try again in a minute.';
   if (errorCode === 'IC0537' || /no wasm module|not found|does not exist/i.test(rejectMessage ?? ''))

@@ -125,7 +125,8 @@ describe('learner flow through @icp-sdk/core', { timeout: DEPLOY_TIMEOUT_MS + 30
     assert.equal(outcome.passed, true, 'the answer key from platform-deploy passes');
     assert.ok(outcome.reward_e8s > 0n, 'a pass earns a reward');
     assert.equal(outcome.staked_e8s, outcome.reward_e8s);
-    assert.equal(outcome.correct, outcome.total);
+    assert.ok(!('correct' in outcome), 'the reply does not say how many answers were right (issue 11)');
+    assert.equal(outcome.total, unit.answers.length);
 
     // A second pass of the same unit is refused by the canister.
     assert.equal(errKind(await shard.submit_quiz(unit.unit_id, unit.answers)), 'AlreadyCompleted');
@@ -170,17 +171,19 @@ describe('learner flow through @icp-sdk/core', { timeout: DEPLOY_TIMEOUT_MS + 30
     const stats = await hub.get_global_stats();
     assert.ok(stats.total_minted_e8s >= w0.amount_e8s);
 
-    // Wrong identities: each call reaches the canister, which refuses it.
+    // Wrong identities: each call is refused, by the canister's ingress filter (inspect_message,
+    // before execution: the agent surfaces the refusal) or by the query itself.
+    const refusedAtIngress = (e) => /refuses this ingress message/.test(String(e?.message ?? e));
     const stranger = Secp256k1KeyIdentity.generate();
     const strangerAgent = await agentFor(server, stranger);
     const strangerShard = Actor.createActor(shardIdl, { agent: strangerAgent, canisterId: shardId });
     // Only the hub may register users on a shard.
-    assert.equal(errKind(await strangerShard.register_user(stranger.getPrincipal())), 'NotAuthorized');
-    assert.equal(errKind(await shard.register_user(me)), 'NotAuthorized', 'not even the learner');
+    await assert.rejects(strangerShard.register_user(stranger.getPrincipal()), refusedAtIngress);
+    await assert.rejects(shard.register_user(me), refusedAtIngress, 'not even the learner');
     // Another principal has no profile, no balance to unstake, and cannot touch the learner's.
     assert.equal(errKind(await strangerShard.get_my_profile()), 'NotRegistered');
-    assert.equal(errKind(await strangerShard.unstake(1n)), 'NotRegistered');
-    assert.equal(errKind(await strangerShard.submit_quiz(unit.unit_id, unit.answers)), 'NotRegistered');
+    await assert.rejects(strangerShard.unstake(1n), refusedAtIngress);
+    await assert.rejects(strangerShard.submit_quiz(unit.unit_id, unit.answers), refusedAtIngress);
     // Governance-only methods trap for anyone else: the agent surfaces the canister's reject.
     const strangerHub = Actor.createActor(hubIdl, { agent: strangerAgent, canisterId: hubId });
     await assert.rejects(
@@ -191,15 +194,17 @@ describe('learner flow through @icp-sdk/core', { timeout: DEPLOY_TIMEOUT_MS + 30
     // The anonymous principal cannot register.
     const anonAgent = await HttpAgent.create({ host: server.url, rootKey: server.rootKey, retryTimes: 0 });
     const anonHub = Actor.createActor(hubIdl, { agent: anonAgent, canisterId: hubId });
-    assert.equal(errKind(await anonHub.register()), 'Anonymous');
+    await assert.rejects(anonHub.register(), refusedAtIngress);
     // Shard-only hub methods refuse a learner.
-    const notShard = await strangerHub.request_allowance({
-      user_count: 0n,
-      total_staked_e8s: 0n,
-      wants_allowance: true,
-      quizzes_passed_delta: 0n,
-    });
-    assert.equal(errKind(notShard), 'UnknownShard');
+    await assert.rejects(
+      strangerHub.request_allowance({
+        user_count: 0n,
+        total_staked_e8s: 0n,
+        wants_allowance: true,
+        quizzes_passed_delta: 0n,
+      }),
+      refusedAtIngress,
+    );
   });
 
   test('verification is really on: another root key, or a tampered query signature, is refused', async () => {

@@ -1,0 +1,157 @@
+//! Ingress filter (`canister_inspect_message`): refuses, before execution and so before the hub
+//! pays for it, ingress that its method would refuse anyway. A cost filter, not a security
+//! boundary: it runs on one replica only and not for inter-canister calls, so every method keeps
+//! its own caller checks. Queries called as updates and `ensure_capacity` (permissionless by
+//! design) are accepted from anyone; unknown method names are refused.
+
+use candid::Principal;
+
+/// What the filter needs from the hub's state, read only when a rule asks for it.
+pub trait Facts {
+    /// The SNS governance canister in force (`None` before init).
+    fn governance(&self) -> Option<Principal>;
+    /// Whether `p` is one of the shards this hub created.
+    fn is_shard(&self, p: Principal) -> bool;
+}
+
+/// The state of this canister.
+pub struct HubState;
+
+impl Facts for HubState {
+    fn governance(&self) -> Option<Principal> {
+        crate::state::init_args().map(|a| a.sns_governance_id)
+    }
+    fn is_shard(&self, p: Principal) -> bool {
+        crate::state::shard_by_id(p).is_some()
+    }
+}
+
+/// Methods anyone may call, as updates too (the queries, which an update call can also reach).
+const OPEN: &[&str] = &[
+    "ensure_capacity",
+    "get_user_shard",
+    "get_global_stats",
+    "list_shards",
+    "get_config",
+    "get_version",
+    "get_init_args",
+    "get_shard_wasm_hash",
+    "set_shard_status_validate",
+    "update_config_validate",
+    "control_shard_rollout_validate",
+    "get_config_status",
+    "get_rollout_status",
+    "__get_candid_interface_tmp_hack",
+];
+
+/// `Ok` to accept the ingress message `method` from `caller`; `Err` says why it is refused.
+pub fn check(method: &str, caller: Principal, facts: &impl Facts) -> Result<(), String> {
+    match method {
+        "register" if caller == Principal::anonymous() => Err("the anonymous principal cannot register".into()),
+        "register" => Ok(()),
+        // Shard-to-hub methods. Shards call them inter-canister, which is never inspected, so in
+        // practice every ingress to them is refused here.
+        "request_allowance" | "mint_withdrawal" if facts.is_shard(caller) => Ok(()),
+        "request_allowance" | "mint_withdrawal" => Err(format!("{caller} is not a shard of this hub")),
+        // Proposal targets. SNS governance calls them inter-canister, which is never inspected,
+        // so in practice every ingress to them is refused here (an anonymous governance id means
+        // "not set yet": nobody).
+        "set_shard_status" | "update_config" | "control_shard_rollout" => match facts.governance() {
+            Some(g) if g == caller && caller != Principal::anonymous() => Ok(()),
+            _ => Err(format!("only SNS governance may call {method}")),
+        },
+        m if OPEN.contains(&m) => Ok(()),
+        _ => Err(format!("unknown method {method}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Fake {
+        governance: Option<Principal>,
+        shard: Principal,
+    }
+
+    impl Facts for Fake {
+        fn governance(&self) -> Option<Principal> {
+            self.governance
+        }
+        fn is_shard(&self, p: Principal) -> bool {
+            p == self.shard
+        }
+    }
+
+    fn p(n: u8) -> Principal {
+        Principal::from_slice(&[n; 29])
+    }
+
+    const GOV: u8 = 1;
+    const SHARD: u8 = 2;
+    const LEARNER: u8 = 3;
+
+    fn facts() -> Fake {
+        Fake { governance: Some(p(GOV)), shard: p(SHARD) }
+    }
+
+    #[test]
+    fn register_refuses_only_the_anonymous_principal() {
+        assert!(check("register", Principal::anonymous(), &facts()).is_err());
+        assert!(check("register", p(LEARNER), &facts()).is_ok());
+    }
+
+    #[test]
+    fn shard_methods_admit_only_shards() {
+        for m in ["request_allowance", "mint_withdrawal"] {
+            assert!(check(m, p(SHARD), &facts()).is_ok(), "{m}");
+            for who in [p(LEARNER), p(GOV), Principal::anonymous()] {
+                assert!(check(m, who, &facts()).is_err(), "{m} from {who}");
+            }
+        }
+    }
+
+    #[test]
+    fn proposal_targets_admit_only_governance() {
+        for m in ["set_shard_status", "update_config", "control_shard_rollout"] {
+            assert!(check(m, p(GOV), &facts()).is_ok(), "{m}");
+            for who in [p(LEARNER), p(SHARD), Principal::anonymous()] {
+                assert!(check(m, who, &facts()).is_err(), "{m} from {who}");
+            }
+            let unset = Fake { governance: Some(Principal::anonymous()), shard: p(SHARD) };
+            assert!(check(m, Principal::anonymous(), &unset).is_err(), "{m}: an anonymous governance id admits nobody");
+            let uninit = Fake { governance: None, shard: p(SHARD) };
+            assert!(check(m, p(GOV), &uninit).is_err(), "{m} before init");
+        }
+    }
+
+    #[test]
+    fn ensure_capacity_and_queries_are_open_and_unknown_methods_refused() {
+        for m in ["ensure_capacity", "get_global_stats", "list_shards", "update_config_validate"] {
+            assert!(check(m, Principal::anonymous(), &facts()).is_ok(), "{m}");
+        }
+        assert!(check("no_such_method", p(GOV), &facts()).is_err());
+        assert!(check("", p(SHARD), &facts()).is_err());
+    }
+
+    /// The method names of a service in Candid text (`  name : (args) -> (results)`).
+    fn service_methods(did: &str) -> Vec<String> {
+        let service = &did[did.find("service").expect("a service")..];
+        let names: Vec<String> = service
+            .lines()
+            .filter_map(|l| l.strip_prefix("  ")?.split_once(" : ").map(|(n, _)| n.trim().to_string()))
+            .filter(|n| !n.starts_with("//") && !n.is_empty())
+            .collect();
+        assert!(names.len() > 5, "parsed {names:?}");
+        names
+    }
+
+    #[test]
+    fn every_method_of_the_interface_is_known() {
+        for m in service_methods(&crate::__export_service()) {
+            // A known method is accepted from someone: governance, a shard or a learner.
+            let known = [p(GOV), p(SHARD), p(LEARNER)].iter().any(|who| check(&m, *who, &facts()).is_ok());
+            assert!(known, "{m} is in the interface but the ingress filter refuses it from everyone");
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! Ingress filter (`canister_inspect_message`): refuses, before execution and so before the
+//! shard pays for it, ingress that its method would refuse anyway. A cost filter, not a security
+//! boundary: it runs on one replica only and not for inter-canister calls, so every method keeps
+//! its own caller checks. Queries called as updates are accepted from anyone (they check the
+//! caller themselves); unknown method names are refused.
+
+use candid::Principal;
+
+/// What the filter needs from the shard's state, read only when a rule asks for it.
+pub trait Facts {
+    /// The hub that created this shard (`None` before init).
+    fn hub(&self) -> Option<Principal>;
+    /// Whether `p` is a user of this shard.
+    fn is_registered(&self, p: Principal) -> bool;
+}
+
+/// The state of this canister.
+pub struct ShardState;
+
+impl Facts for ShardState {
+    fn hub(&self) -> Option<Principal> {
+        crate::state::init_args().map(|a| a.hub_id)
+    }
+    fn is_registered(&self, p: Principal) -> bool {
+        crate::state::with(|s| s.is_registered(&p))
+    }
+}
+
+/// Queries (an update call can also reach them): anyone.
+const OPEN: &[&str] = &[
+    "get_my_withdrawals",
+    "get_my_profile",
+    "get_my_progress",
+    "get_shard_stats",
+    "get_version",
+    "get_init_args",
+    "__get_candid_interface_tmp_hack",
+];
+
+/// `Ok` to accept the ingress message `method` from `caller`; `Err` says why it is refused.
+pub fn check(method: &str, caller: Principal, facts: &impl Facts) -> Result<(), String> {
+    match method {
+        // The hub calls them inter-canister, which is never inspected, so in practice every
+        // ingress to them is refused here.
+        "register_user" | "set_disabled" | "apply_config" => match facts.hub() {
+            Some(hub) if hub == caller => Ok(()),
+            _ => Err(format!("only the hub may call {method}")),
+        },
+        // The learner's own methods: the caller must be a user of this shard.
+        "update_profile" | "submit_quiz" | "unstake" if caller == Principal::anonymous() => {
+            Err("the anonymous principal has no profile".into())
+        }
+        "update_profile" | "submit_quiz" | "unstake" if facts.is_registered(caller) => Ok(()),
+        "update_profile" | "submit_quiz" | "unstake" => Err(format!("{caller} is not registered on this shard")),
+        m if OPEN.contains(&m) => Ok(()),
+        _ => Err(format!("unknown method {method}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Fake {
+        hub: Option<Principal>,
+        user: Principal,
+    }
+
+    impl Facts for Fake {
+        fn hub(&self) -> Option<Principal> {
+            self.hub
+        }
+        fn is_registered(&self, p: Principal) -> bool {
+            p == self.user
+        }
+    }
+
+    fn p(n: u8) -> Principal {
+        Principal::from_slice(&[n; 29])
+    }
+
+    const HUB: u8 = 1;
+    const USER: u8 = 2;
+    const STRANGER: u8 = 3;
+
+    fn facts() -> Fake {
+        Fake { hub: Some(p(HUB)), user: p(USER) }
+    }
+
+    #[test]
+    fn hub_methods_admit_only_the_hub() {
+        for m in ["register_user", "set_disabled", "apply_config"] {
+            assert!(check(m, p(HUB), &facts()).is_ok(), "{m}");
+            for who in [p(USER), p(STRANGER), Principal::anonymous()] {
+                assert!(check(m, who, &facts()).is_err(), "{m} from {who}");
+            }
+            assert!(check(m, p(HUB), &Fake { hub: None, user: p(USER) }).is_err(), "{m} before init");
+        }
+    }
+
+    #[test]
+    fn learner_methods_admit_only_users_of_this_shard() {
+        for m in ["update_profile", "submit_quiz", "unstake"] {
+            assert!(check(m, p(USER), &facts()).is_ok(), "{m}");
+            for who in [p(STRANGER), p(HUB), Principal::anonymous()] {
+                assert!(check(m, who, &facts()).is_err(), "{m} from {who}");
+            }
+            let anonymous_user = Fake { hub: Some(p(HUB)), user: Principal::anonymous() };
+            assert!(check(m, Principal::anonymous(), &anonymous_user).is_err(), "{m}: anonymous is refused first");
+        }
+    }
+
+    #[test]
+    fn queries_are_open_and_unknown_methods_refused() {
+        for m in ["get_my_profile", "get_shard_stats", "get_version"] {
+            assert!(check(m, Principal::anonymous(), &facts()).is_ok(), "{m}");
+        }
+        assert!(check("no_such_method", p(HUB), &facts()).is_err());
+        assert!(check("register", p(USER), &facts()).is_err(), "the hub's method, not the shard's");
+    }
+
+    /// The method names of a service in Candid text (`  name : (args) -> (results)`).
+    fn service_methods(did: &str) -> Vec<String> {
+        let service = &did[did.find("service").expect("a service")..];
+        let names: Vec<String> = service
+            .lines()
+            .filter_map(|l| l.strip_prefix("  ")?.split_once(" : ").map(|(n, _)| n.trim().to_string()))
+            .filter(|n| !n.starts_with("//") && !n.is_empty())
+            .collect();
+        assert!(names.len() > 5, "parsed {names:?}");
+        names
+    }
+
+    #[test]
+    fn every_method_of_the_interface_is_known() {
+        for m in service_methods(&crate::__export_service()) {
+            let known = [p(HUB), p(USER), p(STRANGER)].iter().any(|who| check(&m, *who, &facts()).is_ok());
+            assert!(known, "{m} is in the interface but the ingress filter refuses it from everyone");
+        }
+    }
+}
