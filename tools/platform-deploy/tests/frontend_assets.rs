@@ -14,11 +14,9 @@
 //! path) and the canister Wasm (`bash scripts/build-canisters.sh`).
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use candid::{Encode, Nat, Principal};
-use ic_agent::identity::BasicIdentity;
 use ic_agent::Agent;
 use platform_deploy::assets::{self, CommitBatchArguments, CommitProposedBatchArguments, Permission};
 use platform_deploy::{DeployOptions, Deployment};
@@ -26,80 +24,15 @@ use platform_types::sns::*;
 use serde_bytes::ByteBuf;
 use sha2::{Digest, Sha256};
 
+mod common;
+use common::{unique, Server};
+
 const DEPLOYER_SEED: u8 = 7;
 /// A string found only in the hashed script, so the saved heap can be searched for it.
 const JS_MARKER: &str = "TAMPER-PROBE-5d1c9e";
 const JS_KEY: &str = "/assets/app-5d1c9e.js";
 
-struct Server {
-    child: Child,
-    dir: PathBuf,
-    port: u16,
-    url: String,
-    root_key: Vec<u8>,
-}
-
 impl Server {
-    fn start() -> Server {
-        let dir = std::env::temp_dir().join(format!("frontend-assets-test-{}-{}", std::process::id(), unique()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Server::start_in(dir)
-    }
-
-    /// Serves the state kept in `dir/state`.
-    fn start_in(dir: PathBuf) -> Server {
-        let bin = std::env::var_os("LOCALNET_BIN")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/debug/localnet"));
-        assert!(bin.exists(), "{} is missing: build it with `cargo build -p localnet-server`", bin.display());
-        let _ = std::fs::remove_file(dir.join("port"));
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("server.log")).unwrap();
-        let child = Command::new(bin)
-            .args(["serve", "--port", "0", "--port-file"])
-            .arg(dir.join("port"))
-            .arg("--state-dir")
-            .arg(dir.join("state"))
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("starting localnet");
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let port: u16 = loop {
-            if let Some(p) = std::fs::read_to_string(dir.join("port")).ok().and_then(|t| t.trim().parse().ok()) {
-                break p;
-            }
-            assert!(Instant::now() < deadline, "the server wrote no port file");
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        let root_key = std::fs::read(dir.join("state/root_key.der")).unwrap();
-        Server { child, dir, port, url: format!("http://127.0.0.1:{port}"), root_key }
-    }
-
-    fn agent(&self, seed: u8) -> Agent {
-        let agent = Agent::builder().with_url(&self.url).with_identity(BasicIdentity::from_raw_key(&[seed; 32])).build().unwrap();
-        agent.set_root_key(self.root_key.clone());
-        agent
-    }
-
-    /// SIGTERM (the server saves its state), bounded wait; returns the directory for a restart.
-    fn stop(mut self) -> PathBuf {
-        let pid = self.child.id().to_string();
-        let ok = Command::new("kill").args(["-TERM", &pid]).status().unwrap().success();
-        assert!(ok, "kill -TERM failed");
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let status = loop {
-            if let Some(s) = self.child.try_wait().unwrap() {
-                break s;
-            }
-            assert!(Instant::now() < deadline, "the server did not stop within 60 s");
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        assert!(status.success(), "the server exited with {status}");
-        std::mem::take(&mut self.dir)
-    }
-
     /// GET through the gateway (`?canisterId=` on 127.0.0.1), no automatic decompression.
     async fn get(&self, canister: Principal, path: &str, gzip: bool) -> Page {
         let sep = if path.contains('?') { '&' } else { '?' };
@@ -118,16 +51,6 @@ impl Server {
     }
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if !std::thread::panicking() && !self.dir.as_os_str().is_empty() {
-            let _ = std::fs::remove_dir_all(&self.dir);
-        }
-    }
-}
-
 #[derive(Debug)]
 struct Page {
     status: u16,
@@ -142,10 +65,6 @@ impl Page {
     fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
-}
-
-fn unique() -> u128 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
 }
 
 /// A built web app: index.html loading a hashed script, as Vite emits.
