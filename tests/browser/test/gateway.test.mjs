@@ -13,15 +13,9 @@ import assert from 'node:assert/strict';
 import { spawn, execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, mkdirSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { join } from 'node:path';
+import { REPO_ROOT, envMs, sleep, tail, track, launchChromium } from '../lib/support.mjs';
 
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const envMs = (name, fallback) => {
-  const v = Number(process.env[name]);
-  return Number.isFinite(v) && v > 0 ? v : fallback;
-};
 const START_TIMEOUT_MS = envMs('LOCALNET_START_TIMEOUT_MS', 60_000);
 const INSTALL_TIMEOUT_MS = envMs('INSTALL_TIMEOUT_MS', 300_000);
 const PAGE_TIMEOUT_MS = envMs('PAGE_TIMEOUT_MS', 60_000);
@@ -29,28 +23,8 @@ const PAGE_TIMEOUT_MS = envMs('PAGE_TIMEOUT_MS', 60_000);
 const LOCALNET_BIN = process.env.LOCALNET_BIN ?? join(REPO_ROOT, 'target', 'debug', 'localnet');
 const INSTALL_BIN = process.env.INSTALL_CANISTER_BIN ?? join(REPO_ROOT, 'target', 'debug', 'examples', 'install_canister');
 const WASM = join(process.env.CANISTER_WASM_DIR ?? join(REPO_ROOT, 'target', 'canisters'), 'certified_page.wasm.gz');
-const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
 const SCREENSHOT_DIR = process.env.SCREENSHOT_DIR ?? tmpdir();
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const tail = (file) => {
-  try {
-    return readFileSync(file, 'utf8').split('\n').slice(-40).join('\n');
-  } catch {
-    return '(no log)';
-  }
-};
-
-const children = new Set();
-process.on('exit', () => {
-  for (const c of children) {
-    try {
-      c.kill('SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-});
 
 /** `localnet serve --port 0 --port-file F --state-dir D`; resolves once the port file is written. */
 async function startServer() {
@@ -68,12 +42,7 @@ async function startServer() {
     stdio: ['ignore', fd, fd],
   });
   closeSync(fd);
-  children.add(child);
-  let exited = null;
-  child.on('exit', (code, signal) => {
-    exited = { code, signal };
-    children.delete(child);
-  });
+  const exitOf = track(child);
   const deadline = Date.now() + START_TIMEOUT_MS;
   let port;
   while (port === undefined) {
@@ -81,7 +50,7 @@ async function startServer() {
       const n = Number(readFileSync(portFile, 'utf8').trim());
       if (n > 0) port = n;
     }
-    if (exited) throw new Error(`the server exited (${JSON.stringify(exited)}) before writing its port file:\n${tail(log)}`);
+    if (exitOf()) throw new Error(`the server exited (${JSON.stringify(exitOf())}) before writing its port file:\n${tail(log)}`);
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`no port file after ${START_TIMEOUT_MS} ms:\n${tail(log)}`);
@@ -89,10 +58,10 @@ async function startServer() {
     await sleep(20);
   }
   const stop = async () => {
-    if (!exited) {
+    if (!exitOf()) {
       child.kill('SIGTERM');
-      for (let i = 0; i < 100 && !exited; i++) await sleep(50);
-      if (!exited) child.kill('SIGKILL');
+      for (let i = 0; i < 100 && !exitOf(); i++) await sleep(50);
+      if (!exitOf()) child.kill('SIGKILL');
     }
     if (!process.env.KEEP_LOCALNET_TMP) rmSync(tmp, { recursive: true, force: true });
   };
@@ -125,13 +94,7 @@ describe('the HTTP gateway in headless Chromium', { timeout: START_TIMEOUT_MS + 
   before(async () => {
     server = await startServer();
     id = await installCertifiedPage(server);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      // Root needs --no-sandbox; Chromium resolves *.localhost to loopback by itself, the rule
-      // only makes that explicit.
-      args: ['--no-sandbox', '--host-resolver-rules=MAP *.localhost 127.0.0.1'],
-      timeout: PAGE_TIMEOUT_MS,
-    });
+    browser = await launchChromium(PAGE_TIMEOUT_MS);
     page = await browser.newPage();
     page.setDefaultTimeout(PAGE_TIMEOUT_MS);
   });

@@ -17,43 +17,17 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, mkdirSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { join } from 'node:path';
+import { REPO_ROOT, envMs, sleep, tail, track, launchChromium } from '../lib/support.mjs';
 
-const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const envMs = (name, fallback) => {
-  const v = Number(process.env[name]);
-  return Number.isFinite(v) && v > 0 ? v : fallback;
-};
 const START_TIMEOUT_MS = envMs('PLATFORM_START_TIMEOUT_MS', 600_000);
 const PAGE_TIMEOUT_MS = envMs('PAGE_TIMEOUT_MS', 60_000);
 // Withdrawals complete when the shard's mint through the hub settles (a few rounds).
 const SETTLE_TIMEOUT_MS = envMs('SETTLE_TIMEOUT_MS', 120_000);
 
 const PLATFORM_BIN = process.env.PLATFORM_BIN ?? join(REPO_ROOT, 'target', 'debug', 'platform');
-const CHROMIUM = process.env.CHROMIUM_BIN ?? '/usr/bin/chromium';
 const SCREENSHOT_DIR = process.env.SCREENSHOT_DIR ?? mkdtempSync(join(tmpdir(), 'webapp-screenshots-'));
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const tail = (file) => {
-  try {
-    return readFileSync(file, 'utf8').split('\n').slice(-60).join('\n');
-  } catch {
-    return '(no log)';
-  }
-};
-
-const children = new Set();
-process.on('exit', () => {
-  for (const c of children) {
-    try {
-      c.kill('SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-});
 
 /** `platform up` on a free port with a fresh state directory; resolves once it is deployed (and
  * its simulation, if any, has written its report). */
@@ -75,12 +49,7 @@ async function startPlatform() {
     stdio: ['ignore', fd, fd],
   });
   closeSync(fd);
-  children.add(child);
-  let exited = null;
-  child.on('exit', (code, signal) => {
-    exited = { code, signal };
-    children.delete(child);
-  });
+  const exitOf = track(child);
   const deploymentFile = join(stateDir, 'deployment.json');
   const deadline = Date.now() + START_TIMEOUT_MS;
   let port;
@@ -98,7 +67,7 @@ async function startPlatform() {
         // being written: read it again
       }
     }
-    if (exited) throw new Error(`platform up exited (${JSON.stringify(exited)}) before it was ready:\n${tail(log)}`);
+    if (exitOf()) throw new Error(`platform up exited (${JSON.stringify(exitOf())}) before it was ready:\n${tail(log)}`);
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`platform up was not ready after ${START_TIMEOUT_MS} ms:\n${tail(log)}`);
@@ -106,10 +75,10 @@ async function startPlatform() {
     await sleep(100);
   }
   const stop = async () => {
-    if (!exited) {
+    if (!exitOf()) {
       child.kill('SIGTERM');
-      for (let i = 0; i < 200 && !exited; i++) await sleep(50);
-      if (!exited) child.kill('SIGKILL');
+      for (let i = 0; i < 200 && !exitOf(); i++) await sleep(50);
+      if (!exitOf()) child.kill('SIGKILL');
     }
     if (!process.env.KEEP_PLATFORM_TMP) rmSync(tmp, { recursive: true, force: true });
   };
@@ -134,13 +103,7 @@ describe('the learner web app in headless Chromium', { timeout: START_TIMEOUT_MS
   before(async () => {
     platform = await startPlatform();
     assert.ok(platform.deployment.frontend_assets, `deployment.json names no frontend_assets canister: ${JSON.stringify(platform.deployment)}`);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      // Root needs --no-sandbox; Chromium resolves *.localhost to loopback by itself, the rule
-      // only makes that explicit.
-      args: ['--no-sandbox', '--host-resolver-rules=MAP *.localhost 127.0.0.1'],
-      timeout: PAGE_TIMEOUT_MS,
-    });
+    browser = await launchChromium(PAGE_TIMEOUT_MS);
     // A phone-sized screen: the layout has to work there.
     page = await browser.newPage({ viewport: { width: 390, height: 844 } });
     page.setDefaultTimeout(PAGE_TIMEOUT_MS);
