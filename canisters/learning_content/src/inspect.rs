@@ -125,21 +125,9 @@ mod tests {
         assert!(check("no_such_method", p(GOV), &facts()).is_err());
     }
 
-    /// The method names of a service in Candid text (`  name : (args) -> (results)`).
-    fn service_methods(did: &str) -> Vec<String> {
-        let service = &did[did.find("service").expect("a service")..];
-        let names: Vec<String> = service
-            .lines()
-            .filter_map(|l| l.strip_prefix("  ")?.split_once(" : ").map(|(n, _)| n.trim().to_string()))
-            .filter(|n| !n.starts_with("//") && !n.is_empty())
-            .collect();
-        assert!(names.len() > 5, "parsed {names:?}");
-        names
-    }
-
     #[test]
     fn every_method_of_the_interface_is_known() {
-        for m in service_methods(&crate::__export_service()) {
+        for m in platform_types::candid_check::service_method_names(&crate::__export_service()) {
             let known = [p(HUB), p(GOV), p(STRANGER)].iter().any(|who| check(&m, *who, &facts()).is_ok());
             assert!(known, "{m} is in the interface but the ingress filter refuses it from everyone");
         }

@@ -126,6 +126,14 @@ pub fn check_subtype_strict(sub: &str, sup: &str) -> Result<(), String> {
     subtype_with_config(OptReport::Error, &mut Default::default(), &env, &t1, &t2).map_err(|e| format!("{e:#}"))
 }
 
+/// The method names of the service in Candid text (e.g. a canister's `__export_service()`), for
+/// tests that must cover every method of an interface.
+pub fn service_method_names(did: &str) -> Vec<String> {
+    let (env, actor) = CandidSource::Text(did).load().unwrap_or_else(|e| panic!("the interface does not parse: {e:#}"));
+    let actor = actor.expect("the interface has a service");
+    env.as_service(&actor).expect("a service type").iter().map(|(name, _)| name.to_string()).collect()
+}
+
 fn write_if_changed(generated: &str, did_path: &Path) {
     let mut text = generated.trim_end().to_string();
     text.push('\n');
