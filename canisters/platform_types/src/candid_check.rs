@@ -29,6 +29,13 @@ pub const UPDATE_ENV: &str = "UPDATE_CANDID";
 ///   decode the new reply and must be updated with the shards (the web app is).
 pub const ACKNOWLEDGED_REMOVALS: &[(&str, &str, &str)] = &[("user_profile.did", "QuizOutcome", "correct")];
 
+/// Cases added on purpose to a variant that a method returns: `(did file name, variant type,
+/// case)`. Adding a case to a reply type is not backward compatible in Candid (an old client
+/// cannot decode it), so every such addition is named here with why, and the check treats the
+/// case as absent from the new interface. Clients must be updated with the canister (the web
+/// app is). Once no `HEAD~1` lacks the case any more, an entry is a no-op and may be deleted.
+pub const ACKNOWLEDGED_VARIANT_ADDITIONS: &[(&str, &str, &str)] = &[];
+
 /// See the module documentation.
 /// Checks a platform canister's generated interface against `<repo>/candid/<name>.did`.
 pub fn check_platform_canister(name: &str, generated: &str) {
@@ -70,14 +77,33 @@ pub fn check_service(generated: &str, did_path: &Path) {
 }
 
 /// Candid's backward-compatibility relation (`service_compatible`: new <: old), with the fields
-/// of [`ACKNOWLEDGED_REMOVALS`] for `file` taken out of the old interface first.
+/// of [`ACKNOWLEDGED_REMOVALS`] for `file` taken out of the old interface and the cases of
+/// [`ACKNOWLEDGED_VARIANT_ADDITIONS`] taken out of the new one first.
 pub fn compatible_but_for_acknowledged(new: &str, old: &str, file: &str) -> Result<(), String> {
+    compatible_but_for(new, old, file, ACKNOWLEDGED_REMOVALS, ACKNOWLEDGED_VARIANT_ADDITIONS)
+}
+
+fn compatible_but_for(
+    new: &str,
+    old: &str,
+    file: &str,
+    removals: &[(&str, &str, &str)],
+    additions: &[(&str, &str, &str)],
+) -> Result<(), String> {
     use candid::types::{Label, TypeInner};
     let (mut env, t1) = CandidSource::Text(new).load().map_err(|e| format!("{e:#}"))?;
     let t1 = t1.ok_or("the new interface has no service")?;
     let (mut env2, t2) = CandidSource::Text(old).load().map_err(|e| format!("{e:#}"))?;
     let t2 = t2.ok_or("the old interface has no service")?;
-    for (_, type_name, field) in ACKNOWLEDGED_REMOVALS.iter().filter(|(f, _, _)| *f == file) {
+    for (_, type_name, case) in additions.iter().filter(|(f, _, _)| *f == file) {
+        if let Some(ty) = env.0.get_mut(*type_name) {
+            if let TypeInner::Variant(cases) = ty.as_ref() {
+                let kept = cases.iter().filter(|c| *c.id != Label::Named(case.to_string())).cloned().collect();
+                *ty = TypeInner::Variant(kept).into();
+            }
+        }
+    }
+    for (_, type_name, field) in removals.iter().filter(|(f, _, _)| *f == file) {
         if let Some(ty) = env2.0.get_mut(*type_name) {
             if let TypeInner::Record(fields) = ty.as_ref() {
                 let kept = fields.iter().filter(|f| *f.id != Label::Named(field.to_string())).cloned().collect();
@@ -274,6 +300,18 @@ mod tests {
         assert!(compatible_but_for_acknowledged(also_passed_gone, old, "user_profile.did").is_err());
         compatible_but_for_acknowledged(V2_COMPATIBLE, V1, "user_profile.did").unwrap();
         assert!(compatible_but_for_acknowledged(V1, V2_COMPATIBLE, "user_profile.did").is_err());
+    }
+
+    #[test]
+    fn only_an_acknowledged_variant_addition_is_accepted() {
+        let old = "type E = variant { A; B : text }; service : { f : () -> (variant { Ok; Err : E }) }";
+        let added = "type E = variant { A; B : text; C : nat64 }; service : { f : () -> (variant { Ok; Err : E }) }";
+        assert!(service_compatible(CandidSource::Text(added), CandidSource::Text(old)).is_err());
+        let ack = [("x.did", "E", "C")];
+        compatible_but_for(added, old, "x.did", &[], &ack).unwrap();
+        assert!(compatible_but_for(added, old, "y.did", &[], &ack).is_err(), "only for its file");
+        let two = "type E = variant { A; B : text; C : nat64; D }; service : { f : () -> (variant { Ok; Err : E }) }";
+        assert!(compatible_but_for(two, old, "x.did", &[], &ack).is_err(), "only the named case");
     }
 
     #[test]
