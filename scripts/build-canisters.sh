@@ -7,7 +7,7 @@
 # for the platform canisters (staking_hub, user_profile, learning_content, frontend_assets), the ICRC-1/2/3 ledger
 # used for local runs and tests (icrc_ledger), the local SNS governance and root used by tests and
 # the demo (sns_governance, sns_root) and the localnet test canisters (counter, async_caller,
-# timer_user, stable_user, cycles_user, echo, mock_ledger, gnsf_target).
+# timer_user, stable_user, cycles_user, echo, mock_ledger, gnsf_target, vc_issuer).
 #
 # Wasm is compiled with `--profile canister --target wasm32-unknown-unknown` into target/wasm, a
 # target directory of its own, so host builds and tests are not invalidated; the toolchain comes
@@ -41,7 +41,7 @@ WASM_DIR="$WASM_TARGET_DIR/wasm32-unknown-unknown/canister"
 HOST_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 
 PLATFORM_CANISTERS=(user_profile icrc_ledger staking_hub learning_content frontend_assets)
-TEST_CANISTERS=(counter async_caller timer_user stable_user cycles_user echo mock_ledger gnsf_target certified_page)
+TEST_CANISTERS=(counter async_caller timer_user stable_user cycles_user echo mock_ledger gnsf_target certified_page vc_issuer)
 # Local stand-ins for SNS governance and root (test infrastructure, see docs/sns-local.md); their
 # .did files are in candid/ like the platform canisters'.
 SNS_CANISTERS=(sns_governance sns_root)

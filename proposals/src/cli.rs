@@ -6,7 +6,7 @@ use crate::output::{self, Built, Context, Rendered};
 use crate::upgrade::{Mode, Target};
 use crate::{functions, hub_files, meta, units};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use platform_types::{ConfigOverrides, PlatformConfig, RolloutCommand};
+use platform_types::{ConfigOverrides, EconomicConfigChanges, PlatformConfig, RolloutCommand};
 use std::ffi::OsString;
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -111,6 +111,19 @@ pub enum Cmd {
     },
     /// 1001: change platform configuration values (any subset).
     UpdateConfig(UpdateConfigArgs),
+    /// 1009 (critical): change the economic parameters: reward per quiz, allowance chunk, daily
+    /// emission budget, shard cycles (any subset).
+    UpdateEconomicConfig(EconomicConfigArgs),
+    /// 1010 (emergency): pause the whole platform (registration, quizzes, allowances, minting),
+    /// or resume it with --resume.
+    PausePlatform {
+        /// Resume instead of pausing.
+        #[arg(long)]
+        resume: bool,
+        /// Why (1..=1000 bytes; shown to voters).
+        #[arg(long)]
+        reason: String,
+    },
     /// 1002: add learning units from a JSON array of { unit, answer_key }.
     AddUnits {
         #[arg(long, value_name = "PATH")]
@@ -145,6 +158,9 @@ pub enum Cmd {
         #[arg(long, value_name = "HEX")]
         evidence: String,
     },
+    /// 1007: set who may register (open, invite codes, a credential, or either), and add or
+    /// revoke invite codes (only their sha256 goes into the proposal).
+    SetRegistrationPolicy(RegistrationPolicyArgs),
     /// UpgradeSnsControlledCanister for staking_hub, learning_content or frontend_assets.
     Upgrade(UpgradeArgs),
     /// Motion: a text to vote on, with no effect.
@@ -213,6 +229,39 @@ pub struct UpdateConfigArgs {
     pub shard_topup_amount_cycles: Option<u128>,
 }
 
+#[derive(Args, Debug, Default)]
+pub struct EconomicConfigArgs {
+    /// The configuration in force: `dfx canister call staking_hub get_config` output (Candid
+    /// text, or JSON). Without it the defaults are assumed (with a warning).
+    #[arg(long, value_name = "PATH")]
+    pub current_config: Option<PathBuf>,
+    #[arg(long, value_parser = num::<u64>)]
+    pub reward_per_quiz_e8s: Option<u64>,
+    #[arg(long, value_parser = num::<u64>)]
+    pub allowance_chunk_e8s: Option<u64>,
+    #[arg(long, value_parser = num::<u64>)]
+    pub daily_emission_budget_e8s: Option<u64>,
+    #[arg(long, value_parser = num::<u128>)]
+    pub shard_initial_cycles: Option<u128>,
+    #[arg(long, value_parser = num::<u128>)]
+    pub shard_topup_threshold_cycles: Option<u128>,
+    #[arg(long, value_parser = num::<u128>)]
+    pub shard_topup_amount_cycles: Option<u128>,
+}
+
+impl EconomicConfigArgs {
+    pub fn changes(&self) -> EconomicConfigChanges {
+        EconomicConfigChanges {
+            reward_per_quiz_e8s: self.reward_per_quiz_e8s,
+            allowance_chunk_e8s: self.allowance_chunk_e8s,
+            daily_emission_budget_e8s: self.daily_emission_budget_e8s,
+            shard_initial_cycles: self.shard_initial_cycles,
+            shard_topup_threshold_cycles: self.shard_topup_threshold_cycles,
+            shard_topup_amount_cycles: self.shard_topup_amount_cycles,
+        }
+    }
+}
+
 impl UpdateConfigArgs {
     pub fn overrides(&self) -> ConfigOverrides {
         ConfigOverrides {
@@ -227,7 +276,142 @@ impl UpdateConfigArgs {
             shard_initial_cycles: self.shard_initial_cycles,
             shard_topup_threshold_cycles: self.shard_topup_threshold_cycles,
             shard_topup_amount_cycles: self.shard_topup_amount_cycles,
+            daily_emission_budget_e8s: None,
         }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PolicyArg {
+    Open,
+    InviteCode,
+    Credential,
+    InviteCodeOrCredential,
+}
+
+#[derive(Args, Debug, Default)]
+pub struct RegistrationPolicyArgs {
+    /// The new policy (omit to only add or revoke codes). credential and
+    /// invite-code-or-credential need the --issuer-canister ... --derivation-origin flags.
+    #[arg(long, value_enum)]
+    pub policy: Option<PolicyArg>,
+    /// The issuer canister that signs the credential.
+    #[arg(long, value_name = "PRINCIPAL")]
+    pub issuer_canister: Option<String>,
+    /// The issuer's origin (the credential's `iss`), e.g. https://issuer.example.
+    #[arg(long)]
+    pub issuer_origin: Option<String>,
+    /// The credential type, e.g. ProofOfUniqueness.
+    #[arg(long)]
+    pub credential_type: Option<String>,
+    /// A text argument of the credential, NAME=VALUE; repeatable.
+    #[arg(long = "credential-arg", value_name = "NAME=VALUE")]
+    pub credential_args: Vec<String>,
+    /// An integer argument of the credential, NAME=INT; repeatable.
+    #[arg(long = "credential-int-arg", value_name = "NAME=INT")]
+    pub credential_int_args: Vec<String>,
+    /// The Internet Identity canister that signs the id_alias credential.
+    #[arg(long, value_name = "PRINCIPAL")]
+    pub ii_canister: Option<String>,
+    /// The web app's derivation origin (learners' principals are derived for it).
+    #[arg(long)]
+    pub derivation_origin: Option<String>,
+    /// The IC root key to verify with (DER, 133 bytes, or raw, 96 bytes); default: mainnet's.
+    #[arg(long, value_name = "PATH")]
+    pub ic_root_key_file: Option<PathBuf>,
+    /// Invite codes to add, one per line: hashed here, only the hashes go into the proposal.
+    #[arg(long, value_name = "PATH")]
+    pub add_codes_file: Option<PathBuf>,
+    /// sha256 hashes (hex) of invite codes to add, one per line.
+    #[arg(long, value_name = "PATH")]
+    pub add_hashes_file: Option<PathBuf>,
+    /// Invite codes to revoke, one per line (hashed here).
+    #[arg(long, value_name = "PATH")]
+    pub revoke_codes_file: Option<PathBuf>,
+    /// sha256 hashes (hex) of invite codes to revoke, one per line.
+    #[arg(long, value_name = "PATH")]
+    pub revoke_hashes_file: Option<PathBuf>,
+    /// Why (1..=1000 bytes; shown to voters).
+    #[arg(long)]
+    pub reason: String,
+}
+
+impl RegistrationPolicyArgs {
+    fn lines(path: &Option<PathBuf>, flag: &str) -> Result<Vec<String>, String> {
+        let Some(p) = path else { return Ok(Vec::new()) };
+        let text = read_text(p, flag)?;
+        Ok(text.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect())
+    }
+
+    fn hashes(codes: &Option<PathBuf>, hashes: &Option<PathBuf>, flags: [&str; 2]) -> Result<Vec<String>, String> {
+        let mut out: Vec<String> = Self::lines(codes, flags[0])?
+            .iter()
+            .map(|c| platform_types::hex_of(&platform_types::invite_code_hash(c)))
+            .collect();
+        out.extend(Self::lines(hashes, flags[1])?);
+        Ok(out)
+    }
+
+    fn requirement(&self) -> Result<platform_types::CredentialRequirement, String> {
+        let need = |v: &Option<String>, flag: &str| v.clone().ok_or_else(|| format!("--policy {:?} needs --{flag}", self.policy));
+        let mut arguments = Vec::new();
+        for a in &self.credential_args {
+            let (name, value) = a.split_once('=').ok_or_else(|| format!("--credential-arg {a:?}: expected NAME=VALUE"))?;
+            arguments.push(platform_types::CredentialArgument {
+                name: name.trim().into(),
+                value: platform_types::CredentialArgumentValue::Text(value.into()),
+            });
+        }
+        for a in &self.credential_int_args {
+            let (name, value) = a.split_once('=').ok_or_else(|| format!("--credential-int-arg {a:?}: expected NAME=INT"))?;
+            let value = value.trim().parse::<i32>().map_err(|_| format!("--credential-int-arg {a:?}: not a 32-bit integer"))?;
+            arguments.push(platform_types::CredentialArgument {
+                name: name.trim().into(),
+                value: platform_types::CredentialArgumentValue::Int(value),
+            });
+        }
+        let ic_root_key_raw = match &self.ic_root_key_file {
+            None => None,
+            Some(p) => {
+                let bytes = std::fs::read(p).map_err(|e| format!("--ic-root-key-file {}: {e}", p.display()))?;
+                let raw = match bytes.len() {
+                    96 => bytes,
+                    133 => bytes[37..].to_vec(),
+                    n => return Err(format!("--ic-root-key-file {}: {n} bytes, expected 133 (DER) or 96 (raw)", p.display())),
+                };
+                Some(serde_bytes::ByteBuf::from(raw))
+            }
+        };
+        Ok(platform_types::CredentialRequirement {
+            issuer_canister_id: parse_principal(&need(&self.issuer_canister, "issuer-canister")?)?,
+            issuer_origin: need(&self.issuer_origin, "issuer-origin")?,
+            credential_type: need(&self.credential_type, "credential-type")?,
+            arguments,
+            ii_canister_id: parse_principal(&need(&self.ii_canister, "ii-canister")?)?,
+            derivation_origin: need(&self.derivation_origin, "derivation-origin")?,
+            ic_root_key_raw,
+        })
+    }
+
+    pub fn payload(&self) -> Result<platform_types::SetRegistrationPolicyArgs, String> {
+        use platform_types::RegistrationPolicy as P;
+        let policy = match self.policy {
+            None => None,
+            Some(PolicyArg::Open) => Some(P::Open),
+            Some(PolicyArg::InviteCode) => Some(P::InviteCode),
+            Some(PolicyArg::Credential) => Some(P::Credential(self.requirement()?)),
+            Some(PolicyArg::InviteCodeOrCredential) => Some(P::InviteCodeOrCredential(self.requirement()?)),
+        };
+        Ok(platform_types::SetRegistrationPolicyArgs {
+            policy,
+            add_invite_code_hashes: Self::hashes(&self.add_codes_file, &self.add_hashes_file, ["--add-codes-file", "--add-hashes-file"])?,
+            revoke_invite_code_hashes: Self::hashes(
+                &self.revoke_codes_file,
+                &self.revoke_hashes_file,
+                ["--revoke-codes-file", "--revoke-hashes-file"],
+            )?,
+            reason: self.reason.clone(),
+        })
     }
 }
 
@@ -418,6 +602,24 @@ fn build(cli: Cli) -> Result<Outcome, String> {
                 &mut warnings,
             )?);
         }
+        Cmd::UpdateEconomicConfig(args) => {
+            let current = match &args.current_config {
+                Some(p) => hub_files::load_config(p)?,
+                None => {
+                    warnings.push(
+                        "no --current-config: the change is checked and rendered against PlatformConfig::default(), \
+                         which may not be the configuration in force; save `dfx canister --network ic call staking_hub get_config` \
+                         to a file and pass it with --current-config"
+                            .into(),
+                    );
+                    PlatformConfig::default()
+                }
+            };
+            built.proposals.push(commands::update_economic_config(&common, &current, &args.changes(), &mut warnings)?);
+        }
+        Cmd::PausePlatform { resume, reason } => {
+            built.proposals.push(commands::set_platform_paused(&common, !*resume, reason)?);
+        }
         Cmd::AddUnits { file } => {
             let us = units::parse_units(&units::read_file(file)?)
                 .map_err(|e| format!("--file {}: {e}", file.display()))?;
@@ -449,6 +651,10 @@ fn build(cli: Cli) -> Result<Outcome, String> {
                 },
             };
             built.proposals.push(commands::rollout(&common, cmd)?);
+        }
+        Cmd::SetRegistrationPolicy(args) => {
+            let payload = args.payload()?;
+            built.proposals.push(commands::set_registration_policy(&common, None, &payload, &mut warnings)?);
         }
         Cmd::CommitAssets { batch_id, evidence } => {
             built

@@ -15,8 +15,10 @@ use platform_types::sns::{
     MAX_MOTION_TEXT_BYTES,
 };
 use platform_types::{
-    check_reason, render_config_change, render_rollout_command, render_shard_status, AddUnitsArgs,
-    ConfigOverrides, PlatformConfig, RetireUnitsArgs, RolloutCommand, SetShardStatusArgs,
+    check_reason, render_config_change, render_economic_config_change, render_platform_paused,
+    render_registration_policy_change, EconomicConfigChanges, SetPlatformPausedArgs, render_rollout_command,
+    render_shard_status, AddUnitsArgs, ConfigOverrides, PlatformConfig, RegistrationPolicy, RetireUnitsArgs,
+    RolloutCommand, SetRegistrationPolicyArgs, SetShardStatusArgs,
     UnitInput, UpdateUnitArgs,
 };
 
@@ -29,7 +31,7 @@ pub struct CustomFunction {
     pub topic: &'static str,
 }
 
-pub const CUSTOM_FUNCTIONS: [CustomFunction; 7] = [
+pub const CUSTOM_FUNCTIONS: [CustomFunction; 10] = [
     CustomFunction {
         id: 1000,
         canister: "staking_hub",
@@ -79,6 +81,32 @@ pub const CUSTOM_FUNCTIONS: [CustomFunction; 7] = [
         method: "commit_proposed_batch",
         validator: "validate_commit_proposed_batch",
         topic: "DappCanisterManagement",
+    },
+    // Critical: opening registration lets scripts farm the cap; the credential names whom to trust.
+    CustomFunction {
+        id: 1007,
+        canister: "staking_hub",
+        method: "set_registration_policy",
+        validator: "set_registration_policy_validate",
+        topic: "CriticalDappOperations",
+    },
+    // Critical: rewards, allowance, emission budget and shard cycles decide how fast the cap and
+    // the hub's cycles are spent; a simple majority must not be able to change them.
+    CustomFunction {
+        id: 1009,
+        canister: "staking_hub",
+        method: "update_economic_config",
+        validator: "update_economic_config_validate",
+        topic: "CriticalDappOperations",
+    },
+    // Normal threshold on purpose: an emergency stop must pass quickly with a simple majority;
+    // it moves no tokens and loses nothing (see docs/security.md).
+    CustomFunction {
+        id: 1010,
+        canister: "staking_hub",
+        method: "set_platform_paused",
+        validator: "set_platform_paused_validate",
+        topic: "ApplicationBusinessLogic",
     },
 ];
 
@@ -159,9 +187,9 @@ fn execute<T: CandidType>(
     preview: String,
     default_title: &str,
 ) -> Result<BuiltProposal, String> {
-    // 1000, 1001 and 1005 are rendered by the hub with the platform_types renderers used here;
+    // 1000, 1001, 1005 and 1007 are rendered by the hub with the platform_types renderers used here;
     // learning_content's renderings (1002-1004) depend on the content in force.
-    let shared_renderer = matches!(function_id, 1000 | 1001 | 1005);
+    let shared_renderer = matches!(function_id, 1000 | 1001 | 1005 | 1007 | 1009 | 1010);
     let t = c.text(default_title, None)?;
     let (bytes, text) = candid_text::to_checked_text(payload)?;
     let f = custom_function(function_id);
@@ -320,8 +348,8 @@ pub fn update_config(
                 .into(),
         );
     }
-    let (_next, preview) =
-        render_config_change(current, changes).map_err(|e| format!("update-config: {e}"))?;
+    let (_next, preview) = render_config_change(current, changes)
+        .map_err(|e| format!("update-config: {e} (use the update-economic-config command)"))?;
     let same = changes.fields_unchanged(current);
     if !same.is_empty() {
         warnings.push(format!(
@@ -331,6 +359,38 @@ pub fn update_config(
     }
     let title = format!("Update platform configuration: {}", given.join(", "));
     execute(c, 1001, "ConfigOverrides", changes, preview, &title)
+}
+
+// ------------------------------------------------------------------ 1009 update-economic-config
+
+pub fn update_economic_config(
+    c: &Common,
+    current: &PlatformConfig,
+    changes: &EconomicConfigChanges,
+    warnings: &mut Vec<String>,
+) -> Result<BuiltProposal, String> {
+    let overrides = changes.as_overrides();
+    let given = overrides.fields_set();
+    if given.is_empty() {
+        return Err("update-economic-config: give at least one setting to change (e.g. --reward-per-quiz-e8s 5000000000)".into());
+    }
+    let (_next, preview) =
+        render_economic_config_change(current, changes).map_err(|e| format!("update-economic-config: {e}"))?;
+    let same = overrides.fields_unchanged(current);
+    if !same.is_empty() {
+        warnings.push(format!("already in force, changes nothing: {}", same.join(", ")));
+    }
+    let title = format!("Update economic parameters (critical): {}", given.join(", "));
+    execute(c, 1009, "EconomicConfigChanges", changes, preview, &title)
+}
+
+// ------------------------------------------------------------------ 1010 platform pause
+
+pub fn set_platform_paused(c: &Common, paused: bool, reason: &str) -> Result<BuiltProposal, String> {
+    let args = SetPlatformPausedArgs { paused, reason: reason.to_string() };
+    let preview = render_platform_paused(&args).map_err(|e| format!("pause-platform: {e}"))?;
+    let title = if paused { "Pause the platform (emergency)" } else { "Resume the platform" };
+    execute(c, 1010, "SetPlatformPausedArgs", &args, preview, title)
 }
 
 // ------------------------------------------------------------------ 1002-1004 units
@@ -392,6 +452,42 @@ pub fn retire_units(c: &Common, ids: Vec<String>, reason: &str) -> Result<BuiltP
         reason: reason.to_string(),
     };
     execute(c, 1004, "RetireUnitsArgs", &args, preview, &title)
+}
+
+// ------------------------------------------------------------------ 1007 set-registration-policy
+
+/// `current`: the policy in force if known (`get_registration_policy` output); the hub's
+/// validator checks against its own state in any case (and the code hashes against its codes).
+pub fn set_registration_policy(
+    c: &Common,
+    current: Option<&RegistrationPolicy>,
+    args: &SetRegistrationPolicyArgs,
+    warnings: &mut Vec<String>,
+) -> Result<BuiltProposal, String> {
+    let (add, revoke, preview) =
+        render_registration_policy_change(current, args).map_err(|e| format!("set-registration-policy: {e}"))?;
+    if current.is_none() && args.policy.is_some() {
+        warnings.push(
+            "no --current-policy: the new policy was not compared with the one in force (the hub's validator does)".into(),
+        );
+    }
+    if args.policy == Some(RegistrationPolicy::Open) {
+        warnings.push("Open lets anyone register, scripts included: use it on test networks only".into());
+    }
+    let title = match &args.policy {
+        Some(p) => format!("Set the registration policy: {}", policy_name(p)),
+        None => format!("Invite codes: add {}, revoke {}", add.len(), revoke.len()),
+    };
+    execute(c, 1007, "SetRegistrationPolicyArgs", args, preview, &title)
+}
+
+fn policy_name(p: &RegistrationPolicy) -> &'static str {
+    match p {
+        RegistrationPolicy::Open => "open",
+        RegistrationPolicy::InviteCode => "invite code",
+        RegistrationPolicy::Credential(_) => "credential",
+        RegistrationPolicy::InviteCodeOrCredential(_) => "invite code or credential",
+    }
 }
 
 // ------------------------------------------------------------------ 1005 rollout

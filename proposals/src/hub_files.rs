@@ -64,7 +64,7 @@ fn config_from_json(text: &str) -> Result<PlatformConfig, String> {
     let obj = v
         .as_object()
         .ok_or("expected a JSON object with the PlatformConfig fields")?;
-    const FIELDS: [&str; 11] = [
+    const FIELDS: [&str; 12] = [
         "shard_soft_limit",
         "shard_hard_limit",
         "auto_scale_interval_secs",
@@ -76,6 +76,7 @@ fn config_from_json(text: &str) -> Result<PlatformConfig, String> {
         "shard_initial_cycles",
         "shard_topup_threshold_cycles",
         "shard_topup_amount_cycles",
+        "daily_emission_budget_e8s",
     ];
     if let Some(k) = obj.keys().find(|k| !FIELDS.contains(&k.as_str())) {
         return Err(format!("unknown field {k:?}"));
@@ -101,6 +102,12 @@ fn config_from_json(text: &str) -> Result<PlatformConfig, String> {
         shard_initial_cycles: n("shard_initial_cycles")?,
         shard_topup_threshold_cycles: n("shard_topup_threshold_cycles")?,
         shard_topup_amount_cycles: n("shard_topup_amount_cycles")?,
+        // Optional: a configuration stored before the budget existed has none.
+        daily_emission_budget_e8s: if obj.contains_key("daily_emission_budget_e8s") {
+            Some(u64_of("daily_emission_budget_e8s")?)
+        } else {
+            None
+        },
     })
 }
 
@@ -218,6 +225,8 @@ mod tests {
             parse_config(dfx).unwrap(),
             PlatformConfig {
                 daily_attempt_limit: 7,
+                // A hub that predates the daily budget: none stored (it means the default).
+                daily_emission_budget_e8s: None,
                 ..d.clone()
             }
         );
@@ -229,9 +238,12 @@ mod tests {
             parse_config(json).unwrap(),
             PlatformConfig {
                 pass_mark_percent: 61,
+                daily_emission_budget_e8s: None,
                 ..d.clone()
             }
         );
+        let with_budget = json.replace("}", r#","daily_emission_budget_e8s":"50_000_000_000_000"}"#);
+        assert_eq!(parse_config(&with_budget).unwrap().daily_emission_budget_e8s, Some(50_000_000_000_000));
         assert!(parse_config(
             &json.replace("\"pass_mark_percent\":61", "\"pass_mark_percent\":611")
         )

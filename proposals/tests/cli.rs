@@ -256,6 +256,8 @@ fn add_function_all_builds_one_proposal_per_file_with_local_ids() {
         (1004, STRANGER, Topic::ApplicationBusinessLogic),
         (1005, HUB, Topic::DappCanisterManagement),
         (1006, FRONTEND, Topic::DappCanisterManagement),
+        (1009, HUB, Topic::CriticalDappOperations),
+        (1010, HUB, Topic::ApplicationBusinessLogic),
     ] {
         let bin = std::fs::read(out.join(id.to_string()).join("manage_neuron.bin")).unwrap();
         let mn: ManageNeuron = candid::decode_one(&bin).unwrap();
@@ -274,8 +276,8 @@ fn add_function_all_builds_one_proposal_per_file_with_local_ids() {
         );
         seen.push(id);
     }
-    assert_eq!(seen.len(), 7);
-    assert_eq!(r.stdout.matches("=== Proposal ").count(), 7);
+    assert_eq!(seen.len(), 9);
+    assert_eq!(r.stdout.matches("=== Proposal ").count(), 10);
     assert!(r.stdout.contains("dfx canister --network local call"));
 }
 
@@ -299,8 +301,8 @@ fn add_function_refuses_bad_input() {
         "custom function ids start at 1000",
     );
     bad(
-        &["add-function", "--id", "1007", "--canister-ids", &ids],
-        "no file 1007_*.json",
+        &["add-function", "--id", "1999", "--canister-ids", &ids],
+        "no file 1999_*.json",
     );
     bad(
         &["add-function", "--id", "1000"],
@@ -564,8 +566,8 @@ fn update_config_carries_only_the_given_fields() {
         &fixture("current_config.did"),
         "--pass-mark-percent",
         "80",
-        "--reward-per-quiz-e8s",
-        "5_000_000_000",
+        "--daily-attempt-limit",
+        "6",
         "--summary",
         "Raise the bar.",
     ]);
@@ -574,7 +576,7 @@ fn update_config_carries_only_the_given_fields() {
         c,
         ConfigOverrides {
             pass_mark_percent: Some(80),
-            reward_per_quiz_e8s: Some(5_000_000_000),
+            daily_attempt_limit: Some(6),
             ..Default::default()
         }
     );
@@ -583,13 +585,48 @@ fn update_config_carries_only_the_given_fields() {
         "{}",
         r.stdout
     );
-    assert!(
-        r.stdout
-            .contains("reward_per_quiz_e8s: 10000000000 -> 5000000000"),
-        "{}",
-        r.stdout
-    );
     assert!(r.stderr.is_empty(), "{}", r.stderr);
+    // The economic parameters belong to the critical function 1009.
+    bad(
+        &["update-config", "--current-config", &fixture("current_config.did"), "--reward-per-quiz-e8s", "5_000_000_000", "--summary", "s"],
+        "only the critical function 1009 (update_economic_config) may change them",
+    );
+    let (p, out, r) = good(&[
+        "update-economic-config",
+        "--current-config",
+        &fixture("current_config.did"),
+        "--reward-per-quiz-e8s",
+        "5_000_000_000",
+        "--daily-emission-budget-e8s",
+        "50_000_000_000_000",
+        "--summary",
+        "Halve the reward.",
+    ]);
+    let c: platform_types::EconomicConfigChanges = payload_of(&p, 1009, &out, &r);
+    assert_eq!(
+        c,
+        platform_types::EconomicConfigChanges {
+            reward_per_quiz_e8s: Some(5_000_000_000),
+            daily_emission_budget_e8s: Some(50_000_000_000_000),
+            ..Default::default()
+        }
+    );
+    assert!(r.stdout.contains("reward_per_quiz_e8s: 10000000000 -> 5000000000"), "{}", r.stdout);
+    assert!(r.stdout.contains("CriticalDappOperations"), "{}", r.stdout);
+    bad(
+        &["update-economic-config", "--current-config", &fixture("current_config.did"), "--daily-emission-budget-e8s", "420_000_000_000_000_000", "--summary", "s"],
+        "daily_emission_budget_e8s must be in",
+    );
+    bad(&["update-economic-config", "--summary", "s"], "give at least one setting");
+    // 1010: pause and resume.
+    let (p, out, r) = good(&["pause-platform", "--reason", "farm under way", "--summary", "s"]);
+    let a: platform_types::SetPlatformPausedArgs = payload_of(&p, 1010, &out, &r);
+    assert_eq!(a, platform_types::SetPlatformPausedArgs { paused: true, reason: "farm under way".into() });
+    assert!(r.stdout.contains("PAUSE THE PLATFORM"), "{}", r.stdout);
+    let (p, out, r) = good(&["pause-platform", "--resume", "--reason", "fixed", "--summary", "s"]);
+    let a: platform_types::SetPlatformPausedArgs = payload_of(&p, 1010, &out, &r);
+    assert!(!a.paused);
+    bad(&["pause-platform", "--reason", " ", "--summary", "s"], "reason");
     // Without the config in force: the defaults, with a warning.
     let (p, out, r) = good(&[
         "update-config",
@@ -971,6 +1008,58 @@ fn rollout_commands() {
     bad(
         &["rollout", "set-batch-size", "1000", "--summary", "s"],
         "batch_size must be in 0..=50",
+    );
+}
+
+// ------------------------------------------------------------------ 1007 set-registration-policy
+
+#[test]
+fn set_registration_policy_carries_only_code_hashes_and_the_credential_requirement() {
+    use platform_types::{
+        hex_of, invite_code_hash, CredentialArgumentValue, RegistrationPolicy, SetRegistrationPolicyArgs,
+    };
+    let dir = Out(temp_path("codes"));
+    std::fs::create_dir_all(&dir.0).unwrap();
+    let codes = dir.join("codes.txt");
+    std::fs::write(&codes, "alpha-7f3k\n\n beta-9x2q \n").unwrap();
+    let codes = codes.to_str().unwrap();
+    let (p, out, r) = good(&[
+        "set-registration-policy", "--policy", "invite-code", "--add-codes-file", codes, "--reason", "cohort 1", "--summary", "s",
+    ]);
+    let args: SetRegistrationPolicyArgs = payload_of(&p, 1007, &out, &r);
+    assert_eq!(args.policy, Some(RegistrationPolicy::InviteCode));
+    assert_eq!(
+        args.add_invite_code_hashes,
+        vec![hex_of(&invite_code_hash("alpha-7f3k")), hex_of(&invite_code_hash("beta-9x2q"))]
+    );
+    assert!(!r.stdout.contains("alpha-7f3k") && !std::fs::read(out.join("payload.bin")).unwrap().windows(5).any(|w| w == b"alpha"));
+    assert!(r.stdout.contains("Topic:   CriticalDappOperations"), "{}", r.stdout);
+    assert!(r.stdout.contains("Add 2 invite code(s)"), "{}", r.stdout);
+
+    let key = dir.join("root_key.der");
+    std::fs::write(&key, [vec![0u8; 37], vec![7u8; 96]].concat()).unwrap();
+    let (p, out, r) = good(&[
+        "set-registration-policy", "--policy", "invite-code-or-credential",
+        "--issuer-canister", CONTENT, "--issuer-origin", "https://issuer.example/", "--credential-type", "ProofOfUniqueness",
+        "--credential-int-arg", "minAge=18", "--ii-canister", HUB, "--derivation-origin", "https://app.example",
+        "--ic-root-key-file", key.to_str().unwrap(), "--reason", "personhood", "--summary", "s",
+    ]);
+    let args: SetRegistrationPolicyArgs = payload_of(&p, 1007, &out, &r);
+    let Some(RegistrationPolicy::InviteCodeOrCredential(c)) = args.policy else { panic!("{:?}", args.policy) };
+    assert_eq!((c.issuer_canister_id, c.ii_canister_id), (principal(CONTENT), principal(HUB)));
+    assert_eq!(c.arguments[0].value, CredentialArgumentValue::Int(18));
+    assert_eq!(c.ic_root_key_raw.unwrap().to_vec(), vec![7u8; 96], "the DER prefix is stripped");
+
+    let (_, _, r) = good(&["set-registration-policy", "--policy", "open", "--reason", "testnet", "--summary", "s"]);
+    assert!(r.stderr.contains("test networks only"), "{}", r.stderr);
+
+    bad(&["set-registration-policy", "--reason", "nothing", "--summary", "s"], "changes nothing");
+    bad(&["set-registration-policy", "--policy", "credential", "--reason", "r", "--summary", "s"], "--issuer-canister");
+    let twice = dir.join("twice.txt");
+    std::fs::write(&twice, "same\nsame\n").unwrap();
+    bad(
+        &["set-registration-policy", "--add-codes-file", twice.to_str().unwrap(), "--reason", "r", "--summary", "s"],
+        "listed twice",
     );
 }
 

@@ -114,6 +114,7 @@ fn main() {
         learning_content_id: content,
         sns_governance_id: governance,
         config: Some(overrides),
+        registration_policy: Some(platform_types::RegistrationPolicy::Open),
     };
     net.install_canister(hub, wasm("staking_hub"), candid::encode_one(init).unwrap(), None);
     let (hash,): (String,) = net.query_candid(hub, "get_shard_wasm_hash", ()).unwrap();

@@ -164,6 +164,7 @@ fn dao_with(hard_limit: u64, hub_knows_governance: bool) -> Dao {
         learning_content_id: content,
         sns_governance_id: if hub_knows_governance { gov } else { Principal::anonymous() },
         config: Some(hub_config(hard_limit)),
+        registration_policy: Some(platform_types::RegistrationPolicy::Open),
     };
     net.install_canister(hub, wasm("staking_hub"), candid::encode_one(init).unwrap(), Some(deployer()));
     for c in [hub, content, ledger, gov, root] {
@@ -335,7 +336,94 @@ fn the_custom_functions_are_registered_from_the_sns_folder() {
         assert_eq!(generic.validator_method_name.as_deref(), Some(f.validator_method.as_str()));
         assert_eq!(generic.topic, Some(topic(&f.topic)));
     }
-    assert_eq!(d.functions.len(), 6);
+    // Every file's function was registered (the asset canister's is not installed here).
+    assert_eq!(d.functions.len(), function_files().len());
+}
+
+/// `register` with an optional proof, as a learner's client sends it.
+fn register_with(d: &Dao, who: Principal, proof: Option<RegistrationProof>) -> Result<Principal, RegisterError> {
+    let (r,): (Result<Principal, RegisterError>,) = d.net.update_candid_as(d.hub, who, "register", (proof,)).unwrap();
+    r
+}
+
+fn registration_view(d: &Dao) -> RegistrationPolicyView {
+    d.net.query_candid::<_, (RegistrationPolicyView,)>(d.hub, "get_registration_policy", ()).unwrap().0
+}
+
+fn codes_args(add: &[&str], revoke: &[&str], policy: Option<RegistrationPolicy>) -> SetRegistrationPolicyArgs {
+    SetRegistrationPolicyArgs {
+        policy,
+        add_invite_code_hashes: add.iter().map(|c| hex_of(&invite_code_hash(c))).collect(),
+        revoke_invite_code_hashes: revoke.iter().map(|c| hex_of(&invite_code_hash(c))).collect(),
+        reason: "farming seen on the open network".into(),
+    }
+}
+
+#[test]
+fn registration_closed_by_proposal_admits_exactly_one_learner_per_invite_code_against_a_farm() {
+    let d = dao(50);
+    // Open (the test network's policy): a script registers as many principals as it likes.
+    for n in 0..5 {
+        d.register(learner(1_000 + n));
+    }
+    let codes = ["k7-alpha-3f9d", "k7-beta-81c2", "k7-gamma-0e4a"];
+    let close = codes_args(&codes, &[], Some(RegistrationPolicy::InviteCode));
+    // Only governance changes the policy: the learner, the deployer and a shard are refused.
+    let shard = d.shards()[0].id;
+    for who in [learner(1_000), deployer(), shard] {
+        d.assert_refused(d.hub, who, "set_registration_policy", &close);
+    }
+    assert_eq!(registration_view(&d).policy, RegistrationPolicy::Open, "nothing changed");
+    let p = d.execute("set_registration_policy", &close);
+    let text = p.payload_text_rendering.unwrap();
+    assert!(text.contains("INVITE CODE") && text.contains("Add 3 invite code(s)"), "{text}");
+    assert!(!text.contains("k7-alpha"), "the codes themselves never reach the chain");
+
+    // The farm: 40 principals, each tries no proof, a guessed code and every real code.
+    let mut learners = Vec::new();
+    for n in 0..40 {
+        let bot = learner(2_000 + n);
+        assert!(matches!(register_with(&d, bot, None), Err(RegisterError::ProofRequired { .. })));
+        let guessed = Some(RegistrationProof::InviteCode(format!("k7-guess-{n}")));
+        assert_eq!(register_with(&d, bot, guessed), Err(RegisterError::InvalidInviteCode));
+        for code in codes {
+            match register_with(&d, bot, Some(RegistrationProof::InviteCode(code.into()))) {
+                Ok(_) => {
+                    learners.push(bot);
+                    break;
+                }
+                Err(RegisterError::InviteCodeAlreadyUsed) => {}
+                Err(e) => panic!("{bot}: {e:?}"),
+            }
+        }
+    }
+    assert_eq!(learners.len(), codes.len(), "k codes: exactly k learners");
+    let view = registration_view(&d);
+    assert_eq!((view.unused_invite_codes, view.used_invite_codes), (0, 3));
+    // A learner registered before keeps working without a proof; a used code stays used.
+    assert_eq!(register_with(&d, learner(1_000), None).map(|_| ()), Ok(()));
+    assert_eq!(register_with(&d, learners[0], None).map(|_| ()), Ok(()));
+    assert_eq!(
+        register_with(&d, learner(3_000), Some(RegistrationProof::InviteCode(codes[0].into()))),
+        Err(RegisterError::InviteCodeAlreadyUsed)
+    );
+
+    // A hash held before (used) cannot be added again: refused at submission.
+    let again = codes_args(&[codes[0]], &[], None);
+    assert!(d.submit("set_registration_policy", &again).unwrap_err().error_message.contains("added before"));
+    // New codes, one revoked before use: the revoked one is refused, the other admits one learner.
+    d.execute("set_registration_policy", &codes_args(&["k8-one", "k8-two"], &[], None));
+    let p = d.execute("set_registration_policy", &codes_args(&[], &["k8-two"], None));
+    assert!(p.payload_text_rendering.unwrap().contains("Revoke 1"));
+    assert_eq!(
+        register_with(&d, learner(3_001), Some(RegistrationProof::InviteCode("k8-two".into()))),
+        Err(RegisterError::InvalidInviteCode)
+    );
+    assert!(register_with(&d, learner(3_001), Some(RegistrationProof::InviteCode("k8-one".into()))).is_ok());
+    let view = registration_view(&d);
+    assert_eq!((view.unused_invite_codes, view.used_invite_codes, view.revoked_invite_codes), (0, 4, 1));
+    let stats = d.net.query_candid::<_, (GlobalStats,)>(d.hub, "get_global_stats", ()).unwrap().0;
+    assert_eq!(stats.users, 5 + 3 + 1, "the open-era learners, one per code, nobody else");
 }
 
 #[test]
@@ -381,13 +469,19 @@ fn an_emergency_disable_and_enable_pass_as_proposals_and_lose_nothing() {
     let (r,): (Result<Withdrawal, UnstakeError>,) = d.net.update_candid_as(shard, ada, "unstake", (1u64,)).unwrap();
     assert_eq!(r, Err(UnstakeError::ShardDisabled));
     assert_eq!(d.me(shard, ada).unwrap(), before, "reads keep working");
-    // No new learners go to it.
+    // No new learners go to it, and (issue 11) disabling the only shard with room does not make
+    // the hub create a replacement: registration waits for governance.
     let bob = learner(2);
-    assert_ne!(d.register(bob), shard);
+    let shards_before = d.shards().len();
+    let (r,): (Result<Principal, RegisterError>,) = d.net.update_candid_as(d.hub, bob, "register", ()).unwrap();
+    assert!(matches!(&r, Err(RegisterError::NoCapacity { detail }) if detail.contains("not replaced automatically")), "{r:?}");
+    d.ticks(2);
+    assert_eq!(d.shards().len(), shards_before, "the timer does not replace a disabled shard either");
 
     // Enabled again: everything is back.
     d.execute("set_shard_status", &SetShardStatusArgs { disabled: false, ..disable });
     assert_eq!(d.shard(shard).status, ShardStatus::Active);
+    assert_eq!(d.register(bob), shard);
     assert!(d.submit_quiz(shard, ada, "math-2", vec![2, 2, 2]).unwrap().passed);
     assert_eq!(d.me(shard, ada).unwrap().staked_e8s, before.staked_e8s + 10 * E8S);
 }
@@ -663,7 +757,7 @@ fn rejected_proposals_and_refused_payloads_change_nothing_for_every_action() {
     let (units_before,): (UnitPage,) = d.net.query_candid(d.content, "list_units", ("math", 0u64, 10u64)).unwrap();
     let rollout_before = d.rollout();
 
-    let change = ConfigOverrides { reward_per_quiz_e8s: Some(E8S), ..Default::default() };
+    let change = ConfigOverrides { daily_attempt_limit: Some(9), ..Default::default() };
     reject("update_config", &|| candid::encode_one(&change).unwrap());
     let add = AddUnitsArgs { units: vec![unit("bio-1", "biology", vec![0])] };
     reject("add_units", &|| candid::encode_one(&add).unwrap());
@@ -704,4 +798,68 @@ fn rejected_proposals_and_refused_payloads_change_nothing_for_every_action() {
         d.assert_refused(d.hub, who, "control_shard_rollout", &RolloutCommand::Start { batch_size: 1 });
     }
     assert_eq!(d.rollout(), rollout_before);
+}
+
+/// Issue 11: the economic parameters moved to the critical function 1009. Neurons 1 and 3 (65 %
+/// of the voting power) against neuron 2 (35 %): a simple majority, which adopts the normal
+/// function 1001 but rejects 1009 (critical: more than 67 % of the votes cast needed).
+#[test]
+fn a_simple_majority_adopts_1001_but_not_the_critical_1009() {
+    let d = dao(10);
+    let simple_majority = |method: &str, payload: Vec<u8>| {
+        let action = Action::ExecuteGenericNervousSystemFunction(ExecuteGenericNervousSystemFunction {
+            function_id: d.functions[method],
+            payload,
+        });
+        let id = d.propose(1, proposal(&format!("Call {method}"), action)).unwrap();
+        d.vote(3, id, Vote::Yes);
+        d.vote(2, id, Vote::No);
+        d.settle();
+        d.proposal(id)
+    };
+    let operational = ConfigOverrides { daily_attempt_limit: Some(9), ..Default::default() };
+    let p = simple_majority("update_config", candid::encode_one(&operational).unwrap());
+    assert_eq!(p.status(), ProposalDecisionStatus::Executed, "{:?}", p.failure_reason);
+    assert_eq!(p.topic, Some(Topic::ApplicationBusinessLogic));
+    assert_eq!(d.config_status().config.daily_attempt_limit, 9);
+
+    let economic = EconomicConfigChanges { reward_per_quiz_e8s: Some(500 * E8S), ..Default::default() };
+    let p = simple_majority("update_economic_config", candid::encode_one(&economic).unwrap());
+    assert_eq!(p.status(), ProposalDecisionStatus::Rejected);
+    assert_eq!(p.topic, Some(Topic::CriticalDappOperations));
+    let bp = |x: Option<Percentage>| x.and_then(|x| x.basis_points);
+    assert_eq!((bp(p.minimum_yes_proportion_of_total), bp(p.minimum_yes_proportion_of_exercised)), (Some(2_000), Some(6_700)));
+    assert_eq!(d.config_status().config.reward_per_quiz_e8s, 10 * E8S, "nothing paid out faster");
+
+    // 1001 refuses the economic fields at submission, naming 1009.
+    let sneaky = ConfigOverrides { reward_per_quiz_e8s: Some(500 * E8S), ..Default::default() };
+    let e = d.submit("update_config", &sneaky).unwrap_err();
+    assert!(e.error_message.contains("1009"), "{e:?}");
+    // Out of bounds: refused before the vote.
+    let too_much = EconomicConfigChanges { daily_emission_budget_e8s: Some(HARD_CAP_E8S), ..Default::default() };
+    assert!(d.submit("update_economic_config", &too_much).unwrap_err().error_message.contains("daily_emission_budget_e8s"));
+    // 75 % of the voting power: adopted.
+    let p = d.execute("update_economic_config", &economic);
+    assert!(p.payload_text_rendering.unwrap().contains("reward_per_quiz_e8s: 1000000000 -> 50000000000"));
+    assert_eq!(d.config_status().config.reward_per_quiz_e8s, 500 * E8S);
+}
+
+/// Issue 11: the platform pause (1010) is a normal function on purpose: a simple majority stops
+/// registration at once, and resumes it.
+#[test]
+fn a_simple_majority_pauses_and_resumes_the_platform() {
+    let d = dao(10);
+    let ada = learner(1);
+    d.register(ada);
+    let pause = SetPlatformPausedArgs { paused: true, reason: "farm under way".into() };
+    let id = d.propose(1, proposal("Pause", d.payload("set_platform_paused", &pause))).unwrap();
+    d.vote(3, id, Vote::Yes);
+    d.vote(2, id, Vote::No);
+    d.settle();
+    d.assert_executed(id);
+    let (r,): (Result<Principal, RegisterError>,) = d.net.update_candid_as(d.hub, learner(2), "register", ()).unwrap();
+    assert_eq!(r, Err(RegisterError::PlatformPaused));
+    assert!(d.submit("set_platform_paused", &pause).unwrap_err().error_message.contains("already paused"));
+    d.execute("set_platform_paused", &SetPlatformPausedArgs { paused: false, reason: "fixed".into() });
+    d.register(learner(2));
 }

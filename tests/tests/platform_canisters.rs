@@ -35,6 +35,7 @@ fn staking_hub_installs_upgrades_and_embeds_the_shard_wasm() {
         learning_content_id: principal(2),
         sns_governance_id: principal(3),
         config: None,
+        registration_policy: Some(platform_types::RegistrationPolicy::Open),
     };
     let (net, hub) = install_and_upgrade("staking_hub", init);
     let (hash,): (String,) = net.query_candid(hub, "get_shard_wasm_hash", ()).unwrap();

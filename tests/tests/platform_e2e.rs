@@ -35,6 +35,7 @@ fn platform(overrides: ConfigOverrides) -> Platform {
         learning_content_id: content,
         sns_governance_id: governance,
         config: Some(overrides),
+        registration_policy: Some(platform_types::RegistrationPolicy::Open),
     };
     net.install_canister(hub, wasm("staking_hub"), candid::encode_one(init).unwrap(), None);
     Platform { net, hub, content }

@@ -109,6 +109,7 @@ fn env_with(net: LocalNet, kind: LedgerKind, hard_limit: u64) -> Env {
         learning_content_id: content,
         sns_governance_id: governance,
         config: Some(config(hard_limit)),
+        registration_policy: Some(platform_types::RegistrationPolicy::Open),
     };
     net.install_canister(hub, wasm("staking_hub"), candid::encode_one(init).unwrap(), None);
     Env { net, hub, ledger }

@@ -257,7 +257,7 @@ fn submissions_are_checked_and_failed_attempts_count() {
     let out = env.submit(ALICE, "unit-1", &FAILING).unwrap();
     assert_eq!(
         out,
-        QuizOutcome { total: 2, passed: false, reward_e8s: 0, staked_e8s: 0, attempts_left_today: 2 }
+        QuizOutcome { total: 2, passed: false, reward_e8s: 0, reward_owed_e8s: None, staked_e8s: 0, attempts_left_today: 2 }
     );
     let v = env.me(ALICE).unwrap();
     assert_eq!((v.attempts_today, v.earned_today_e8s, v.completed_units), (1, 0, 0));
@@ -290,7 +290,7 @@ fn a_quiz_reply_is_not_a_scoring_oracle() {
     let out: Result<QuizOutcome, ShardError> = candid::decode_one(&all_wrong_bytes).unwrap();
     assert_eq!(
         out,
-        Ok(QuizOutcome { total: 2, passed: false, reward_e8s: 0, staked_e8s: 0, attempts_left_today: 0 })
+        Ok(QuizOutcome { total: 2, passed: false, reward_e8s: 0, reward_owed_e8s: None, staked_e8s: 0, attempts_left_today: 0 })
     );
     let bob_all_wrong = raw_reply(BOB, &FAILING);
 

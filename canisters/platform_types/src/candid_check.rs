@@ -34,7 +34,22 @@ pub const ACKNOWLEDGED_REMOVALS: &[(&str, &str, &str)] = &[("user_profile.did", 
 /// cannot decode it), so every such addition is named here with why, and the check treats the
 /// case as absent from the new interface. Clients must be updated with the canister (the web
 /// app is). Once no `HEAD~1` lacks the case any more, an entry is a no-op and may be deleted.
-pub const ACKNOWLEDGED_VARIANT_ADDITIONS: &[(&str, &str, &str)] = &[];
+///
+/// * `staking_hub.did`, `RegisterError`: `ProofRequired`, `ProofNotAccepted`, `InvalidInviteCode`,
+///   `InviteCodeAlreadyUsed`, `CredentialRejected`, `CredentialAlreadyUsed`: the registration
+///   policy (issue 11) refuses free principals; the web app explains each case.
+/// * `staking_hub.did` `RegisterError` and `user_profile.did` `ShardError`: `PlatformPaused`:
+///   the platform-wide emergency pause (function 1010, issue 11) must say why nothing is accepted.
+pub const ACKNOWLEDGED_VARIANT_ADDITIONS: &[(&str, &str, &str)] = &[
+    ("staking_hub.did", "RegisterError", "PlatformPaused"),
+    ("user_profile.did", "ShardError", "PlatformPaused"),
+    ("staking_hub.did", "RegisterError", "ProofRequired"),
+    ("staking_hub.did", "RegisterError", "ProofNotAccepted"),
+    ("staking_hub.did", "RegisterError", "InvalidInviteCode"),
+    ("staking_hub.did", "RegisterError", "InviteCodeAlreadyUsed"),
+    ("staking_hub.did", "RegisterError", "CredentialRejected"),
+    ("staking_hub.did", "RegisterError", "CredentialAlreadyUsed"),
+];
 
 /// See the module documentation.
 /// Checks a platform canister's generated interface against `<repo>/candid/<name>.did`.

@@ -13,12 +13,14 @@
 //! | 1003 | learning_content | `update_unit` / `update_unit_validate` | [`UpdateUnitArgs`] |
 //! | 1004 | learning_content | `retire_units` / `retire_units_validate` | [`RetireUnitsArgs`] |
 //! | 1005 | staking_hub | `control_shard_rollout` / `control_shard_rollout_validate` | [`RolloutCommand`] |
+//! | 1009 | staking_hub | `update_economic_config` / `update_economic_config_validate` | [`EconomicConfigChanges`] (critical) |
+//! | 1010 | staking_hub | `set_platform_paused` / `set_platform_paused_validate` | [`SetPlatformPausedArgs`] |
 //!
 //! Validators answer [`ValidationResult`] (`variant { Ok : text; Err : text }`): `Ok` carries
 //! the human-readable rendering shown to voters. The `render_*` functions here are shared by the
 //! canisters and the proposals CLI, so voters see what the submitter previewed.
 
-use crate::{ConfigOverrides, PlatformConfig, UnitInput};
+use crate::{ConfigOverrides, EconomicConfigChanges, PlatformConfig, UnitInput, ECONOMIC_FIELDS};
 use candid::{CandidType, Principal};
 use serde::{Deserialize, Serialize};
 
@@ -36,6 +38,28 @@ pub struct SetShardStatusArgs {
     /// withdrawals wait); false: enable again.
     pub disabled: bool,
     pub reason: String,
+}
+
+/// Platform-wide pause / resume (function 1010): while paused, registration, quizzes,
+/// allowance grants and minting stop; withdrawals stay pending and resume afterwards.
+#[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct SetPlatformPausedArgs {
+    pub paused: bool,
+    pub reason: String,
+}
+
+/// Renders a pause / resume for voters (whether it changes anything is checked by the hub).
+pub fn render_platform_paused(args: &SetPlatformPausedArgs) -> Result<String, String> {
+    check_reason(&args.reason)?;
+    let what = if args.paused {
+        "PAUSE THE PLATFORM (emergency): registration, quiz submissions, allowance grants to shards and \
+         minting of withdrawals stop; new shards are not created; withdrawals stay pending and are minted \
+         after the resume; reads keep working; nothing is lost"
+    } else {
+        "RESUME THE PLATFORM: registration, quizzes, allowance grants and minting start again; pending \
+         withdrawals are minted"
+    };
+    Ok(format!("{what}.\nReason: {}", args.reason.trim()))
 }
 
 /// Units to add (function 1002). Ids must be new (never used, retired ones included).
@@ -93,6 +117,9 @@ pub struct ContentUpgradeArgs {
 pub struct ShardConfigPush {
     pub version: u64,
     pub config: PlatformConfig,
+    /// The platform-wide pause (function 1010) in force at `version` (`None` from a hub that
+    /// predates the pause: not paused).
+    pub platform_paused: Option<bool>,
 }
 
 /// Hub → learning_content: its part of the configuration (`apply_config`).
@@ -196,8 +223,42 @@ pub fn render_shard_status(args: &SetShardStatusArgs) -> Result<String, String> 
 }
 
 /// The configuration `changes` would give when applied to `current`, and its rendering: every
-/// field that changes, old → new. Errors: nothing changes, or the result is out of range.
+/// field that changes, old → new. Function 1001: the economic fields ([`ECONOMIC_FIELDS`]) are
+/// refused, they belong to the critical function 1009. Errors: an economic field, nothing
+/// changes, or the result is out of range.
 pub fn render_config_change(current: &PlatformConfig, changes: &ConfigOverrides) -> Result<(PlatformConfig, String), String> {
+    let economic = changes.economic_fields_set();
+    if !economic.is_empty() {
+        return Err(format!(
+            "{} are economic parameters: only the critical function 1009 (update_economic_config) may change them",
+            economic.join(", ")
+        ));
+    }
+    render_change(
+        current,
+        changes,
+        "Update the platform configuration (pushed by the hub to every shard and to learning_content)",
+    )
+}
+
+/// Function 1009: the economic parameters, validated like every field.
+pub fn render_economic_config_change(
+    current: &PlatformConfig,
+    changes: &EconomicConfigChanges,
+) -> Result<(PlatformConfig, String), String> {
+    debug_assert!(changes.as_overrides().fields_set().iter().all(|f| ECONOMIC_FIELDS.contains(f)));
+    render_change(
+        current,
+        &changes.as_overrides(),
+        "CRITICAL: update the platform's economic parameters (rewards, allowance, emission budget, shard cycles)",
+    )
+}
+
+fn render_change(
+    current: &PlatformConfig,
+    changes: &ConfigOverrides,
+    header: &str,
+) -> Result<(PlatformConfig, String), String> {
     let next = changes.apply_to(current)?;
     let mut lines = Vec::new();
     macro_rules! changed {
@@ -208,16 +269,17 @@ pub fn render_config_change(current: &PlatformConfig, changes: &ConfigOverrides)
         )* };
     }
     crate::platform::with_config_fields!(changed);
+    if current.daily_emission_budget() != next.daily_emission_budget() {
+        lines.push(format!(
+            "  daily_emission_budget_e8s: {} -> {}",
+            current.daily_emission_budget(),
+            next.daily_emission_budget()
+        ));
+    }
     if lines.is_empty() {
         return Err("the proposal changes nothing".into());
     }
-    Ok((
-        next,
-        format!(
-            "Update the platform configuration (pushed by the hub to every shard and to learning_content):\n{}",
-            lines.join("\n")
-        ),
-    ))
+    Ok((next, format!("{header}:\n{}", lines.join("\n"))))
 }
 
 #[cfg(test)]
@@ -236,6 +298,25 @@ mod tests {
         assert_eq!(render_config_change(&current, &same).unwrap_err(), "the proposal changes nothing");
         let bad = ConfigOverrides { pass_mark_percent: Some(101), ..Default::default() };
         assert!(render_config_change(&current, &bad).unwrap_err().contains("pass_mark_percent"));
+    }
+
+    #[test]
+    fn economic_fields_go_through_1009_only_and_the_pause_is_rendered() {
+        let current = PlatformConfig::default();
+        let via_1001 = ConfigOverrides { reward_per_quiz_e8s: Some(5 * crate::E8S), ..Default::default() };
+        let e = render_config_change(&current, &via_1001).unwrap_err();
+        assert!(e.contains("reward_per_quiz_e8s") && e.contains("1009"), "{e}");
+        let budget = ConfigOverrides { daily_emission_budget_e8s: Some(crate::E8S * 1_000), ..Default::default() };
+        assert!(render_config_change(&current, &budget).unwrap_err().contains("daily_emission_budget_e8s"));
+        let changes = EconomicConfigChanges { daily_emission_budget_e8s: Some(500_000 * crate::E8S), ..Default::default() };
+        let (next, text) = render_economic_config_change(&current, &changes).unwrap();
+        assert_eq!(next.daily_emission_budget(), 500_000 * crate::E8S);
+        assert!(text.starts_with("CRITICAL") && text.contains("daily_emission_budget_e8s: 100000000000000 -> 50000000000000"), "{text}");
+        assert_eq!(render_economic_config_change(&current, &EconomicConfigChanges::default()).unwrap_err(), "the proposal changes nothing");
+        let pause = SetPlatformPausedArgs { paused: true, reason: "farm".into() };
+        assert!(render_platform_paused(&pause).unwrap().starts_with("PAUSE"));
+        assert!(render_platform_paused(&SetPlatformPausedArgs { paused: false, ..pause.clone() }).unwrap().starts_with("RESUME"));
+        assert!(render_platform_paused(&SetPlatformPausedArgs { reason: "".into(), ..pause }).is_err());
     }
 
     #[test]

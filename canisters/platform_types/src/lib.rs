@@ -12,12 +12,14 @@ pub mod assets;
 pub mod candid_check;
 mod governance;
 mod platform;
+mod registration;
 mod stable_candid;
 pub mod sns;
 pub mod units;
 
 pub use governance::*;
 pub use platform::*;
+pub use registration::*;
 pub use stable_candid::StableCandid;
 
 /// Init argument of the `staking_hub` canister.
@@ -27,7 +29,9 @@ pub struct HubInitArgs {
     pub learning_content_id: Principal,
     pub sns_governance_id: Principal,
     /// Overrides of the default [`PlatformConfig`] (tests use small shard limits).
-    pub config: Option<ConfigOverrides>,
+    pub config: Option<ConfigOverrides>,    /// Who may register at first. None: [`RegistrationPolicy::closed`] (invite codes, none yet),
+    /// so a mainnet hub is closed until SNS governance acts; local deployments pass `Open`.
+    pub registration_policy: Option<RegistrationPolicy>,
 }
 
 /// Init argument of a `user_profile` shard canister (installed by the hub).
@@ -106,6 +110,7 @@ mod tests {
             learning_content_id: p(2),
             sns_governance_id: p(3),
             config: Some(ConfigOverrides { shard_soft_limit: Some(9), ..Default::default() }),
+            registration_policy: None,
         };
         let bytes = encode_one(&hub).unwrap();
         assert_eq!(decode_one::<HubInitArgs>(&bytes).unwrap(), hub);
@@ -159,6 +164,7 @@ mod tests {
             learning_content_id: p(2),
             sns_governance_id: p(3),
             config: None,
+            registration_policy: None,
         };
         let s = hub.summary();
         assert!(

@@ -37,7 +37,41 @@ pub struct PlatformConfig {
     pub shard_topup_threshold_cycles: u128,
     /// ... by this amount.
     pub shard_topup_amount_cycles: u128,
+    /// Most the hub grants all shards together per UTC day, in e8s. `None` only in a
+    /// configuration stored before the budget existed: it means [`DEFAULT_DAILY_EMISSION_BUDGET_E8S`]
+    /// (see [`PlatformConfig::daily_emission_budget`]).
+    pub daily_emission_budget_e8s: Option<u64>,
 }
+
+/// Default daily emission budget: 1 M tokens a day pays the 4.2 B cap out over 4,200 days
+/// (about 11.5 years) at the earliest.
+pub const DEFAULT_DAILY_EMISSION_BUDGET_E8S: u64 = 1_000_000 * E8S;
+/// Highest daily emission budget: the cap takes at least 2,100 days (5.75 years) to pay out.
+pub const MAX_DAILY_EMISSION_BUDGET_E8S: u64 = 2_000_000 * E8S;
+/// Highest reward per passed quiz: ten times the default. With at most 1,000 attempts a day per
+/// learner it bounds what one learner can earn per day; the daily budget bounds the platform.
+pub const MAX_REWARD_PER_QUIZ_E8S: u64 = 1_000 * E8S;
+/// Highest allowance chunk: ten times the default. A shard never holds more unpaid allowance
+/// than one chunk, so this bounds what a misbehaving shard could hand out before the hub stops it.
+pub const MAX_ALLOWANCE_CHUNK_E8S: u64 = 1_000_000 * E8S;
+/// Lowest shard cycles amounts: below 0.1 T a shard (or a top-up) would not last a day of traffic.
+pub const MIN_SHARD_CYCLES: u128 = 100_000_000_000;
+/// Highest initial cycles and top-up threshold per shard: 10 T, five times the default.
+pub const MAX_SHARD_CYCLES: u128 = 10_000_000_000_000;
+/// Highest top-up amount: 5 T per shard per round, so one round over N shards spends at most
+/// N x 5 T of the hub's cycles.
+pub const MAX_SHARD_TOPUP_CYCLES: u128 = 5_000_000_000_000;
+
+/// The fields of [`PlatformConfig`] that move money or cycles. Only the critical function 1009
+/// (`update_economic_config`) may change them; 1001 (`update_config`) refuses them.
+pub const ECONOMIC_FIELDS: &[&str] = &[
+    "allowance_chunk_e8s",
+    "reward_per_quiz_e8s",
+    "daily_emission_budget_e8s",
+    "shard_initial_cycles",
+    "shard_topup_threshold_cycles",
+    "shard_topup_amount_cycles",
+];
 
 impl Default for PlatformConfig {
     fn default() -> Self {
@@ -53,6 +87,7 @@ impl Default for PlatformConfig {
             shard_initial_cycles: 2_000_000_000_000,
             shard_topup_threshold_cycles: 1_000_000_000_000,
             shard_topup_amount_cycles: 1_000_000_000_000,
+            daily_emission_budget_e8s: Some(DEFAULT_DAILY_EMISSION_BUDGET_E8S),
         }
     }
 }
@@ -73,13 +108,25 @@ impl PlatformConfig {
         if !(1..=86_400).contains(&c.auto_scale_interval_secs) {
             return Err(format!("auto_scale_interval_secs must be in 1..=86400, got {}", c.auto_scale_interval_secs));
         }
-        if c.allowance_chunk_e8s == 0 || c.allowance_chunk_e8s > HARD_CAP_E8S {
-            return Err(format!("allowance_chunk_e8s must be in 1..={HARD_CAP_E8S}, got {}", c.allowance_chunk_e8s));
-        }
-        if c.reward_per_quiz_e8s == 0 || c.reward_per_quiz_e8s > c.allowance_chunk_e8s {
+        if c.reward_per_quiz_e8s == 0 || c.reward_per_quiz_e8s > MAX_REWARD_PER_QUIZ_E8S {
             return Err(format!(
-                "reward_per_quiz_e8s must be in 1..=allowance_chunk_e8s ({}), got {}",
-                c.allowance_chunk_e8s, c.reward_per_quiz_e8s
+                "reward_per_quiz_e8s must be in 1..={MAX_REWARD_PER_QUIZ_E8S}, got {}",
+                c.reward_per_quiz_e8s
+            ));
+        }
+        // A chunk below one reward could never pay a quiz.
+        if c.allowance_chunk_e8s < c.reward_per_quiz_e8s || c.allowance_chunk_e8s > MAX_ALLOWANCE_CHUNK_E8S {
+            return Err(format!(
+                "allowance_chunk_e8s must be in reward_per_quiz_e8s ({})..={MAX_ALLOWANCE_CHUNK_E8S}, got {}",
+                c.reward_per_quiz_e8s, c.allowance_chunk_e8s
+            ));
+        }
+        let budget = c.daily_emission_budget();
+        // A budget below one reward would pay no quiz at all.
+        if budget < c.reward_per_quiz_e8s || budget > MAX_DAILY_EMISSION_BUDGET_E8S {
+            return Err(format!(
+                "daily_emission_budget_e8s must be in reward_per_quiz_e8s ({})..={MAX_DAILY_EMISSION_BUDGET_E8S}, got {budget}",
+                c.reward_per_quiz_e8s
             ));
         }
         if !(1..=1_000).contains(&c.daily_attempt_limit) {
@@ -91,10 +138,22 @@ impl PlatformConfig {
         if !(1..=86_400).contains(&c.shard_sync_interval_secs) {
             return Err(format!("shard_sync_interval_secs must be in 1..=86400, got {}", c.shard_sync_interval_secs));
         }
-        if c.shard_topup_amount_cycles == 0 {
-            return Err("shard_topup_amount_cycles must be positive".into());
+        for (name, value, max) in [
+            ("shard_initial_cycles", c.shard_initial_cycles, MAX_SHARD_CYCLES),
+            ("shard_topup_threshold_cycles", c.shard_topup_threshold_cycles, MAX_SHARD_CYCLES),
+            ("shard_topup_amount_cycles", c.shard_topup_amount_cycles, MAX_SHARD_TOPUP_CYCLES),
+        ] {
+            if !(MIN_SHARD_CYCLES..=max).contains(&value) {
+                return Err(format!("{name} must be in {MIN_SHARD_CYCLES}..={max}, got {value}"));
+            }
         }
         Ok(())
+    }
+
+    /// The daily emission budget in force (the default for a configuration stored before the
+    /// budget existed).
+    pub fn daily_emission_budget(&self) -> u64 {
+        self.daily_emission_budget_e8s.unwrap_or(DEFAULT_DAILY_EMISSION_BUDGET_E8S)
     }
 }
 
@@ -133,6 +192,33 @@ pub struct ConfigOverrides {
     pub shard_initial_cycles: Option<u128>,
     pub shard_topup_threshold_cycles: Option<u128>,
     pub shard_topup_amount_cycles: Option<u128>,
+    pub daily_emission_budget_e8s: Option<u64>,
+}
+
+/// The economic parameters to change (function 1009, `update_economic_config`): the fields of
+/// [`ECONOMIC_FIELDS`], each optional.
+#[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+pub struct EconomicConfigChanges {
+    pub reward_per_quiz_e8s: Option<u64>,
+    pub allowance_chunk_e8s: Option<u64>,
+    pub daily_emission_budget_e8s: Option<u64>,
+    pub shard_initial_cycles: Option<u128>,
+    pub shard_topup_threshold_cycles: Option<u128>,
+    pub shard_topup_amount_cycles: Option<u128>,
+}
+
+impl EconomicConfigChanges {
+    pub fn as_overrides(&self) -> ConfigOverrides {
+        ConfigOverrides {
+            reward_per_quiz_e8s: self.reward_per_quiz_e8s,
+            allowance_chunk_e8s: self.allowance_chunk_e8s,
+            daily_emission_budget_e8s: self.daily_emission_budget_e8s,
+            shard_initial_cycles: self.shard_initial_cycles,
+            shard_topup_threshold_cycles: self.shard_topup_threshold_cycles,
+            shard_topup_amount_cycles: self.shard_topup_amount_cycles,
+            ..Default::default()
+        }
+    }
 }
 
 impl ConfigOverrides {
@@ -143,8 +229,16 @@ impl ConfigOverrides {
             ($($f:ident),*) => { $( if let Some(v) = self.$f { c.$f = v; } )* };
         }
         with_config_fields!(set);
+        if let Some(v) = self.daily_emission_budget_e8s {
+            c.daily_emission_budget_e8s = Some(v);
+        }
         c.validate()?;
         Ok(c)
+    }
+
+    /// The economic fields (see [`ECONOMIC_FIELDS`]) these overrides set.
+    pub fn economic_fields_set(&self) -> Vec<&'static str> {
+        self.fields_set().into_iter().filter(|f| ECONOMIC_FIELDS.contains(f)).collect()
     }
 
     /// The names of the fields these overrides set.
@@ -154,6 +248,9 @@ impl ConfigOverrides {
             ($($f:ident),*) => { $( if self.$f.is_some() { names.push(stringify!($f)); } )* };
         }
         with_config_fields!(set);
+        if self.daily_emission_budget_e8s.is_some() {
+            names.push("daily_emission_budget_e8s");
+        }
         names
     }
 
@@ -164,6 +261,9 @@ impl ConfigOverrides {
             ($($f:ident),*) => { $( if self.$f.is_some_and(|v| v == current.$f) { names.push(stringify!($f)); } )* };
         }
         with_config_fields!(same);
+        if self.daily_emission_budget_e8s.is_some_and(|v| v == current.daily_emission_budget()) {
+            names.push("daily_emission_budget_e8s");
+        }
         names
     }
 }
@@ -201,10 +301,25 @@ pub enum RegisterError {
     Anonymous,
     /// No shard can take a user right now; the hub is creating one (see `detail`).
     NoCapacity { detail: String },
+    /// The platform is paused by governance (function 1010); registration reopens when resumed.
+    PlatformPaused,
     /// A registration of this principal is still being completed; retry shortly.
     InProgress,
     /// The shard did not accept the user; nothing was recorded.
     ShardUnavailable { shard: Principal, detail: String },
+    /// The registration policy needs a proof (`register`'s argument) and none came; `accepted`
+    /// says which kinds it takes.
+    ProofRequired { accepted: String },
+    /// The proof is of a kind the policy in force does not accept.
+    ProofNotAccepted { detail: String },
+    /// No such invite code (or it was revoked).
+    InvalidInviteCode,
+    /// The invite code already registered a learner; each code registers one.
+    InviteCodeAlreadyUsed,
+    /// The credential presentation did not verify (see `detail`); nothing was recorded.
+    CredentialRejected { detail: String },
+    /// The credential's subject already registered another principal: one subject, one learner.
+    CredentialAlreadyUsed,
 }
 
 /// What a shard sends with an allowance request: changes since its previous report.
@@ -225,6 +340,17 @@ pub struct AllowanceGrant {
     pub granted_e8s: u64,
     /// Everything granted to this shard so far.
     pub shard_granted_total_e8s: u64,
+    /// Why less than a chunk was granted, if the daily budget or a pause held it back.
+    pub withheld: Option<GrantWithheld>,
+}
+
+/// Why the hub held back (part of) an allowance chunk; the shard asks again later.
+#[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub enum GrantWithheld {
+    /// The day's emission budget is used up: nothing more before `resets_at_ns` (next UTC day).
+    DailyBudgetUsed { resets_at_ns: u64 },
+    /// The platform is paused by governance (function 1010): nothing is granted until resumed.
+    PlatformPaused,
 }
 
 #[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -250,6 +376,11 @@ pub struct GlobalStats {
     pub quizzes_passed: u64,
     /// Why the last shard creation failed, if it did (e.g. not enough cycles).
     pub scaling_status: String,
+    /// Granted to shards on the current UTC day, in e8s (at most the daily emission budget).
+    pub granted_today_e8s: Option<u64>,
+    pub daily_emission_budget_e8s: Option<u64>,
+    /// Paused by governance (function 1010).
+    pub platform_paused: Option<bool>,
 }
 
 // ------------------------------------------------------------------ withdrawals (unstake)
@@ -398,6 +529,8 @@ pub struct UserView {
     pub completed_units: u64,
     pub registered_at_ns: u64,
     pub last_active_ns: u64,
+    /// Rewards of passed quizzes not paid yet (credited as allowance arrives), in e8s.
+    pub rewards_owed_e8s: Option<u64>,
 }
 
 /// The reply to a quiz submission: passed or not, and the reward. It deliberately does not say
@@ -411,6 +544,10 @@ pub struct QuizOutcome {
     pub passed: bool,
     /// Credited to the staked balance for this submission, in e8s.
     pub reward_e8s: u64,
+    /// A pass whose reward could not be paid yet (the day's emission budget is used up, or the
+    /// hub could not be reached): it is owed to the learner and credited, once, as soon as the
+    /// shard receives allowance (see `UserView::rewards_owed_e8s`).
+    pub reward_owed_e8s: Option<u64>,
     pub staked_e8s: u64,
     pub attempts_left_today: u32,
 }
@@ -431,6 +568,9 @@ pub enum ShardError {
     ContentUnavailable { detail: String },
     /// The shard's allowance is used up and the hub granted no more (hard cap).
     RewardsExhausted,
+    /// The platform is paused by governance (function 1010): quizzes are not accepted until it
+    /// is resumed; nothing was counted.
+    PlatformPaused,
     /// Rewards cannot be paid right now (the hub is unreachable or a refill is under way);
     /// the attempt was not counted: submit again later.
     RewardsUnavailable { detail: String },
@@ -450,6 +590,10 @@ pub struct ShardStats {
     pub pending_withdrawals: u64,
     /// Minted and settled, in e8s.
     pub withdrawn_e8s: u64,
+    /// Rewards of passed quizzes owed to learners, waiting for allowance, in e8s.
+    pub rewards_owed_e8s: Option<u64>,
+    /// Whether the hub told this shard the platform is paused.
+    pub platform_paused: Option<bool>,
 }
 
 // ------------------------------------------------------------------ learning content
@@ -518,6 +662,43 @@ mod tests {
         let bad = ConfigOverrides { pass_mark_percent: Some(0), ..Default::default() };
         assert!(bad.apply_to(&PlatformConfig::default()).unwrap_err().contains("pass_mark_percent"));
         assert_eq!(HARD_CAP_E8S, 420_000_000_000_000_000);
+    }
+
+    #[test]
+    fn economic_parameters_have_tight_bounds() {
+        let d = PlatformConfig::default();
+        assert_eq!(d.daily_emission_budget(), DEFAULT_DAILY_EMISSION_BUDGET_E8S);
+        let old_state = PlatformConfig { daily_emission_budget_e8s: None, ..d.clone() };
+        assert_eq!(old_state.daily_emission_budget(), DEFAULT_DAILY_EMISSION_BUDGET_E8S, "stored before the budget");
+        old_state.validate().unwrap();
+        let field_of = |o: ConfigOverrides| o.apply_to(&d).unwrap_err();
+        for (o, field) in [
+            (ConfigOverrides { reward_per_quiz_e8s: Some(MAX_REWARD_PER_QUIZ_E8S + 1), ..Default::default() }, "reward_per_quiz_e8s"),
+            (ConfigOverrides { reward_per_quiz_e8s: Some(0), ..Default::default() }, "reward_per_quiz_e8s"),
+            (ConfigOverrides { allowance_chunk_e8s: Some(MAX_ALLOWANCE_CHUNK_E8S + 1), ..Default::default() }, "allowance_chunk_e8s"),
+            (ConfigOverrides { allowance_chunk_e8s: Some(d.reward_per_quiz_e8s - 1), ..Default::default() }, "allowance_chunk_e8s"),
+            (ConfigOverrides { daily_emission_budget_e8s: Some(MAX_DAILY_EMISSION_BUDGET_E8S + 1), ..Default::default() }, "daily_emission_budget_e8s"),
+            (ConfigOverrides { daily_emission_budget_e8s: Some(d.reward_per_quiz_e8s - 1), ..Default::default() }, "daily_emission_budget_e8s"),
+            (ConfigOverrides { shard_initial_cycles: Some(MAX_SHARD_CYCLES + 1), ..Default::default() }, "shard_initial_cycles"),
+            (ConfigOverrides { shard_topup_threshold_cycles: Some(MIN_SHARD_CYCLES - 1), ..Default::default() }, "shard_topup_threshold_cycles"),
+            (ConfigOverrides { shard_topup_amount_cycles: Some(MAX_SHARD_TOPUP_CYCLES + 1), ..Default::default() }, "shard_topup_amount_cycles"),
+        ] {
+            let e = field_of(o);
+            assert!(e.starts_with(field), "{e}");
+        }
+        // The extremes are accepted.
+        let max = ConfigOverrides {
+            reward_per_quiz_e8s: Some(MAX_REWARD_PER_QUIZ_E8S),
+            allowance_chunk_e8s: Some(MAX_ALLOWANCE_CHUNK_E8S),
+            daily_emission_budget_e8s: Some(MAX_DAILY_EMISSION_BUDGET_E8S),
+            shard_topup_amount_cycles: Some(MAX_SHARD_TOPUP_CYCLES),
+            ..Default::default()
+        };
+        max.apply_to(&d).unwrap();
+        // At the highest budget the cap lasts at least 2,100 days.
+        assert!(HARD_CAP_E8S / MAX_DAILY_EMISSION_BUDGET_E8S >= 2_100);
+        assert_eq!(max.economic_fields_set().len(), 4);
+        assert!(ConfigOverrides { daily_attempt_limit: Some(3), ..Default::default() }.economic_fields_set().is_empty());
     }
 
     #[test]

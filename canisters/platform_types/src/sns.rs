@@ -340,7 +340,7 @@ pub enum Topic {
 
 impl Topic {
     /// Critical topics need a larger majority on the real SNS (20 % of the total and 67 % of
-    /// the votes cast, against 3 % and 50 %). The local governance ignores criticality.
+    /// the votes cast, against 3 % and 50 %); the local governance stand-in applies the same rule.
     pub fn is_critical(self) -> bool {
         matches!(self, Topic::DaoCommunitySettings | Topic::TreasuryAssetManagement | Topic::CriticalDappOperations)
     }

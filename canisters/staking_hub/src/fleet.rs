@@ -188,6 +188,8 @@ pub fn rollout_status() -> RolloutStatus {
 pub async fn push_pending() {
     let version = state::config_version();
     let config = state::config();
+    // The pause travels with the configuration: setting it bumps the version.
+    let paused = state::totals().is_paused();
     for (index, shard, sync) in all_shards() {
         if !shard.installed {
             continue;
@@ -206,7 +208,7 @@ pub async fn push_pending() {
             }
         }
         if sync.config_version < version {
-            let push = ShardConfigPush { version, config: config.clone() };
+            let push = ShardConfigPush { version, config: config.clone(), platform_paused: Some(paused) };
             match calls::push_shard_config(shard.id, &push).await {
                 Ok(confirmed) => {
                     state::update_shard_sync(index, |y| y.config_version = y.config_version.max(confirmed))

@@ -108,6 +108,7 @@ mod tests {
             learning_content_id: anonymous,
             sns_governance_id: anonymous,
             config: None,
+            registration_policy: None,
         });
         assert!(caller_is_governance(anonymous).is_err());
         let gov = Principal::from_slice(&[3; 10]);
@@ -116,6 +117,7 @@ mod tests {
             learning_content_id: anonymous,
             sns_governance_id: gov,
             config: None,
+            registration_policy: None,
         });
         assert!(caller_is_governance(gov).is_ok());
         assert!(caller_is_governance(anonymous).is_err());

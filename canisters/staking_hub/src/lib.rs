@@ -7,7 +7,9 @@
 //! There are no setters, no controller-only methods and no way to change the shard code: the
 //! shard Wasm is embedded at build time (`get_shard_wasm_hash`).
 
+mod admission;
 mod calls;
+mod credential;
 mod fleet;
 mod guards;
 mod inspect;
@@ -24,10 +26,20 @@ mod updates;
 
 use candid::Principal;
 use platform_types::{
+    EconomicConfigChanges, SetPlatformPausedArgs,
     AllowanceError, AllowanceGrant, ConfigOverrides, ConfigStatus, GlobalStats, HubInitArgs, HubUpgradeArgs, MintError,
-    MintRequest, PlatformConfig, RegisterError, RolloutCommand, RolloutStatus, SetShardStatusArgs, ShardInfo,
-    ShardReport, ValidationResult, VersionInfo,
+    MintRequest, PlatformConfig, RegisterError, RegistrationPolicyView, RegistrationProof, RolloutCommand, RolloutStatus, SetShardStatusArgs, ShardInfo,
+    SetRegistrationPolicyArgs, ShardReport, ValidationResult, VersionInfo,
 };
+
+// The credential crates link getrandom 0.2 (through rand_core), which needs a source on
+// wasm32-unknown-unknown; the hub never draws random numbers, so any request fails.
+#[cfg(target_arch = "wasm32")]
+fn no_randomness(_: &mut [u8]) -> Result<(), getrandom::Error> {
+    Err(getrandom::Error::UNSUPPORTED)
+}
+#[cfg(target_arch = "wasm32")]
+getrandom::register_custom_getrandom!(no_randomness);
 
 pub const CANISTER_NAME: &str = "staking_hub";
 
@@ -54,10 +66,18 @@ fn inspect_message() {
 }
 
 /// Registers the caller (the learner) on a shard and returns the shard. Calling it again returns
-/// the same shard. The anonymous principal is rejected.
+/// the same shard. The anonymous principal is rejected. A new learner proves what the
+/// registration policy asks for (`get_registration_policy`): an invite code or a credential
+/// presentation; under `Open` the argument may be omitted.
 #[ic_cdk::update]
-async fn register() -> Result<Principal, RegisterError> {
-    updates::register(ic_cdk::api::msg_caller()).await
+async fn register(proof: Option<RegistrationProof>) -> Result<Principal, RegisterError> {
+    updates::register(ic_cdk::api::msg_caller(), proof).await
+}
+
+/// Who may register and what to present (no code hashes), for the web app.
+#[ic_cdk::query]
+fn get_registration_policy() -> RegistrationPolicyView {
+    admission::view()
 }
 
 /// The shard of a registered user.
@@ -153,6 +173,35 @@ fn update_config(changes: ConfigOverrides) {
     lifecycle::push_now();
 }
 
+/// Validator of function 1009 (economic parameters; critical).
+#[ic_cdk::query]
+fn update_economic_config_validate(changes: EconomicConfigChanges) -> ValidationResult {
+    proposals::update_economic_config_validate(ic_cdk::api::msg_caller(), &changes)
+}
+
+/// SNS governance only (critical function 1009, CriticalDappOperations): reward per quiz,
+/// allowance chunk, daily emission budget, shard cycles. A new configuration version, pushed
+/// like `update_config`'s.
+#[ic_cdk::update]
+fn update_economic_config(changes: EconomicConfigChanges) {
+    proposals::update_economic_config(ic_cdk::api::msg_caller(), &changes).unwrap_or_else(|e| ic_cdk::trap(e));
+    lifecycle::push_now();
+}
+
+/// Validator of function 1010 (platform-wide pause).
+#[ic_cdk::query]
+fn set_platform_paused_validate(args: SetPlatformPausedArgs) -> ValidationResult {
+    proposals::set_platform_paused_validate(ic_cdk::api::msg_caller(), &args)
+}
+
+/// SNS governance only (emergency function 1010): pauses or resumes registration, quizzes,
+/// allowance grants and minting platform-wide; pushed to every shard.
+#[ic_cdk::update]
+fn set_platform_paused(args: SetPlatformPausedArgs) {
+    proposals::set_platform_paused(ic_cdk::api::msg_caller(), &args).unwrap_or_else(|e| ic_cdk::trap(e));
+    lifecycle::push_now();
+}
+
 /// Validator of function 1005 (shard Wasm rollout control).
 #[ic_cdk::query]
 fn control_shard_rollout_validate(command: RolloutCommand) -> ValidationResult {
@@ -164,6 +213,19 @@ fn control_shard_rollout_validate(command: RolloutCommand) -> ValidationResult {
 #[ic_cdk::update]
 fn control_shard_rollout(command: RolloutCommand) {
     proposals::control_shard_rollout(ic_cdk::api::msg_caller(), &command).unwrap_or_else(|e| ic_cdk::trap(e));
+}
+
+/// Validator of function 1007 (registration policy, invite code hashes to add or revoke).
+#[ic_cdk::query]
+fn set_registration_policy_validate(args: SetRegistrationPolicyArgs) -> ValidationResult {
+    admission::set_registration_policy_validate(ic_cdk::api::msg_caller(), &args)
+}
+
+/// SNS governance only: sets the registration policy and adds or revokes invite codes (by
+/// sha256). Traps on refusal (the proposal Fails).
+#[ic_cdk::update]
+fn set_registration_policy(args: SetRegistrationPolicyArgs) {
+    admission::set_registration_policy(ic_cdk::api::msg_caller(), &args).unwrap_or_else(|e| ic_cdk::trap(e));
 }
 
 /// The configuration version in force and who has not confirmed it yet.

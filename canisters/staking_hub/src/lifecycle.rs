@@ -18,6 +18,10 @@ pub fn config_from(args: &HubInitArgs) -> Result<PlatformConfig, String> {
 
 pub fn init(args: HubInitArgs) {
     let config = config_from(&args).unwrap_or_else(|e| ic_cdk::trap(format!("staking_hub init: invalid config: {e}")));
+    if let Some(policy) = &args.registration_policy {
+        platform_types::check_registration_policy(policy)
+            .unwrap_or_else(|e| ic_cdk::trap(format!("staking_hub init: invalid registration policy: {e}")));
+    }
     state::set_init_args(args);
     state::set_config(config);
     arm_timer();
@@ -76,7 +80,7 @@ mod tests {
 
     fn args(config: Option<ConfigOverrides>) -> HubInitArgs {
         let p = Principal::anonymous();
-        HubInitArgs { ledger_id: p, learning_content_id: p, sns_governance_id: p, config }
+        HubInitArgs { ledger_id: p, learning_content_id: p, sns_governance_id: p, config, registration_policy: None }
     }
 
     #[test]

@@ -5,7 +5,10 @@
 use candid::{CandidType, Principal};
 use ic_stable_structures::storable::{Bound, Storable};
 use crate::mint::MintCounters;
-use platform_types::{AllowanceError, AllowanceGrant, GlobalStats, ShardInfo, ShardReport, ShardStatus, HARD_CAP_E8S};
+use platform_types::{
+    AllowanceError, AllowanceGrant, GlobalStats, GrantWithheld, ShardInfo, ShardReport, ShardStatus, HARD_CAP_E8S,
+    NANOS_PER_DAY,
+};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 
@@ -114,7 +117,7 @@ pub enum ScalingNeed {
     None,
     /// A canister was created but its install failed: install it again (before anything else).
     RetryInstall(ShardIndex),
-    /// Every Active shard is at or over the soft limit, or there is no Active shard at all.
+    /// Every Active (or Disabled) shard is at or over the soft limit, or there is none at all.
     NewShard,
 }
 
@@ -128,7 +131,11 @@ pub fn scaling_need<'a>(
         if !s.installed {
             return ScalingNeed::RetryInstall(i);
         }
-        if s.status == ShardStatus::Active && s.user_count < soft_limit {
+        // A Disabled shard is capacity governance took out on purpose, not capacity that ran
+        // out: it counts like an Active one, so disabling a shard never makes the hub create a
+        // replacement (the stop for everything is the platform pause, function 1010).
+        let counts = matches!(s.status, ShardStatus::Active | ShardStatus::Disabled);
+        if counts && s.user_count < soft_limit {
             any_active_below_soft = true;
         }
     }
@@ -172,30 +179,82 @@ pub struct HubTotals {
     pub scaling_status: String,
     /// Outcome of the last cycles top-up round (empty before the first).
     pub topup_status: String,
+    /// The UTC day (days since the epoch) `granted_on_day_e8s` counts (`None` before the first
+    /// grant under the daily budget).
+    pub emission_day: Option<u64>,
+    /// Granted to all shards on `emission_day`, in e8s (never above that day's budget).
+    pub granted_on_day_e8s: Option<u64>,
+    /// Platform-wide pause set by governance (function 1010).
+    pub platform_paused: Option<bool>,
+}
+
+impl HubTotals {
+    /// Granted on the UTC day of `now_ns` (0 once the day has rolled over).
+    pub fn granted_today(&self, now_ns: u64) -> u64 {
+        if self.emission_day == Some(now_ns / NANOS_PER_DAY) {
+            self.granted_on_day_e8s.unwrap_or(0)
+        } else {
+            0
+        }
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.platform_paused.unwrap_or(false)
+    }
+}
+
+/// What one allowance request may be granted: the configuration's chunk and daily budget, and
+/// the pause.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GrantLimits {
+    pub chunk_e8s: u64,
+    pub daily_budget_e8s: u64,
+    pub paused: bool,
+}
+
+/// Start of the UTC day after the one of `now_ns`.
+pub fn next_day_start_ns(now_ns: u64) -> u64 {
+    (now_ns / NANOS_PER_DAY + 1).saturating_mul(NANOS_PER_DAY)
 }
 
 /// Records a shard's report (always) and grants an allowance chunk when the shard asks for one.
 /// The stats are recorded even when the grant fails with `HardCapReached`.
+///
+/// The grant is the chunk, cut to what is left of the hard cap and of the UTC day's emission
+/// budget; nothing while the platform is paused. A grant held back (wholly or in part) by the
+/// budget or the pause says so in `withheld`, so the shard knows when to ask again.
 pub fn apply_report(
     shard: &mut ShardRecord,
     totals: &mut HubTotals,
     report: &ShardReport,
-    chunk_e8s: u64,
+    limits: &GrantLimits,
     now_ns: u64,
 ) -> Result<AllowanceGrant, AllowanceError> {
     shard.reported_staked_e8s = report.total_staked_e8s;
     shard.quizzes_passed = shard.quizzes_passed.saturating_add(report.quizzes_passed_delta);
     shard.last_report_ns = now_ns;
     totals.quizzes_passed = totals.quizzes_passed.saturating_add(report.quizzes_passed_delta);
-    let granted = if report.wants_allowance {
-        let g = grant_amount(totals.total_granted_e8s, chunk_e8s, HARD_CAP_E8S)?;
-        shard.granted_e8s = shard.granted_e8s.saturating_add(g);
-        totals.total_granted_e8s = totals.total_granted_e8s.saturating_add(g);
-        g
-    } else {
+    let mut withheld = None;
+    let granted = if !report.wants_allowance {
         0
+    } else if limits.paused {
+        withheld = Some(GrantWithheld::PlatformPaused);
+        0
+    } else {
+        let by_cap = grant_amount(totals.total_granted_e8s, limits.chunk_e8s, HARD_CAP_E8S)?;
+        let today = totals.granted_today(now_ns);
+        let budget_left = limits.daily_budget_e8s.saturating_sub(today);
+        let g = by_cap.min(budget_left);
+        if g < by_cap {
+            withheld = Some(GrantWithheld::DailyBudgetUsed { resets_at_ns: next_day_start_ns(now_ns) });
+        }
+        shard.granted_e8s = shard.granted_e8s.checked_add(g).expect("granted stays under the cap");
+        totals.total_granted_e8s = totals.total_granted_e8s.checked_add(g).expect("granted stays under the cap");
+        totals.emission_day = Some(now_ns / NANOS_PER_DAY);
+        totals.granted_on_day_e8s = Some(today + g);
+        g
     };
-    Ok(AllowanceGrant { granted_e8s: granted, shard_granted_total_e8s: shard.granted_e8s })
+    Ok(AllowanceGrant { granted_e8s: granted, shard_granted_total_e8s: shard.granted_e8s, withheld })
 }
 
 /// The `get_global_stats` answer from the installed shards and the totals.
@@ -215,6 +274,9 @@ pub fn global_stats<'a>(
         cap_remaining_e8s: HARD_CAP_E8S.saturating_sub(totals.total_granted_e8s),
         quizzes_passed: totals.quizzes_passed,
         scaling_status: totals.scaling_status.clone(),
+        granted_today_e8s: None,
+        daily_emission_budget_e8s: None,
+        platform_paused: Some(totals.is_paused()),
     }
 }
 
@@ -291,6 +353,10 @@ mod tests {
         s.installed = true;
         s.user_count = users;
         s
+    }
+
+    fn unlimited(chunk_e8s: u64) -> GrantLimits {
+        GrantLimits { chunk_e8s, daily_budget_e8s: u64::MAX, paused: false }
     }
 
     fn indexed(shards: &[ShardRecord]) -> impl Iterator<Item = (ShardIndex, &ShardRecord)> {
@@ -380,8 +446,15 @@ mod tests {
         disabled.status = ShardStatus::Disabled;
         assert_eq!(
             scaling_need(indexed(&[full.clone(), disabled.clone()]), 9),
+            ScalingNeed::None,
+            "disabling the only non-full shard does not create a replacement"
+        );
+        let mut disabled_at_soft = shard(4, 9);
+        disabled_at_soft.status = ShardStatus::Disabled;
+        assert_eq!(
+            scaling_need(indexed(&[full.clone(), disabled_at_soft]), 9),
             ScalingNeed::NewShard,
-            "no Active shard"
+            "a disabled shard at the soft limit is no spare capacity"
         );
         assert_eq!(scaling_need(indexed(&[full, disabled, shard(3, 2)]), 9), ScalingNeed::None);
     }
@@ -417,22 +490,22 @@ mod tests {
             quizzes_passed_delta: passed,
             wants_allowance: true,
         };
-        let g = apply_report(&mut s, &mut t, &ask(10, 1), chunk, 100).unwrap();
-        assert_eq!(g, AllowanceGrant { granted_e8s: chunk, shard_granted_total_e8s: chunk });
-        let g = apply_report(&mut s, &mut t, &ask(20, 2), chunk, 200).unwrap();
+        let g = apply_report(&mut s, &mut t, &ask(10, 1), &unlimited(chunk), 100).unwrap();
+        assert_eq!(g, AllowanceGrant { granted_e8s: chunk, shard_granted_total_e8s: chunk, withheld: None });
+        let g = apply_report(&mut s, &mut t, &ask(20, 2), &unlimited(chunk), 200).unwrap();
         assert_eq!(g.shard_granted_total_e8s, 2 * chunk);
-        let g = apply_report(&mut s, &mut t, &ask(30, 3), chunk, 300).unwrap();
+        let g = apply_report(&mut s, &mut t, &ask(30, 3), &unlimited(chunk), 300).unwrap();
         assert_eq!(g.granted_e8s, HARD_CAP_E8S - 2 * chunk, "the remainder, not a full chunk");
         assert_eq!(t.total_granted_e8s, HARD_CAP_E8S);
-        assert_eq!(apply_report(&mut s, &mut t, &ask(40, 4), chunk, 400), Err(AllowanceError::HardCapReached));
+        assert_eq!(apply_report(&mut s, &mut t, &ask(40, 4), &unlimited(chunk), 400), Err(AllowanceError::HardCapReached));
         // Stats are recorded even when nothing more can be granted.
         assert_eq!((s.reported_staked_e8s, s.quizzes_passed, s.last_report_ns), (40, 10, 400));
         assert_eq!(t.quizzes_passed, 10);
         assert_eq!(s.granted_e8s, HARD_CAP_E8S);
         // A stats-only sync still works after the cap.
         let sync = ShardReport { wants_allowance: false, ..ask(50, 0) };
-        let g = apply_report(&mut s, &mut t, &sync, chunk, 500).unwrap();
-        assert_eq!(g, AllowanceGrant { granted_e8s: 0, shard_granted_total_e8s: HARD_CAP_E8S });
+        let g = apply_report(&mut s, &mut t, &sync, &unlimited(chunk), 500).unwrap();
+        assert_eq!(g, AllowanceGrant { granted_e8s: 0, shard_granted_total_e8s: HARD_CAP_E8S, withheld: None });
         let stats = global_stats([(&s, &MintCounters::default())], &t, &MintCounters::default());
         assert_eq!((stats.total_staked_e8s, stats.cap_remaining_e8s, stats.total_minted_e8s), (50, 0, 0));
     }
@@ -444,12 +517,54 @@ mod tests {
         let mut b = shard(2, 1);
         let mut t = HubTotals::default();
         let ask = ShardReport { wants_allowance: true, ..Default::default() };
-        apply_report(&mut a, &mut t, &ask, chunk, 1).unwrap();
-        apply_report(&mut b, &mut t, &ask, chunk, 1).unwrap();
-        let last = apply_report(&mut a, &mut t, &ask, chunk, 1).unwrap();
+        apply_report(&mut a, &mut t, &ask, &unlimited(chunk), 1).unwrap();
+        apply_report(&mut b, &mut t, &ask, &unlimited(chunk), 1).unwrap();
+        let last = apply_report(&mut a, &mut t, &ask, &unlimited(chunk), 1).unwrap();
         assert_eq!(last.granted_e8s, 200_000_000 * E8S);
-        assert_eq!(apply_report(&mut b, &mut t, &ask, chunk, 1), Err(AllowanceError::HardCapReached));
+        assert_eq!(apply_report(&mut b, &mut t, &ask, &unlimited(chunk), 1), Err(AllowanceError::HardCapReached));
         assert_eq!(a.granted_e8s + b.granted_e8s, HARD_CAP_E8S);
+    }
+
+    #[test]
+    fn grants_stay_within_the_daily_budget_and_resume_the_next_utc_day() {
+        let day = NANOS_PER_DAY;
+        let limits = GrantLimits { chunk_e8s: 40, daily_budget_e8s: 100, paused: false };
+        let (mut a, mut b) = (shard(1, 1), shard(2, 1));
+        let mut t = HubTotals::default();
+        let ask = ShardReport { wants_allowance: true, ..Default::default() };
+        let now = 3 * day + 5;
+        assert_eq!(apply_report(&mut a, &mut t, &ask, &limits, now).unwrap().granted_e8s, 40);
+        assert_eq!(apply_report(&mut b, &mut t, &ask, &limits, now + 1).unwrap().granted_e8s, 40);
+        // The budget is shared by all shards: only 20 are left today.
+        let cut = apply_report(&mut a, &mut t, &ask, &limits, now + 2).unwrap();
+        assert_eq!(cut.granted_e8s, 20);
+        assert_eq!(cut.withheld, Some(GrantWithheld::DailyBudgetUsed { resets_at_ns: 4 * day }));
+        let none = apply_report(&mut b, &mut t, &ask, &limits, 4 * day - 1).unwrap();
+        assert_eq!((none.granted_e8s, none.shard_granted_total_e8s), (0, 40));
+        assert_eq!(none.withheld, Some(GrantWithheld::DailyBudgetUsed { resets_at_ns: 4 * day }));
+        assert_eq!((t.granted_today(4 * day - 1), t.total_granted_e8s), (100, 100));
+        // A stats-only sync is not held back.
+        let sync = ShardReport { wants_allowance: false, quizzes_passed_delta: 3, ..Default::default() };
+        assert_eq!(apply_report(&mut b, &mut t, &sync, &limits, now + 3).unwrap().withheld, None);
+        // Next UTC day: a fresh budget.
+        assert_eq!(t.granted_today(4 * day), 0);
+        let next = apply_report(&mut b, &mut t, &ask, &limits, 4 * day).unwrap();
+        assert_eq!((next.granted_e8s, next.withheld), (40, None));
+        assert_eq!((t.granted_today(4 * day), t.emission_day), (40, Some(4)));
+        assert_eq!(a.granted_e8s + b.granted_e8s, t.total_granted_e8s);
+    }
+
+    #[test]
+    fn a_paused_platform_grants_nothing_but_records_the_stats() {
+        let limits = GrantLimits { chunk_e8s: 40, daily_budget_e8s: 100, paused: true };
+        let mut s = shard(1, 1);
+        let mut t = HubTotals { platform_paused: Some(true), ..Default::default() };
+        let ask = ShardReport { wants_allowance: true, quizzes_passed_delta: 2, total_staked_e8s: 9, ..Default::default() };
+        let g = apply_report(&mut s, &mut t, &ask, &limits, 1).unwrap();
+        assert_eq!((g.granted_e8s, g.withheld), (0, Some(GrantWithheld::PlatformPaused)));
+        assert_eq!((t.total_granted_e8s, t.quizzes_passed, s.reported_staked_e8s), (0, 2, 9));
+        assert!(t.is_paused());
+        assert!(!HubTotals::default().is_paused(), "state stored before the pause existed: running");
     }
 
     #[test]

@@ -12,8 +12,9 @@ use crate::model::ShardIndex;
 use crate::state;
 use candid::Principal;
 use platform_types::{
-    render_config_change, render_rollout_command, render_shard_status, ConfigOverrides, PlatformConfig,
-    RolloutCommand, RolloutState, SetShardStatusArgs, ShardStatus, ValidationResult,
+    render_config_change, render_economic_config_change, render_platform_paused, render_rollout_command,
+    render_shard_status, ConfigOverrides, EconomicConfigChanges, PlatformConfig, RolloutCommand, RolloutState,
+    SetPlatformPausedArgs, SetShardStatusArgs, ShardStatus, ValidationResult,
 };
 
 // ------------------------------------------------------------------ 1000: shard status
@@ -65,11 +66,62 @@ pub fn update_config_validate(caller: Principal, changes: &ConfigOverrides) -> V
 }
 
 /// Applies a configuration change: a new version, pushed to every shard and learning_content
-/// by [`crate::fleet::push_pending`]. Returns the old and the new configuration.
+/// by [`crate::fleet::push_pending`]. Returns the old and the new configuration. Economic
+/// fields are refused (function 1009).
 pub fn update_config(caller: Principal, changes: &ConfigOverrides) -> Result<(PlatformConfig, PlatformConfig), String> {
     guards::caller_is_governance(caller)?;
     let old = state::config();
     let (next, _) = render_config_change(&old, changes)?;
+    apply_config(old, next)
+}
+
+// ------------------------------------------------------------------ 1009: economic parameters
+
+pub fn update_economic_config_validate(caller: Principal, changes: &EconomicConfigChanges) -> ValidationResult {
+    guards::caller_is_governance(caller)?;
+    render_economic_config_change(&state::config(), changes).map(|(_, text)| text)
+}
+
+/// The critical function 1009 (CriticalDappOperations): the economic parameters, re-validated
+/// against the configuration in force at execution.
+pub fn update_economic_config(
+    caller: Principal,
+    changes: &EconomicConfigChanges,
+) -> Result<(PlatformConfig, PlatformConfig), String> {
+    guards::caller_is_governance(caller)?;
+    let old = state::config();
+    let (next, _) = render_economic_config_change(&old, changes)?;
+    apply_config(old, next)
+}
+
+// ------------------------------------------------------------------ 1010: platform pause
+
+fn check_platform_paused(args: &SetPlatformPausedArgs) -> Result<String, String> {
+    let text = render_platform_paused(args)?;
+    if state::totals().is_paused() == args.paused {
+        return Err(format!("the platform is already {}", if args.paused { "paused" } else { "running" }));
+    }
+    Ok(text)
+}
+
+pub fn set_platform_paused_validate(caller: Principal, args: &SetPlatformPausedArgs) -> ValidationResult {
+    guards::caller_is_governance(caller)?;
+    check_platform_paused(args)
+}
+
+/// Records the pause at once (registration, grants and mints at the hub follow it immediately)
+/// and makes it a new configuration version, so [`crate::fleet::push_pending`] tells every
+/// shard (which then refuses quizzes) until each confirms.
+pub fn set_platform_paused(caller: Principal, args: &SetPlatformPausedArgs) -> Result<(), String> {
+    guards::caller_is_governance(caller)?;
+    check_platform_paused(args)?;
+    state::update_totals(|t| t.platform_paused = Some(args.paused));
+    state::update_fleet(|f| f.config_version += 1);
+    Ok(())
+}
+
+/// Puts `next` in force as a new configuration version; Full/Active follow its hard limit.
+fn apply_config(old: PlatformConfig, next: PlatformConfig) -> Result<(PlatformConfig, PlatformConfig), String> {
     state::set_config(next.clone());
     state::update_fleet(|f| f.config_version += 1);
     // Full/Active follow the (possibly changed) hard limit.
@@ -138,7 +190,7 @@ pub fn control_shard_rollout(caller: Principal, command: &RolloutCommand) -> Res
 mod tests {
     use super::*;
     use crate::{fleet, registry};
-    use platform_types::HubInitArgs;
+    use platform_types::{HubInitArgs, E8S, HARD_CAP_E8S};
 
     fn p(n: u8) -> Principal {
         Principal::from_slice(&[n; 10])
@@ -152,6 +204,7 @@ mod tests {
             learning_content_id: p(2),
             sns_governance_id: p(GOVERNANCE),
             config: None,
+            registration_policy: None,
         });
         let i = registry::record_created(p(50), 0);
         registry::mark_installed(i, "h".into(), 0);
@@ -211,6 +264,60 @@ mod tests {
         let lower = ConfigOverrides { shard_soft_limit: Some(5), shard_hard_limit: Some(8), ..Default::default() };
         update_config(p(GOVERNANCE), &lower).unwrap();
         assert_eq!(state::shard(i).unwrap().status, ShardStatus::Full);
+        assert_eq!(state::config_version(), 2);
+    }
+
+    #[test]
+    fn economic_fields_are_refused_by_1001_and_changed_by_1009_only() {
+        init();
+        let g = p(GOVERNANCE);
+        let via_1001 = ConfigOverrides { reward_per_quiz_e8s: Some(E8S), daily_attempt_limit: Some(7), ..Default::default() };
+        let err = update_config_validate(g, &via_1001).unwrap_err();
+        assert!(err.contains("reward_per_quiz_e8s") && err.contains("1009"), "{err}");
+        assert!(update_config(g, &via_1001).unwrap_err().contains("1009"), "the target re-checks");
+        let budget = ConfigOverrides { daily_emission_budget_e8s: Some(E8S), ..Default::default() };
+        assert!(update_config(g, &budget).unwrap_err().contains("daily_emission_budget_e8s"));
+        assert_eq!(state::config(), PlatformConfig::default(), "nothing applied");
+
+        let changes = EconomicConfigChanges {
+            reward_per_quiz_e8s: Some(50 * E8S),
+            daily_emission_budget_e8s: Some(10_000 * E8S),
+            ..Default::default()
+        };
+        for caller in [p(9), Principal::anonymous()] {
+            assert!(update_economic_config_validate(caller, &changes).unwrap_err().contains("governance"));
+            assert!(update_economic_config(caller, &changes).is_err());
+        }
+        let text = update_economic_config_validate(g, &changes).unwrap();
+        assert!(text.starts_with("CRITICAL") && text.contains("reward_per_quiz_e8s: 10000000000 -> 5000000000"), "{text}");
+        let too_much = EconomicConfigChanges { daily_emission_budget_e8s: Some(HARD_CAP_E8S), ..Default::default() };
+        assert!(update_economic_config_validate(g, &too_much).unwrap_err().contains("daily_emission_budget_e8s"));
+        update_economic_config(g, &changes).unwrap();
+        let c = state::config();
+        assert_eq!((c.reward_per_quiz_e8s, c.daily_emission_budget()), (50 * E8S, 10_000 * E8S));
+        assert_eq!(state::config_version(), 1, "pushed like any configuration change");
+        assert!(update_economic_config(g, &changes).unwrap_err().contains("changes nothing"));
+        update_config(g, &ConfigOverrides { daily_attempt_limit: Some(7), ..Default::default() }).unwrap();
+        assert_eq!(state::config_version(), 2, "1001 still changes the operational fields");
+    }
+
+    #[test]
+    fn the_platform_pause_is_validated_applied_and_pushed_as_a_new_version() {
+        init();
+        let g = p(GOVERNANCE);
+        let pause = SetPlatformPausedArgs { paused: true, reason: "farm under way".into() };
+        let resume = SetPlatformPausedArgs { paused: false, reason: "fixed".into() };
+        assert!(set_platform_paused(p(9), &pause).unwrap_err().contains("governance"));
+        assert!(set_platform_paused_validate(g, &resume).unwrap_err().contains("already running"));
+        assert!(set_platform_paused_validate(g, &SetPlatformPausedArgs { reason: " ".into(), ..pause.clone() }).is_err());
+        assert!(set_platform_paused_validate(g, &pause).unwrap().starts_with("PAUSE"));
+        set_platform_paused(g, &pause).unwrap();
+        assert!(state::totals().is_paused());
+        assert_eq!(state::config_version(), 1);
+        assert_eq!(fleet::config_status().shards_behind, vec![(p(50), 0)], "every shard is told");
+        assert!(set_platform_paused(g, &pause).unwrap_err().contains("already paused"), "re-validated");
+        set_platform_paused(g, &resume).unwrap();
+        assert!(!state::totals().is_paused());
         assert_eq!(state::config_version(), 2);
     }
 

@@ -23,7 +23,7 @@ pub fn get_user_shard(user: Principal) -> Option<Principal> {
 }
 
 pub fn get_global_stats() -> GlobalStats {
-    registry::global_stats()
+    registry::global_stats(ic_cdk::api::time())
 }
 
 pub fn list_shards() -> Vec<ShardInfo> {
@@ -45,6 +45,7 @@ mod tests {
             learning_content_id: Principal::from_slice(&[7; 10]),
             sns_governance_id: Principal::from_slice(&[8; 10]),
             config: None,
+            registration_policy: None,
         };
         state::set_init_args(args.clone());
         let v = get_version();
@@ -63,7 +64,7 @@ mod tests {
 
     #[test]
     fn a_fresh_hub_has_no_users_and_no_shards() {
-        let stats = get_global_stats();
+        let stats = registry::global_stats(0);
         assert_eq!((stats.users, stats.shards.len(), stats.total_granted_e8s), (0, 0, 0));
         assert_eq!(stats.cap_remaining_e8s, platform_types::HARD_CAP_E8S);
         assert!(list_shards().is_empty());

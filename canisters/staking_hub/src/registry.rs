@@ -8,7 +8,7 @@ use crate::model::{self, HubTotals, ScalingNeed, ShardIndex, ShardRecord, UserEn
 use crate::state;
 use candid::Principal;
 use platform_types::{
-    AllowanceError, AllowanceGrant, GlobalStats, MintError, MintRequest, ShardInfo, ShardReport,
+    AllowanceError, AllowanceGrant, GlobalStats, MintError, MintRequest, PlatformConfig, ShardInfo, ShardReport,
 };
 
 /// The shard a new user goes to (see [`model::pick_shard`]).
@@ -99,18 +99,24 @@ pub fn set_topup_status(status: String) {
     state::update_totals(|t| t.topup_status = status);
 }
 
-/// `request_allowance` from `caller`: the caller check, then [`model::apply_report`].
+/// `request_allowance` from `caller`: the caller check, then [`model::apply_report`] under the
+/// configuration's chunk and daily emission budget and the platform pause.
 pub fn request_allowance(
     caller: Principal,
     report: &ShardReport,
-    chunk_e8s: u64,
+    config: &PlatformConfig,
     now_ns: u64,
 ) -> Result<AllowanceGrant, AllowanceError> {
     let found = state::shard_by_id(caller);
     model::check_allowance_caller(found.as_ref().map(|(_, s)| s))?;
     let (index, mut shard) = found.expect("checked above");
     let mut totals: HubTotals = state::totals();
-    let result = model::apply_report(&mut shard, &mut totals, report, chunk_e8s, now_ns);
+    let limits = model::GrantLimits {
+        chunk_e8s: config.allowance_chunk_e8s,
+        daily_budget_e8s: config.daily_emission_budget(),
+        paused: totals.is_paused(),
+    };
+    let result = model::apply_report(&mut shard, &mut totals, report, &limits, now_ns);
     state::update_shard(index, |s| *s = shard);
     state::update_totals(|t| *t = totals);
     result
@@ -179,9 +185,15 @@ pub fn list_shards() -> Vec<ShardInfo> {
         .collect()
 }
 
-pub fn global_stats() -> GlobalStats {
+pub fn global_stats(now_ns: u64) -> GlobalStats {
     let shards: Vec<_> = state::shards().into_iter().map(|(i, s)| (s, state::shard_mints(i))).collect();
-    model::global_stats(shards.iter().map(|(s, m)| (s, m)), &state::totals(), &state::mint_totals())
+    let totals = state::totals();
+    let stats = model::global_stats(shards.iter().map(|(s, m)| (s, m)), &totals, &state::mint_totals());
+    GlobalStats {
+        granted_today_e8s: Some(totals.granted_today(now_ns)),
+        daily_emission_budget_e8s: Some(state::config().daily_emission_budget()),
+        ..stats
+    }
 }
 
 #[cfg(test)]
@@ -225,7 +237,7 @@ mod tests {
         assert_eq!(state::shard(a).unwrap().user_count, 1);
         release(p(1), 2);
         assert_eq!(registered_shard(p(1)), Some(p(100)), "a registered user is never released");
-        assert_eq!(global_stats().users, 1);
+        assert_eq!(global_stats(0).users, 1);
     }
 
     #[test]
@@ -247,20 +259,26 @@ mod tests {
     fn allowances_go_to_known_shards_only_and_stop_at_the_cap() {
         let a = installed_shard(60);
         let report = ShardReport { total_staked_e8s: 5, user_count: 1, quizzes_passed_delta: 2, wants_allowance: true };
-        assert_eq!(request_allowance(p(61), &report, E8S, 1), Err(AllowanceError::UnknownShard));
+        let unbudgeted = |chunk| PlatformConfig {
+            allowance_chunk_e8s: chunk,
+            daily_emission_budget_e8s: Some(u64::MAX),
+            ..PlatformConfig::default()
+        };
+        assert_eq!(request_allowance(p(61), &report, &unbudgeted(E8S), 1), Err(AllowanceError::UnknownShard));
         let chunk = 2_000_000_000 * E8S;
-        assert_eq!(request_allowance(p(60), &report, chunk, 1).unwrap().granted_e8s, chunk);
-        assert_eq!(request_allowance(p(60), &report, chunk, 2).unwrap().granted_e8s, chunk);
-        assert_eq!(request_allowance(p(60), &report, chunk, 3).unwrap().granted_e8s, HARD_CAP_E8S - 2 * chunk);
-        assert_eq!(request_allowance(p(60), &report, chunk, 4), Err(AllowanceError::HardCapReached));
-        let stats = global_stats();
+        let chunk_cfg = unbudgeted(chunk);
+        assert_eq!(request_allowance(p(60), &report, &chunk_cfg, 1).unwrap().granted_e8s, chunk);
+        assert_eq!(request_allowance(p(60), &report, &chunk_cfg, 2).unwrap().granted_e8s, chunk);
+        assert_eq!(request_allowance(p(60), &report, &chunk_cfg, 3).unwrap().granted_e8s, HARD_CAP_E8S - 2 * chunk);
+        assert_eq!(request_allowance(p(60), &report, &chunk_cfg, 4), Err(AllowanceError::HardCapReached));
+        let stats = global_stats(0);
         assert_eq!(stats.total_granted_e8s, HARD_CAP_E8S);
         assert_eq!(stats.cap_remaining_e8s, 0);
         assert_eq!(stats.quizzes_passed, 8, "recorded on every request, the refused one too");
         assert_eq!(stats.total_staked_e8s, 5);
         assert_eq!(state::shard(a).unwrap().last_report_ns, 4);
         state::update_shard(a, |s| s.status = ShardStatus::Disabled);
-        assert_eq!(request_allowance(p(60), &report, chunk, 5), Err(AllowanceError::ShardDisabled));
-        assert_eq!(global_stats().quizzes_passed, 8, "a disabled shard's report is not recorded");
+        assert_eq!(request_allowance(p(60), &report, &chunk_cfg, 5), Err(AllowanceError::ShardDisabled));
+        assert_eq!(global_stats(0).quizzes_passed, 8, "a disabled shard's report is not recorded");
     }
 }

@@ -16,6 +16,9 @@ pub const HUB_CYCLES_RESERVE: u128 = 100_000_000_000;
 /// `ensure_capacity`: provisions a shard when the scaling decision says so. `Ok(None)`: nothing
 /// to do, or another provisioning is already under way (it serves the same need).
 pub async fn ensure_capacity() -> Result<Option<Principal>, String> {
+    if state::totals().is_paused() {
+        return Err("the platform is paused (function 1010): no shard is created".into());
+    }
     let Some(guard) = ProvisionGuard::acquire() else {
         return Ok(None);
     };
@@ -38,6 +41,14 @@ pub async fn provision_for_registration(hard_limit: u64) -> Result<(), RegisterE
     };
     if registry::route(hard_limit).is_some() {
         return Ok(());
+    }
+    // The only spare capacity is on Disabled shards: governance took it out on purpose.
+    if registry::scaling_need(state::config().shard_soft_limit) == ScalingNeed::None {
+        return Err(RegisterError::NoCapacity {
+            detail: "no enabled shard has room and disabled shards are not replaced automatically; \
+                     registration reopens when governance enables a shard (function 1000)"
+                .into(),
+        });
     }
     let shard = provision(&guard).await.map_err(|detail| RegisterError::NoCapacity { detail })?;
     drop(guard);

@@ -15,6 +15,9 @@
 //! | 9 | `StableCell` | `MintCounters` over all shards |
 //! | 10 | `StableCell` | `FleetState`: config version, learning_content's confirmed version, rollout control |
 //! | 11 | `StableBTreeMap<u32, ShardSync>` | per shard: confirmed config version, status pushed, rollout failures |
+//! | 20 | `StableCell` | the `RegistrationPolicy` set by governance (none: the init argument's, see `admission`) |
+//! | 21 | `StableBTreeMap<[u8; 32], InviteCode>` | invite code sha256 → unused / used by a learner / revoked |
+//! | 22 | `StableBTreeMap<Principal, Principal>` | credential subject (id_alias) → the learner it registered |
 
 use crate::fleet::{FleetState, ShardSync};
 use crate::mint::{MintCounters, MintKey, MintRecord};
@@ -37,6 +40,10 @@ pub const SHARD_MINTS_MEMORY_ID: MemoryId = MemoryId::new(8);
 pub const MINT_TOTALS_MEMORY_ID: MemoryId = MemoryId::new(9);
 pub const FLEET_MEMORY_ID: MemoryId = MemoryId::new(10);
 pub const SHARD_SYNC_MEMORY_ID: MemoryId = MemoryId::new(11);
+// Registration (ids from 20 on, away from the other structures).
+pub const REGISTRATION_POLICY_MEMORY_ID: MemoryId = MemoryId::new(20);
+pub const INVITE_CODES_MEMORY_ID: MemoryId = MemoryId::new(21);
+pub const CREDENTIAL_SUBJECTS_MEMORY_ID: MemoryId = MemoryId::new(22);
 
 type VM<M> = VirtualMemory<M>;
 pub type InitArgsCell<M> = StableCell<StableCandid<Option<HubInitArgs>>, VM<M>>;
@@ -51,6 +58,9 @@ pub type ShardMints<M> = StableBTreeMap<ShardIndex, StableCandid<MintCounters>, 
 pub type MintTotalsCell<M> = StableCell<StableCandid<MintCounters>, VM<M>>;
 pub type FleetCell<M> = StableCell<StableCandid<FleetState>, VM<M>>;
 pub type ShardSyncMap<M> = StableBTreeMap<ShardIndex, StableCandid<ShardSync>, VM<M>>;
+pub type RegistrationPolicyCell<M> = StableCell<StableCandid<Option<platform_types::RegistrationPolicy>>, VM<M>>;
+pub type InviteCodeMap<M> = StableBTreeMap<[u8; 32], StableCandid<crate::admission::InviteCode>, VM<M>>;
+pub type CredentialSubjectMap<M> = StableBTreeMap<Principal, Principal, VM<M>>;
 
 /// The hub's stable structures over one memory manager.
 pub struct Stable<M: Memory> {
@@ -66,6 +76,9 @@ pub struct Stable<M: Memory> {
     pub mint_totals: MintTotalsCell<M>,
     pub fleet: FleetCell<M>,
     pub shard_sync: ShardSyncMap<M>,
+    pub registration_policy: RegistrationPolicyCell<M>,
+    pub invite_codes: InviteCodeMap<M>,
+    pub credential_subjects: CredentialSubjectMap<M>,
 }
 
 impl<M: Memory + Clone> Stable<M> {
@@ -84,6 +97,9 @@ impl<M: Memory + Clone> Stable<M> {
             mint_totals: StableCell::init(manager.get(MINT_TOTALS_MEMORY_ID), StableCandid(MintCounters::default())),
             fleet: StableCell::init(manager.get(FLEET_MEMORY_ID), StableCandid(FleetState::default())),
             shard_sync: StableBTreeMap::init(manager.get(SHARD_SYNC_MEMORY_ID)),
+            registration_policy: StableCell::init(manager.get(REGISTRATION_POLICY_MEMORY_ID), StableCandid(None)),
+            invite_codes: StableBTreeMap::init(manager.get(INVITE_CODES_MEMORY_ID)),
+            credential_subjects: StableBTreeMap::init(manager.get(CREDENTIAL_SUBJECTS_MEMORY_ID)),
         }
     }
 }
@@ -93,11 +109,11 @@ thread_local! {
         RefCell::new(Stable::open(&MemoryManager::init(DefaultMemoryImpl::default())));
 }
 
-fn with<R>(f: impl FnOnce(&Stable<DefaultMemoryImpl>) -> R) -> R {
+pub(crate) fn with<R>(f: impl FnOnce(&Stable<DefaultMemoryImpl>) -> R) -> R {
     STABLE.with_borrow(f)
 }
 
-fn with_mut<R>(f: impl FnOnce(&mut Stable<DefaultMemoryImpl>) -> R) -> R {
+pub(crate) fn with_mut<R>(f: impl FnOnce(&mut Stable<DefaultMemoryImpl>) -> R) -> R {
     STABLE.with_borrow_mut(f)
 }
 
@@ -285,6 +301,7 @@ mod tests {
                 shard_hard_limit: Some(10),
                 ..Default::default()
             }),
+            registration_policy: None,
         }
     }
 

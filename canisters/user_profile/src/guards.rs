@@ -92,7 +92,7 @@ impl PendingSubmission {
     }
 
     /// `None`: a pass with no allowance to pay it (the submission was cancelled).
-    pub fn finish(mut self, verdict: &VerifyResult, now_ns: u64) -> Option<QuizOutcome> {
+    pub fn finish(mut self, verdict: &VerifyResult, now_ns: u64) -> QuizOutcome {
         let ticket = self.ticket.take().expect("a pending submission finishes once");
         state::with_mut(|s| s.finish_submission(ticket, verdict, now_ns))
     }

@@ -132,6 +132,8 @@ impl UserRecord {
             completed_units: self.completed_units,
             registered_at_ns: self.registered_at_ns,
             last_active_ns: self.last_active_ns,
+            // Kept outside the record (`ShardState::view` fills it in).
+            rewards_owed_e8s: None,
         }
     }
 
@@ -337,6 +339,25 @@ pub struct Counters {
     pub last_report_ns: u64,
     /// The hub answered `HardCapReached`: nothing more will ever be granted.
     pub hard_cap_reached: bool,
+    /// Rewards of passed quizzes owed to learners (see `ShardState::pay_owed_rewards`).
+    pub rewards_owed_e8s: Option<u64>,
+    /// Sequence number of the next owed reward (FIFO order of payment).
+    pub next_owed_seq: Option<u64>,
+    /// The hub said the day's emission budget is used up until this time: no refill is asked
+    /// for before it, and passes meanwhile are owed.
+    pub budget_wait_until_ns: Option<u64>,
+    /// The platform-wide pause the hub pushed (function 1010).
+    pub platform_paused: Option<bool>,
+}
+
+/// A passed quiz's reward not paid yet, waiting in the shard's FIFO queue (Candid in stable
+/// memory).
+#[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct OwedReward {
+    pub user: Principal,
+    pub amount_e8s: u64,
+    pub unit_id: String,
+    pub passed_at_ns: u64,
 }
 
 #[cfg(test)]

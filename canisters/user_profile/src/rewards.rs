@@ -93,11 +93,11 @@ pub async fn refill() -> Result<u64, RefillError> {
 /// After a payout: schedules a refill with a zero-delay timer if the free allowance is below
 /// the low-water mark (at most one scheduled at a time).
 pub fn schedule_refill_if_low() {
-    let due = state::with(|s| !s.is_disabled() && s.wants_proactive_refill());
+    let due = state::with(|s| !s.is_disabled() && s.wants_proactive_refill(ic_cdk::api::time()));
     if due && !Flight::refill_in_flight() && guards::mark_refill_scheduled() {
         ic_cdk_timers::set_timer(Duration::ZERO, async {
             guards::clear_refill_scheduled();
-            if state::with(|s| s.wants_proactive_refill()) {
+            if state::with(|s| s.wants_proactive_refill(ic_cdk::api::time())) {
                 log_refill("proactive refill", refill().await);
             }
         });
@@ -110,7 +110,7 @@ pub async fn periodic_sync() {
     if state::with(|s| s.is_disabled()) {
         return;
     }
-    if state::with(|s| s.wants_proactive_refill()) && !Flight::refill_in_flight() {
+    if state::with(|s| s.wants_proactive_refill(ic_cdk::api::time())) && !Flight::refill_in_flight() {
         log_refill("periodic refill", refill().await);
         return;
     }

@@ -7,12 +7,12 @@
 use crate::journal::{
     self, WithdrawalCounters, WithdrawalKey, WithdrawalRecord, MAX_PENDING_PER_USER, MAX_WITHDRAWALS_PAGE,
 };
-use crate::model::{day_of, low_water_mark, CompletedKey, Counters, UserRecord, MAX_PROGRESS_PAGE};
+use crate::model::{day_of, low_water_mark, CompletedKey, Counters, OwedReward, UserRecord, MAX_PROGRESS_PAGE};
 use candid::Principal;
 use ic_stable_structures::memory_manager::{MemoryId, MemoryManager, VirtualMemory};
 use ic_stable_structures::{DefaultMemoryImpl, Memory, StableBTreeMap, StableCell};
 use platform_types::{
-    AllowanceGrant, MintError, MintRequest, PlatformConfig, ProfileInput, QuizOutcome, ShardError, ShardInitArgs,
+    AllowanceGrant, GrantWithheld, MintError, MintRequest, PlatformConfig, ProfileInput, QuizOutcome, ShardError, ShardInitArgs,
     ShardReport, ShardStats, StableCandid, UnstakeError, UserView, VerifyResult, Withdrawal, WithdrawalState,
 };
 use std::cell::RefCell;
@@ -31,6 +31,13 @@ pub const WITHDRAWALS_MEMORY_ID: MemoryId = MemoryId::new(4);
 pub const PENDING_WITHDRAWALS_MEMORY_ID: MemoryId = MemoryId::new(5);
 /// [`WithdrawalCounters`].
 pub const WITHDRAWAL_COUNTERS_MEMORY_ID: MemoryId = MemoryId::new(6);
+/// `owed_by_user`: principal -> rewards owed to the user, in e8s (absent: nothing owed).
+pub const OWED_BY_USER_MEMORY_ID: MemoryId = MemoryId::new(7);
+/// `owed_queue`: sequence number -> [`OwedReward`], paid in order as allowance arrives.
+pub const OWED_QUEUE_MEMORY_ID: MemoryId = MemoryId::new(8);
+/// Most owed rewards paid in one step (bounds the instructions of a report or a submission; the
+/// rest is paid by the next one or the periodic timer).
+pub const MAX_OWED_PAID_PER_STEP: usize = 500;
 
 pub type InitArgsCell<M> = StableCell<StableCandid<Option<ShardInitArgs>>, VirtualMemory<M>>;
 
@@ -104,6 +111,8 @@ pub struct ShardState<M: Memory> {
     withdrawals: StableBTreeMap<WithdrawalKey, StableCandid<WithdrawalRecord>, VirtualMemory<M>>,
     pending_withdrawals: StableBTreeMap<WithdrawalKey, (), VirtualMemory<M>>,
     withdrawal_counters: StableCell<StableCandid<WithdrawalCounters>, VirtualMemory<M>>,
+    owed_by_user: StableBTreeMap<Principal, u64, VirtualMemory<M>>,
+    owed_queue: StableBTreeMap<u64, StableCandid<OwedReward>, VirtualMemory<M>>,
 }
 
 /// The hub's answer to a `mint_withdrawal`, or why there is none.
@@ -128,6 +137,8 @@ impl<M: Memory> ShardState<M> {
                 manager.get(WITHDRAWAL_COUNTERS_MEMORY_ID),
                 StableCandid(WithdrawalCounters::default()),
             ),
+            owed_by_user: StableBTreeMap::init(manager.get(OWED_BY_USER_MEMORY_ID)),
+            owed_queue: StableBTreeMap::init(manager.get(OWED_QUEUE_MEMORY_ID)),
         }
     }
 
@@ -154,16 +165,27 @@ impl<M: Memory> ShardState<M> {
         self.args().config_version.unwrap_or(0)
     }
 
-    /// A configuration pushed by the hub: applied only if newer than the one in force (pushes
-    /// may arrive out of order, or twice). Returns the version in force and whether it changed.
-    pub fn apply_config(&mut self, version: u64, config: PlatformConfig) -> Result<(u64, bool), String> {
+    /// A configuration pushed by the hub, with the platform pause in force at that version:
+    /// applied only if newer than the one in force (pushes may arrive out of order, or twice).
+    /// Returns the version in force and whether it changed.
+    pub fn apply_config(
+        &mut self,
+        version: u64,
+        config: PlatformConfig,
+        platform_paused: Option<bool>,
+    ) -> Result<(u64, bool), String> {
         config.validate()?;
         if version <= self.config_version() {
             return Ok((self.config_version(), false));
         }
         let args = ShardInitArgs { config, config_version: Some(version), ..self.args().clone() };
         self.set_init_args(args);
+        self.update_counters(|c| c.platform_paused = Some(platform_paused.unwrap_or(false)));
         Ok((version, true))
+    }
+
+    pub fn is_platform_paused(&self) -> bool {
+        self.counters().platform_paused.unwrap_or(false)
     }
 
     pub fn hub_id(&self) -> Principal {
@@ -211,6 +233,8 @@ impl<M: Memory> ShardState<M> {
             pending_withdrawals_e8s: self.withdrawal_counters().pending_e8s,
             pending_withdrawals: self.withdrawal_counters().pending_count,
             withdrawn_e8s: self.withdrawal_counters().withdrawn_e8s,
+            rewards_owed_e8s: Some(c.rewards_owed_e8s.unwrap_or(0)),
+            platform_paused: Some(self.is_platform_paused()),
         }
     }
 
@@ -241,7 +265,13 @@ impl<M: Memory> ShardState<M> {
     }
 
     pub fn view(&self, user: &Principal, now_ns: u64) -> Result<UserView, ShardError> {
-        Ok(self.user(user)?.view(*user, now_ns))
+        let view = self.user(user)?.view(*user, now_ns);
+        Ok(UserView { rewards_owed_e8s: Some(self.owed_of(user)), ..view })
+    }
+
+    /// Rewards owed to `user`, in e8s.
+    pub fn owed_of(&self, user: &Principal) -> u64 {
+        self.owed_by_user.get(user).unwrap_or(0)
     }
 
     pub fn update_profile(
@@ -288,9 +318,11 @@ impl<M: Memory> ShardState<M> {
     /// Input shape (unit id, answers) is checked by the caller.
     ///
     /// With less than one reward of free allowance it returns `NeedsAllowance`, unless
-    /// `unfunded` is set (the hub could not be asked): the attempt then goes ahead with nothing
-    /// reserved, and [`finish_submission`](Self::finish_submission) pays a pass from whatever
-    /// allowance has arrived meanwhile, or else refuses it.
+    /// `unfunded` is set (the hub could not fund it) or the hub said the day's emission budget is
+    /// used up: the attempt then goes ahead with nothing reserved, and
+    /// [`finish_submission`](Self::finish_submission) pays a pass from whatever allowance has
+    /// arrived meanwhile, or else records its reward as owed. Owed rewards waiting are paid
+    /// first, so a new pass never overtakes them.
     pub fn begin_submission(
         &mut self,
         user: Principal,
@@ -302,6 +334,11 @@ impl<M: Memory> ShardState<M> {
         if self.is_disabled() {
             return Err(ShardError::ShardDisabled.into());
         }
+        if self.is_platform_paused() {
+            return Err(ShardError::PlatformPaused.into());
+        }
+        self.pay_owed_rewards(MAX_OWED_PAID_PER_STEP);
+        let waiting_for_budget = self.budget_exhausted(now_ns) || !self.owed_queue.is_empty();
         let config = self.config();
         let (limit, reward) = (config.daily_attempt_limit, config.reward_per_quiz_e8s);
         let day = day_of(now_ns).max(rec.day);
@@ -312,11 +349,11 @@ impl<M: Memory> ShardState<M> {
             return Err(ShardError::AlreadyCompleted { unit_id: unit_id.to_string() }.into());
         }
         let c = self.counters();
-        let reserved_e8s = if c.allowance_available_e8s >= reward {
+        let reserved_e8s = if c.allowance_available_e8s >= reward && self.owed_queue.is_empty() {
             reward
         } else if c.hard_cap_reached {
             return Err(ShardError::RewardsExhausted.into());
-        } else if unfunded {
+        } else if unfunded || waiting_for_budget {
             0
         } else {
             return Err(Blocked::NeedsAllowance);
@@ -336,20 +373,23 @@ impl<M: Memory> ShardState<M> {
     /// Applies learning_content's verdict: on a pass the reward is credited and the unit marked
     /// completed; otherwise the reservation goes back to the free allowance (the attempt stays
     /// counted). A pass of an unfunded ticket takes its reward from the free allowance; if there
-    /// is not enough, the submission is cancelled (nothing counted) and `None` returned.
-    pub fn finish_submission(&mut self, ticket: Ticket, verdict: &VerifyResult, now_ns: u64) -> Option<QuizOutcome> {
+    /// is not enough (the day's emission budget is used up, or the hub could not be reached),
+    /// the pass still counts and its reward is owed: queued, visible to the learner, and paid
+    /// once, in order, as allowance arrives ([`pay_owed_rewards`](Self::pay_owed_rewards)).
+    pub fn finish_submission(&mut self, ticket: Ticket, verdict: &VerifyResult, now_ns: u64) -> QuizOutcome {
         let config_reward = self.config().reward_per_quiz_e8s;
         let mut ticket = ticket;
+        let mut owed = 0;
         if verdict.passed && ticket.reserved_e8s == 0 {
-            if self.counters().allowance_available_e8s < config_reward {
-                self.cancel_submission(ticket);
-                return None;
+            if self.owed_queue.is_empty() && self.counters().allowance_available_e8s >= config_reward {
+                self.update_counters(|c| {
+                    c.allowance_available_e8s -= config_reward;
+                    c.allowance_reserved_e8s += config_reward;
+                });
+                ticket.reserved_e8s = config_reward;
+            } else {
+                owed = config_reward;
             }
-            self.update_counters(|c| {
-                c.allowance_available_e8s -= config_reward;
-                c.allowance_reserved_e8s += config_reward;
-            });
-            ticket.reserved_e8s = config_reward;
         }
         let mut rec = self.users.get(&ticket.user).expect("a user with a submission in flight stays registered");
         let reward = if verdict.passed { ticket.reserved_e8s } else { 0 };
@@ -375,15 +415,71 @@ impl<M: Memory> ShardState<M> {
                 c.allowance_available_e8s += ticket.reserved_e8s;
             }
         });
+        if owed > 0 {
+            self.owe_reward(ticket.user, owed, &ticket.unit_id, now_ns);
+        }
         // `verdict.correct` stays here: a count of right answers in the reply would be a scoring
         // oracle for the answer key (issue 11). The learner learns passed / not passed only.
-        Some(QuizOutcome {
+        QuizOutcome {
             total: verdict.total,
             passed: verdict.passed,
             reward_e8s: reward,
+            reward_owed_e8s: (owed > 0).then_some(owed),
             staked_e8s,
             attempts_left_today,
-        })
+        }
+    }
+
+    /// Queues a passed quiz's reward for later payment.
+    fn owe_reward(&mut self, user: Principal, amount_e8s: u64, unit_id: &str, now_ns: u64) {
+        let seq = self.counters().next_owed_seq.unwrap_or(0);
+        self.owed_queue.insert(
+            seq,
+            StableCandid(OwedReward { user, amount_e8s, unit_id: unit_id.to_string(), passed_at_ns: now_ns }),
+        );
+        let owed = self.owed_of(&user).checked_add(amount_e8s).expect("owed rewards fit in u64");
+        self.owed_by_user.insert(user, owed);
+        self.update_counters(|c| {
+            c.next_owed_seq = Some(seq + 1);
+            c.rewards_owed_e8s = Some(c.rewards_owed_e8s.unwrap_or(0).checked_add(amount_e8s).expect("fits in u64"));
+        });
+    }
+
+    /// Pays owed rewards from the free allowance, oldest first, at most `max` of them; stops at
+    /// the first one the allowance cannot cover. Each is removed from the queue in the same step
+    /// that credits it, so it is paid at most once. Returns how many were paid.
+    pub fn pay_owed_rewards(&mut self, max: usize) -> usize {
+        let mut paid = 0;
+        while paid < max {
+            let Some((seq, StableCandid(owed))) = self.owed_queue.first_key_value() else { break };
+            if self.counters().allowance_available_e8s < owed.amount_e8s {
+                break;
+            }
+            self.owed_queue.remove(&seq);
+            let left = self.owed_of(&owed.user).checked_sub(owed.amount_e8s).expect("queued rewards are owed");
+            if left == 0 {
+                self.owed_by_user.remove(&owed.user);
+            } else {
+                self.owed_by_user.insert(owed.user, left);
+            }
+            // Users are never removed, so the learner is still here.
+            if let Some(mut rec) = self.users.get(&owed.user) {
+                rec.staked_e8s = rec.staked_e8s.checked_add(owed.amount_e8s).expect("stake fits in u64");
+                self.users.insert(owed.user, rec);
+            }
+            self.update_counters(|c| {
+                c.allowance_available_e8s -= owed.amount_e8s;
+                c.total_staked_e8s += owed.amount_e8s;
+                c.rewards_owed_e8s = Some(c.rewards_owed_e8s.unwrap_or(0) - owed.amount_e8s);
+            });
+            paid += 1;
+        }
+        paid
+    }
+
+    /// Whether the hub said the day's emission budget is used up until after `now_ns`.
+    pub fn budget_exhausted(&self, now_ns: u64) -> bool {
+        self.counters().budget_wait_until_ns.is_some_and(|until| now_ns < until)
     }
 
     /// Undoes [`begin_submission`](Self::begin_submission) when no verdict was obtained: the
@@ -419,12 +515,16 @@ impl<M: Memory> ShardState<M> {
 
     /// Whether the free allowance is below the low-water mark of a shard that has been granted
     /// allowance before (the first grant is asked for on demand), and the hub may grant more.
-    pub fn wants_proactive_refill(&self) -> bool {
+    /// Owed rewards waiting also want a refill. Not while the day's budget is used up (the hub
+    /// would grant nothing before the next UTC day) or the platform is paused.
+    pub fn wants_proactive_refill(&self, now_ns: u64) -> bool {
         let c = self.counters();
         let config = self.config();
+        let low = c.allowance_available_e8s < low_water_mark(config.reward_per_quiz_e8s, config.allowance_chunk_e8s);
         !c.hard_cap_reached
-            && c.allowance_received_e8s > 0
-            && c.allowance_available_e8s < low_water_mark(config.reward_per_quiz_e8s, config.allowance_chunk_e8s)
+            && !self.budget_exhausted(now_ns)
+            && !self.is_platform_paused()
+            && ((c.allowance_received_e8s > 0 && low) || !self.owed_queue.is_empty())
     }
 
     /// Whether the totals changed since the last report the hub accepted.
@@ -464,8 +564,15 @@ impl<M: Memory> ShardState<M> {
                 let received = c.allowance_received_e8s.saturating_add(g.granted_e8s).max(g.shard_granted_total_e8s);
                 c.allowance_available_e8s += received - c.allowance_received_e8s;
                 c.allowance_received_e8s = received;
+                c.budget_wait_until_ns = match g.withheld {
+                    Some(GrantWithheld::DailyBudgetUsed { resets_at_ns }) => Some(resets_at_ns),
+                    _ => None,
+                };
             }
         });
+        if grant.is_some() {
+            self.pay_owed_rewards(MAX_OWED_PAID_PER_STEP);
+        }
     }
 
     pub fn set_hard_cap_reached(&mut self) {
@@ -645,7 +752,7 @@ impl<M: Memory> ShardState<M> {
 mod tests {
     use super::*;
     use crate::model::LOW_WATER_REWARDS;
-    use platform_types::{Gender, NANOS_PER_DAY};
+    use platform_types::{Gender, GrantWithheld, NANOS_PER_DAY};
 
     const T0: u64 = 20_000 * NANOS_PER_DAY + 10 * 3_600 * 1_000_000_000; // 10:00 UTC
     const REWARD: u64 = 100;
@@ -673,7 +780,7 @@ mod tests {
     fn grant(s: &mut ShardState<DefaultMemoryImpl>, amount: u64) {
         let claimed = s.claim_report(true);
         let total = s.counters().allowance_received_e8s + amount;
-        s.report_succeeded(&claimed, Some(&AllowanceGrant { granted_e8s: amount, shard_granted_total_e8s: total }), T0);
+        s.report_succeeded(&claimed, Some(&AllowanceGrant { granted_e8s: amount, shard_granted_total_e8s: total, withheld: None }), T0);
     }
 
     fn pass() -> VerifyResult {
@@ -712,7 +819,7 @@ mod tests {
             let unit = format!("unit-{i}");
             let day = T0 + i as u64 * NANOS_PER_DAY; // one attempt a day stays under the limit
             let t = s.begin_submission(user, &unit, day, false).unwrap();
-            s.finish_submission(t, &pass(), day).unwrap();
+            s.finish_submission(t, &pass(), day);
         }
     }
 
@@ -725,13 +832,13 @@ mod tests {
         let mut s = fresh();
         assert_eq!(s.config_version(), 0);
         let next = PlatformConfig { daily_attempt_limit: 9, ..config() };
-        assert_eq!(s.apply_config(2, next.clone()), Ok((2, true)));
+        assert_eq!(s.apply_config(2, next.clone(), None), Ok((2, true)));
         assert_eq!((s.config().daily_attempt_limit, s.config_version()), (9, 2));
-        assert_eq!(s.apply_config(2, config()), Ok((2, false)), "the same version again changes nothing");
-        assert_eq!(s.apply_config(1, config()), Ok((2, false)), "an older push changes nothing");
+        assert_eq!(s.apply_config(2, config(), None), Ok((2, false)), "the same version again changes nothing");
+        assert_eq!(s.apply_config(1, config(), None), Ok((2, false)), "an older push changes nothing");
         assert_eq!(s.config().daily_attempt_limit, 9);
         let bad = PlatformConfig { pass_mark_percent: 0, ..config() };
-        assert!(s.apply_config(3, bad).unwrap_err().contains("pass_mark_percent"));
+        assert!(s.apply_config(3, bad, None).unwrap_err().contains("pass_mark_percent"));
         assert_eq!(s.hub_id(), p(200), "the rest of the init args stays");
     }
 
@@ -902,9 +1009,9 @@ mod tests {
         s.register_user(p(1), T0).unwrap();
         grant(&mut s, CHUNK);
         let t = s.begin_submission(p(1), "u1", T0, false).unwrap();
-        let one_wrong = s.finish_submission(t, &VerifyResult { correct: 2, total: 3, passed: false }, T0 + 1).unwrap();
+        let one_wrong = s.finish_submission(t, &VerifyResult { correct: 2, total: 3, passed: false }, T0 + 1);
         let t = s.begin_submission(p(1), "u1", T0 + 2, false).unwrap();
-        let all_wrong = s.finish_submission(t, &fail(), T0 + 3).unwrap();
+        let all_wrong = s.finish_submission(t, &fail(), T0 + 3);
         assert_eq!((one_wrong.attempts_left_today, all_wrong.attempts_left_today), (2, 1));
         assert_eq!(QuizOutcome { attempts_left_today: 0, ..one_wrong }, QuizOutcome { attempts_left_today: 0, ..all_wrong });
         assert_eq!((all_wrong.passed, all_wrong.reward_e8s, all_wrong.total), (false, 0, 3));
@@ -923,13 +1030,14 @@ mod tests {
         assert_eq!(s.counters().allowance_available_e8s, CHUNK - REWARD);
         assert_eq!(s.stats().allowance_remaining_e8s, CHUNK, "reserved is still unpaid");
         check_invariant(&s);
-        let out = s.finish_submission(t, &pass(), T0 + 1).unwrap();
+        let out = s.finish_submission(t, &pass(), T0 + 1);
         assert_eq!(
             out,
             QuizOutcome {
                 total: 3,
                 passed: true,
                 reward_e8s: REWARD,
+                reward_owed_e8s: None,
                 staked_e8s: REWARD,
                 attempts_left_today: 2
             }
@@ -953,7 +1061,7 @@ mod tests {
         grant(&mut s, CHUNK);
         for i in 0..3u32 {
             let t = s.begin_submission(p(1), "u1", T0 + i as u64, false).unwrap();
-            let out = s.finish_submission(t, &fail(), T0).unwrap();
+            let out = s.finish_submission(t, &fail(), T0);
             assert_eq!((out.passed, out.reward_e8s, out.attempts_left_today), (false, 0, 2 - i));
             check_invariant(&s);
         }
@@ -991,7 +1099,7 @@ mod tests {
         let midnight = (T0 / NANOS_PER_DAY + 1) * NANOS_PER_DAY;
         for unit in ["a", "b", "c"] {
             let t = s.begin_submission(p(1), unit, midnight - 10, false).unwrap();
-            s.finish_submission(t, &pass(), midnight - 10).unwrap();
+            s.finish_submission(t, &pass(), midnight - 10);
         }
         assert!(matches!(
             s.begin_submission(p(1), "d", midnight - 1, false),
@@ -1003,7 +1111,7 @@ mod tests {
             (midnight / NANOS_PER_DAY, 0, 0, 3 * REWARD)
         );
         let t = s.begin_submission(p(1), "d", midnight, false).unwrap();
-        let out = s.finish_submission(t, &pass(), midnight).unwrap();
+        let out = s.finish_submission(t, &pass(), midnight);
         assert_eq!(out.attempts_left_today, 2);
         let v = s.view(&p(1), midnight).unwrap();
         assert_eq!((v.attempts_today, v.earned_today_e8s, v.staked_e8s), (1, REWARD, 4 * REWARD));
@@ -1017,7 +1125,7 @@ mod tests {
         let midnight = (T0 / NANOS_PER_DAY + 1) * NANOS_PER_DAY;
         let t = s.begin_submission(p(1), "a", midnight - 1, false).unwrap();
         // The verdict arrives after midnight; a later submission rolls the day first.
-        let out = s.finish_submission(t, &pass(), midnight + 1).unwrap();
+        let out = s.finish_submission(t, &pass(), midnight + 1);
         assert_eq!(out.reward_e8s, REWARD);
         let v = s.view(&p(1), midnight + 2).unwrap();
         assert_eq!((v.attempts_today, v.earned_today_e8s), (0, 0));
@@ -1026,7 +1134,7 @@ mod tests {
         let t2 = s.begin_submission(p(1), "c", midnight + 3, false).unwrap();
         s.cancel_submission(Ticket { day: t2.day - 1, ..t2 });
         assert_eq!(s.view(&p(1), midnight + 4).unwrap().attempts_today, 2);
-        s.finish_submission(t, &fail(), midnight + 5).unwrap();
+        s.finish_submission(t, &fail(), midnight + 5);
         check_invariant(&s);
     }
 
@@ -1043,36 +1151,39 @@ mod tests {
             Err(Blocked::NeedsAllowance),
             "the only reward is reserved"
         );
-        s.finish_submission(t, &pass(), T0).unwrap();
+        s.finish_submission(t, &pass(), T0);
         assert_eq!(s.begin_submission(p(2), "a", T0, false), Err(Blocked::NeedsAllowance));
         s.set_hard_cap_reached();
         assert_eq!(s.begin_submission(p(2), "a", T0, false), Err(Blocked::Rejected(ShardError::RewardsExhausted)));
-        assert!(!s.wants_proactive_refill(), "no refill after the hard cap");
+        assert!(!s.wants_proactive_refill(T0), "no refill after the hard cap");
         check_invariant(&s);
     }
 
     #[test]
-    fn an_unfunded_submission_counts_a_fail_but_never_pays_a_pass_from_nothing() {
+    fn an_unfunded_pass_counts_and_its_reward_is_owed_never_paid_from_nothing() {
         let mut s = fresh();
         s.register_user(p(1), T0).unwrap();
         // A fail needs no reward: it counts.
         let t = s.begin_submission(p(1), "a", T0, true).unwrap();
         assert_eq!(t.reserved_e8s, 0);
-        let out = s.finish_submission(t, &fail(), T0).unwrap();
-        assert_eq!((out.passed, out.attempts_left_today), (false, 2));
-        // A pass with no allowance: cancelled, nothing counted, nothing completed.
+        let out = s.finish_submission(t, &fail(), T0);
+        assert_eq!((out.passed, out.attempts_left_today, out.reward_owed_e8s), (false, 2, None));
+        // A pass with no allowance: counted and completed, the reward owed (not paid from nothing).
         let t = s.begin_submission(p(1), "a", T0, true).unwrap();
-        assert_eq!(s.finish_submission(t, &pass(), T0), None);
+        let out = s.finish_submission(t, &pass(), T0);
+        assert_eq!((out.passed, out.reward_e8s, out.reward_owed_e8s, out.staked_e8s), (true, 0, Some(REWARD), 0));
         let v = s.view(&p(1), T0).unwrap();
-        assert_eq!((v.attempts_today, v.staked_e8s, v.completed_units), (1, 0, 0));
-        assert_eq!(s.stats().quizzes_submitted, 1);
+        assert_eq!((v.attempts_today, v.staked_e8s, v.completed_units, v.rewards_owed_e8s), (2, 0, 1, Some(REWARD)));
+        assert_eq!((s.stats().quizzes_passed, s.stats().rewards_owed_e8s), (1, Some(REWARD)));
+        assert!(s.is_completed(&p(1), "a"));
         check_invariant(&s);
-        // Allowance that arrives while the verdict is awaited pays the pass.
-        let t = s.begin_submission(p(1), "a", T0, true).unwrap();
+        // Allowance that arrives while a verdict is awaited pays the owed reward first.
+        let t = s.begin_submission(p(1), "b", T0, true).unwrap();
         grant(&mut s, CHUNK);
-        let out = s.finish_submission(t, &pass(), T0).unwrap();
-        assert_eq!((out.reward_e8s, out.staked_e8s, out.attempts_left_today), (REWARD, REWARD, 1));
-        assert_eq!(s.counters().allowance_available_e8s, CHUNK - REWARD);
+        assert_eq!(s.view(&p(1), T0).unwrap().rewards_owed_e8s, Some(0), "paid on arrival");
+        let out = s.finish_submission(t, &pass(), T0);
+        assert_eq!((out.reward_e8s, out.staked_e8s, out.attempts_left_today), (REWARD, 2 * REWARD, 0));
+        assert_eq!(s.counters().allowance_available_e8s, CHUNK - 2 * REWARD);
         check_invariant(&s);
         // Unfunded never overrides the hard cap.
         s.set_hard_cap_reached();
@@ -1080,23 +1191,96 @@ mod tests {
         let mut capped = c.clone();
         capped.allowance_available_e8s = 0;
         s.counters.set(StableCandid(capped));
-        assert_eq!(s.begin_submission(p(1), "b", T0, true), Err(Blocked::Rejected(ShardError::RewardsExhausted)));
+        s.register_user(p(2), T0).unwrap();
+        assert_eq!(s.begin_submission(p(2), "b", T0, true), Err(Blocked::Rejected(ShardError::RewardsExhausted)));
+    }
+
+    /// The hub's answer when the day's emission budget is used up.
+    fn budget_used(s: &mut ShardState<DefaultMemoryImpl>, resets_at_ns: u64) {
+        let claimed = s.claim_report(true);
+        let total = s.counters().allowance_received_e8s;
+        let withheld = Some(GrantWithheld::DailyBudgetUsed { resets_at_ns });
+        s.report_succeeded(&claimed, Some(&AllowanceGrant { granted_e8s: 0, shard_granted_total_e8s: total, withheld }), T0);
+    }
+
+    #[test]
+    fn when_the_daily_budget_is_used_up_passes_are_owed_then_paid_once_in_order() {
+        let mut s = fresh();
+        let next_day = (T0 / NANOS_PER_DAY + 1) * NANOS_PER_DAY;
+        for n in 1..=3 {
+            s.register_user(p(n), T0).unwrap();
+        }
+        grant(&mut s, REWARD);
+        let t = s.begin_submission(p(1), "a", T0, false).unwrap();
+        assert_eq!(s.finish_submission(t, &pass(), T0).reward_e8s, REWARD, "funded while the budget lasts");
+        assert_eq!(s.begin_submission(p(2), "a", T0, false), Err(Blocked::NeedsAllowance));
+        budget_used(&mut s, next_day);
+        assert!(s.budget_exhausted(T0) && !s.budget_exhausted(next_day));
+        assert!(!s.wants_proactive_refill(T0), "no refill asked before the budget resets");
+        // No refill needed to go ahead: the shard knows the budget is used up.
+        for n in [2, 3, 2] {
+            let unit = if n == 2 && s.owed_of(&p(2)) > 0 { "b" } else { "a" };
+            let t = s.begin_submission(p(n), unit, T0 + 1, false).unwrap();
+            let out = s.finish_submission(t, &pass(), T0 + 1);
+            assert_eq!((out.reward_e8s, out.reward_owed_e8s), (0, Some(REWARD)));
+        }
+        assert_eq!((s.owed_of(&p(2)), s.owed_of(&p(3))), (2 * REWARD, REWARD));
+        assert_eq!(s.stats().quizzes_passed, 4, "every pass counts");
+        check_invariant(&s);
+        assert!(s.wants_proactive_refill(next_day), "the next day the owed rewards ask for allowance");
+        // Part of the next day's grant: the oldest owed rewards first, the rest keeps waiting.
+        let claimed = s.claim_report(true);
+        let total = s.counters().allowance_received_e8s + 2 * REWARD;
+        s.report_succeeded(&claimed, Some(&AllowanceGrant { granted_e8s: 2 * REWARD, shard_granted_total_e8s: total, withheld: None }), next_day);
+        assert_eq!((s.owed_of(&p(2)), s.owed_of(&p(3))), (REWARD, 0), "p2's first, then p3's");
+        assert_eq!(s.view(&p(3), next_day).unwrap().staked_e8s, REWARD);
+        assert_eq!(s.counters().allowance_available_e8s, 0);
+        check_invariant(&s);
+        // A new pass does not overtake the queue even once allowance is there.
+        grant(&mut s, CHUNK);
+        assert_eq!(s.owed_of(&p(2)), 0);
+        assert_eq!(s.view(&p(2), next_day).unwrap().staked_e8s, 2 * REWARD);
+        assert_eq!(s.stats().rewards_owed_e8s, Some(0));
+        // Paid at most once: more grants pay nothing more.
+        grant(&mut s, CHUNK);
+        assert_eq!(s.view(&p(2), next_day).unwrap().staked_e8s, 2 * REWARD);
+        assert_eq!(s.pay_owed_rewards(10), 0);
+        check_invariant(&s);
+    }
+
+    #[test]
+    fn a_paused_platform_refuses_quizzes_and_resuming_loses_nothing() {
+        let mut s = fresh();
+        s.register_user(p(1), T0).unwrap();
+        grant(&mut s, CHUNK);
+        let paused = PlatformConfig { ..config() };
+        assert_eq!(s.apply_config(1, paused.clone(), Some(true)), Ok((1, true)));
+        assert!(s.is_platform_paused() && s.stats().platform_paused == Some(true));
+        assert_eq!(s.begin_submission(p(1), "a", T0, false), Err(Blocked::Rejected(ShardError::PlatformPaused)));
+        assert!(!s.wants_proactive_refill(T0));
+        assert_eq!(s.view(&p(1), T0).unwrap().attempts_today, 0, "nothing counted");
+        assert_eq!(s.apply_config(1, paused.clone(), Some(false)), Ok((1, false)), "an old version does not resume");
+        assert!(s.is_platform_paused());
+        assert_eq!(s.apply_config(2, paused, None), Ok((2, true)), "a hub that predates the pause: running");
+        let t = s.begin_submission(p(1), "a", T0, false).unwrap();
+        assert_eq!(s.finish_submission(t, &pass(), T0).reward_e8s, REWARD);
+        check_invariant(&s);
     }
 
     #[test]
     fn proactive_refill_starts_below_the_low_water_mark_of_a_funded_shard() {
         let mut s = fresh();
-        assert!(!s.wants_proactive_refill(), "a new shard asks on demand");
+        assert!(!s.wants_proactive_refill(T0), "a new shard asks on demand");
         grant(&mut s, LOW_WATER_REWARDS * REWARD + REWARD);
-        assert!(!s.wants_proactive_refill());
+        assert!(!s.wants_proactive_refill(T0));
         s.register_user(p(1), T0).unwrap();
         for unit in ["a", "b"] {
             let t = s.begin_submission(p(1), unit, T0, false).unwrap();
-            s.finish_submission(t, &pass(), T0).unwrap();
+            s.finish_submission(t, &pass(), T0);
         }
-        assert!(s.wants_proactive_refill());
+        assert!(s.wants_proactive_refill(T0));
         grant(&mut s, CHUNK);
-        assert!(!s.wants_proactive_refill());
+        assert!(!s.wants_proactive_refill(T0));
     }
 
     #[test]
@@ -1108,7 +1292,7 @@ mod tests {
         assert!(s.has_unreported_changes(), "a new user is a change");
         for unit in ["a", "b"] {
             let t = s.begin_submission(p(1), unit, T0, false).unwrap();
-            s.finish_submission(t, &pass(), T0).unwrap();
+            s.finish_submission(t, &pass(), T0);
         }
         let first = s.claim_report(false);
         assert_eq!(
@@ -1122,11 +1306,11 @@ mod tests {
         );
         // A pass while the report is in flight goes into the next one.
         let t = s.begin_submission(p(1), "c", T0, false).unwrap();
-        s.finish_submission(t, &pass(), T0).unwrap();
+        s.finish_submission(t, &pass(), T0);
         let second = s.claim_report(true);
         assert_eq!(second.report.quizzes_passed_delta, 1);
         s.report_failed(&first);
-        s.report_succeeded(&second, Some(&AllowanceGrant { granted_e8s: 0, shard_granted_total_e8s: CHUNK }), T0 + 1);
+        s.report_succeeded(&second, Some(&AllowanceGrant { granted_e8s: 0, shard_granted_total_e8s: CHUNK, withheld: None }), T0 + 1);
         assert!(s.has_unreported_changes(), "the failed report's passes are still due");
         let third = s.claim_report(false);
         assert_eq!(third.report.quizzes_passed_delta, 2);
@@ -1142,11 +1326,11 @@ mod tests {
         grant(&mut s, 1_000);
         // The hub says it granted 3,000 in all: a grant whose answer was lost is recovered.
         let c = s.claim_report(true);
-        s.report_succeeded(&c, Some(&AllowanceGrant { granted_e8s: 1_000, shard_granted_total_e8s: 3_000 }), T0);
+        s.report_succeeded(&c, Some(&AllowanceGrant { granted_e8s: 1_000, shard_granted_total_e8s: 3_000, withheld: None }), T0);
         assert_eq!((s.counters().allowance_received_e8s, s.counters().allowance_available_e8s), (3_000, 3_000));
         // A stale (smaller) running total never takes allowance away.
         let c = s.claim_report(false);
-        s.report_succeeded(&c, Some(&AllowanceGrant { granted_e8s: 0, shard_granted_total_e8s: 1_000 }), T0);
+        s.report_succeeded(&c, Some(&AllowanceGrant { granted_e8s: 0, shard_granted_total_e8s: 1_000, withheld: None }), T0);
         assert_eq!(s.counters().allowance_received_e8s, 3_000);
         check_invariant(&s);
     }
@@ -1176,11 +1360,11 @@ mod tests {
         let units: Vec<String> = (0..250).map(|i| format!("unit-{i:03}")).collect();
         for u in &units {
             let t = s.begin_submission(p(1), u, T0, false).unwrap();
-            s.finish_submission(t, &pass(), T0).unwrap();
+            s.finish_submission(t, &pass(), T0);
         }
         for user in [p(2), Principal::from_slice(&[1; 10])] {
             let t = s.begin_submission(user, "zz", T0, false).unwrap();
-            s.finish_submission(t, &pass(), T0).unwrap();
+            s.finish_submission(t, &pass(), T0);
         }
         assert_eq!(s.progress(&p(1), 0, 10).unwrap(), units[..10].to_vec());
         assert_eq!(s.progress(&p(1), 245, 10).unwrap(), units[245..].to_vec());
@@ -1206,7 +1390,7 @@ mod tests {
             s.register_user(p(1), T0).unwrap();
             grant(&mut s, CHUNK);
             let t = s.begin_submission(p(1), "a", T0, false).unwrap();
-            s.finish_submission(t, &pass(), T0).unwrap();
+            s.finish_submission(t, &pass(), T0);
             s.set_disabled(true);
         }
         // What an upgrade does: a fresh heap, the same stable memory.

@@ -33,7 +33,7 @@ pub fn set_disabled(caller: Principal, disabled: bool) -> Result<(), ShardError>
 pub fn apply_config(caller: Principal, push: ShardConfigPush) -> Result<u64, ShardError> {
     guards::caller_is_hub(caller)?;
     let old_interval = state::with(|s| s.config().shard_sync_interval_secs);
-    let (version, changed) = state::with_mut(|s| s.apply_config(push.version, push.config))
+    let (version, changed) = state::with_mut(|s| s.apply_config(push.version, push.config, push.platform_paused))
         .map_err(|detail| ShardError::BadInput { detail })?;
     if changed && state::with(|s| s.config().shard_sync_interval_secs) != old_interval {
         crate::lifecycle::rearm_timers();
@@ -67,8 +67,8 @@ fn rewards_unavailable(why: &str) -> ShardError {
 }
 
 /// How a submission goes on after a failed refill: `Err` stops it (nothing was counted),
-/// `Ok(why)` lets it go ahead unfunded (a fail still counts; a pass needs allowance that
-/// arrives meanwhile, or is refused with `why`).
+/// `Ok(why)` lets it go ahead unfunded (a fail still counts; a pass is paid from allowance that
+/// arrives meanwhile, or else owed).
 pub fn after_failed_refill(e: RefillError) -> Result<String, ShardError> {
     match e {
         RefillError::HardCapReached | RefillError::Refused(AllowanceError::HardCapReached) => {
@@ -88,9 +88,11 @@ pub fn after_failed_refill(e: RefillError) -> Result<String, ShardError> {
 ///    same user while one is in flight gets `SubmissionInProgress`.
 /// 2. The daily limit and completion are checked. With less than one reward of free allowance
 ///    the shard first awaits a refill from the hub (single-flight; if another refill is in
-///    flight the user is told to retry). If the hub cannot be reached the attempt goes ahead
-///    unfunded: a fail counts as usual, a pass is only paid from allowance that arrived
-///    meanwhile, and otherwise refused with a clear error, nothing counted or completed.
+///    flight the user is told to retry). If the hub cannot fund it (unreachable, or the day's
+///    emission budget is used up) the attempt goes ahead unfunded: a fail counts as usual, a
+///    pass counts and is paid from allowance that arrived meanwhile, or else its reward is owed
+///    (`QuizOutcome::reward_owed_e8s`) and paid once, in order, when allowance arrives. While
+///    the platform is paused (function 1010) nothing is accepted (`PlatformPaused`).
 /// 3. The attempt is counted and the reward reserved *before* learning_content is asked, so no
 ///    interleaving can spend the same allowance twice.
 /// 4. The verdict credits the reward and marks the unit completed (pass) or releases the
@@ -119,6 +121,9 @@ pub async fn submit_quiz(caller: Principal, unit_id: String, answers: Vec<u32>) 
             Err(state::Blocked::NeedsAllowance) => unfunded = Some("the hub granted less than one reward".into()),
         }
     };
+    if let Some(why) = &unfunded {
+        ic_cdk::println!("user_profile: submission of {caller} goes ahead unfunded: {why}");
+    }
     let pending = PendingSubmission::new(ticket);
 
     let content = state::with(|s| s.learning_content_id());
@@ -126,18 +131,13 @@ pub async fn submit_quiz(caller: Principal, unit_id: String, answers: Vec<u32>) 
     // Every path but a verdict drops `pending`, which uncounts the attempt and releases the
     // reservation.
     match verdict {
-        Ok(Ok(result)) => match pending.finish(&result, now()) {
-            Some(outcome) => {
-                if outcome.passed {
-                    rewards::schedule_refill_if_low();
-                }
-                Ok(outcome)
+        Ok(Ok(result)) => {
+            let outcome = pending.finish(&result, now());
+            if outcome.passed {
+                rewards::schedule_refill_if_low();
             }
-            None => Err(rewards_unavailable(&format!(
-                "your answers passed, but the shard has no allowance to pay the reward ({})",
-                unfunded.as_deref().unwrap_or("no allowance")
-            ))),
-        },
+            Ok(outcome)
+        }
         Ok(Err(VerifyError::UnknownUnit { unit_id })) => Err(ShardError::UnknownUnit { unit_id }),
         Ok(Err(VerifyError::BadAnswers { detail })) => {
             Err(ShardError::BadInput { detail: format!("answers: {detail}") })
@@ -203,7 +203,7 @@ mod tests {
         state::with_mut(|s| {
             s.register_user(user, 0).unwrap();
             let claimed = s.claim_report(true);
-            s.report_succeeded(&claimed, Some(&AllowanceGrant { granted_e8s: 100, shard_granted_total_e8s: 100 }), 0);
+            s.report_succeeded(&claimed, Some(&AllowanceGrant { granted_e8s: 100, shard_granted_total_e8s: 100, withheld: None }), 0);
         });
         let ticket = state::with_mut(|s| s.begin_submission(user, "u", 0, false)).unwrap();
         drop(PendingSubmission::new(ticket));
@@ -213,7 +213,7 @@ mod tests {
 
         let ticket = state::with_mut(|s| s.begin_submission(user, "u", 0, false)).unwrap();
         let out =
-            PendingSubmission::new(ticket).finish(&VerifyResult { correct: 1, total: 1, passed: true }, 1).unwrap();
+            PendingSubmission::new(ticket).finish(&VerifyResult { correct: 1, total: 1, passed: true }, 1);
         assert_eq!(out.reward_e8s, 10);
         let c = state::with(|s| s.counters().clone());
         assert_eq!((c.allowance_available_e8s, c.allowance_reserved_e8s, c.total_staked_e8s), (90, 0, 10));

@@ -4,6 +4,7 @@ import { Principal } from '@icp-sdk/core/principal';
 import { createActors, createAgent, hubActor, loadIds, loadPlatform, sleep, type Actors, type PlatformIds, type Shard } from './api';
 import { describeRegisterError, unwrap, CanisterError } from './errors';
 import type { PlatformJson } from './platform';
+import type { RegistrationProof } from '../bindings/staking_hub.did';
 import { parseRoute, hrefFor, type Route } from './routing';
 import * as auth from './auth';
 
@@ -118,12 +119,13 @@ class AppState {
   /**
    * Registers the learner: the hub routes them to a shard (creating one if needed). Retries a
    * few times on `InProgress` and `NoCapacity` (the hub is finishing a registration or creating a shard).
+   * `proof`: what the registration policy asks for (an invite code), none under `Open`.
    */
-  async register(): Promise<string> {
+  async register(proof: [] | [RegistrationProof] = []): Promise<string> {
     const s = this.session;
     if (!s) throw new Error('sign in first');
     for (let attempt = 0; ; attempt++) {
-      const r = await s.actors.hub.register();
+      const r = await s.actors.hub.register(proof);
       if ('Err' in r && ('InProgress' in r.Err || 'NoCapacity' in r.Err) && attempt < 4) {
         await sleep(2000);
         continue;

@@ -46,6 +46,13 @@ describe('RegisterError', () => {
     [{ ShardUnavailable: { detail: 'install failed', shard } }, /install failed.*try again/],
     [{ NoCapacity: { detail: 'creating a shard' } }, /full.*creating a shard/],
     [{ InProgress: null }, /still being completed/],
+    [{ PlatformPaused: null }, /paused by its governance.*no new learners/],
+    [{ ProofRequired: { accepted: 'an invite code' } }, /provide an invite code\.$/],
+    [{ ProofNotAccepted: { detail: 'the registration policy takes no invite codes' } }, /not accepted.*takes no invite codes\.$/],
+    [{ InvalidInviteCode: null }, /invite code is not valid/],
+    [{ InviteCodeAlreadyUsed: null }, /already been used.*one learner/],
+    [{ CredentialRejected: { detail: 'credential expired' } }, /could not be verified \(credential expired\)/],
+    [{ CredentialAlreadyUsed: null }, /already registered another account/],
   ];
   test.each(cases)('%o', (e, re) => {
     const s = describeRegisterError(e);
@@ -67,6 +74,7 @@ describe('ShardError', () => {
     [{ BadInput: { detail: 'email: not an email address' } }, /Please check your input: email: not an email address/],
     [{ RewardsUnavailable: { detail: 'hub unreachable' } }, /hub unreachable.*not counted/],
     [{ DailyLimitReached: { limit: 5 } }, /all 5 quiz attempts/],
+    [{ PlatformPaused: null }, /paused by its governance.*not counted/],
   ];
   test.each(cases)('%o', (e, re) => {
     const s = describeShardError(e);

@@ -43,6 +43,19 @@ export function describeRegisterError(e: RegisterError): string {
   if ('NoCapacity' in e)
     return `The platform is full right now and is making room for more learners (${e.NoCapacity.detail}). Please try again in a few minutes.`;
   if ('InProgress' in e) return 'Your registration is still being completed. Please try again in a few seconds.';
+  if ('PlatformPaused' in e)
+    return 'The platform is paused by its governance for now, so no new learners can register. Nothing was recorded; please try again once it has resumed.';
+  if ('ProofRequired' in e)
+    return `Registration is by invitation or proof of personhood: please provide ${e.ProofRequired.accepted}.`;
+  if ('ProofNotAccepted' in e) return `That kind of proof is not accepted here: ${stop(e.ProofNotAccepted.detail)}`;
+  if ('InvalidInviteCode' in e)
+    return 'This invite code is not valid (check for typos, or it may have been withdrawn). Nothing was recorded.';
+  if ('InviteCodeAlreadyUsed' in e)
+    return 'This invite code has already been used: each code registers one learner. Ask for a new code.';
+  if ('CredentialRejected' in e)
+    return `Your credential could not be verified (${e.CredentialRejected.detail.trim()}). Nothing was recorded; please request a fresh credential and try again.`;
+  if ('CredentialAlreadyUsed' in e)
+    return 'This credential has already registered another account: each person can register one learner account.';
   return unreachable(e);
 }
 
@@ -63,6 +76,8 @@ export function describeShardError(e: ShardError): string {
     return `Rewards cannot be paid right now (${e.RewardsUnavailable.detail}). This attempt was not counted; please submit again in a little while.`;
   if ('DailyLimitReached' in e)
     return `You have used all ${e.DailyLimitReached.limit} quiz attempts for today. Come back tomorrow (UTC).`;
+  if ('PlatformPaused' in e)
+    return 'The platform is paused by its governance for now, so quizzes are not accepted. This attempt was not counted; your balance and progress are safe. Please try again once it has resumed.';
   return unreachable(e);
 }
 

@@ -5,11 +5,15 @@
 //! Voting rules (simplified from the real SNS, see `docs/sns-local.md`):
 //! * every neuron gets a ballot with its fixed voting power when a proposal is made; the
 //!   proposer's neuron votes yes at once;
-//! * a proposal is decided as soon as yes is more than half of all the voting power (adopted)
-//!   or no is at least half of it (rejected);
-//! * otherwise at its deadline (`initial_voting_period_seconds` after creation), by the votes
-//!   cast: adopted if yes > no, else rejected;
-//! * no wait-for-quiet, no criticality thresholds, no following, no rewards.
+//! * thresholds by topic criticality, as the real SNS (`proposal_criticality`): proposals on a
+//!   critical topic (DaoCommunitySettings, TreasuryAssetManagement, CriticalDappOperations)
+//!   need yes >= 20 % of the total voting power and > 67 % of the votes cast; the others (and a
+//!   custom function with no topic) 3 % and > 50 %;
+//! * a proposal is decided early as soon as yes is more than the exercised threshold of all the
+//!   voting power (adopted) or no is at least the rest of it (rejected);
+//! * otherwise at its deadline (`initial_voting_period_seconds` after creation), by both
+//!   thresholds on the votes cast;
+//! * no wait-for-quiet, no following, no rewards.
 
 use crate::validation::{self, Functions};
 use candid::{CandidType, Principal};
@@ -205,6 +209,7 @@ impl Governance {
             }
             a => a.native_topic(),
         };
+        let thresholds = Thresholds::of_topic(topic);
         let id = self.next_proposal_id;
         self.next_proposal_id += 1;
         let proposer_hex = proposer.to_hex();
@@ -231,10 +236,9 @@ impl Governance {
                 action: action.action_id(),
                 failure_reason: None,
                 ballots,
-                // The local rule at the deadline: yes > no, with no minimum share of the total.
-                minimum_yes_proportion_of_total: Some(Percentage { basis_points: Some(0) }),
+                minimum_yes_proportion_of_total: Some(Percentage { basis_points: Some(thresholds.of_total_bp) }),
                 minimum_yes_proportion_of_exercised: Some(Percentage {
-                    basis_points: Some(DEFAULT_MIN_YES_OF_EXERCISED_BASIS_POINTS),
+                    basis_points: Some(thresholds.of_exercised_bp),
                 }),
                 reward_event_round: 0,
                 failed_timestamp_seconds: 0,
@@ -307,7 +311,8 @@ impl Governance {
         for (id, p) in self.proposals.iter_mut().filter(|(_, p)| p.decided_timestamp_seconds == 0) {
             let tally = tally_of(&p.ballots, now);
             p.latest_tally = Some(tally);
-            if let Some(accepted) = decision(&tally, now >= p.deadline_timestamp_seconds()) {
+            let thresholds = Thresholds::of_proposal(p);
+            if let Some(accepted) = decision(&tally, now >= p.deadline_timestamp_seconds(), thresholds) {
                 p.decided_timestamp_seconds = now.max(1);
                 if accepted {
                     adopted.push(*id);
@@ -529,16 +534,51 @@ pub fn tally_of(ballots: &[(String, Ballot)], now: u64) -> Tally {
     t
 }
 
-/// `Some(adopted)` once a proposal can be decided: by an absolute majority of all the voting
-/// power at any time; at the deadline by the votes cast (yes > no).
-pub fn decision(t: &Tally, deadline_passed: bool) -> Option<bool> {
+/// Voting power thresholds of a proposal, in basis points.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Thresholds {
+    /// Yes must be at least this share of the total voting power ...
+    pub of_total_bp: u64,
+    /// ... and more than this share of the votes cast.
+    pub of_exercised_bp: u64,
+}
+
+impl Thresholds {
+    pub const NORMAL: Thresholds = Thresholds { of_total_bp: 300, of_exercised_bp: 5_000 };
+    pub const CRITICAL: Thresholds = Thresholds { of_total_bp: 2_000, of_exercised_bp: 6_700 };
+
+    /// A critical topic needs the critical thresholds; any other, or none, the normal ones.
+    pub fn of_topic(topic: Option<Topic>) -> Thresholds {
+        if topic.is_some_and(Topic::is_critical) {
+            Thresholds::CRITICAL
+        } else {
+            Thresholds::NORMAL
+        }
+    }
+
+    /// The thresholds recorded in the proposal when it was made.
+    fn of_proposal(p: &ProposalData) -> Thresholds {
+        let bp = |x: Option<Percentage>, default| x.and_then(|x| x.basis_points).unwrap_or(default);
+        Thresholds {
+            of_total_bp: bp(p.minimum_yes_proportion_of_total, DEFAULT_MIN_YES_OF_TOTAL_BASIS_POINTS),
+            of_exercised_bp: bp(p.minimum_yes_proportion_of_exercised, DEFAULT_MIN_YES_OF_EXERCISED_BASIS_POINTS),
+        }
+    }
+}
+
+/// `Some(adopted)` once a proposal can be decided. Early: adopted when yes is more than the
+/// exercised threshold of all the voting power, rejected when no is at least the rest of it.
+/// At the deadline: adopted when yes is at least the total threshold of all the voting power and
+/// more than the exercised threshold of the votes cast.
+pub fn decision(t: &Tally, deadline_passed: bool, th: Thresholds) -> Option<bool> {
     let (yes, no, total) = (t.yes as u128, t.no as u128, t.total as u128);
-    if yes * 2 > total {
+    let (of_total, of_exercised) = (th.of_total_bp as u128, th.of_exercised_bp as u128);
+    if yes * 10_000 > total * of_exercised {
         Some(true)
-    } else if no * 2 >= total {
+    } else if no * 10_000 >= total * (10_000 - of_exercised) {
         Some(false)
     } else if deadline_passed {
-        Some(yes > no)
+        Some(yes * 10_000 >= total * of_total && yes * 10_000 > (yes + no) * of_exercised)
     } else {
         None
     }
@@ -769,12 +809,34 @@ mod tests {
 
     #[test]
     fn exactly_half_no_rejects_and_exactly_half_yes_does_not_adopt() {
-        assert_eq!(decision(&Tally { yes: 50, no: 0, total: 100, timestamp_seconds: 0 }, false), None);
-        assert_eq!(decision(&Tally { yes: 51, no: 0, total: 100, timestamp_seconds: 0 }, false), Some(true));
-        assert_eq!(decision(&Tally { yes: 0, no: 50, total: 100, timestamp_seconds: 0 }, false), Some(false));
-        assert_eq!(decision(&Tally { yes: 10, no: 9, total: 100, timestamp_seconds: 0 }, true), Some(true));
-        assert_eq!(decision(&Tally { yes: 10, no: 10, total: 100, timestamp_seconds: 0 }, true), Some(false));
-        assert_eq!(decision(&Tally { yes: 0, no: 0, total: 100, timestamp_seconds: 0 }, true), Some(false));
+        let n = Thresholds::NORMAL;
+        let t = |yes, no| Tally { yes, no, total: 100, timestamp_seconds: 0 };
+        assert_eq!(decision(&t(50, 0), false, n), None);
+        assert_eq!(decision(&t(51, 0), false, n), Some(true));
+        assert_eq!(decision(&t(0, 50), false, n), Some(false));
+        assert_eq!(decision(&t(10, 9), true, n), Some(true));
+        assert_eq!(decision(&t(10, 10), true, n), Some(false));
+        assert_eq!(decision(&t(0, 0), true, n), Some(false));
+        assert_eq!(decision(&t(3, 0), true, n), Some(true), "3 % of the total is enough for a normal topic");
+        assert_eq!(decision(&t(2, 0), true, n), Some(false), "below 3 % of the total");
+    }
+
+    #[test]
+    fn critical_topics_need_20_percent_of_the_total_and_67_percent_of_the_votes_cast() {
+        let c = Thresholds::CRITICAL;
+        let t = |yes, no| Tally { yes, no, total: 100, timestamp_seconds: 0 };
+        assert_eq!(decision(&t(67, 0), false, c), None, "67 % is not more than 67 %");
+        assert_eq!(decision(&t(68, 0), false, c), Some(true));
+        assert_eq!(decision(&t(65, 35), false, c), Some(false), "a simple majority: 33 % no rejects at once");
+        assert_eq!(decision(&t(65, 35), false, Thresholds::NORMAL), Some(true), "the same votes adopt a normal one");
+        assert_eq!(decision(&t(19, 0), true, c), Some(false), "below 20 % of the total");
+        assert_eq!(decision(&t(20, 0), true, c), Some(true));
+        assert_eq!(decision(&t(40, 20), true, c), Some(false), "66.7 % of the votes cast");
+        assert_eq!(decision(&t(41, 20), true, c), Some(true), "67.2 % of the votes cast");
+        assert_eq!(Thresholds::of_topic(Some(Topic::CriticalDappOperations)), c);
+        assert_eq!(Thresholds::of_topic(Some(Topic::TreasuryAssetManagement)), c);
+        assert_eq!(Thresholds::of_topic(Some(Topic::ApplicationBusinessLogic)), Thresholds::NORMAL);
+        assert_eq!(Thresholds::of_topic(None), Thresholds::NORMAL, "a custom function with no topic");
     }
 
     #[test]

@@ -119,7 +119,8 @@ describe('icp-cli against the localnet server', {
     Principal.fromText(learner);
 
     const out = okRun(
-      await icp(['canister', 'call', ids.staking_hub, 'register', '()', '--identity', 'learner', '--json'], { cwd: project }),
+      // `(null)`: no registration proof (the local deployment's policy is Open).
+      await icp(['canister', 'call', ids.staking_hub, 'register', '(null)', '--identity', 'learner', '--json'], { cwd: project }),
       'canister call register',
     );
     const reply = JSON.parse(out);

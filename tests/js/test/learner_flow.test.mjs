@@ -83,7 +83,7 @@ describe('learner flow through @icp-sdk/core', { timeout: DEPLOY_TIMEOUT_MS + 30
     const hubX = Actor.createActorWithExtendedDetails(hubIdl, { agent, canisterId: hubId });
 
     // register (update): a certified reply whose certificate the agent verified.
-    const reg = await hubX.register();
+    const reg = await hubX.register([]);
     const shardId = ok(reg.result, 'register');
     assert.ok(reg.certificate instanceof Certificate, 'the reply of register came with a certificate');
     const certTimeNs = leb128(lookupResultToBuffer(reg.certificate.lookup_path(['time'])));
@@ -91,7 +91,7 @@ describe('learner flow through @icp-sdk/core', { timeout: DEPLOY_TIMEOUT_MS + 30
     assert.ok(skewMs < 5 * 60_000, `certified time follows the wall clock (off by ${skewMs} ms)`);
 
     // A second registration answers the same shard; the hub's index agrees (query).
-    assert.equal(ok(await hub.register(), 'register again').toText(), shardId.toText());
+    assert.equal(ok(await hub.register([]), 'register again').toText(), shardId.toText());
     const indexed = await hub.get_user_shard(me);
     assert.equal(indexed.length, 1);
     assert.equal(indexed[0].toText(), shardId.toText());
@@ -194,7 +194,7 @@ describe('learner flow through @icp-sdk/core', { timeout: DEPLOY_TIMEOUT_MS + 30
     // The anonymous principal cannot register.
     const anonAgent = await HttpAgent.create({ host: server.url, rootKey: server.rootKey, retryTimes: 0 });
     const anonHub = Actor.createActor(hubIdl, { agent: anonAgent, canisterId: hubId });
-    await assert.rejects(anonHub.register(), refusedAtIngress);
+    await assert.rejects(anonHub.register([]), refusedAtIngress);
     // Shard-only hub methods refuse a learner.
     await assert.rejects(
       strangerHub.request_allowance({
@@ -213,7 +213,7 @@ describe('learner flow through @icp-sdk/core', { timeout: DEPLOY_TIMEOUT_MS + 30
     // A valid BLS key of another network (the IC mainnet's): certificates do not verify.
     const mainnet = await agentFor(server, Ed25519KeyIdentity.generate(), { rootKey: hexToBytes(IC_ROOT_KEY) });
     const hubMainnet = Actor.createActor(hubIdl, { agent: mainnet, canisterId: hubId });
-    await assert.rejects(hubMainnet.register(), trustError(/Invalid signature/), 'update: certificate refused');
+    await assert.rejects(hubMainnet.register([]), trustError(/Invalid signature/), 'update: certificate refused');
     await assert.rejects(hubMainnet.get_global_stats(), trustError(/Invalid signature/), 'query: node keys refused');
 
     // The right root key, but one bit of the node's query signature flipped in transit.
@@ -247,7 +247,7 @@ describe('learner flow through @icp-sdk/core', { timeout: DEPLOY_TIMEOUT_MS + 30
     const hub = Actor.createActor(hubIdl, { agent, canisterId: Principal.fromText(ids.staking_hub) });
     const stats = await hub.get_global_stats();
     assert.ok(stats.users >= 1n);
-    const shardId = ok(await hub.register(), 'register with a fetched root key');
+    const shardId = ok(await hub.register([]), 'register with a fetched root key');
     assert.ok(shardId instanceof Principal);
   });
 });

@@ -83,6 +83,7 @@ fn platform(overrides: ConfigOverrides) -> Platform {
         learning_content_id: content,
         sns_governance_id: governance,
         config: Some(overrides),
+        registration_policy: Some(platform_types::RegistrationPolicy::Open),
     };
     pic.install_canister(hub, wasm("staking_hub"), encode_one(init).unwrap(), None);
     Platform { pic, hub, content, ledger }

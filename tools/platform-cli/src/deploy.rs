@@ -102,7 +102,12 @@ fn save(state_dir: &Path, saved: &Saved) -> anyhow::Result<()> {
 pub async fn deploy_new(agent: &Agent, state_dir: &Path, wasm_dir: &Path, soft: u64, frontend_dir: Option<&Path>) -> anyhow::Result<Saved> {
     let config = local_config(soft);
     eprintln!("platform: deploying the platform (shard limits: soft {soft}, hard {} users)", config.shard_hard_limit.unwrap_or_default());
-    let options = platform_deploy::DeployOptions { config: Some(config.clone()), frontend: frontend_dir.map(Path::to_path_buf) };
+    // A local network: anyone may register (SNS governance can close it with function 1007).
+    let options = platform_deploy::DeployOptions {
+        config: Some(config.clone()),
+        frontend: frontend_dir.map(Path::to_path_buf),
+        registration_policy: Some(platform_types::RegistrationPolicy::Open),
+    };
     let deployment = platform_deploy::deploy_with(agent, wasm_dir, &options).await.context("deploying the platform")?;
     let mut saved = Saved {
         deployment: serde_json::to_value(&deployment)?,

@@ -54,6 +54,9 @@ pub struct DeployOptions {
     pub config: Option<ConfigOverrides>,
     /// A built web app (frontend/dist) to serve from a `frontend_assets` canister.
     pub frontend: Option<PathBuf>,
+    /// Who may register (`HubInitArgs.registration_policy`). None leaves the hub's default,
+    /// closed (invite codes, none issued); local networks pass `Open`.
+    pub registration_policy: Option<RegistrationPolicy>,
 }
 
 /// The `/platform.json` the web app reads at start: the network and the ids it cannot learn
@@ -151,7 +154,7 @@ impl Management<'_> {
 /// Installs the platform with the agent's identity as deployer (and the one SNS neuron's owner),
 /// without a web app.
 pub async fn deploy(agent: &Agent, wasm_dir: &Path, config: Option<ConfigOverrides>) -> anyhow::Result<Deployment> {
-    deploy_with(agent, wasm_dir, &DeployOptions { config, frontend: None }).await
+    deploy_with(agent, wasm_dir, &DeployOptions { config, frontend: None, registration_policy: Some(RegistrationPolicy::Open) }).await
 }
 
 /// Installs the platform, and the web app's asset canister when `options.frontend` is given.
@@ -211,7 +214,13 @@ pub async fn deploy_with(agent: &Agent, wasm_dir: &Path, options: &DeployOptions
         feature_flags: Some(FeatureFlags { icrc2: true }),
     });
     mgmt.install(ledger, read_wasm(wasm_dir, "icrc_ledger")?, candid::encode_one(init)?).await?;
-    let init = HubInitArgs { ledger_id: ledger, learning_content_id: content, sns_governance_id: governance, config };
+    let init = HubInitArgs {
+        ledger_id: ledger,
+        learning_content_id: content,
+        sns_governance_id: governance,
+        config,
+        registration_policy: options.registration_policy.clone(),
+    };
     mgmt.install(hub, read_wasm(wasm_dir, "staking_hub")?, candid::encode_one(init)?).await?;
 
     if let (Some(id), Some(wasm), Some(dir)) = (frontend, frontend_wasm, &options.frontend) {

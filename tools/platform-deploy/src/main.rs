@@ -4,7 +4,9 @@
 //! the canister ids and the starter units' answer keys as JSON. The identity is an Ed25519 key
 //! from `--identity-seed` (32 bytes, hex), or a fresh one; it becomes the SNS neuron's owner.
 //! With `--frontend-dir` (a built web app, frontend/dist) the `frontend_assets` canister is
-//! installed and serves it.
+//! installed and serves it. `--registration` sets who may register: `open` (the default, for a
+//! local network) or `invite-code` (closed until SNS governance adds codes, function 1007; a
+//! credential policy is set by proposal, since it names canisters that exist only after deploy).
 //!
 //! `platform-deploy propose-assets --canister ID --dir DIR --url URL [--root-key FILE] --identity-seed HEX32`
 //!
@@ -36,6 +38,7 @@ async fn main() -> anyhow::Result<()> {
     let mut wasm_dir = platform_deploy::default_wasm_dir();
     let mut frontend_dir = None;
     let mut canister = None;
+    let mut registration = platform_types::RegistrationPolicy::Open;
     let mut args = std::env::args().skip(1).peekable();
     let mode = match args.peek().map(String::as_str) {
         Some(m @ ("propose-assets" | "compute-evidence")) => m.to_string(),
@@ -55,8 +58,9 @@ async fn main() -> anyhow::Result<()> {
             "--wasm-dir" => wasm_dir = PathBuf::from(value()?),
             "--frontend-dir" | "--dir" => frontend_dir = Some(PathBuf::from(value()?)),
             "--canister" => canister = Some(value()?),
+            "--registration" => registration = parse_registration(&value()?)?,
             "--help" | "-h" => {
-                println!("platform-deploy --url URL --root-key FILE [--identity-seed HEX32] [--wasm-dir DIR] [--frontend-dir DIR] [--out FILE]");
+                println!("platform-deploy --url URL --root-key FILE [--identity-seed HEX32] [--wasm-dir DIR] [--frontend-dir DIR] [--registration open|invite-code] [--out FILE]");
                 println!("platform-deploy propose-assets --canister ID --dir DIR --url URL [--root-key FILE] --identity-seed HEX32 [--out FILE]");
                 println!("platform-deploy compute-evidence --canister ID --dir DIR --url URL [--root-key FILE]");
                 return Ok(());
@@ -120,7 +124,7 @@ async fn main() -> anyhow::Result<()> {
             "evidence_hex": hex::encode(&proposed.evidence),
         }))?
     } else {
-        let options = platform_deploy::DeployOptions { config: None, frontend: frontend_dir };
+        let options = platform_deploy::DeployOptions { config: None, frontend: frontend_dir, registration_policy: Some(registration) };
         let deployment = platform_deploy::deploy_with(&agent, &wasm_dir, &options).await?;
         serde_json::to_string_pretty(&deployment)?
     };
@@ -141,4 +145,26 @@ fn decode_hex(s: &str) -> anyhow::Result<Vec<u8>> {
         bail!("odd length");
     }
     (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).map_err(Into::into)).collect()
+}
+
+/// `--registration`: the hub's initial registration policy.
+fn parse_registration(text: &str) -> anyhow::Result<platform_types::RegistrationPolicy> {
+    match text {
+        "open" => Ok(platform_types::RegistrationPolicy::Open),
+        "invite-code" => Ok(platform_types::RegistrationPolicy::InviteCode),
+        other => bail!("--registration: expected open or invite-code, got {other:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_registration;
+    use platform_types::RegistrationPolicy;
+
+    #[test]
+    fn the_registration_flag_names_open_or_invite_code() {
+        assert_eq!(parse_registration("open").unwrap(), RegistrationPolicy::Open);
+        assert_eq!(parse_registration("invite-code").unwrap(), RegistrationPolicy::InviteCode);
+        assert!(parse_registration("closed").unwrap_err().to_string().contains("open or invite-code"));
+    }
 }

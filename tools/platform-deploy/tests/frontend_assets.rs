@@ -154,7 +154,7 @@ fn function_1006(frontend: Principal) -> NervousSystemFunction {
 
 async fn deploy(server: &Server, app: &Path) -> (Agent, Deployment, Principal) {
     let deployer = server.agent(DEPLOYER_SEED);
-    let options = DeployOptions { config: None, frontend: Some(app.to_path_buf()) };
+    let options = DeployOptions { config: None, frontend: Some(app.to_path_buf()), registration_policy: Some(platform_types::RegistrationPolicy::Open) };
     let d = platform_deploy::deploy_with(&deployer, &platform_deploy::default_wasm_dir(), &options).await.expect("deploy");
     let frontend = d.frontend_assets.expect("the frontend canister");
     (deployer, d, frontend)
