@@ -15,7 +15,8 @@ use platform_types::sns::{
     MAX_MOTION_TEXT_BYTES,
 };
 use platform_types::{
-    check_reason, render_config_change, render_rollout_command, render_shard_status, AddUnitsArgs,
+    check_reason, render_config_change, render_rollout_command, render_shard_status,
+    render_withdrawal_resolution, AddUnitsArgs, ResolveWithdrawalArgs,
     ConfigOverrides, PlatformConfig, RetireUnitsArgs, RolloutCommand, SetShardStatusArgs,
     UnitInput, UpdateUnitArgs,
 };
@@ -29,7 +30,7 @@ pub struct CustomFunction {
     pub topic: &'static str,
 }
 
-pub const CUSTOM_FUNCTIONS: [CustomFunction; 7] = [
+pub const CUSTOM_FUNCTIONS: [CustomFunction; 8] = [
     CustomFunction {
         id: 1000,
         canister: "staking_hub",
@@ -79,6 +80,13 @@ pub const CUSTOM_FUNCTIONS: [CustomFunction; 7] = [
         method: "commit_proposed_batch",
         validator: "validate_commit_proposed_batch",
         topic: "DappCanisterManagement",
+    },
+    CustomFunction {
+        id: 1008,
+        canister: "staking_hub",
+        method: "resolve_withdrawal",
+        validator: "resolve_withdrawal_validate",
+        topic: "CriticalDappOperations",
     },
 ];
 
@@ -161,7 +169,7 @@ fn execute<T: CandidType>(
 ) -> Result<BuiltProposal, String> {
     // 1000, 1001 and 1005 are rendered by the hub with the platform_types renderers used here;
     // learning_content's renderings (1002-1004) depend on the content in force.
-    let shared_renderer = matches!(function_id, 1000 | 1001 | 1005);
+    let shared_renderer = matches!(function_id, 1000 | 1001 | 1005 | 1008);
     let t = c.text(default_title, None)?;
     let (bytes, text) = candid_text::to_checked_text(payload)?;
     let f = custom_function(function_id);
@@ -412,6 +420,19 @@ pub fn rollout(c: &Common, cmd: RolloutCommand) -> Result<BuiltProposal, String>
         }
     };
     execute(c, 1005, "RolloutCommand", &cmd, preview, &title)
+}
+
+// ------------------------------------------------------------------ 1008 resolve-withdrawal
+
+/// 1008: governance records a withdrawal's mint outcome (the hub re-checks the journal and, for
+/// a block, the ledger; "not minted" is refused until the ledger's dedup window has passed).
+pub fn resolve_withdrawal(c: &Common, args: ResolveWithdrawalArgs) -> Result<BuiltProposal, String> {
+    let preview = render_withdrawal_resolution(&args).map_err(|e| format!("resolve-withdrawal: --{e}"))?;
+    let title = match args.minted_at_block {
+        Some(block) => format!("Record withdrawal {} of shard {} as minted at block {block}", args.withdrawal_id, args.shard_id),
+        None => format!("Record withdrawal {} of shard {} as not minted", args.withdrawal_id, args.shard_id),
+    };
+    execute(c, 1008, "ResolveWithdrawalArgs", &args, preview, &title)
 }
 
 // ------------------------------------------------------------------ 1006 commit-assets

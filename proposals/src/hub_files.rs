@@ -59,12 +59,39 @@ fn json_u128(
     }
 }
 
+/// An optional field (`opt` in Candid): absent, `null`, `[]`, a number or `[number]`.
+fn json_opt_u64(obj: &serde_json::Map<String, serde_json::Value>, field: &str) -> Result<Option<u64>, String> {
+    let value = match obj.get(field) {
+        None | Some(serde_json::Value::Null) => return Ok(None),
+        Some(serde_json::Value::Array(a)) if a.is_empty() => return Ok(None),
+        Some(serde_json::Value::Array(a)) if a.len() == 1 => a[0].clone(),
+        Some(other) => other.clone(),
+    };
+    let mut one = serde_json::Map::new();
+    one.insert(field.to_string(), value);
+    let v = json_u128(&one, field)?;
+    u64::try_from(v).map(Some).map_err(|_| format!("{field}: {v} is too large"))
+}
+
+/// An optional `nat` field: absent, `null`, `[]`, a number or `[number]`.
+fn json_opt_u128(obj: &serde_json::Map<String, serde_json::Value>, field: &str) -> Result<Option<u128>, String> {
+    let value = match obj.get(field) {
+        None | Some(serde_json::Value::Null) => return Ok(None),
+        Some(serde_json::Value::Array(a)) if a.is_empty() => return Ok(None),
+        Some(serde_json::Value::Array(a)) if a.len() == 1 => a[0].clone(),
+        Some(other) => other.clone(),
+    };
+    let mut one = serde_json::Map::new();
+    one.insert(field.to_string(), value);
+    json_u128(&one, field).map(Some)
+}
+
 fn config_from_json(text: &str) -> Result<PlatformConfig, String> {
     let v: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
     let obj = v
         .as_object()
         .ok_or("expected a JSON object with the PlatformConfig fields")?;
-    const FIELDS: [&str; 11] = [
+    const FIELDS: [&str; 14] = [
         "shard_soft_limit",
         "shard_hard_limit",
         "auto_scale_interval_secs",
@@ -76,6 +103,9 @@ fn config_from_json(text: &str) -> Result<PlatformConfig, String> {
         "shard_initial_cycles",
         "shard_topup_threshold_cycles",
         "shard_topup_amount_cycles",
+        "shard_topup_daily_budget_cycles",
+        "min_withdrawal_e8s",
+        "withdrawal_cooldown_secs",
     ];
     if let Some(k) = obj.keys().find(|k| !FIELDS.contains(&k.as_str())) {
         return Err(format!("unknown field {k:?}"));
@@ -101,6 +131,9 @@ fn config_from_json(text: &str) -> Result<PlatformConfig, String> {
         shard_initial_cycles: n("shard_initial_cycles")?,
         shard_topup_threshold_cycles: n("shard_topup_threshold_cycles")?,
         shard_topup_amount_cycles: n("shard_topup_amount_cycles")?,
+        shard_topup_daily_budget_cycles: json_opt_u128(obj, "shard_topup_daily_budget_cycles")?,
+        min_withdrawal_e8s: json_opt_u64(obj, "min_withdrawal_e8s")?,
+        withdrawal_cooldown_secs: json_opt_u64(obj, "withdrawal_cooldown_secs")?,
     })
 }
 

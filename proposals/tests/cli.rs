@@ -256,6 +256,7 @@ fn add_function_all_builds_one_proposal_per_file_with_local_ids() {
         (1004, STRANGER, Topic::ApplicationBusinessLogic),
         (1005, HUB, Topic::DappCanisterManagement),
         (1006, FRONTEND, Topic::DappCanisterManagement),
+        (1008, HUB, Topic::CriticalDappOperations),
     ] {
         let bin = std::fs::read(out.join(id.to_string()).join("manage_neuron.bin")).unwrap();
         let mn: ManageNeuron = candid::decode_one(&bin).unwrap();
@@ -274,8 +275,8 @@ fn add_function_all_builds_one_proposal_per_file_with_local_ids() {
         );
         seen.push(id);
     }
-    assert_eq!(seen.len(), 7);
-    assert_eq!(r.stdout.matches("=== Proposal ").count(), 7);
+    assert_eq!(seen.len(), 8);
+    assert_eq!(r.stdout.matches("=== Proposal ").count(), 8);
     assert!(r.stdout.contains("dfx canister --network local call"));
 }
 
@@ -1691,4 +1692,33 @@ fn summary_file_and_printing_without_out() {
     assert_eq!(p.summary, "# Why\n\nBecause.");
     assert!(!r.stdout.contains("Files written"));
     let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn resolve_withdrawal_carries_the_outcome_and_refuses_an_empty_reason() {
+    let (p, out, r) = good(&[
+        "resolve-withdrawal",
+        "--shard",
+        HUB,
+        "--withdrawal-id",
+        "7",
+        "--minted-at-block",
+        "1234",
+        "--reason",
+        "the archive holding the block no longer answers",
+        "--summary",
+        "s",
+    ]);
+    let a: platform_types::ResolveWithdrawalArgs = payload_of(&p, 1008, &out, &r);
+    assert_eq!((a.withdrawal_id, a.minted_at_block, a.shard_id.to_text()), (7, Some(1234), HUB.to_string()));
+    assert!(r.stdout.contains("MINTED at ledger block 1234"), "{}", r.stdout);
+    let (p, out, r) = good(&[
+        "resolve-withdrawal", "--shard", HUB, "--withdrawal-id", "7", "--not-minted", "--reason", "r", "--summary", "s",
+    ]);
+    let a: platform_types::ResolveWithdrawalArgs = payload_of(&p, 1008, &out, &r);
+    assert_eq!(a.minted_at_block, None);
+    bad(
+        &["resolve-withdrawal", "--shard", HUB, "--withdrawal-id", "7", "--not-minted", "--reason", " ", "--summary", "s"],
+        "reason",
+    );
 }

@@ -39,6 +39,7 @@ const OPEN: &[&str] = &[
     "set_shard_status_validate",
     "update_config_validate",
     "control_shard_rollout_validate",
+    "resolve_withdrawal_validate",
     "get_config_status",
     "get_rollout_status",
     "__get_candid_interface_tmp_hack",
@@ -56,7 +57,7 @@ pub fn check(method: &str, caller: Principal, facts: &impl Facts) -> Result<(), 
         // Proposal targets. SNS governance calls them inter-canister, which is never inspected,
         // so in practice every ingress to them is refused here (an anonymous governance id means
         // "not set yet": nobody).
-        "set_shard_status" | "update_config" | "control_shard_rollout" => match facts.governance() {
+        "set_shard_status" | "update_config" | "control_shard_rollout" | "resolve_withdrawal" => match facts.governance() {
             Some(g) if g == caller && caller != Principal::anonymous() => Ok(()),
             _ => Err(format!("only SNS governance may call {method}")),
         },
@@ -113,7 +114,7 @@ mod tests {
 
     #[test]
     fn proposal_targets_admit_only_governance() {
-        for m in ["set_shard_status", "update_config", "control_shard_rollout"] {
+        for m in ["set_shard_status", "update_config", "control_shard_rollout", "resolve_withdrawal"] {
             assert!(check(m, p(GOV), &facts()).is_ok(), "{m}");
             for who in [p(LEARNER), p(SHARD), Principal::anonymous()] {
                 assert!(check(m, who, &facts()).is_err(), "{m} from {who}");

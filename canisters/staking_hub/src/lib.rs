@@ -25,7 +25,7 @@ mod updates;
 use candid::Principal;
 use platform_types::{
     AllowanceError, AllowanceGrant, ConfigOverrides, ConfigStatus, GlobalStats, HubInitArgs, HubUpgradeArgs, MintError,
-    MintRequest, PlatformConfig, RegisterError, RolloutCommand, RolloutStatus, SetShardStatusArgs, ShardInfo,
+    MintRequest, PlatformConfig, RegisterError, ResolveWithdrawalArgs, RolloutCommand, RolloutStatus, SetShardStatusArgs, ShardInfo,
     ShardReport, ValidationResult, VersionInfo,
 };
 
@@ -164,6 +164,19 @@ fn control_shard_rollout_validate(command: RolloutCommand) -> ValidationResult {
 #[ic_cdk::update]
 fn control_shard_rollout(command: RolloutCommand) {
     proposals::control_shard_rollout(ic_cdk::api::msg_caller(), &command).unwrap_or_else(|e| ic_cdk::trap(e));
+}
+
+/// Validator of function 1008 (record the outcome of a withdrawal the hub cannot reconcile).
+#[ic_cdk::query]
+fn resolve_withdrawal_validate(args: ResolveWithdrawalArgs) -> ValidationResult {
+    proposals::resolve_withdrawal_validate(ic_cdk::api::msg_caller(), &args, ic_cdk::api::time())
+}
+
+/// SNS governance only: records a withdrawal mint as minted at a (verified) ledger block, or as
+/// not minted once no copy can execute any more. Traps on refusal (the proposal Fails).
+#[ic_cdk::update]
+async fn resolve_withdrawal(args: ResolveWithdrawalArgs) {
+    proposals::resolve_withdrawal(ic_cdk::api::msg_caller(), &args).await.unwrap_or_else(|e| ic_cdk::trap(e));
 }
 
 /// The configuration version in force and who has not confirmed it yet.

@@ -337,6 +337,9 @@ pub struct Counters {
     pub last_report_ns: u64,
     /// The hub answered `HardCapReached`: nothing more will ever be granted.
     pub hard_cap_reached: bool,
+    /// Epoch of the hub's status push that set `disabled` (`None`: never set by an epoch push).
+    /// A push with an older epoch is a stale one (issue 11) and changes nothing.
+    pub status_epoch: Option<u64>,
 }
 
 #[cfg(test)]
