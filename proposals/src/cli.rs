@@ -112,7 +112,8 @@ pub enum Cmd {
     /// 1001: change platform configuration values (any subset).
     UpdateConfig(UpdateConfigArgs),
     /// 1009 (critical): change the economic parameters: reward per quiz, allowance chunk, daily
-    /// emission budget, shard cycles (any subset).
+    /// emission budget, shard cycles (initial, top-up threshold, amount, per-shard daily top-up
+    /// budget) (any subset).
     UpdateEconomicConfig(EconomicConfigArgs),
     /// 1010 (emergency): pause the whole platform (registration, quizzes, allowances, minting),
     /// or resume it with --resume.
@@ -161,6 +162,25 @@ pub enum Cmd {
     /// 1007: set who may register (open, invite codes, a credential, or either), and add or
     /// revoke invite codes (only their sha256 goes into the proposal).
     SetRegistrationPolicy(RegistrationPolicyArgs),
+    /// 1008: record the outcome of a withdrawal mint the hub could not reconcile by itself
+    /// (critical topic: it moves tokens back to a learner's balance, or completes a withdrawal).
+    ResolveWithdrawal {
+        /// The shard's principal.
+        #[arg(long)]
+        shard: String,
+        /// The withdrawal id (per shard).
+        #[arg(long, value_parser = num::<u64>)]
+        withdrawal_id: u64,
+        /// The ledger block that holds the mint (the hub checks it against the ledger).
+        #[arg(long, value_parser = num::<u64>, conflicts_with = "not_minted", required_unless_present = "not_minted")]
+        minted_at_block: Option<u64>,
+        /// It was never minted: the shard credits the learner back.
+        #[arg(long)]
+        not_minted: bool,
+        /// Why (1..=1000 bytes; shown to voters).
+        #[arg(long)]
+        reason: String,
+    },
     /// UpgradeSnsControlledCanister for staking_hub, learning_content or frontend_assets.
     Upgrade(UpgradeArgs),
     /// Motion: a text to vote on, with no effect.
@@ -227,6 +247,15 @@ pub struct UpdateConfigArgs {
     pub shard_topup_threshold_cycles: Option<u128>,
     #[arg(long, value_parser = num::<u128>)]
     pub shard_topup_amount_cycles: Option<u128>,
+    /// Economic (function 1009): refused here, use update-economic-config.
+    #[arg(long, value_parser = num::<u128>)]
+    pub shard_topup_daily_budget_cycles: Option<u128>,
+    /// The smallest withdrawal a learner may make, in e8s.
+    #[arg(long, value_parser = num::<u64>)]
+    pub min_withdrawal_e8s: Option<u64>,
+    /// Seconds a learner waits between two withdrawals (0 = none).
+    #[arg(long, value_parser = num::<u64>)]
+    pub withdrawal_cooldown_secs: Option<u64>,
 }
 
 #[derive(Args, Debug, Default)]
@@ -247,6 +276,9 @@ pub struct EconomicConfigArgs {
     pub shard_topup_threshold_cycles: Option<u128>,
     #[arg(long, value_parser = num::<u128>)]
     pub shard_topup_amount_cycles: Option<u128>,
+    /// The most cycles the hub tops up per shard per UTC day.
+    #[arg(long, value_parser = num::<u128>)]
+    pub shard_topup_daily_budget_cycles: Option<u128>,
 }
 
 impl EconomicConfigArgs {
@@ -258,6 +290,7 @@ impl EconomicConfigArgs {
             shard_initial_cycles: self.shard_initial_cycles,
             shard_topup_threshold_cycles: self.shard_topup_threshold_cycles,
             shard_topup_amount_cycles: self.shard_topup_amount_cycles,
+            shard_topup_daily_budget_cycles: self.shard_topup_daily_budget_cycles,
         }
     }
 }
@@ -276,7 +309,12 @@ impl UpdateConfigArgs {
             shard_initial_cycles: self.shard_initial_cycles,
             shard_topup_threshold_cycles: self.shard_topup_threshold_cycles,
             shard_topup_amount_cycles: self.shard_topup_amount_cycles,
+            // Economic (1009): update-economic-config has the flag. The others of ECONOMIC_FIELDS
+            // stay here only so that 1001's renderer refuses them with a pointer to 1009.
             daily_emission_budget_e8s: None,
+            shard_topup_daily_budget_cycles: self.shard_topup_daily_budget_cycles,
+            min_withdrawal_e8s: self.min_withdrawal_e8s,
+            withdrawal_cooldown_secs: self.withdrawal_cooldown_secs,
         }
     }
 }
@@ -638,6 +676,16 @@ fn build(cli: Cli) -> Result<Outcome, String> {
             built
                 .proposals
                 .push(commands::retire_units(&common, u.clone(), reason)?);
+        }
+        Cmd::ResolveWithdrawal { shard, withdrawal_id, minted_at_block, not_minted: _, reason } => {
+            let shard = parse_principal(shard).map_err(|e| format!("--shard: {e}"))?;
+            let args = platform_types::ResolveWithdrawalArgs {
+                shard_id: shard,
+                withdrawal_id: *withdrawal_id,
+                minted_at_block: *minted_at_block,
+                reason: reason.clone(),
+            };
+            built.proposals.push(commands::resolve_withdrawal(&common, args)?);
         }
         Cmd::Rollout { command } => {
             let cmd = match command {

@@ -16,9 +16,10 @@ use platform_types::sns::{
 };
 use platform_types::{
     check_reason, render_config_change, render_economic_config_change, render_platform_paused,
-    render_registration_policy_change, EconomicConfigChanges, SetPlatformPausedArgs, render_rollout_command,
-    render_shard_status, AddUnitsArgs, ConfigOverrides, PlatformConfig, RegistrationPolicy, RetireUnitsArgs,
-    RolloutCommand, SetRegistrationPolicyArgs, SetShardStatusArgs,
+    render_registration_policy_change, render_rollout_command, render_shard_status,
+    render_withdrawal_resolution, AddUnitsArgs, ConfigOverrides, EconomicConfigChanges,
+    PlatformConfig, RegistrationPolicy, ResolveWithdrawalArgs, RetireUnitsArgs, RolloutCommand,
+    SetPlatformPausedArgs, SetRegistrationPolicyArgs, SetShardStatusArgs,
     UnitInput, UpdateUnitArgs,
 };
 
@@ -31,7 +32,8 @@ pub struct CustomFunction {
     pub topic: &'static str,
 }
 
-pub const CUSTOM_FUNCTIONS: [CustomFunction; 10] = [
+/// In id order, like the files (a slice, so adding a function does not mean counting them).
+pub const CUSTOM_FUNCTIONS: &[CustomFunction] = &[
     CustomFunction {
         id: 1000,
         canister: "staking_hub",
@@ -88,6 +90,15 @@ pub const CUSTOM_FUNCTIONS: [CustomFunction; 10] = [
         canister: "staking_hub",
         method: "set_registration_policy",
         validator: "set_registration_policy_validate",
+        topic: "CriticalDappOperations",
+    },
+    // Critical: "not minted" credits the learner back; a wrong one lets the same tokens be
+    // withdrawn twice.
+    CustomFunction {
+        id: 1008,
+        canister: "staking_hub",
+        method: "resolve_withdrawal",
+        validator: "resolve_withdrawal_validate",
         topic: "CriticalDappOperations",
     },
     // Critical: rewards, allowance, emission budget and shard cycles decide how fast the cap and
@@ -187,9 +198,9 @@ fn execute<T: CandidType>(
     preview: String,
     default_title: &str,
 ) -> Result<BuiltProposal, String> {
-    // 1000, 1001, 1005 and 1007 are rendered by the hub with the platform_types renderers used here;
-    // learning_content's renderings (1002-1004) depend on the content in force.
-    let shared_renderer = matches!(function_id, 1000 | 1001 | 1005 | 1007 | 1009 | 1010);
+    // 1000, 1001, 1005 and 1007-1010 are rendered by the hub with the platform_types renderers
+    // used here; learning_content's renderings (1002-1004) depend on the content in force.
+    let shared_renderer = matches!(function_id, 1000 | 1001 | 1005 | 1007 | 1008 | 1009 | 1010);
     let t = c.text(default_title, None)?;
     let (bytes, text) = candid_text::to_checked_text(payload)?;
     let f = custom_function(function_id);
@@ -508,6 +519,19 @@ pub fn rollout(c: &Common, cmd: RolloutCommand) -> Result<BuiltProposal, String>
         }
     };
     execute(c, 1005, "RolloutCommand", &cmd, preview, &title)
+}
+
+// ------------------------------------------------------------------ 1008 resolve-withdrawal
+
+/// 1008: governance records a withdrawal's mint outcome (the hub re-checks the journal and, for
+/// a block, the ledger; "not minted" is refused until the ledger's dedup window has passed).
+pub fn resolve_withdrawal(c: &Common, args: ResolveWithdrawalArgs) -> Result<BuiltProposal, String> {
+    let preview = render_withdrawal_resolution(&args).map_err(|e| format!("resolve-withdrawal: --{e}"))?;
+    let title = match args.minted_at_block {
+        Some(block) => format!("Record withdrawal {} of shard {} as minted at block {block}", args.withdrawal_id, args.shard_id),
+        None => format!("Record withdrawal {} of shard {} as not minted", args.withdrawal_id, args.shard_id),
+    };
+    execute(c, 1008, "ResolveWithdrawalArgs", &args, preview, &title)
 }
 
 // ------------------------------------------------------------------ 1006 commit-assets

@@ -59,12 +59,39 @@ fn json_u128(
     }
 }
 
+/// An optional field (`opt` in Candid): absent, `null`, `[]`, a number or `[number]`.
+fn json_opt_u64(obj: &serde_json::Map<String, serde_json::Value>, field: &str) -> Result<Option<u64>, String> {
+    let value = match obj.get(field) {
+        None | Some(serde_json::Value::Null) => return Ok(None),
+        Some(serde_json::Value::Array(a)) if a.is_empty() => return Ok(None),
+        Some(serde_json::Value::Array(a)) if a.len() == 1 => a[0].clone(),
+        Some(other) => other.clone(),
+    };
+    let mut one = serde_json::Map::new();
+    one.insert(field.to_string(), value);
+    let v = json_u128(&one, field)?;
+    u64::try_from(v).map(Some).map_err(|_| format!("{field}: {v} is too large"))
+}
+
+/// An optional `nat` field: absent, `null`, `[]`, a number or `[number]`.
+fn json_opt_u128(obj: &serde_json::Map<String, serde_json::Value>, field: &str) -> Result<Option<u128>, String> {
+    let value = match obj.get(field) {
+        None | Some(serde_json::Value::Null) => return Ok(None),
+        Some(serde_json::Value::Array(a)) if a.is_empty() => return Ok(None),
+        Some(serde_json::Value::Array(a)) if a.len() == 1 => a[0].clone(),
+        Some(other) => other.clone(),
+    };
+    let mut one = serde_json::Map::new();
+    one.insert(field.to_string(), value);
+    json_u128(&one, field).map(Some)
+}
+
 fn config_from_json(text: &str) -> Result<PlatformConfig, String> {
     let v: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
     let obj = v
         .as_object()
         .ok_or("expected a JSON object with the PlatformConfig fields")?;
-    const FIELDS: [&str; 12] = [
+    const FIELDS: &[&str] = &[
         "shard_soft_limit",
         "shard_hard_limit",
         "auto_scale_interval_secs",
@@ -76,7 +103,11 @@ fn config_from_json(text: &str) -> Result<PlatformConfig, String> {
         "shard_initial_cycles",
         "shard_topup_threshold_cycles",
         "shard_topup_amount_cycles",
+        // Optional (configurations stored before they existed have none).
         "daily_emission_budget_e8s",
+        "shard_topup_daily_budget_cycles",
+        "min_withdrawal_e8s",
+        "withdrawal_cooldown_secs",
     ];
     if let Some(k) = obj.keys().find(|k| !FIELDS.contains(&k.as_str())) {
         return Err(format!("unknown field {k:?}"));
@@ -102,12 +133,12 @@ fn config_from_json(text: &str) -> Result<PlatformConfig, String> {
         shard_initial_cycles: n("shard_initial_cycles")?,
         shard_topup_threshold_cycles: n("shard_topup_threshold_cycles")?,
         shard_topup_amount_cycles: n("shard_topup_amount_cycles")?,
-        // Optional: a configuration stored before the budget existed has none.
-        daily_emission_budget_e8s: if obj.contains_key("daily_emission_budget_e8s") {
-            Some(u64_of("daily_emission_budget_e8s")?)
-        } else {
-            None
-        },
+        // Optional: a configuration stored before these existed has none (absent, null, [] or
+        // [n], as `dfx ... --output json` prints an opt).
+        daily_emission_budget_e8s: json_opt_u64(obj, "daily_emission_budget_e8s")?,
+        shard_topup_daily_budget_cycles: json_opt_u128(obj, "shard_topup_daily_budget_cycles")?,
+        min_withdrawal_e8s: json_opt_u64(obj, "min_withdrawal_e8s")?,
+        withdrawal_cooldown_secs: json_opt_u64(obj, "withdrawal_cooldown_secs")?,
     })
 }
 
@@ -244,6 +275,16 @@ mod tests {
         );
         let with_budget = json.replace("}", r#","daily_emission_budget_e8s":"50_000_000_000_000"}"#);
         assert_eq!(parse_config(&with_budget).unwrap().daily_emission_budget_e8s, Some(50_000_000_000_000));
+        // The withdrawal rules and the per-shard top-up budget: optional, as dfx's JSON prints an opt.
+        let with_opts = json.replace(
+            "}",
+            r#","shard_topup_daily_budget_cycles":["4_000_000_000_000"],"min_withdrawal_e8s":[100000000],"withdrawal_cooldown_secs":[],"daily_emission_budget_e8s":null}"#,
+        );
+        let c = parse_config(&with_opts).unwrap();
+        assert_eq!(
+            (c.shard_topup_daily_budget_cycles, c.min_withdrawal_e8s, c.withdrawal_cooldown_secs, c.daily_emission_budget_e8s),
+            (Some(4_000_000_000_000), Some(100_000_000), None, None)
+        );
         assert!(parse_config(
             &json.replace("\"pass_mark_percent\":61", "\"pass_mark_percent\":611")
         )

@@ -256,6 +256,8 @@ fn add_function_all_builds_one_proposal_per_file_with_local_ids() {
         (1004, STRANGER, Topic::ApplicationBusinessLogic),
         (1005, HUB, Topic::DappCanisterManagement),
         (1006, FRONTEND, Topic::DappCanisterManagement),
+        (1007, HUB, Topic::CriticalDappOperations),
+        (1008, HUB, Topic::CriticalDappOperations),
         (1009, HUB, Topic::CriticalDappOperations),
         (1010, HUB, Topic::ApplicationBusinessLogic),
     ] {
@@ -276,8 +278,18 @@ fn add_function_all_builds_one_proposal_per_file_with_local_ids() {
         );
         seen.push(id);
     }
-    assert_eq!(seen.len(), 9);
-    assert_eq!(r.stdout.matches("=== Proposal ").count(), 10);
+    // One proposal per file, and every file's function checked above.
+    let mut in_files: Vec<u64> = std::fs::read_dir(root().join("sns/custom_functions"))
+        .unwrap()
+        .filter_map(|e| {
+            let name = e.unwrap().file_name().into_string().unwrap();
+            let id = name.strip_suffix(".json")?.split('_').next()?.parse::<u64>().ok()?;
+            Some(id)
+        })
+        .collect();
+    in_files.sort();
+    assert_eq!(seen, in_files);
+    assert_eq!(r.stdout.matches("=== Proposal ").count(), in_files.len());
     assert!(r.stdout.contains("dfx canister --network local call"));
 }
 
@@ -618,6 +630,52 @@ fn update_config_carries_only_the_given_fields() {
         "daily_emission_budget_e8s must be in",
     );
     bad(&["update-economic-config", "--summary", "s"], "give at least one setting");
+    // The per-shard daily top-up budget is a shard-cycles parameter: 1009 too.
+    bad(
+        &["update-config", "--current-config", &fixture("current_config.did"), "--shard-topup-daily-budget-cycles", "4_000_000_000_000", "--summary", "s"],
+        "only the critical function 1009 (update_economic_config) may change them",
+    );
+    let (p, out, r) = good(&[
+        "update-economic-config",
+        "--current-config",
+        &fixture("current_config.did"),
+        "--shard-topup-daily-budget-cycles",
+        "4_000_000_000_000",
+        "--summary",
+        "s",
+    ]);
+    let c: platform_types::EconomicConfigChanges = payload_of(&p, 1009, &out, &r);
+    assert_eq!(
+        c,
+        platform_types::EconomicConfigChanges {
+            shard_topup_daily_budget_cycles: Some(4_000_000_000_000),
+            ..Default::default()
+        }
+    );
+    assert!(r.stdout.contains("shard_topup_daily_budget_cycles: 3000000000000 -> 4000000000000"), "{}", r.stdout);
+    // The dust rules stay with 1001.
+    let (p, out, r) = good(&[
+        "update-config",
+        "--current-config",
+        &fixture("current_config.did"),
+        "--min-withdrawal-e8s",
+        "500_000_000",
+        "--withdrawal-cooldown-secs",
+        "600",
+        "--summary",
+        "s",
+    ]);
+    let c: ConfigOverrides = payload_of(&p, 1001, &out, &r);
+    assert_eq!(
+        c,
+        ConfigOverrides {
+            min_withdrawal_e8s: Some(500_000_000),
+            withdrawal_cooldown_secs: Some(600),
+            ..Default::default()
+        }
+    );
+    assert!(r.stdout.contains("min_withdrawal_e8s: 1000000000 -> 500000000"), "{}", r.stdout);
+    assert!(r.stdout.contains("withdrawal_cooldown_secs: 3600 -> 600"), "{}", r.stdout);
     // 1010: pause and resume.
     let (p, out, r) = good(&["pause-platform", "--reason", "farm under way", "--summary", "s"]);
     let a: platform_types::SetPlatformPausedArgs = payload_of(&p, 1010, &out, &r);
@@ -1780,4 +1838,33 @@ fn summary_file_and_printing_without_out() {
     assert_eq!(p.summary, "# Why\n\nBecause.");
     assert!(!r.stdout.contains("Files written"));
     let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn resolve_withdrawal_carries_the_outcome_and_refuses_an_empty_reason() {
+    let (p, out, r) = good(&[
+        "resolve-withdrawal",
+        "--shard",
+        HUB,
+        "--withdrawal-id",
+        "7",
+        "--minted-at-block",
+        "1234",
+        "--reason",
+        "the archive holding the block no longer answers",
+        "--summary",
+        "s",
+    ]);
+    let a: platform_types::ResolveWithdrawalArgs = payload_of(&p, 1008, &out, &r);
+    assert_eq!((a.withdrawal_id, a.minted_at_block, a.shard_id.to_text()), (7, Some(1234), HUB.to_string()));
+    assert!(r.stdout.contains("MINTED at ledger block 1234"), "{}", r.stdout);
+    let (p, out, r) = good(&[
+        "resolve-withdrawal", "--shard", HUB, "--withdrawal-id", "7", "--not-minted", "--reason", "r", "--summary", "s",
+    ]);
+    let a: platform_types::ResolveWithdrawalArgs = payload_of(&p, 1008, &out, &r);
+    assert_eq!(a.minted_at_block, None);
+    bad(
+        &["resolve-withdrawal", "--shard", HUB, "--withdrawal-id", "7", "--not-minted", "--reason", " ", "--summary", "s"],
+        "reason",
+    );
 }

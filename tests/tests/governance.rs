@@ -632,10 +632,26 @@ fn the_hub_upgraded_by_proposal_rolls_the_new_shard_wasm_out_in_batches_and_a_pa
     let (embedded,): (String,) = d.net.query_candid(d.hub, "get_shard_wasm_hash", ()).unwrap();
     assert_eq!(embedded, target);
 
-    // Batches of one per tick (the broken shard is last in line).
-    d.ticks(2);
+    // Issue 11: the upgrade alone upgrades no shard; the rollout waits for a Start proposal
+    // approving the new target.
+    d.ticks(3);
+    let waiting = d.rollout();
+    assert_eq!(waiting.shards_on_target, 0, "no shard upgraded before Start: {waiting:?}");
+    assert_ne!(waiting.approved_target_hash.as_deref(), Some(target.as_str()));
+    assert_eq!(waiting.canary_passed, Some(false));
+    let p = d.execute("control_shard_rollout", &RolloutCommand::Start { batch_size: 1 });
+    assert!(p.payload_text_rendering.unwrap().contains("canary"));
+    assert_eq!(d.rollout().approved_target_hash.as_deref(), Some(target.as_str()));
+
+    // The canary first (the oldest shard), alone; the rest follow once it answered healthy.
+    d.ticks(1);
+    let canary = d.rollout();
+    assert_eq!((canary.shards_on_target, canary.canary_passed), (1, Some(true)), "{canary:?}");
+    assert_eq!(d.shard(shards[0].id).wasm_hash, target, "the oldest shard is the canary");
+    // Then batches of one per tick (the broken shard is last in line).
+    d.ticks(1);
     let progressed = d.rollout().shards_on_target;
-    assert!((1..=2).contains(&progressed), "{progressed} on target after two ticks");
+    assert!((1..=2).contains(&progressed), "{progressed} on target after the canary and one tick");
     d.execute("control_shard_rollout", &RolloutCommand::Pause);
     let held = d.rollout();
     assert_eq!(held.state, RolloutState::Paused);
@@ -653,11 +669,14 @@ fn the_hub_upgraded_by_proposal_rolls_the_new_shard_wasm_out_in_batches_and_a_pa
     assert!(failed.last_error.is_some());
     assert_eq!(failed.wasm_hash, old_hash, "it runs its old code");
 
-    // Every other shard runs the new release (its build tag is in the module) and is running.
+    // Every other shard runs the new release (its build tag is in the module) and is running;
+    // each has exactly one snapshot, taken before its install (the broken one's three attempts
+    // replaced one another).
     for s in d.shards() {
         let tag = d.net.canister_metadata(s.id, "build_tag");
         let status = d.net.canister_status(s.id, Some(d.hub)).unwrap().status;
         assert_eq!(status, CanisterStatusType::Running, "{}", s.id);
+        assert_eq!(d.net.list_canister_snapshots(s.id, Some(d.hub)).unwrap().len(), 1, "{}", s.id);
         if s.id == broken {
             assert_eq!(tag, None);
         } else {
@@ -834,6 +853,10 @@ fn a_simple_majority_adopts_1001_but_not_the_critical_1009() {
     // 1001 refuses the economic fields at submission, naming 1009.
     let sneaky = ConfigOverrides { reward_per_quiz_e8s: Some(500 * E8S), ..Default::default() };
     let e = d.submit("update_config", &sneaky).unwrap_err();
+    assert!(e.error_message.contains("1009"), "{e:?}");
+    // So is the per-shard daily top-up budget (a shard-cycles parameter).
+    let sneaky_cycles = ConfigOverrides { shard_topup_daily_budget_cycles: Some(4_000_000_000_000), ..Default::default() };
+    let e = d.submit("update_config", &sneaky_cycles).unwrap_err();
     assert!(e.error_message.contains("1009"), "{e:?}");
     // Out of bounds: refused before the vote.
     let too_much = EconomicConfigChanges { daily_emission_budget_e8s: Some(HARD_CAP_E8S), ..Default::default() };

@@ -298,6 +298,51 @@ fn concurrent_triggers_never_create_two_shards_for_one_need() {
     }
 }
 
+/// Issue 11 (stale pushes): bursts of emergency disable / enable calls for two shards, all
+/// submitted before any round runs, under seeded schedulers that interleave the hub's push runs
+/// differently. After each burst settles, every shard's disabled flag is what the hub's record
+/// says (never disabled while the hub shows it Active).
+#[test]
+fn racing_status_pushes_leave_every_shard_as_the_hub_records_it() {
+    let governance = Principal::from_slice(&[9; 29]);
+    for seed in [3u64, 11, 2025] {
+        let h = deploy(LocalNet::builder().with_seed(seed).build(), small_limits(), None);
+        let mut users = 0..;
+        // Two shards: the first filled to its soft limit, so the hub creates a second.
+        while h.shards().len() < 2 {
+            h.register(learner(users.next().unwrap())).unwrap();
+            h.ensure_capacity(learner(50_000)).unwrap();
+        }
+        let shards: Vec<Principal> = h.shards().iter().map(|s| s.id).collect();
+        for round in 0..4u32 {
+            let mut calls = Vec::new();
+            for (k, disabled) in [true, false, true, false, true].into_iter().enumerate() {
+                for shard in &shards {
+                    // Alternate the last state per round and per shard.
+                    let disabled = disabled ^ (round % 2 == 1 && k == 4) ^ (*shard == shards[1] && k == 4);
+                    let args = SetShardStatusArgs { shard_id: *shard, disabled, reason: format!("drill {round}") };
+                    calls.push(h.submit(governance, "set_shard_status", args));
+                }
+            }
+            for id in calls {
+                // Some are refused ("already disabled/enabled"), depending on the order they ran.
+                let _ = h.net.await_call(id);
+            }
+            h.net.run_until_idle(10_000);
+            for s in h.shards() {
+                let shard_disabled = h.shard_stats(s.id).disabled;
+                assert_eq!(
+                    shard_disabled,
+                    s.status == ShardStatus::Disabled,
+                    "seed {seed}, round {round}: shard {} is disabled={shard_disabled}, the hub says {:?}",
+                    s.id,
+                    s.status
+                );
+            }
+        }
+    }
+}
+
 /// Submits `register` for `users` and `ensures` ensure_capacity calls before any round runs,
 /// then awaits them all; returns the users to retry (`NoCapacity` while a shard was created).
 fn submit_burst(
@@ -385,12 +430,14 @@ fn a_shard_whose_install_failed_is_kept_and_installed_later() {
     assert!(h.shards().is_empty(), "an uninstalled shard takes no users and is not listed");
     assert!(h.net.module_hash(expected).is_none());
 
-    // Unfrozen, the next provisioning installs that same canister instead of creating one.
+    // Unfrozen, the next provisioning after the backoff installs that same canister instead of
+    // creating one.
     let thawed = localnet::management_types::CanisterSettings {
         freezing_threshold: Some(candid::Nat::from(2_592_000u64)),
         ..Default::default()
     };
     h.net.update_canister_settings(expected, Some(h.hub), thawed).unwrap();
+    h.net.advance_time(Duration::from_secs(61));
     assert_eq!(h.ensure_capacity(learner(2)), Ok(Some(expected)));
     let shards = h.shards();
     assert_eq!(shards.len(), 1);
@@ -398,6 +445,65 @@ fn a_shard_whose_install_failed_is_kept_and_installed_later() {
     assert_eq!(h.register(learner(3)), Ok(expected));
     assert!(!h.net.canister_exists(next_canister_id(expected)), "no second canister was created");
     assert!(h.content_knows(expected));
+}
+
+/// Issue 11 (cycles drain): while a shard's install keeps failing, `ensure_capacity` (anyone may
+/// call it) answers from state during a growing backoff instead of sending the whole shard Wasm
+/// again on every call. Fifty calls during the backoff cost the hub less than two install attempts.
+#[test]
+fn an_install_that_keeps_failing_is_backed_off_and_the_hubs_spend_stays_bounded() {
+    let h = hub(small_limits());
+    let expected = next_canister_id(h.net.create_canister());
+    let call = h.submit(learner(1), "ensure_capacity", ());
+    let mut rounds = 0;
+    while !h.net.canister_exists(expected) {
+        h.net.tick();
+        rounds += 1;
+        assert!(rounds < 100, "the hub never created its shard");
+    }
+    // Frozen between create_canister and install_code, as in the test above: every install fails.
+    h.net.upload_chunk(expected, Some(h.hub), vec![7; 1 << 20]).unwrap();
+    let frozen = localnet::management_types::CanisterSettings {
+        freezing_threshold: Some(candid::Nat::from(1u64 << 62)),
+        ..Default::default()
+    };
+    h.net.update_canister_settings(expected, Some(h.hub), frozen).unwrap();
+    let failed: Result<Option<Principal>, String> = candid::decode_one(&h.net.await_call(call).unwrap()).unwrap();
+    assert!(failed.unwrap_err().contains("(1 attempt(s))"));
+
+    // Fifty callers during the backoff: each gets the cheap answer, nothing is sent.
+    let before = h.net.cycle_balance(h.hub);
+    for n in 0..50 {
+        let err = h.ensure_capacity(learner(100 + n)).unwrap_err();
+        assert!(err.contains("backoff") && err.contains("nothing was sent"), "{err}");
+    }
+    let spent_backing_off = before - h.net.cycle_balance(h.hub);
+
+    // After the backoff, one real attempt (it fails again: the canister is still frozen).
+    h.net.advance_time(Duration::from_secs(61));
+    let before = h.net.cycle_balance(h.hub);
+    let err = h.ensure_capacity(learner(2)).unwrap_err();
+    assert!(err.contains("(2 attempt(s))"), "{err}");
+    let spent_one_attempt = before - h.net.cycle_balance(h.hub);
+    // Without the backoff each call would be an attempt (50x); now a call costs the hub its own
+    // execution only (~7 M cycles on localnet, one attempt ~300 M with this shard Wasm).
+    assert!(
+        spent_backing_off < 2 * spent_one_attempt && spent_backing_off / 50 < spent_one_attempt / 20,
+        "50 backed-off calls cost {spent_backing_off} cycles, one install attempt {spent_one_attempt}"
+    );
+    // The backoff doubled: 61 s later it still holds.
+    h.net.advance_time(Duration::from_secs(61));
+    assert!(h.ensure_capacity(learner(3)).unwrap_err().contains("backoff"));
+    assert!(!h.net.canister_exists(next_canister_id(expected)), "no second canister meanwhile");
+
+    // Thawed and past the backoff, the same canister is installed.
+    let thawed = localnet::management_types::CanisterSettings {
+        freezing_threshold: Some(candid::Nat::from(2_592_000u64)),
+        ..Default::default()
+    };
+    h.net.update_canister_settings(expected, Some(h.hub), thawed).unwrap();
+    h.net.advance_time(Duration::from_secs(60));
+    assert_eq!(h.ensure_capacity(learner(4)), Ok(Some(expected)));
 }
 
 /// The id localnet gives the canister created after `id` (ids are a u64 counter, big-endian,
@@ -467,6 +573,7 @@ fn the_timer_tops_up_shards_below_the_threshold() {
         shard_initial_cycles: Some(T),
         shard_topup_threshold_cycles: Some(4 * T),
         shard_topup_amount_cycles: Some(2 * T),
+        shard_topup_daily_budget_cycles: Some(4 * T),
         ..small_limits()
     };
     let h = hub(overrides);
@@ -484,6 +591,37 @@ fn the_timer_tops_up_shards_below_the_threshold() {
     h.run_timer(60);
     let after_three = h.net.cycle_balance(shard);
     assert!(after_three <= after_two, "{after_two} -> {after_three}");
+}
+
+/// Issue 11 (cycles drain): a shard that burns cycles (or stays below the threshold) gets at most
+/// its daily top-up budget; the next UTC day it gets a new one.
+#[test]
+fn topups_stop_at_the_per_shard_daily_budget() {
+    let overrides = ConfigOverrides {
+        auto_scale_interval_secs: Some(60),
+        shard_initial_cycles: Some(T),
+        // Never reached: without a budget the hub would top up on every tick.
+        shard_topup_threshold_cycles: Some(50 * T),
+        shard_topup_amount_cycles: Some(2 * T),
+        shard_topup_daily_budget_cycles: Some(4 * T),
+        ..small_limits()
+    };
+    let h = deploy(LocalNet::new(), overrides, Some(100 * T));
+    let shard = h.register(learner(1)).unwrap();
+    let hub_before = h.net.cycle_balance(h.hub);
+    let before = h.net.cycle_balance(shard);
+    for _ in 0..5 {
+        h.run_timer(60);
+    }
+    let after = h.net.cycle_balance(shard);
+    assert!(after > before + 4 * T - T / 10 && after < before + 4 * T + T / 10, "two top-ups only: {before} -> {after}");
+    let hub_spent = hub_before - h.net.cycle_balance(h.hub);
+    assert!(hub_spent < 4 * T + T / 10, "the hub spent {hub_spent}");
+    // A new UTC day, a new budget.
+    h.net.advance_time(Duration::from_secs(86_400));
+    h.run_timer(60);
+    let next_day = h.net.cycle_balance(shard);
+    assert!(next_day > after + 2 * T - T / 10, "{after} -> {next_day}");
 }
 
 #[test]

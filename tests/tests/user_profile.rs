@@ -232,38 +232,40 @@ fn users_edit_only_their_own_validated_profile() {
 }
 
 #[test]
-fn submissions_are_checked_and_failed_attempts_count() {
+fn submissions_are_checked_and_failed_or_malformed_attempts_count() {
     let env = Env::new();
     env.assert_refused(principal(STRANGER), "submit_quiz", candid::encode_args(("unit-1", FAILING.to_vec())).unwrap());
     assert!(matches!(env.submit(ALICE, "", &FAILING), Err(ShardError::BadInput { .. })));
     assert!(matches!(env.submit(ALICE, &"u".repeat(65), &FAILING), Err(ShardError::BadInput { .. })));
     assert!(matches!(env.submit(ALICE, "unit-1", &[]), Err(ShardError::BadInput { .. })));
+    // An unknown unit or a wrong answer count is refused by learning_content and spends one of
+    // the day's attempts (each cost the shard a call; issue 11).
     assert_eq!(
         env.submit(ALICE, "no-such-unit", &FAILING),
         Err(ShardError::UnknownUnit { unit_id: "no-such-unit".into() })
     );
+    assert_eq!(env.me(ALICE).unwrap().attempts_today, 1, "an unknown unit counts");
     match env.submit(ALICE, "unit-1", &[0]) {
-        Err(ShardError::BadInput { detail }) => assert!(detail.contains("expected 2 answers"), "{detail}"),
-        other => panic!("{other:?}"),
-    }
-    match env.submit(ALICE, "unit-1", &[0, 7]) {
-        Err(ShardError::BadInput { .. }) => {}
+        Err(ShardError::BadInput { detail }) => {
+            assert!(detail.contains("expected 2 answers") && detail.contains("counted"), "{detail}")
+        }
         other => panic!("{other:?}"),
     }
     let v = env.me(ALICE).unwrap();
-    assert_eq!(v.attempts_today, 0, "no verdict, no attempt");
-    assert_eq!(env.stats().quizzes_submitted, 0);
+    assert_eq!((v.attempts_today, v.staked_e8s), (2, 0), "a wrong answer count counts");
 
     let out = env.submit(ALICE, "unit-1", &FAILING).unwrap();
     assert_eq!(
         out,
-        QuizOutcome { total: 2, passed: false, reward_e8s: 0, reward_owed_e8s: None, staked_e8s: 0, attempts_left_today: 2 }
+        QuizOutcome { total: 2, passed: false, reward_e8s: 0, reward_owed_e8s: None, staked_e8s: 0, attempts_left_today: 0 }
     );
     let v = env.me(ALICE).unwrap();
-    assert_eq!((v.attempts_today, v.earned_today_e8s, v.completed_units), (1, 0, 0));
+    assert_eq!((v.attempts_today, v.earned_today_e8s, v.completed_units), (3, 0, 0));
     assert!(v.last_active_ns >= v.registered_at_ns);
+    // With the day's attempts spent, a malformed submission is refused before any call.
+    assert_eq!(env.submit(ALICE, "unit-1", &[0, 7]), Err(ShardError::DailyLimitReached { limit: DAILY_LIMIT }));
     let s = env.stats();
-    assert_eq!((s.quizzes_submitted, s.quizzes_passed, s.total_staked_e8s), (1, 0, 0));
+    assert_eq!((s.quizzes_submitted, s.quizzes_passed, s.total_staked_e8s), (3, 0, 0));
     assert_eq!(env.progress(ALICE, 0, 10), Ok(vec![]));
     assert_eq!(env.progress(STRANGER, 0, 10), Err(ShardError::NotRegistered));
 }
@@ -413,6 +415,30 @@ fn a_disabled_shard_rejects_changes_but_serves_reads() {
     assert_eq!(env.set_disabled(HUB, false), Ok(()));
     assert!(env.submit(ALICE, "unit-2", &FAILING).is_ok());
     assert_eq!(env.register(BOB), Ok(()));
+}
+
+/// Issue 11 (stale pushes): the hub sends its status epoch with every push. A push from an old
+/// push run that arrives after a newer one (here: disable at epoch 1 delivered after enable at
+/// epoch 2) changes nothing, so the shard stays enabled as the hub's record says.
+#[test]
+fn a_status_push_older_than_the_one_in_force_leaves_the_shard_as_it_is() {
+    let env = Env::new();
+    let push = |disabled: bool, epoch: Option<u64>| -> Result<(), ShardError> {
+        let (r,): (Result<(), ShardError>,) = env.update(env.shard, HUB, "set_disabled", (disabled, epoch));
+        r
+    };
+    assert_eq!(push(true, Some(1)), Ok(()));
+    assert!(env.stats().disabled);
+    assert_eq!(push(false, Some(2)), Ok(()));
+    assert!(!env.stats().disabled);
+    // The old run's disable arrives late: answered Ok (the newer status stands), applied never.
+    assert_eq!(push(true, Some(1)), Ok(()));
+    assert!(!env.stats().disabled, "a stale push must not disable the shard");
+    assert_eq!(push(true, None), Ok(()));
+    assert!(!env.stats().disabled, "nor an unversioned one after a versioned one");
+    assert_eq!(env.register(BOB), Ok(()), "the shard takes users");
+    assert_eq!(push(true, Some(3)), Ok(()));
+    assert!(env.stats().disabled, "a newer push applies");
 }
 
 #[test]

@@ -49,6 +49,10 @@ pub const ACKNOWLEDGED_VARIANT_ADDITIONS: &[(&str, &str, &str)] = &[
     ("staking_hub.did", "RegisterError", "InviteCodeAlreadyUsed"),
     ("staking_hub.did", "RegisterError", "CredentialRejected"),
     ("staking_hub.did", "RegisterError", "CredentialAlreadyUsed"),
+    // Dust withdrawals (issue 11): `unstake` refuses amounts below the governance-set minimum
+    // and withdrawals closer together than the cooldown; the web app explains both.
+    ("user_profile.did", "UnstakeError", "BelowMinimum"),
+    ("user_profile.did", "UnstakeError", "CoolingDown"),
 ];
 
 /// See the module documentation.

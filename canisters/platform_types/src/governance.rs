@@ -173,6 +173,12 @@ pub struct RolloutStatus {
     pub shards_on_target: u64,
     /// Shards not on the target (each with its hash, failures, last error).
     pub pending: Vec<ShardRollout>,
+    /// The target a `Start` proposal approved. A hub upgrade that embeds another shard Wasm
+    /// upgrades no shard until a `Start` approves the new target (`None` before the first).
+    pub approved_target_hash: Option<String>,
+    /// Whether the canary (the first shard upgraded to the target) was upgraded and answered
+    /// healthy; until then the rollout upgrades one shard, then the batch size per tick.
+    pub canary_passed: Option<bool>,
 }
 
 /// Renders a rollout command for voters.
@@ -188,7 +194,10 @@ pub fn render_rollout_command(c: &RolloutCommand) -> Result<String, String> {
         RolloutCommand::Start { batch_size: 0 } => return Err("Start needs a batch size of at least 1".into()),
         RolloutCommand::Start { batch_size } => {
             check(*batch_size)?;
-            format!("Start the shard Wasm rollout at {batch_size} shard(s) per timer tick.")
+            format!(
+                "Start the shard Wasm rollout of the Wasm this hub embeds: one canary shard first (snapshot, \
+                 upgrade, health check), then {batch_size} shard(s) per timer tick."
+            )
         }
         RolloutCommand::Pause => "Pause the shard Wasm rollout (upgrades in flight finish).".into(),
         RolloutCommand::Resume => "Resume the shard Wasm rollout at the batch size in force.".into(),
@@ -276,10 +285,58 @@ fn render_change(
             next.daily_emission_budget()
         ));
     }
+    if current.shard_topup_daily_budget() != next.shard_topup_daily_budget() {
+        lines.push(format!(
+            "  shard_topup_daily_budget_cycles: {} -> {}",
+            current.shard_topup_daily_budget(),
+            next.shard_topup_daily_budget()
+        ));
+    }
+    if current.min_withdrawal() != next.min_withdrawal() {
+        lines.push(format!("  min_withdrawal_e8s: {} -> {}", current.min_withdrawal(), next.min_withdrawal()));
+    }
+    if current.withdrawal_cooldown() != next.withdrawal_cooldown() {
+        lines.push(format!(
+            "  withdrawal_cooldown_secs: {} -> {}",
+            current.withdrawal_cooldown(),
+            next.withdrawal_cooldown()
+        ));
+    }
     if lines.is_empty() {
         return Err("the proposal changes nothing".into());
     }
     Ok((next, format!("{header}:\n{}", lines.join("\n"))))
+}
+
+/// Payload of function 1008 (`staking_hub.resolve_withdrawal`): governance records the outcome
+/// of a withdrawal mint the hub could not settle by itself (its outcome unknown and its block
+/// search unable to finish). The shard learns it on its next retry.
+#[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct ResolveWithdrawalArgs {
+    pub shard_id: Principal,
+    pub withdrawal_id: u64,
+    /// Some(block): the mint is that ledger block (the hub checks the block where the ledger
+    /// answers). None: it was never minted (the learner is credited back; refused while the
+    /// ledger could still execute a copy).
+    pub minted_at_block: Option<u64>,
+    pub reason: String,
+}
+
+/// Renders a withdrawal resolution for voters (the journal entry is checked by the hub).
+pub fn render_withdrawal_resolution(args: &ResolveWithdrawalArgs) -> Result<String, String> {
+    check_reason(&args.reason)?;
+    let what = match args.minted_at_block {
+        Some(block) => format!(
+            "RECORD withdrawal {} of shard {} as MINTED at ledger block {block}: the shard completes it (no tokens move)",
+            args.withdrawal_id, args.shard_id
+        ),
+        None => format!(
+            "RECORD withdrawal {} of shard {} as NOT MINTED: the shard credits the amount back to the learner's \
+             staked balance (they may withdraw it again)",
+            args.withdrawal_id, args.shard_id
+        ),
+    };
+    Ok(format!("{what}.\nReason: {}", args.reason.trim()))
 }
 
 #[cfg(test)]
@@ -317,6 +374,73 @@ mod tests {
         assert!(render_platform_paused(&pause).unwrap().starts_with("PAUSE"));
         assert!(render_platform_paused(&SetPlatformPausedArgs { paused: false, ..pause.clone() }).unwrap().starts_with("RESUME"));
         assert!(render_platform_paused(&SetPlatformPausedArgs { reason: "".into(), ..pause }).is_err());
+    }
+
+    #[test]
+    fn accounting_arithmetic_refuses_to_wrap_or_saturate() {
+        assert_eq!(crate::checked_add_e8s(2, 3, "x"), 5);
+        assert_eq!(crate::checked_sub_e8s(5, 3, "x"), 2);
+        let over = std::panic::catch_unwind(|| crate::checked_add_e8s(u64::MAX, 1, "total"));
+        let msg = *over.unwrap_err().downcast::<String>().unwrap();
+        assert!(msg.contains("accounting overflow in total"), "{msg}");
+        assert!(std::panic::catch_unwind(|| crate::checked_sub_e8s(1, 2, "reserved")).is_err());
+    }
+
+    #[test]
+    fn the_per_shard_topup_budget_is_rendered_and_bounded() {
+        let current = PlatformConfig::default();
+        assert_eq!(current.shard_topup_daily_budget(), crate::DEFAULT_SHARD_TOPUP_DAILY_BUDGET_CYCLES);
+        // A shard-cycles parameter: critical (1009), refused by 1001.
+        let via_1001 = ConfigOverrides { shard_topup_daily_budget_cycles: Some(5_000_000_000_000), ..Default::default() };
+        assert!(render_config_change(&current, &via_1001).unwrap_err().contains("1009"));
+        let set = EconomicConfigChanges { shard_topup_daily_budget_cycles: Some(5_000_000_000_000), ..Default::default() };
+        let (next, text) = render_economic_config_change(&current, &set).unwrap();
+        assert_eq!(next.shard_topup_daily_budget(), 5_000_000_000_000);
+        assert!(text.contains("shard_topup_daily_budget_cycles: 3000000000000 -> 5000000000000"), "{text}");
+        let same = EconomicConfigChanges {
+            shard_topup_daily_budget_cycles: Some(crate::DEFAULT_SHARD_TOPUP_DAILY_BUDGET_CYCLES),
+            ..Default::default()
+        };
+        assert_eq!(render_economic_config_change(&current, &same).unwrap_err(), "the proposal changes nothing");
+        assert_eq!(same.as_overrides().fields_unchanged(&current), vec!["shard_topup_daily_budget_cycles"]);
+        for bad in [current.shard_topup_amount_cycles - 1, crate::MAX_SHARD_TOPUP_DAILY_BUDGET_CYCLES + 1] {
+            let o = EconomicConfigChanges { shard_topup_daily_budget_cycles: Some(bad), ..Default::default() };
+            assert!(render_economic_config_change(&current, &o).unwrap_err().contains("shard_topup_daily_budget_cycles"));
+        }
+    }
+
+    #[test]
+    fn the_withdrawal_minimum_and_cooldown_are_rendered_and_bounded() {
+        let current = PlatformConfig::default();
+        assert_eq!((current.min_withdrawal(), current.withdrawal_cooldown()), (10 * crate::E8S, 3_600));
+        let set = ConfigOverrides { min_withdrawal_e8s: Some(5), withdrawal_cooldown_secs: Some(0), ..Default::default() };
+        let (next, text) = render_config_change(&current, &set).unwrap();
+        assert_eq!((next.min_withdrawal(), next.withdrawal_cooldown()), (5, 0));
+        assert!(text.contains("min_withdrawal_e8s: 1000000000 -> 5"), "{text}");
+        assert!(text.contains("withdrawal_cooldown_secs: 3600 -> 0"), "{text}");
+        assert_eq!(set.fields_set(), vec!["min_withdrawal_e8s", "withdrawal_cooldown_secs"]);
+        let same = ConfigOverrides { withdrawal_cooldown_secs: Some(3_600), ..Default::default() };
+        assert_eq!(render_config_change(&current, &same).unwrap_err(), "the proposal changes nothing");
+        for bad in [0, crate::MAX_MIN_WITHDRAWAL_E8S + 1] {
+            let o = ConfigOverrides { min_withdrawal_e8s: Some(bad), ..Default::default() };
+            assert!(render_config_change(&current, &o).unwrap_err().contains("min_withdrawal_e8s"), "{bad}");
+        }
+        let o = ConfigOverrides { withdrawal_cooldown_secs: Some(crate::MAX_WITHDRAWAL_COOLDOWN_SECS + 1), ..Default::default() };
+        assert!(render_config_change(&current, &o).unwrap_err().contains("withdrawal_cooldown_secs"));
+    }
+
+    #[test]
+    fn withdrawal_resolutions_are_checked_and_rendered() {
+        let args = ResolveWithdrawalArgs {
+            shard_id: Principal::anonymous(),
+            withdrawal_id: 4,
+            minted_at_block: Some(17),
+            reason: "search blocked by a lost archive".into(),
+        };
+        assert!(render_withdrawal_resolution(&args).unwrap().contains("MINTED at ledger block 17"));
+        let not = ResolveWithdrawalArgs { minted_at_block: None, ..args.clone() };
+        assert!(render_withdrawal_resolution(&not).unwrap().contains("NOT MINTED"));
+        assert!(render_withdrawal_resolution(&ResolveWithdrawalArgs { reason: " ".into(), ..args }).is_err());
     }
 
     #[test]

@@ -11,6 +11,18 @@ pub const E8S: u64 = 100_000_000;
 pub const HARD_CAP_E8S: u64 = 4_200_000_000 * E8S;
 pub const NANOS_PER_DAY: u64 = 86_400 * 1_000_000_000;
 
+/// Checked accounting (token amounts, counters of money): an overflow or a negative result is
+/// a bug or an attack, never a wrap nor a silent saturation. It panics, which in a canister is
+/// a trap: the message's changes are rolled back and the caller gets the reason.
+pub fn checked_add_e8s(a: u64, b: u64, what: &str) -> u64 {
+    a.checked_add(b).unwrap_or_else(|| panic!("accounting overflow in {what}: {a} + {b}"))
+}
+
+/// See [`checked_add_e8s`].
+pub fn checked_sub_e8s(a: u64, b: u64, what: &str) -> u64 {
+    a.checked_sub(b).unwrap_or_else(|| panic!("accounting underflow in {what}: {a} - {b}"))
+}
+
 /// Limits and rates of the platform. The hub holds the authoritative copy, passes it to every
 /// shard it creates, and (later, through governance) pushes changes.
 #[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -41,6 +53,16 @@ pub struct PlatformConfig {
     /// configuration stored before the budget existed: it means [`DEFAULT_DAILY_EMISSION_BUDGET_E8S`]
     /// (see [`PlatformConfig::daily_emission_budget`]).
     pub daily_emission_budget_e8s: Option<u64>,
+    /// At most this many cycles topped up per shard per UTC day (a shard burning cycles cannot
+    /// drain the hub); `None` (configurations stored before it existed):
+    /// [`DEFAULT_SHARD_TOPUP_DAILY_BUDGET_CYCLES`]. See [`PlatformConfig::shard_topup_daily_budget`].
+    pub shard_topup_daily_budget_cycles: Option<u128>,
+    /// The smallest amount a learner may withdraw; `None` (older stored configurations):
+    /// [`DEFAULT_MIN_WITHDRAWAL_E8S`]. See [`PlatformConfig::min_withdrawal`].
+    pub min_withdrawal_e8s: Option<u64>,
+    /// How long a learner waits after a withdrawal before the next; `None`:
+    /// [`DEFAULT_WITHDRAWAL_COOLDOWN_SECS`]. See [`PlatformConfig::withdrawal_cooldown`].
+    pub withdrawal_cooldown_secs: Option<u64>,
 }
 
 /// Default daily emission budget: 1 M tokens a day pays the 4.2 B cap out over 4,200 days
@@ -71,7 +93,26 @@ pub const ECONOMIC_FIELDS: &[&str] = &[
     "shard_initial_cycles",
     "shard_topup_threshold_cycles",
     "shard_topup_amount_cycles",
+    "shard_topup_daily_budget_cycles",
 ];
+
+/// Every withdrawal costs the platform two inter-canister calls, a ledger block and journal
+/// entries kept forever, whatever its amount. The default minimum is a tenth of the default quiz
+/// reward (10 tokens): one passed quiz is always enough, and dust is not worth its cost.
+pub const DEFAULT_MIN_WITHDRAWAL_E8S: u64 = 10 * E8S;
+/// Bounds governance may set: at least 1 e8s, at most 10,000 tokens (100 default rewards).
+pub const MAX_MIN_WITHDRAWAL_E8S: u64 = 10_000 * E8S;
+/// Default wait between two withdrawals of a learner: one hour (a learner who earns a few
+/// rewards a day loses nothing; a script cannot turn a balance into a stream of withdrawals).
+pub const DEFAULT_WITHDRAWAL_COOLDOWN_SECS: u64 = 3_600;
+/// The longest wait governance may set: 7 days.
+pub const MAX_WITHDRAWAL_COOLDOWN_SECS: u64 = 7 * 86_400;
+
+/// The per-shard daily top-up budget when the configuration sets none: three top-ups of the
+/// default amount.
+pub const DEFAULT_SHARD_TOPUP_DAILY_BUDGET_CYCLES: u128 = 3_000_000_000_000;
+/// The largest per-shard daily top-up budget governance may set (100 T cycles).
+pub const MAX_SHARD_TOPUP_DAILY_BUDGET_CYCLES: u128 = 100_000_000_000_000;
 
 impl Default for PlatformConfig {
     fn default() -> Self {
@@ -88,6 +129,9 @@ impl Default for PlatformConfig {
             shard_topup_threshold_cycles: 1_000_000_000_000,
             shard_topup_amount_cycles: 1_000_000_000_000,
             daily_emission_budget_e8s: Some(DEFAULT_DAILY_EMISSION_BUDGET_E8S),
+            shard_topup_daily_budget_cycles: None,
+            min_withdrawal_e8s: None,
+            withdrawal_cooldown_secs: None,
         }
     }
 }
@@ -147,6 +191,22 @@ impl PlatformConfig {
                 return Err(format!("{name} must be in {MIN_SHARD_CYCLES}..={max}, got {value}"));
             }
         }
+        let budget = c.shard_topup_daily_budget();
+        if budget < c.shard_topup_amount_cycles || budget > MAX_SHARD_TOPUP_DAILY_BUDGET_CYCLES {
+            return Err(format!(
+                "shard_topup_daily_budget_cycles must be in shard_topup_amount_cycles ({})..={MAX_SHARD_TOPUP_DAILY_BUDGET_CYCLES}, got {budget}",
+                c.shard_topup_amount_cycles
+            ));
+        }
+        if !(1..=MAX_MIN_WITHDRAWAL_E8S).contains(&c.min_withdrawal()) {
+            return Err(format!("min_withdrawal_e8s must be in 1..={MAX_MIN_WITHDRAWAL_E8S}, got {}", c.min_withdrawal()));
+        }
+        if c.withdrawal_cooldown() > MAX_WITHDRAWAL_COOLDOWN_SECS {
+            return Err(format!(
+                "withdrawal_cooldown_secs must be in 0..={MAX_WITHDRAWAL_COOLDOWN_SECS}, got {}",
+                c.withdrawal_cooldown()
+            ));
+        }
         Ok(())
     }
 
@@ -154,6 +214,21 @@ impl PlatformConfig {
     /// budget existed).
     pub fn daily_emission_budget(&self) -> u64 {
         self.daily_emission_budget_e8s.unwrap_or(DEFAULT_DAILY_EMISSION_BUDGET_E8S)
+    }
+
+    /// The smallest amount a learner may withdraw, in e8s.
+    pub fn min_withdrawal(&self) -> u64 {
+        self.min_withdrawal_e8s.unwrap_or(DEFAULT_MIN_WITHDRAWAL_E8S)
+    }
+
+    /// The wait between two withdrawals of a learner, in seconds.
+    pub fn withdrawal_cooldown(&self) -> u64 {
+        self.withdrawal_cooldown_secs.unwrap_or(DEFAULT_WITHDRAWAL_COOLDOWN_SECS)
+    }
+
+    /// Cycles the hub may top up per shard per UTC day.
+    pub fn shard_topup_daily_budget(&self) -> u128 {
+        self.shard_topup_daily_budget_cycles.unwrap_or(DEFAULT_SHARD_TOPUP_DAILY_BUDGET_CYCLES)
     }
 }
 
@@ -193,6 +268,12 @@ pub struct ConfigOverrides {
     pub shard_topup_threshold_cycles: Option<u128>,
     pub shard_topup_amount_cycles: Option<u128>,
     pub daily_emission_budget_e8s: Option<u64>,
+    /// Optional in `PlatformConfig` too (so older stored configurations decode), hence not in
+    /// `with_config_fields!`: handled by hand in the methods below and in `render_config_change`.
+    pub shard_topup_daily_budget_cycles: Option<u128>,
+    /// Optional in `PlatformConfig` too, handled by hand like the top-up budget.
+    pub min_withdrawal_e8s: Option<u64>,
+    pub withdrawal_cooldown_secs: Option<u64>,
 }
 
 /// The economic parameters to change (function 1009, `update_economic_config`): the fields of
@@ -205,6 +286,7 @@ pub struct EconomicConfigChanges {
     pub shard_initial_cycles: Option<u128>,
     pub shard_topup_threshold_cycles: Option<u128>,
     pub shard_topup_amount_cycles: Option<u128>,
+    pub shard_topup_daily_budget_cycles: Option<u128>,
 }
 
 impl EconomicConfigChanges {
@@ -216,6 +298,7 @@ impl EconomicConfigChanges {
             shard_initial_cycles: self.shard_initial_cycles,
             shard_topup_threshold_cycles: self.shard_topup_threshold_cycles,
             shard_topup_amount_cycles: self.shard_topup_amount_cycles,
+            shard_topup_daily_budget_cycles: self.shard_topup_daily_budget_cycles,
             ..Default::default()
         }
     }
@@ -231,6 +314,15 @@ impl ConfigOverrides {
         with_config_fields!(set);
         if let Some(v) = self.daily_emission_budget_e8s {
             c.daily_emission_budget_e8s = Some(v);
+        }
+        if let Some(v) = self.shard_topup_daily_budget_cycles {
+            c.shard_topup_daily_budget_cycles = Some(v);
+        }
+        if let Some(v) = self.min_withdrawal_e8s {
+            c.min_withdrawal_e8s = Some(v);
+        }
+        if let Some(v) = self.withdrawal_cooldown_secs {
+            c.withdrawal_cooldown_secs = Some(v);
         }
         c.validate()?;
         Ok(c)
@@ -251,6 +343,15 @@ impl ConfigOverrides {
         if self.daily_emission_budget_e8s.is_some() {
             names.push("daily_emission_budget_e8s");
         }
+        if self.shard_topup_daily_budget_cycles.is_some() {
+            names.push("shard_topup_daily_budget_cycles");
+        }
+        if self.min_withdrawal_e8s.is_some() {
+            names.push("min_withdrawal_e8s");
+        }
+        if self.withdrawal_cooldown_secs.is_some() {
+            names.push("withdrawal_cooldown_secs");
+        }
         names
     }
 
@@ -263,6 +364,15 @@ impl ConfigOverrides {
         with_config_fields!(same);
         if self.daily_emission_budget_e8s.is_some_and(|v| v == current.daily_emission_budget()) {
             names.push("daily_emission_budget_e8s");
+        }
+        if self.shard_topup_daily_budget_cycles.is_some_and(|v| v == current.shard_topup_daily_budget()) {
+            names.push("shard_topup_daily_budget_cycles");
+        }
+        if self.min_withdrawal_e8s.is_some_and(|v| v == current.min_withdrawal()) {
+            names.push("min_withdrawal_e8s");
+        }
+        if self.withdrawal_cooldown_secs.is_some_and(|v| v == current.withdrawal_cooldown()) {
+            names.push("withdrawal_cooldown_secs");
         }
         names
     }
@@ -421,6 +531,11 @@ pub enum UnstakeError {
     BadAmount { detail: String },
     /// The user already has this many withdrawals pending; wait for them to settle.
     TooManyPending { limit: u32 },
+    /// Below the platform's minimum withdrawal (governance-set).
+    BelowMinimum { minimum_e8s: u64 },
+    /// The learner's previous withdrawal was too recent: the next is possible at this time
+    /// (ns since the epoch).
+    CoolingDown { next_allowed_ns: u64 },
 }
 
 /// Shard → hub: mint a withdrawal. The same request is sent on every retry.
@@ -451,6 +566,11 @@ impl MintError {
         matches!(self, MintError::Refused { .. } | MintError::LedgerRejected { .. })
     }
 }
+
+/// How long after its `created_at_time` a ledger transaction can still execute: DFINITY's ICRC-1
+/// ledger refuses it as `TooOld` once `created_at_time + transaction_window (24 h) +
+/// permitted_drift (60 s) < now`. Past this (with a margin), no copy of a mint can land any more.
+pub const LEDGER_DEDUP_HORIZON_NS: u64 = NANOS_PER_DAY + 5 * 60 * 1_000_000_000;
 
 /// The ledger memo of a withdrawal: the shard's index at the hub and the withdrawal id,
 /// big-endian (12 bytes, well under the 32-byte memo limit of DFINITY's ledger).
@@ -692,12 +812,14 @@ mod tests {
             allowance_chunk_e8s: Some(MAX_ALLOWANCE_CHUNK_E8S),
             daily_emission_budget_e8s: Some(MAX_DAILY_EMISSION_BUDGET_E8S),
             shard_topup_amount_cycles: Some(MAX_SHARD_TOPUP_CYCLES),
+            // The per-shard daily budget must cover at least one top-up.
+            shard_topup_daily_budget_cycles: Some(MAX_SHARD_TOPUP_DAILY_BUDGET_CYCLES),
             ..Default::default()
         };
         max.apply_to(&d).unwrap();
         // At the highest budget the cap lasts at least 2,100 days.
         assert!(HARD_CAP_E8S / MAX_DAILY_EMISSION_BUDGET_E8S >= 2_100);
-        assert_eq!(max.economic_fields_set().len(), 4);
+        assert_eq!(max.economic_fields_set().len(), 5);
         assert!(ConfigOverrides { daily_attempt_limit: Some(3), ..Default::default() }.economic_fields_set().is_empty());
     }
 

@@ -7,14 +7,18 @@
 //! boundedly.
 
 use crate::mint::LedgerOutcome;
+use crate::registry::ShardRegistration;
+use ic_cdk::call::RejectCode;
 use candid::{CandidType, Nat, Principal};
 use ic_cdk::call::{Call, CallErrorExt, CallFailed};
-use icrc_ledger_types::icrc1::account::Account;
-use icrc_ledger_types::icrc1::transfer::{Memo, TransferArg, TransferError};
+use icrc_ledger_types::icrc::generic_value::ICRC3Value;
+use icrc_ledger_types::icrc1::transfer::TransferError;
+use icrc_ledger_types::icrc3::blocks::{BlockWithId, GetBlocksRequest, GetBlocksResult};
 use ic_management_canister_types::{
-    CanisterIdRecord, CanisterInstallMode, CanisterSettings, CreateCanisterArgs, InstallCodeArgs,
+    CanisterIdRecord, CanisterInstallMode, CanisterSettings, CreateCanisterArgs, InstallCodeArgs, Snapshot,
+    TakeCanisterSnapshotArgs,
 };
-use platform_types::{ContentConfigPush, ShardConfigPush, ShardError};
+use platform_types::{ContentConfigPush, ShardConfigPush, ShardError, VersionInfo};
 use serde::Deserialize;
 
 fn failed(what: &str, e: CallFailed) -> String {
@@ -90,12 +94,23 @@ pub async fn deposit_cycles(canister_id: Principal, amount: u128) -> Result<(), 
         .map_err(|e| failed("deposit_cycles", e))
 }
 
-/// The shard's `register_user`. Outer error: the call failed (the shard did nothing); inner:
-/// the shard refused.
-pub async fn register_user(shard: Principal, user: Principal) -> Result<Result<(), ShardError>, String> {
-    let reply =
-        Call::unbounded_wait(shard, "register_user").with_arg(user).await.map_err(|e| failed("register_user", e))?;
-    reply.candid().map_err(|e| format!("register_user reply: {e}"))
+/// The shard's `register_user`, classified by what the shard may have done (see
+/// [`ShardRegistration`]). Unbounded wait: the answer always comes.
+pub async fn register_user(shard: Principal, user: Principal) -> ShardRegistration {
+    match Call::unbounded_wait(shard, "register_user").with_arg(user).await {
+        Ok(reply) => match reply.candid::<Result<(), ShardError>>() {
+            Ok(Ok(())) => ShardRegistration::Created,
+            Ok(Err(refused)) => ShardRegistration::Refused(refused),
+            // The shard executed and replied: it may well have created the user.
+            Err(e) => ShardRegistration::Unknown(format!("register_user reply: {e}")),
+        },
+        Err(e) if e.is_clean_reject() => ShardRegistration::NotExecuted(failed("register_user", e)),
+        // A trap (or a stopped, frozen shard) in a method without awaits: nothing was kept.
+        Err(CallFailed::CallRejected(r)) if r.raw_reject_code() == RejectCode::CanisterError as u32 => {
+            ShardRegistration::NotExecuted(failed("register_user", CallFailed::CallRejected(r)))
+        }
+        Err(e) => ShardRegistration::Unknown(failed("register_user", e)),
+    }
 }
 
 /// learning_content's `register_shard`.
@@ -108,29 +123,75 @@ pub async fn register_shard(learning_content: Principal, shard: Principal) -> Re
     answer.map_err(|e| format!("register_shard refused: {e}"))
 }
 
-/// Mints `amount_e8s` to `to`'s default account: an `icrc1_transfer` from the hub, the ledger's
-/// minting account (fee none: mints are free). Bounded wait: the journal and the ledger's
-/// deduplication make a retry safe, so an unknown outcome costs only a later retry.
-pub async fn mint(ledger: Principal, to: Principal, amount_e8s: u64, memo: &[u8], created_at_ns: u64) -> LedgerOutcome {
-    let arg = TransferArg {
-        from_subaccount: None,
-        to: Account { owner: to, subaccount: None },
-        fee: None,
-        created_at_time: Some(created_at_ns),
-        memo: Some(Memo::from(memo.to_vec())),
-        amount: Nat::from(amount_e8s),
-    };
-    let response = match Call::bounded_wait(ledger, "icrc1_transfer").with_arg(&arg).await {
+/// Sends a mint: `icrc1_transfer` with `transfer_arg`, the exact bytes journaled at the first
+/// attempt (see `mint::encode_transfer_arg`). Bounded wait: the journal, the ledger's
+/// deduplication and the block search make an unknown outcome cost only a later retry.
+pub async fn mint(ledger: Principal, transfer_arg: &[u8]) -> LedgerOutcome {
+    let response = match Call::bounded_wait(ledger, "icrc1_transfer").with_raw_args(transfer_arg).await {
         Ok(response) => response,
-        Err(e) if e.is_clean_reject() => return LedgerOutcome::NotExecuted(failed("icrc1_transfer", e)),
-        Err(e) => return LedgerOutcome::Unknown(failed("icrc1_transfer", e)),
+        Err(e) if call_may_have_executed(&e) => return LedgerOutcome::Unknown(failed("icrc1_transfer", e)),
+        Err(e) => return LedgerOutcome::NotExecuted(failed("icrc1_transfer", e)),
     };
     match response.candid::<Result<Nat, TransferError>>() {
         Ok(Ok(block)) => block_index(block),
         Ok(Err(TransferError::Duplicate { duplicate_of })) => block_index(duplicate_of),
+        Ok(Err(TransferError::TooOld)) => LedgerOutcome::TooOld,
         Ok(Err(e)) => LedgerOutcome::Rejected(render_transfer_error(&e)),
         Err(e) => LedgerOutcome::Unknown(format!("icrc1_transfer reply: {e}")),
     }
+}
+
+/// See `mint::reject_may_have_executed`; a call the hub could not send never executed.
+fn call_may_have_executed(e: &CallFailed) -> bool {
+    match e {
+        CallFailed::CallRejected(r) => crate::mint::reject_may_have_executed(r.raw_reject_code(), r.reject_message()),
+        CallFailed::InsufficientLiquidCycleBalance(_) | CallFailed::CallPerformFailed(_) => false,
+    }
+}
+
+/// The ledger's log length (`icrc3_get_blocks` with no range).
+pub async fn ledger_log_length(ledger: Principal) -> Result<u64, String> {
+    let no_range: Vec<GetBlocksRequest> = vec![];
+    let reply = Call::bounded_wait(ledger, "icrc3_get_blocks")
+        .with_arg(no_range)
+        .await
+        .map_err(|e| failed("icrc3_get_blocks", e))?;
+    let result: GetBlocksResult = reply.candid().map_err(|e| format!("icrc3_get_blocks reply: {e}"))?;
+    u64::try_from(result.log_length.0).map_err(|_| "icrc3_get_blocks: log length above u64".into())
+}
+
+/// Blocks `start..start + length` as the ledger has them: its own, and those of its archives
+/// (each `archived_blocks` callback called with its ranges). Returns the log length and the
+/// blocks read; a range an archive did not answer is simply missing (the search reads it again).
+pub async fn ledger_blocks(ledger: Principal, start: u64, length: u64) -> Result<(u64, Vec<(u64, ICRC3Value)>), String> {
+    let request = vec![GetBlocksRequest { start: Nat::from(start), length: Nat::from(length) }];
+    let reply = Call::bounded_wait(ledger, "icrc3_get_blocks")
+        .with_arg(request)
+        .await
+        .map_err(|e| failed("icrc3_get_blocks", e))?;
+    let result: GetBlocksResult = reply.candid().map_err(|e| format!("icrc3_get_blocks reply: {e}"))?;
+    let log_length = u64::try_from(result.log_length.0).map_err(|_| "icrc3_get_blocks: log length above u64")?;
+    let mut blocks = with_indices(result.blocks);
+    for archived in result.archived_blocks {
+        let callback = archived.callback;
+        let reply = Call::bounded_wait(callback.canister_id, &callback.method)
+            .with_arg(archived.args)
+            .await
+            .map_err(|e| failed("archive icrc3_get_blocks", e))?;
+        let archive: GetBlocksResult = reply.candid().map_err(|e| format!("archive icrc3_get_blocks reply: {e}"))?;
+        blocks.extend(with_indices(archive.blocks));
+    }
+    Ok((log_length, blocks))
+}
+
+fn with_indices(blocks: Vec<BlockWithId>) -> Vec<(u64, ICRC3Value)> {
+    blocks.into_iter().filter_map(|b| u64::try_from(b.id.0).ok().map(|id| (id, b.block))).collect()
+}
+
+/// Block `index` of the ledger (following an archive if it holds it), if the ledger has it.
+pub async fn ledger_block(ledger: Principal, index: u64) -> Result<Option<ICRC3Value>, String> {
+    let (_, blocks) = ledger_blocks(ledger, index, 1).await?;
+    Ok(blocks.into_iter().find(|(i, _)| *i == index).map(|(_, b)| b))
 }
 
 fn block_index(block: Nat) -> LedgerOutcome {
@@ -154,10 +215,11 @@ pub fn render_transfer_error(e: &TransferError) -> String {
     }
 }
 
-/// The shard's `set_disabled` (hub only there). Bounded wait: it is idempotent and retried.
-pub async fn set_shard_disabled(shard: Principal, disabled: bool) -> Result<(), String> {
+/// The shard's `set_disabled` (hub only there) with the status epoch. Bounded wait: it is
+/// idempotent and retried, and the shard ignores an epoch older than the one it applied.
+pub async fn set_shard_disabled(shard: Principal, disabled: bool, epoch: u64) -> Result<(), String> {
     let reply = Call::bounded_wait(shard, "set_disabled")
-        .with_arg(disabled)
+        .with_args(&(disabled, Some(epoch)))
         .await
         .map_err(|e| failed("set_disabled", e))?;
     let answer: Result<(), ShardError> = reply.candid().map_err(|e| format!("set_disabled reply: {e}"))?;
@@ -180,6 +242,34 @@ pub async fn push_content_config(learning_content: Principal, push: &ContentConf
         .map_err(|e| failed("apply_config", e))?;
     let answer: Result<u64, String> = reply.candid().map_err(|e| format!("apply_config reply: {e}"))?;
     answer.map_err(|e| format!("apply_config refused: {e}"))
+}
+
+/// `take_canister_snapshot` of a (stopped) shard, replacing `replace` (the shard's previous
+/// snapshot, so each shard keeps one). Returns the new snapshot's id.
+pub async fn take_canister_snapshot(canister_id: Principal, replace: Option<Vec<u8>>) -> Result<Vec<u8>, String> {
+    let args = TakeCanisterSnapshotArgs {
+        canister_id,
+        replace_snapshot: replace,
+        uninstall_code: None,
+        sender_canister_version: Some(ic_cdk::api::canister_version()),
+    };
+    let reply = Call::unbounded_wait(Principal::management_canister(), "take_canister_snapshot")
+        .with_arg(&args)
+        .await
+        .map_err(|e| failed("take_canister_snapshot", e))?;
+    let snapshot: Snapshot = reply.candid().map_err(|e| format!("take_canister_snapshot reply: {e}"))?;
+    Ok(snapshot.id)
+}
+
+/// The rollout's health check of a shard on new code: it answers `get_version` as a shard.
+pub async fn shard_health(shard: Principal) -> Result<(), String> {
+    let reply = Call::bounded_wait(shard, "get_version").await.map_err(|e| failed("get_version", e))?;
+    let version: VersionInfo = reply.candid().map_err(|e| format!("get_version reply: {e}"))?;
+    if version.canister == "user_profile" {
+        Ok(())
+    } else {
+        Err(format!("get_version answered canister {:?}, not user_profile", version.canister))
+    }
 }
 
 pub async fn stop_canister(canister_id: Principal) -> Result<(), String> {

@@ -6,6 +6,7 @@
 //! natively; the async workers below only make the calls and record the outcomes.
 
 use crate::model::{ShardIndex, ShardRecord};
+use crate::guards::PushFlight;
 use crate::{calls, shard_wasm, state};
 use candid::{CandidType, Principal};
 use ic_management_canister_types::CanisterInstallMode;
@@ -30,6 +31,11 @@ pub struct FleetState {
     pub rollout_paused: bool,
     /// Shards upgraded per tick; 0 = stopped.
     pub rollout_batch_size: u32,
+    /// The shard Wasm hash a `Start` proposal approved: the rollout upgrades shards only to
+    /// this target, so a hub upgrade embedding another Wasm waits for a new `Start`.
+    pub rollout_approved_target: Option<String>,
+    /// The target whose canary (one shard, upgraded alone) answered healthy after its upgrade.
+    pub canary_passed_target: Option<String>,
 }
 
 impl Default for FleetState {
@@ -39,6 +45,8 @@ impl Default for FleetState {
             content_config_version: 0,
             rollout_paused: false,
             rollout_batch_size: DEFAULT_ROLLOUT_BATCH,
+            rollout_approved_target: None,
+            canary_passed_target: None,
         }
     }
 }
@@ -67,6 +75,13 @@ pub struct ShardSync {
     /// The target hash the failures were counted for.
     pub failed_target: String,
     pub rollout_last_error: Option<String>,
+    /// The shard's status epoch: +1 on every status change the hub records (`None` = 0). Sent
+    /// with the push; the shard ignores an older epoch, and the hub confirms only the epoch in
+    /// force after the call returns, so a slow old push can neither undo nor confirm a newer one.
+    pub status_epoch: Option<u64>,
+    /// The canister snapshot the rollout took before its last install on this shard (one per
+    /// shard: each new one replaces it), for recovery by its controller.
+    pub rollout_snapshot_id: Option<Vec<u8>>,
 }
 
 impl Default for ShardSync {
@@ -77,11 +92,30 @@ impl Default for ShardSync {
             rollout_failures: 0,
             failed_target: String::new(),
             rollout_last_error: None,
+            status_epoch: None,
+            rollout_snapshot_id: None,
         }
     }
 }
 
 impl ShardSync {
+    /// A status change was recorded: a new epoch, to be pushed.
+    pub fn note_status_change(&mut self) -> Result<(), String> {
+        let next = self.status_epoch.unwrap_or(0).checked_add(1).ok_or("the shard's status epoch overflowed")?;
+        self.status_epoch = Some(next);
+        self.status_synced = false;
+        Ok(())
+    }
+
+    /// The shard confirmed the push of `epoch`: synced only if no newer change was recorded
+    /// meanwhile.
+    pub fn confirm_status(&mut self, epoch: u64) -> bool {
+        if self.status_epoch.unwrap_or(0) == epoch {
+            self.status_synced = true;
+        }
+        self.status_synced
+    }
+
     fn failures_for(&self, target: &str) -> u32 {
         if self.failed_target == target {
             self.rollout_failures
@@ -95,6 +129,12 @@ impl ShardSync {
     }
 }
 
+/// The status push a shard needs now, from its current record: (disabled, epoch).
+pub fn status_push(shard: &ShardRecord, sync: &ShardSync) -> Option<(bool, u64)> {
+    (shard.installed && !sync.status_synced)
+        .then(|| (shard.status == ShardStatus::Disabled, sync.status_epoch.unwrap_or(0)))
+}
+
 /// Installed shards that have not confirmed `version`.
 pub fn config_behind<'a>(
     shards: impl IntoIterator<Item = (ShardIndex, &'a ShardRecord, &'a ShardSync)>,
@@ -103,21 +143,23 @@ pub fn config_behind<'a>(
     shards.into_iter().filter(|(_, s, y)| s.installed && y.config_version < version).map(|(i, _, _)| i).collect()
 }
 
-/// The next rollout batch: installed shards not on `target`, not given up on, oldest first, at
-/// most `batch` of them; none unless the rollout is Running.
+/// The next rollout batch: installed shards not on `target`, not given up on, oldest first;
+/// none unless the rollout is Running and a `Start` approved `target`; one shard (the canary)
+/// until a canary of `target` was upgraded and answered healthy, then at most the batch size.
 pub fn rollout_batch<'a>(
     shards: impl IntoIterator<Item = (ShardIndex, &'a ShardRecord, &'a ShardSync)>,
     target: &str,
     fleet: &FleetState,
 ) -> Vec<ShardIndex> {
-    if fleet.rollout_state() != RolloutState::Running {
+    if fleet.rollout_state() != RolloutState::Running || fleet.rollout_approved_target.as_deref() != Some(target) {
         return Vec::new();
     }
+    let size = if fleet.canary_passed_target.as_deref() == Some(target) { fleet.rollout_batch_size as usize } else { 1 };
     shards
         .into_iter()
         .filter(|(_, s, y)| s.installed && s.wasm_hash != target && !y.gave_up_on(target))
         .map(|(i, _, _)| i)
-        .take(fleet.rollout_batch_size as usize)
+        .take(size)
         .collect()
 }
 
@@ -172,12 +214,14 @@ pub fn rollout_status() -> RolloutStatus {
         })
         .collect();
     RolloutStatus {
+        canary_passed: Some(fleet.canary_passed_target.as_deref() == Some(target.as_str())),
         target_hash: target,
         state: fleet.rollout_state(),
         batch_size: fleet.rollout_batch_size,
         shards_total: installed.len() as u64,
         shards_on_target: (installed.len() - pending.len()) as u64,
         pending,
+        approved_target_hash: fleet.rollout_approved_target,
     }
 }
 
@@ -185,30 +229,42 @@ pub fn rollout_status() -> RolloutStatus {
 
 /// Pushes the disabled flags and the configuration to every shard that has not confirmed them,
 /// and the pass mark to learning_content. Failures are retried by the next run.
+///
+/// Single flight: a call while a run is under way asks that run to go round once more (it may
+/// have passed the shard that changed), so pushes to one shard never overlap. Every push is
+/// built from the state re-read just before its call, never from a snapshot taken before an
+/// earlier await.
 pub async fn push_pending() {
-    let version = state::config_version();
-    let config = state::config();
-    // The pause travels with the configuration: setting it bumps the version.
-    let paused = state::totals().is_paused();
-    for (index, shard, sync) in all_shards() {
-        if !shard.installed {
-            continue;
+    let Some(_flight) = PushFlight::acquire() else {
+        return;
+    };
+    loop {
+        PushFlight::clear_rerun();
+        push_round().await;
+        if !PushFlight::rerun_requested() {
+            break;
         }
-        if !sync.status_synced {
-            let disabled = shard.status == ShardStatus::Disabled;
-            match calls::set_shard_disabled(shard.id, disabled).await {
-                // Confirmed only if the record still says the same (a proposal may have run meanwhile).
+    }
+}
+
+async fn push_round() {
+    let indexes: Vec<ShardIndex> = state::shards().into_iter().map(|(i, _)| i).collect();
+    for index in indexes {
+        // Re-read: an earlier await may have let a proposal change this shard.
+        let Some(shard) = state::shard(index) else { continue };
+        if let Some((disabled, epoch)) = status_push(&shard, &state::shard_sync(index)) {
+            match calls::set_shard_disabled(shard.id, disabled, epoch).await {
                 Ok(()) => {
-                    let still = state::shard(index).is_some_and(|s| (s.status == ShardStatus::Disabled) == disabled);
-                    if still {
-                        state::update_shard_sync(index, |y| y.status_synced = true);
-                    }
+                    state::update_shard_sync(index, |y| y.confirm_status(epoch));
                 }
                 Err(e) => ic_cdk::println!("staking_hub: set_disabled({disabled}) on {} failed, will retry: {e}", shard.id),
             }
         }
-        if sync.config_version < version {
-            let push = ShardConfigPush { version, config: config.clone(), platform_paused: Some(paused) };
+        let version = state::config_version();
+        let Some(shard) = state::shard(index) else { continue };
+        if shard.installed && state::shard_sync(index).config_version < version {
+            // The pause travels with the configuration: setting it bumps the version.
+            let push = ShardConfigPush { version, config: state::config(), platform_paused: Some(state::totals().is_paused()) };
             match calls::push_shard_config(shard.id, &push).await {
                 Ok(confirmed) => {
                     state::update_shard_sync(index, |y| y.config_version = y.config_version.max(confirmed))
@@ -217,10 +273,10 @@ pub async fn push_pending() {
             }
         }
     }
-    let fleet = state::fleet();
-    if fleet.content_config_version < version {
+    let version = state::config_version();
+    if state::fleet().content_config_version < version {
         if let Some(init) = state::init_args() {
-            let push = ContentConfigPush { version, pass_mark_percent: config.pass_mark_percent };
+            let push = ContentConfigPush { version, pass_mark_percent: state::config().pass_mark_percent };
             match calls::push_content_config(init.learning_content_id, &push).await {
                 Ok(confirmed) => state::update_fleet(|f| f.content_config_version = f.content_config_version.max(confirmed)),
                 Err(e) => ic_cdk::println!("staking_hub: apply_config on learning_content failed, will retry: {e}"),
@@ -229,26 +285,42 @@ pub async fn push_pending() {
     }
 }
 
-/// One rollout batch: stop, upgrade (the shard's post_upgrade keeps its stable state) and start
-/// each shard of the batch, all at once. A failed upgrade leaves the shard on its old code
-/// (the install is atomic) and running; it is retried by later batches up to
-/// [`MAX_ROLLOUT_FAILURES`] times.
+/// One rollout batch: stop, snapshot, upgrade (the shard's post_upgrade keeps its stable
+/// state) and start each shard of the batch, all at once. A failed step leaves the shard on its
+/// old code (the install is atomic) and always running; it is retried by later batches up to
+/// [`MAX_ROLLOUT_FAILURES`] times. The first shard upgraded to a target is the canary: the
+/// rest follow only once it answers healthy on the new code; a canary given up on pauses the
+/// rollout (the release itself may be bad).
 pub async fn rollout_tick() {
     let target = target_hash();
     let fleet = state::fleet();
     let shards = all_shards();
     let batch = rollout_batch(shards.iter().map(|(i, s, y)| (*i, s, y)), &target, &fleet);
+    let canary = fleet.canary_passed_target.as_deref() != Some(target.as_str());
     let upgrades = batch.into_iter().filter_map(|i| state::shard(i).map(|s| (i, s.id))).map(|(index, id)| {
         let target = target.clone();
         async move {
-            let outcome = upgrade_shard(id).await;
+            let outcome = upgrade_shard(index, id).await;
+            // The canary must also answer on its new code before the others follow.
+            let outcome = match outcome {
+                Ok(()) if canary => calls::shard_health(id).await.map_err(|e| format!("canary health check: {e}")),
+                other => other,
+            };
             match outcome {
                 Ok(()) => {
                     state::update_shard(index, |s| s.wasm_hash = target.clone());
                     state::update_shard_sync(index, |y| y.rollout_last_error = None);
+                    if canary {
+                        state::update_fleet(|f| f.canary_passed_target = Some(target.clone()));
+                    }
                 }
                 Err(e) => {
+                    // Not counted as on target (an unhealthy canary may run the new code).
                     let gave_up = state::update_shard_sync(index, |y| note_rollout_failure(y, &target, e.clone()));
+                    if canary && gave_up {
+                        // The release itself may be bad: no next canary until governance resumes.
+                        state::update_fleet(|f| f.rollout_paused = true);
+                    }
                     ic_cdk::println!("staking_hub: upgrading shard {id} failed (gave up: {gave_up}): {e}");
                 }
             }
@@ -257,18 +329,27 @@ pub async fn rollout_tick() {
     futures::future::join_all(upgrades).await;
 }
 
-async fn upgrade_shard(id: Principal) -> Result<(), String> {
-    calls::stop_canister(id).await?;
-    let installed = calls::install_code(
-        id,
-        CanisterInstallMode::Upgrade(None),
-        shard_wasm::USER_PROFILE_WASM_GZ,
-        candid::encode_args(()).expect("empty args"),
-    )
+/// Stop, snapshot (replacing the shard's previous one), install, and start again whatever
+/// happened: a shard is never left stopped, not even after a failed stop (which may leave it
+/// Stopping).
+async fn upgrade_shard(index: ShardIndex, id: Principal) -> Result<(), String> {
+    let upgraded = async {
+        calls::stop_canister(id).await?;
+        let previous = state::shard_sync(index).rollout_snapshot_id;
+        let snapshot = calls::take_canister_snapshot(id, previous).await?;
+        // Recorded at once: the previous snapshot no longer exists.
+        state::update_shard_sync(index, |y| y.rollout_snapshot_id = Some(snapshot));
+        calls::install_code(
+            id,
+            CanisterInstallMode::Upgrade(None),
+            shard_wasm::USER_PROFILE_WASM_GZ,
+            candid::encode_args(()).expect("empty args"),
+        )
+        .await
+    }
     .await;
-    // Started again whatever happened: a shard is never left stopped.
     let started = calls::start_canister(id).await;
-    installed?;
+    upgraded?;
     started
 }
 
@@ -292,6 +373,12 @@ mod tests {
         let syncs = vec![ShardSync::default(); all.len()];
         let view = || all.iter().zip(&syncs).enumerate().map(|(i, (s, y))| (i as u32, s, y));
         let mut fleet = FleetState { rollout_batch_size: 2, ..Default::default() };
+        assert!(rollout_batch(view(), "new", &fleet).is_empty(), "no Start approved this target");
+        fleet.rollout_approved_target = Some("old-release".into());
+        assert!(rollout_batch(view(), "new", &fleet).is_empty(), "a Start of another target does not count");
+        fleet.rollout_approved_target = Some("new".into());
+        assert_eq!(rollout_batch(view(), "new", &fleet), vec![1], "the canary goes alone");
+        fleet.canary_passed_target = Some("new".into());
         assert_eq!(rollout_batch(view(), "new", &fleet), vec![1, 2]);
         fleet.rollout_batch_size = 10;
         assert_eq!(rollout_batch(view(), "new", &fleet), vec![1, 2, 3]);
@@ -314,12 +401,33 @@ mod tests {
         assert_eq!(y.rollout_last_error.as_deref(), Some("e3"));
         assert!(!y.gave_up_on("t2"), "a new target tries again");
         let shards = [shard(1, "old")];
-        let fleet = FleetState::default();
+        let mut fleet = FleetState { rollout_approved_target: Some("t1".into()), ..FleetState::default() };
         let view = || shards.iter().zip([&y]).map(|(s, y)| (0u32, s, y));
         assert!(rollout_batch(view(), "t1", &fleet).is_empty());
+        fleet.rollout_approved_target = Some("t2".into());
         assert_eq!(rollout_batch(view(), "t2", &fleet), vec![0]);
         assert!(!note_rollout_failure(&mut y, "t2", "x".into()), "counted afresh for t2");
         assert_eq!(y.rollout_failures, 1);
+    }
+
+    #[test]
+    fn a_status_push_is_confirmed_only_for_the_epoch_in_force() {
+        let mut disabled = shard(1, "h");
+        disabled.status = ShardStatus::Disabled;
+        let mut y = ShardSync::default();
+        assert_eq!(status_push(&disabled, &y), None, "synced: nothing to push");
+        y.note_status_change().unwrap();
+        assert_eq!(status_push(&disabled, &y), Some((true, 1)));
+        // A newer change (enable) is recorded while the push of epoch 1 is awaited.
+        let enabled = shard(1, "h");
+        y.note_status_change().unwrap();
+        assert!(!y.confirm_status(1), "the old push's reply does not confirm the newer status");
+        assert_eq!(status_push(&enabled, &y), Some((false, 2)), "the next push carries the newer status and epoch");
+        assert!(y.confirm_status(2));
+        assert_eq!(status_push(&enabled, &y), None);
+        let mut uninstalled = shard(2, "");
+        uninstalled.installed = false;
+        assert_eq!(status_push(&uninstalled, &ShardSync { status_synced: false, ..Default::default() }), None);
     }
 
     #[test]

@@ -11,6 +11,8 @@ thread_local! {
     static PROVISIONING: Cell<bool> = const { Cell::new(false) };
     static REGISTERING: RefCell<BTreeSet<Principal>> = const { RefCell::new(BTreeSet::new()) };
     static MINTING: RefCell<BTreeSet<MintKey>> = const { RefCell::new(BTreeSet::new()) };
+    static PUSHING: Cell<bool> = const { Cell::new(false) };
+    static PUSH_RERUN: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Governance-only methods: the caller must be the SNS governance canister the hub knows (from
@@ -44,6 +46,35 @@ impl ProvisionGuard {
 impl Drop for ProvisionGuard {
     fn drop(&mut self) {
         PROVISIONING.with(|p| p.set(false));
+    }
+}
+
+/// Single flight of the status and config pushes (`fleet::push_pending`). A failed acquire
+/// asks the holder for one more round, so no change waits for the next timer tick.
+#[must_use]
+pub struct PushFlight(());
+
+impl PushFlight {
+    pub fn acquire() -> Option<Self> {
+        let acquired = PUSHING.with(|p| (!p.replace(true)).then(|| PushFlight(())));
+        if acquired.is_none() {
+            PUSH_RERUN.with(|r| r.set(true));
+        }
+        acquired
+    }
+
+    pub fn clear_rerun() {
+        PUSH_RERUN.with(|r| r.set(false));
+    }
+
+    pub fn rerun_requested() -> bool {
+        PUSH_RERUN.with(Cell::get)
+    }
+}
+
+impl Drop for PushFlight {
+    fn drop(&mut self) {
+        PUSHING.with(|p| p.set(false));
     }
 }
 
@@ -121,6 +152,17 @@ mod tests {
         });
         assert!(caller_is_governance(gov).is_ok());
         assert!(caller_is_governance(anonymous).is_err());
+    }
+
+    #[test]
+    fn pushes_are_single_flight_and_a_second_trigger_asks_for_another_round() {
+        let held = PushFlight::acquire().expect("free");
+        PushFlight::clear_rerun();
+        assert!(!PushFlight::rerun_requested());
+        assert!(PushFlight::acquire().is_none());
+        assert!(PushFlight::rerun_requested(), "the holder goes round again");
+        drop(held);
+        assert!(PushFlight::acquire().is_some());
     }
 
     #[test]

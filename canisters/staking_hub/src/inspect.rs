@@ -43,6 +43,7 @@ const OPEN: &[&str] = &[
     "get_registration_policy",
     "update_economic_config_validate",
     "set_platform_paused_validate",
+    "resolve_withdrawal_validate",
     "get_config_status",
     "get_rollout_status",
     "__get_candid_interface_tmp_hack",
@@ -61,7 +62,7 @@ pub fn check(method: &str, caller: Principal, facts: &impl Facts) -> Result<(), 
         // so in practice every ingress to them is refused here (an anonymous governance id means
         // "not set yet": nobody).
         "set_shard_status" | "update_config" | "control_shard_rollout" | "update_economic_config"
-        | "set_platform_paused" | "set_registration_policy" => match facts.governance() {
+        | "set_platform_paused" | "set_registration_policy" | "resolve_withdrawal" => match facts.governance() {
             Some(g) if g == caller && caller != Principal::anonymous() => Ok(()),
             _ => Err(format!("only SNS governance may call {method}")),
         },
@@ -118,7 +119,7 @@ mod tests {
 
     #[test]
     fn proposal_targets_admit_only_governance() {
-        for m in ["set_shard_status", "update_config", "control_shard_rollout", "set_registration_policy"] {
+        for m in ["set_shard_status", "update_config", "control_shard_rollout", "set_registration_policy", "resolve_withdrawal"] {
             assert!(check(m, p(GOV), &facts()).is_ok(), "{m}");
             for who in [p(LEARNER), p(SHARD), Principal::anonymous()] {
                 assert!(check(m, who, &facts()).is_err(), "{m} from {who}");

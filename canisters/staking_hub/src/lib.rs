@@ -28,8 +28,8 @@ use candid::Principal;
 use platform_types::{
     EconomicConfigChanges, SetPlatformPausedArgs,
     AllowanceError, AllowanceGrant, ConfigOverrides, ConfigStatus, GlobalStats, HubInitArgs, HubUpgradeArgs, MintError,
-    MintRequest, PlatformConfig, RegisterError, RegistrationPolicyView, RegistrationProof, RolloutCommand, RolloutStatus, SetShardStatusArgs, ShardInfo,
-    SetRegistrationPolicyArgs, ShardReport, ValidationResult, VersionInfo,
+    MintRequest, PlatformConfig, RegisterError, RegistrationPolicyView, RegistrationProof, ResolveWithdrawalArgs, RolloutCommand,
+    RolloutStatus, SetRegistrationPolicyArgs, SetShardStatusArgs, ShardInfo, ShardReport, ValidationResult, VersionInfo,
 };
 
 // The credential crates link getrandom 0.2 (through rand_core), which needs a source on
@@ -226,6 +226,19 @@ fn set_registration_policy_validate(args: SetRegistrationPolicyArgs) -> Validati
 #[ic_cdk::update]
 fn set_registration_policy(args: SetRegistrationPolicyArgs) {
     admission::set_registration_policy(ic_cdk::api::msg_caller(), &args).unwrap_or_else(|e| ic_cdk::trap(e));
+}
+
+/// Validator of function 1008 (record the outcome of a withdrawal the hub cannot reconcile).
+#[ic_cdk::query]
+fn resolve_withdrawal_validate(args: ResolveWithdrawalArgs) -> ValidationResult {
+    proposals::resolve_withdrawal_validate(ic_cdk::api::msg_caller(), &args, ic_cdk::api::time())
+}
+
+/// SNS governance only: records a withdrawal mint as minted at a (verified) ledger block, or as
+/// not minted once no copy can execute any more. Traps on refusal (the proposal Fails).
+#[ic_cdk::update]
+async fn resolve_withdrawal(args: ResolveWithdrawalArgs) {
+    proposals::resolve_withdrawal(ic_cdk::api::msg_caller(), &args).await.unwrap_or_else(|e| ic_cdk::trap(e));
 }
 
 /// The configuration version in force and who has not confirmed it yet.

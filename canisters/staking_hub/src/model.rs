@@ -6,8 +6,8 @@ use candid::{CandidType, Principal};
 use ic_stable_structures::storable::{Bound, Storable};
 use crate::mint::MintCounters;
 use platform_types::{
-    AllowanceError, AllowanceGrant, GlobalStats, GrantWithheld, ShardInfo, ShardReport, ShardStatus, HARD_CAP_E8S,
-    NANOS_PER_DAY,
+    checked_add_e8s, AllowanceError, AllowanceGrant, GlobalStats, GrantWithheld, ShardInfo, ShardReport, ShardStatus,
+    HARD_CAP_E8S, NANOS_PER_DAY,
 };
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
@@ -41,6 +41,24 @@ pub struct ShardRecord {
     pub installed: bool,
     /// Failed install attempts so far.
     pub failed_installs: u32,
+    /// After a failed install, no retry before this time (exponential backoff): every attempt
+    /// sends the whole shard Wasm, paid by the hub, and anyone can trigger one.
+    pub next_install_attempt_ns: Option<u64>,
+    /// The UTC day of `topup_spent_cycles`.
+    pub topup_day: Option<u64>,
+    /// Cycles topped up to this shard on `topup_day` (bounded by the daily budget).
+    pub topup_spent_cycles: Option<u128>,
+}
+
+/// The wait after the first failed install; it doubles with every further failure ...
+pub const INSTALL_BACKOFF_BASE_NS: u64 = 60 * 1_000_000_000;
+/// ... up to this.
+pub const INSTALL_BACKOFF_MAX_NS: u64 = 6 * 3_600 * 1_000_000_000;
+
+/// How long to wait after the `failed_installs`-th failed install.
+pub fn install_backoff_ns(failed_installs: u32) -> u64 {
+    let doublings = failed_installs.saturating_sub(1).min(20);
+    INSTALL_BACKOFF_BASE_NS.saturating_mul(1 << doublings).min(INSTALL_BACKOFF_MAX_NS)
 }
 
 impl ShardRecord {
@@ -58,7 +76,46 @@ impl ShardRecord {
             last_report_ns: 0,
             installed: false,
             failed_installs: 0,
+            next_install_attempt_ns: None,
+            topup_day: None,
+            topup_spent_cycles: None,
         }
+    }
+
+    /// A failed install at `now_ns`: counted, and the next attempt backed off. Returns the
+    /// attempts so far.
+    pub fn note_install_failure(&mut self, now_ns: u64) -> u32 {
+        self.failed_installs = self.failed_installs.saturating_add(1);
+        self.next_install_attempt_ns = Some(now_ns.saturating_add(install_backoff_ns(self.failed_installs)));
+        self.failed_installs
+    }
+
+    /// Cycles topped up to this shard on `day` so far.
+    pub fn topup_spent_on(&self, day: u64) -> u128 {
+        if self.topup_day == Some(day) {
+            self.topup_spent_cycles.unwrap_or(0)
+        } else {
+            0
+        }
+    }
+
+    /// Whether a top-up of `amount` on `day` stays within `budget`; the error says why not.
+    pub fn check_topup(&self, day: u64, amount: u128, budget: u128) -> Result<(), String> {
+        let spent = self.topup_spent_on(day);
+        match spent.checked_add(amount) {
+            Some(total) if total <= budget => Ok(()),
+            _ => Err(format!(
+                "daily top-up budget reached ({spent} of {budget} cycles topped up today; next top-up needs {amount})"
+            )),
+        }
+    }
+
+    /// Records a top-up of `amount` on `day`.
+    pub fn note_topup(&mut self, day: u64, amount: u128) -> Result<(), String> {
+        let spent = self.topup_spent_on(day).checked_add(amount).ok_or("top-up counter overflow")?;
+        self.topup_day = Some(day);
+        self.topup_spent_cycles = Some(spent);
+        Ok(())
     }
 
     /// Installed, Active and below the hard limit.
@@ -117,19 +174,26 @@ pub enum ScalingNeed {
     None,
     /// A canister was created but its install failed: install it again (before anything else).
     RetryInstall(ShardIndex),
+    /// Like `RetryInstall`, but its backoff runs until `until_ns`: nothing is sent before (and
+    /// no other shard is created: that would cost the initial cycles again).
+    InstallBackoff { index: ShardIndex, until_ns: u64 },
     /// Every Active (or Disabled) shard is at or over the soft limit, or there is none at all.
     NewShard,
 }
 
-/// The auto-scaling decision (timer and `ensure_capacity`).
+/// The auto-scaling decision (timer and `ensure_capacity`) at `now_ns`.
 pub fn scaling_need<'a>(
     shards: impl IntoIterator<Item = (ShardIndex, &'a ShardRecord)>,
     soft_limit: u64,
+    now_ns: u64,
 ) -> ScalingNeed {
     let mut any_active_below_soft = false;
     for (i, s) in shards {
         if !s.installed {
-            return ScalingNeed::RetryInstall(i);
+            return match s.next_install_attempt_ns {
+                Some(until_ns) if now_ns < until_ns => ScalingNeed::InstallBackoff { index: i, until_ns },
+                _ => ScalingNeed::RetryInstall(i),
+            };
         }
         // A Disabled shard is capacity governance took out on purpose, not capacity that ran
         // out: it counts like an Active one, so disabling a shard never makes the hub create a
@@ -248,10 +312,11 @@ pub fn apply_report(
         if g < by_cap {
             withheld = Some(GrantWithheld::DailyBudgetUsed { resets_at_ns: next_day_start_ns(now_ns) });
         }
-        shard.granted_e8s = shard.granted_e8s.checked_add(g).expect("granted stays under the cap");
-        totals.total_granted_e8s = totals.total_granted_e8s.checked_add(g).expect("granted stays under the cap");
+        // Bounded by the cap (grant_amount), so an overflow here would be a bug: it traps.
+        shard.granted_e8s = checked_add_e8s(shard.granted_e8s, g, "shard granted");
+        totals.total_granted_e8s = checked_add_e8s(totals.total_granted_e8s, g, "total granted");
         totals.emission_day = Some(now_ns / NANOS_PER_DAY);
-        totals.granted_on_day_e8s = Some(today + g);
+        totals.granted_on_day_e8s = Some(checked_add_e8s(today, g, "granted today"));
         g
     };
     Ok(AllowanceGrant { granted_e8s: granted, shard_granted_total_e8s: shard.granted_e8s, withheld })
@@ -266,7 +331,7 @@ pub fn global_stats<'a>(
     let shards: Vec<ShardInfo> = shards.into_iter().filter(|(s, _)| s.installed).map(|(s, m)| s.info(m)).collect();
     GlobalStats {
         users: totals.registered_users,
-        total_staked_e8s: shards.iter().fold(0u64, |acc, s| acc.saturating_add(s.reported_staked_e8s)),
+        total_staked_e8s: shards.iter().fold(0u64, |acc, s| checked_add_e8s(acc, s.reported_staked_e8s, "total staked")),
         shards,
         total_granted_e8s: totals.total_granted_e8s,
         total_minted_e8s: mints.minted_e8s,
@@ -435,36 +500,70 @@ mod tests {
 
     #[test]
     fn scaling_creates_a_shard_when_every_active_shard_reached_the_soft_limit() {
-        assert_eq!(scaling_need(indexed(&[]), 9), ScalingNeed::NewShard, "no shard at all");
-        assert_eq!(scaling_need(indexed(&[shard(1, 8)]), 9), ScalingNeed::None);
-        assert_eq!(scaling_need(indexed(&[shard(1, 9)]), 9), ScalingNeed::NewShard, "at the soft limit");
-        assert_eq!(scaling_need(indexed(&[shard(1, 9), shard(2, 8)]), 9), ScalingNeed::None);
-        assert_eq!(scaling_need(indexed(&[shard(1, 12), shard(2, 9)]), 9), ScalingNeed::NewShard);
+        assert_eq!(scaling_need(indexed(&[]), 9, 0), ScalingNeed::NewShard, "no shard at all");
+        assert_eq!(scaling_need(indexed(&[shard(1, 8)]), 9, 0), ScalingNeed::None);
+        assert_eq!(scaling_need(indexed(&[shard(1, 9)]), 9, 0), ScalingNeed::NewShard, "at the soft limit");
+        assert_eq!(scaling_need(indexed(&[shard(1, 9), shard(2, 8)]), 9, 0), ScalingNeed::None);
+        assert_eq!(scaling_need(indexed(&[shard(1, 12), shard(2, 9)]), 9, 0), ScalingNeed::NewShard);
         let mut full = shard(1, 10);
         full.status = ShardStatus::Full;
         let mut disabled = shard(2, 0);
         disabled.status = ShardStatus::Disabled;
         assert_eq!(
-            scaling_need(indexed(&[full.clone(), disabled.clone()]), 9),
+            scaling_need(indexed(&[full.clone(), disabled.clone()]), 9, 0),
             ScalingNeed::None,
             "disabling the only non-full shard does not create a replacement"
         );
         let mut disabled_at_soft = shard(4, 9);
         disabled_at_soft.status = ShardStatus::Disabled;
         assert_eq!(
-            scaling_need(indexed(&[full.clone(), disabled_at_soft]), 9),
+            scaling_need(indexed(&[full.clone(), disabled_at_soft]), 9, 0),
             ScalingNeed::NewShard,
             "a disabled shard at the soft limit is no spare capacity"
         );
-        assert_eq!(scaling_need(indexed(&[full, disabled, shard(3, 2)]), 9), ScalingNeed::None);
+        assert_eq!(scaling_need(indexed(&[full, disabled, shard(3, 2)]), 9, 0), ScalingNeed::None);
     }
 
     #[test]
     fn scaling_retries_a_failed_install_before_creating_anything() {
         let mut leaked = shard(2, 0);
         leaked.installed = false;
-        assert_eq!(scaling_need(indexed(&[shard(1, 3), leaked.clone()]), 9), ScalingNeed::RetryInstall(1));
-        assert_eq!(scaling_need(indexed(&[leaked]), 9), ScalingNeed::RetryInstall(0));
+        assert_eq!(scaling_need(indexed(&[shard(1, 3), leaked.clone()]), 9, 0), ScalingNeed::RetryInstall(1));
+        assert_eq!(scaling_need(indexed(&[leaked]), 9, 0), ScalingNeed::RetryInstall(0));
+    }
+
+    #[test]
+    fn a_failed_install_is_retried_only_after_a_growing_backoff() {
+        let mut s = shard(1, 0);
+        s.installed = false;
+        assert_eq!(s.note_install_failure(1_000), 1);
+        let first = 1_000 + INSTALL_BACKOFF_BASE_NS;
+        assert_eq!(s.next_install_attempt_ns, Some(first));
+        let shards = [s.clone()];
+        assert_eq!(scaling_need(indexed(&shards), 9, first - 1), ScalingNeed::InstallBackoff { index: 0, until_ns: first });
+        assert_eq!(scaling_need(indexed(&shards), 9, first), ScalingNeed::RetryInstall(0));
+        assert_eq!(s.note_install_failure(first), 2);
+        assert_eq!(s.next_install_attempt_ns, Some(first + 2 * INSTALL_BACKOFF_BASE_NS), "doubled");
+        assert_eq!(install_backoff_ns(3), 4 * INSTALL_BACKOFF_BASE_NS);
+        assert_eq!(install_backoff_ns(40), INSTALL_BACKOFF_MAX_NS, "capped");
+        assert_eq!(install_backoff_ns(u32::MAX), INSTALL_BACKOFF_MAX_NS);
+    }
+
+    #[test]
+    fn topups_stay_within_the_daily_budget_per_shard() {
+        let mut s = shard(1, 0);
+        let (budget, amount) = (3_000, 1_000);
+        for _ in 0..3 {
+            s.check_topup(7, amount, budget).unwrap();
+            s.note_topup(7, amount).unwrap();
+        }
+        assert!(s.check_topup(7, amount, budget).unwrap_err().contains("budget"));
+        assert_eq!(s.topup_spent_on(7), 3_000);
+        assert_eq!(s.topup_spent_on(8), 0, "a new day, a new budget");
+        s.check_topup(8, amount, budget).unwrap();
+        s.note_topup(8, amount).unwrap();
+        assert_eq!((s.topup_day, s.topup_spent_cycles), (Some(8), Some(1_000)));
+        assert!(s.check_topup(8, u128::MAX, u128::MAX).is_err(), "an overflow is refused, not wrapped");
     }
 
     #[test]

@@ -9,12 +9,14 @@
 use crate::fleet::ShardSync;
 use crate::guards;
 use crate::model::ShardIndex;
+use crate::mint::{self, ExpectedMint, MintKey, MintRecord};
 use crate::state;
 use candid::Principal;
 use platform_types::{
     render_config_change, render_economic_config_change, render_platform_paused, render_rollout_command,
-    render_shard_status, ConfigOverrides, EconomicConfigChanges, PlatformConfig, RolloutCommand, RolloutState,
-    SetPlatformPausedArgs, SetShardStatusArgs, ShardStatus, ValidationResult,
+    render_shard_status, render_withdrawal_resolution, ConfigOverrides, EconomicConfigChanges, PlatformConfig,
+    ResolveWithdrawalArgs, RolloutCommand, RolloutState, SetPlatformPausedArgs, SetShardStatusArgs, ShardStatus,
+    ValidationResult,
 };
 
 // ------------------------------------------------------------------ 1000: shard status
@@ -54,7 +56,7 @@ pub fn set_shard_status(caller: Principal, args: &SetShardStatusArgs) -> Result<
             ShardStatus::Active
         }
     });
-    state::update_shard_sync(index, |y| y.status_synced = false);
+    state::update_shard_sync(index, |y| y.note_status_change())?;
     Ok(())
 }
 
@@ -169,9 +171,12 @@ pub fn control_shard_rollout(caller: Principal, command: &RolloutCommand) -> Res
     check_rollout_command(command)?;
     match command {
         RolloutCommand::Start { batch_size } => {
+            let target = crate::shard_wasm::embedded_hash().to_string();
             state::update_fleet(|f| {
                 f.rollout_paused = false;
                 f.rollout_batch_size = *batch_size;
+                // Start approves the shard Wasm this hub embeds, and only that one.
+                f.rollout_approved_target = Some(target);
             });
             for (index, _) in state::shards() {
                 state::update_shard_sync(index, |y| {
@@ -184,6 +189,74 @@ pub fn control_shard_rollout(caller: Principal, command: &RolloutCommand) -> Res
         RolloutCommand::SetBatchSize { batch_size } => state::update_fleet(|f| f.rollout_batch_size = *batch_size),
     }
     Ok(state::fleet().rollout_state())
+}
+
+// ------------------------------------------------------------------ 1008: withdrawal resolution
+
+/// The journal entry the resolution is about, and the text voters see. Refused: not a shard of
+/// this hub, no such entry, an entry already settled, or "not minted" while the ledger could
+/// still execute a copy.
+fn check_withdrawal_resolution(
+    args: &ResolveWithdrawalArgs,
+    now_ns: u64,
+) -> Result<(MintKey, MintRecord, String), String> {
+    let text = render_withdrawal_resolution(args)?;
+    let (shard, _) =
+        state::shard_by_id(args.shard_id).ok_or_else(|| format!("{} is not a shard of this hub", args.shard_id))?;
+    let key = MintKey { shard, withdrawal_id: args.withdrawal_id };
+    let record = state::mint_record(key)
+        .ok_or_else(|| format!("withdrawal {} of shard {} is not in the mint journal", args.withdrawal_id, args.shard_id))?;
+    // Checked on a copy: the validator changes nothing.
+    mint::resolution_change(&mut record.clone(), args.minted_at_block, now_ns)?;
+    let text = format!(
+        "{text}\nJournal: {} e8s to {}, created at {} ns, {} attempt(s) sent, {} known not minted; last error: {}{}",
+        record.amount_e8s,
+        record.user,
+        record.created_at_ns,
+        record.attempts_sent,
+        record.attempts_not_minted,
+        if record.last_error.is_empty() { "none" } else { &record.last_error },
+        match &record.block_search {
+            Some(s) => format!("; block search at {} of {:?}", s.next_block, s.end_block),
+            None => String::new(),
+        }
+    );
+    Ok((key, record, text))
+}
+
+pub fn resolve_withdrawal_validate(caller: Principal, args: &ResolveWithdrawalArgs, now_ns: u64) -> ValidationResult {
+    guards::caller_is_governance(caller)?;
+    check_withdrawal_resolution(args, now_ns).map(|(_, _, text)| text)
+}
+
+/// Records the outcome in the hub's journal; the shard gets it as the answer to its next retry.
+/// "Minted at block N" is checked against the ledger's block N (refused if the ledger answers
+/// with another block or none; accepted on the proposal's word only if the ledger cannot be
+/// reached). Holds the withdrawal's mint guard, so no shard attempt runs meanwhile.
+pub async fn resolve_withdrawal(caller: Principal, args: &ResolveWithdrawalArgs) -> Result<(), String> {
+    guards::caller_is_governance(caller)?;
+    let (key, record, _) = check_withdrawal_resolution(args, ic_cdk::api::time())?;
+    let Some(_guard) = guards::MintGuard::acquire(key) else {
+        return Err("a mint attempt of this withdrawal is under way; submit the proposal again".into());
+    };
+    if let Some(block) = args.minted_at_block {
+        let ledger = state::init_args().expect("initialized").ledger_id;
+        let memo = MintRecord::memo(key);
+        let expected = ExpectedMint {
+            to: record.user,
+            amount_e8s: record.amount_e8s,
+            memo: &memo,
+            created_at_ns: record.created_at_ns,
+        };
+        match crate::calls::ledger_block(ledger, block).await {
+            Ok(Some(b)) if mint::block_is_the_mint(&b, &expected) => {}
+            Ok(Some(_)) => return Err(format!("ledger block {block} is not this withdrawal's mint")),
+            Ok(None) => return Err(format!("the ledger has no block {block}")),
+            Err(e) => ic_cdk::println!("resolve_withdrawal: block {block} not verified (ledger unreachable: {e})"),
+        }
+    }
+    // Re-validated after the await: the entry may have been settled meanwhile.
+    crate::registry::resolve_mint(key, args.minted_at_block, ic_cdk::api::time()).map(|_| ())
 }
 
 #[cfg(test)]
@@ -236,6 +309,7 @@ mod tests {
         set_shard_status(p(GOVERNANCE), &disable).unwrap();
         assert_eq!(state::shard(i).unwrap().status, ShardStatus::Disabled);
         assert!(!state::shard_sync(i).status_synced);
+        assert_eq!(state::shard_sync(i).status_epoch, Some(1), "every status change is a new epoch");
         assert!(set_shard_status(p(GOVERNANCE), &disable).unwrap_err().contains("already disabled"), "re-validated");
         let hard_limit = state::config().shard_hard_limit;
         state::update_shard(i, |s| s.user_count = hard_limit);
@@ -322,6 +396,55 @@ mod tests {
     }
 
     #[test]
+    fn withdrawal_resolutions_are_for_governance_and_for_unsettled_journal_entries_only() {
+        let i = init();
+        let key = MintKey { shard: i, withdrawal_id: 4 };
+        let req = platform_types::MintRequest { withdrawal_id: 4, user: p(7), amount_e8s: 10, created_at_ns: 1_000 };
+        let mut record = MintRecord {
+            user: req.user,
+            amount_e8s: 10,
+            created_at_ns: 1_000,
+            state: mint::MintState::InFlight,
+            attempts_sent: 2,
+            attempts_not_minted: 1,
+            last_error: "outcome unknown: timed out".into(),
+            transfer_arg: None,
+            ledger_tip_before_first_attempt: Some(3),
+            block_search: None,
+        };
+        state::put_mint_record(key, record.clone());
+        state::update_mint_counters(i, |c| c.in_flight_e8s += 10);
+        let args = ResolveWithdrawalArgs { shard_id: p(50), withdrawal_id: 4, minted_at_block: None, reason: "lost archive".into() };
+        let after_horizon = 1_000 + platform_types::LEDGER_DEDUP_HORIZON_NS + 1;
+        for caller in [p(9), p(50), Principal::anonymous()] {
+            assert!(resolve_withdrawal_validate(caller, &args, after_horizon).unwrap_err().contains("governance"));
+        }
+        let g = p(GOVERNANCE);
+        let text = resolve_withdrawal_validate(g, &args, after_horizon).unwrap();
+        assert!(text.contains("NOT MINTED") && text.contains("2 attempt(s) sent") && text.contains("timed out"), "{text}");
+        assert!(resolve_withdrawal_validate(g, &args, after_horizon - 1).unwrap_err().contains("cannot be declared"));
+        let unknown = ResolveWithdrawalArgs { withdrawal_id: 5, ..args.clone() };
+        assert!(resolve_withdrawal_validate(g, &unknown, after_horizon).unwrap_err().contains("not in the mint journal"));
+        let other_shard = ResolveWithdrawalArgs { shard_id: p(51), ..args.clone() };
+        assert!(resolve_withdrawal_validate(g, &other_shard, after_horizon).unwrap_err().contains("not a shard"));
+
+        // Applied: Failed, the reservation released; a second resolution is refused.
+        crate::registry::resolve_mint(key, None, after_horizon).unwrap();
+        assert!(matches!(state::mint_record(key).unwrap().state, mint::MintState::Failed { .. }));
+        assert_eq!((state::mint_totals().in_flight_e8s, state::mint_totals().failed_count), (0, 1));
+        assert!(resolve_withdrawal_validate(g, &args, after_horizon).unwrap_err().contains("already settled"));
+
+        // Minted at a block: counted as minted.
+        record.created_at_ns = 2_000;
+        let key = MintKey { shard: i, withdrawal_id: 6 };
+        state::put_mint_record(key, record);
+        state::update_mint_counters(i, |c| c.in_flight_e8s += 10);
+        crate::registry::resolve_mint(key, Some(12), 0).unwrap();
+        assert_eq!(state::mint_record(key).unwrap().state, mint::MintState::Minted { block_index: 12 });
+        assert_eq!((state::mint_totals().minted_e8s, state::mint_totals().in_flight_e8s), (10, 0));
+    }
+
+    #[test]
     fn rollout_commands_change_the_rollout_state() {
         let i = init();
         let g = p(GOVERNANCE);
@@ -336,6 +459,11 @@ mod tests {
         });
         assert_eq!(control_shard_rollout(g, &RolloutCommand::Start { batch_size: 3 }), Ok(RolloutState::Running));
         assert_eq!(state::shard_sync(i).rollout_failures, 0, "Start forgets earlier failures");
+        assert_eq!(
+            state::fleet().rollout_approved_target.as_deref(),
+            Some(crate::shard_wasm::embedded_hash()),
+            "Start approves the embedded shard Wasm"
+        );
         assert_eq!(state::fleet().rollout_batch_size, 3);
         let too_big = RolloutCommand::SetBatchSize { batch_size: platform_types::MAX_ROLLOUT_BATCH + 1 };
         assert!(control_shard_rollout_validate(g, &too_big).is_err());

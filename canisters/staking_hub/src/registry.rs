@@ -3,12 +3,13 @@
 //! arguments), so all of it is unit-tested natively.
 
 use crate::fleet::ShardSync;
-use crate::mint::{self, Admission, LedgerOutcome, MintKey, MintRecord};
+use crate::mint::{self, Admission, ExpectedMint, LedgerOutcome, MintKey, MintRecord, MintState, SearchStep};
+use icrc_ledger_types::icrc::generic_value::ICRC3Value;
 use crate::model::{self, HubTotals, ScalingNeed, ShardIndex, ShardRecord, UserEntry, UserState};
 use crate::state;
 use candid::Principal;
 use platform_types::{
-    AllowanceError, AllowanceGrant, GlobalStats, MintError, MintRequest, PlatformConfig, ShardInfo, ShardReport,
+    AllowanceError, AllowanceGrant, GlobalStats, MintError, MintRequest, PlatformConfig, ShardError, ShardInfo, ShardReport,
 };
 
 /// The shard a new user goes to (see [`model::pick_shard`]).
@@ -18,10 +19,10 @@ pub fn route(hard_limit: u64) -> Option<(ShardIndex, Principal)> {
     shards.into_iter().find(|(i, _)| *i == index).map(|(i, s)| (i, s.id))
 }
 
-/// The auto-scaling decision over the current registry.
-pub fn scaling_need(soft_limit: u64) -> ScalingNeed {
+/// The auto-scaling decision over the current registry at `now_ns`.
+pub fn scaling_need(soft_limit: u64, now_ns: u64) -> ScalingNeed {
     let shards = state::shards();
-    model::scaling_need(shards.iter().map(|(i, s)| (*i, s)), soft_limit)
+    model::scaling_need(shards.iter().map(|(i, s)| (*i, s)), soft_limit, now_ns)
 }
 
 /// The shard of a user whose registration completed.
@@ -64,6 +65,38 @@ pub fn release(user: Principal, hard_limit: u64) {
     }
 }
 
+/// What a shard's `register_user` came back with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ShardRegistration {
+    Created,
+    Refused(ShardError),
+    /// The call was rejected before the shard kept anything (clean reject, or a trap in its
+    /// await-free `register_user`).
+    NotExecuted(String),
+    /// The shard may have created the user (e.g. its reply did not decode).
+    Unknown(String),
+}
+
+/// What the hub does with a Pending index entry after the shard's answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RegistrationDecision {
+    Confirm,
+    /// The shard did not create the user: the entry and the place go.
+    Release,
+    /// The shard may have created the user: releasing would let the hub route the learner
+    /// elsewhere while the shard keeps them. The entry stays Pending and the next `register`
+    /// asks the same shard again (its `register_user` answers Ok for a user it has).
+    KeepPending,
+}
+
+pub fn registration_decision(outcome: &ShardRegistration) -> RegistrationDecision {
+    match outcome {
+        ShardRegistration::Created => RegistrationDecision::Confirm,
+        ShardRegistration::Refused(_) | ShardRegistration::NotExecuted(_) => RegistrationDecision::Release,
+        ShardRegistration::Unknown(_) => RegistrationDecision::KeepPending,
+    }
+}
+
 /// A canister the hub just created (not installed yet).
 pub fn record_created(id: Principal, now_ns: u64) -> ShardIndex {
     state::add_shard(ShardRecord::created(id, now_ns))
@@ -83,12 +116,9 @@ pub fn mark_installed(index: ShardIndex, wasm_hash: String, config_version: u64)
     id
 }
 
-pub fn note_install_failure(index: ShardIndex) -> u32 {
-    state::update_shard(index, |s| {
-        s.failed_installs = s.failed_installs.saturating_add(1);
-        s.failed_installs
-    })
-    .unwrap_or(0)
+/// A failed install: counted and backed off (see [`model::install_backoff_ns`]).
+pub fn note_install_failure(index: ShardIndex, now_ns: u64) -> u32 {
+    state::update_shard(index, |s| s.note_install_failure(now_ns)).unwrap_or(0)
 }
 
 pub fn set_scaling_status(status: String) {
@@ -160,20 +190,106 @@ pub fn begin_mint(
                 let amount = record.amount_e8s;
                 state::update_mint_counters(index, |c| c.in_flight_e8s += amount);
             }
-            record.attempts_sent += 1;
+            // A block search sends no transfer: it is not an attempt.
+            if record.block_search.is_none() {
+                record.attempts_sent += 1;
+            }
             state::put_mint_record(key, record.clone());
             Ok(MintAttempt { key, record })
         }
     }
 }
 
-/// The ledger call's outcome: settles the entry (or not) and moves the counters.
-pub fn finish_mint(attempt: MintAttempt, outcome: LedgerOutcome) -> Result<u64, MintError> {
-    let MintAttempt { key, mut record } = attempt;
+/// The journaled answer of a settled entry (another path, e.g. governance, settled it while
+/// this one awaited the ledger).
+fn settled_answer(record: &MintRecord) -> Option<Result<u64, MintError>> {
+    match &record.state {
+        MintState::Minted { block_index } => Some(Ok(*block_index)),
+        MintState::Failed { reason } => Some(Err(MintError::LedgerRejected { reason: reason.clone() })),
+        MintState::InFlight => None,
+    }
+}
+
+/// Journals what the first attempt sends, before it is sent: the exact `TransferArg` bytes and
+/// the ledger's tip (`None` when an earlier attempt, journaled before these fields existed, may
+/// have minted: the search then starts at block 0). Returns the bytes to send.
+pub fn journal_transfer_arg(key: MintKey, ledger_tip: Option<u64>) -> Vec<u8> {
+    let mut record = state::mint_record(key).expect("the attempt's entry is journaled");
+    let bytes = record.transfer_arg_bytes(key);
+    if record.transfer_arg.is_none() {
+        record.transfer_arg = Some(bytes.clone());
+        record.ledger_tip_before_first_attempt = ledger_tip;
+        state::put_mint_record(key, record);
+    }
+    bytes
+}
+
+/// The ledger call's outcome: settles the entry (or not) and moves the counters. Re-reads the
+/// entry (it may have been settled during the await).
+pub fn finish_mint(key: MintKey, outcome: LedgerOutcome) -> Result<u64, MintError> {
+    let mut record = state::mint_record(key).expect("journaled entries are never removed");
+    if let Some(answer) = settled_answer(&record) {
+        return answer;
+    }
     let (answer, change) = mint::apply_outcome(&mut record, outcome);
     state::put_mint_record(key, record);
     state::update_mint_counters(key.shard, |c| change.apply(c));
     answer
+}
+
+/// Applies a page of the block search (see [`mint::apply_search_page`]) to the entry, after
+/// re-reading it. Returns the answer and whether the search should read another page now.
+pub fn apply_search_page(
+    key: MintKey,
+    log_length: u64,
+    blocks: &[(u64, ICRC3Value)],
+) -> (Result<u64, MintError>, bool) {
+    let mut record = state::mint_record(key).expect("journaled entries are never removed");
+    if let Some(answer) = settled_answer(&record) {
+        return (answer, false);
+    }
+    let Some(mut search) = record.block_search.clone() else {
+        return (Err(MintError::TryLater { reason: "no block search is under way".into() }), false);
+    };
+    let memo = MintRecord::memo(key);
+    let expected = ExpectedMint {
+        to: record.user,
+        amount_e8s: record.amount_e8s,
+        memo: &memo,
+        created_at_ns: record.created_at_ns,
+    };
+    let marked: Vec<(u64, bool)> = blocks.iter().map(|(i, b)| (*i, mint::block_is_the_mint(b, &expected))).collect();
+    let before = search.next_block;
+    let step = mint::apply_search_page(&mut search, log_length, &marked);
+    let progressed = search.next_block > before;
+    record.block_search = Some(search);
+    let more = step == SearchStep::Continue && progressed;
+    let (answer, change) = mint::apply_search_step(&mut record, step);
+    state::put_mint_record(key, record);
+    state::update_mint_counters(key.shard, |c| change.apply(c));
+    (answer, more)
+}
+
+/// A page of the block search could not be read: the entry keeps its cursor.
+pub fn search_page_failed(key: MintKey, error: String) -> Result<u64, MintError> {
+    let mut record = state::mint_record(key).expect("journaled entries are never removed");
+    if let Some(answer) = settled_answer(&record) {
+        return answer;
+    }
+    record.last_error = format!("searching the ledger's blocks: {error}");
+    let answer = Err(MintError::TryLater { reason: record.last_error.clone() });
+    state::put_mint_record(key, record);
+    answer
+}
+
+/// Governance's resolution of an InFlight entry (function 1008; see
+/// [`mint::resolution_change`]).
+pub fn resolve_mint(key: MintKey, minted_at_block: Option<u64>, now_ns: u64) -> Result<MintRecord, String> {
+    let mut record = state::mint_record(key).ok_or_else(|| format!("no withdrawal {key:?} in the mint journal"))?;
+    let change = mint::resolution_change(&mut record, minted_at_block, now_ns)?;
+    state::put_mint_record(key, record.clone());
+    state::update_mint_counters(key.shard, |c| change.apply(c));
+    Ok(record)
 }
 
 /// Installed shards, oldest first.
@@ -241,16 +357,35 @@ mod tests {
     }
 
     #[test]
+    fn a_registration_whose_outcome_is_unknown_stays_pending_and_is_asked_again() {
+        use RegistrationDecision::*;
+        assert_eq!(registration_decision(&ShardRegistration::Created), Confirm);
+        assert_eq!(registration_decision(&ShardRegistration::Refused(ShardError::ShardDisabled)), Release);
+        assert_eq!(registration_decision(&ShardRegistration::NotExecuted("stopped".into())), Release);
+        let undecodable = ShardRegistration::Unknown("register_user reply: bad".into());
+        assert_eq!(registration_decision(&undecodable), KeepPending);
+        // Kept pending: the place stays counted and the next attempt goes to the same shard.
+        let a = installed_shard(110);
+        reserve(p(5), a, 10);
+        assert_eq!(state::user(p(5)).map(|e| (e.shard, e.state)), Some((a, UserState::Pending)));
+        assert_eq!(state::shard(a).unwrap().user_count, 1);
+        assert_eq!(registered_shard(p(5)), None);
+        confirm(p(5));
+        assert_eq!(registered_shard(p(5)), Some(p(110)));
+    }
+
+    #[test]
     fn uninstalled_shards_take_no_users_and_are_retried_first() {
-        assert_eq!(scaling_need(9), ScalingNeed::NewShard);
+        assert_eq!(scaling_need(9, 0), ScalingNeed::NewShard);
         let i = record_created(p(50), 7);
         assert_eq!(route(10), None);
-        assert_eq!(scaling_need(9), ScalingNeed::RetryInstall(i));
+        assert_eq!(scaling_need(9, 0), ScalingNeed::RetryInstall(i));
         assert!(list_shards().is_empty(), "not listed until installed");
-        assert_eq!(note_install_failure(i), 1);
-        assert_eq!(note_install_failure(i), 2);
+        assert_eq!(note_install_failure(i, 0), 1);
+        assert!(matches!(scaling_need(9, 1), ScalingNeed::InstallBackoff { index, .. } if index == i));
+        assert_eq!(note_install_failure(i, 0), 2);
         mark_installed(i, "abc".into(), 0);
-        assert_eq!(scaling_need(9), ScalingNeed::None);
+        assert_eq!(scaling_need(9, 0), ScalingNeed::None);
         let listed = list_shards();
         assert_eq!((listed.len(), listed[0].wasm_hash.as_str(), listed[0].created_at_ns), (1, "abc", 7));
     }

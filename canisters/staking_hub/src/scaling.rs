@@ -23,13 +23,24 @@ pub async fn ensure_capacity() -> Result<Option<Principal>, String> {
         return Ok(None);
     };
     // Decided after acquiring the guard: a provisioning that just finished is taken into account.
-    if registry::scaling_need(state::config().shard_soft_limit) == ScalingNeed::None {
-        return Ok(None);
+    match registry::scaling_need(state::config().shard_soft_limit, ic_cdk::api::time()) {
+        ScalingNeed::None => return Ok(None),
+        // The cheap answer: no call, nothing sent, however often anyone asks.
+        ScalingNeed::InstallBackoff { index, until_ns } => return Err(backoff_message(index, until_ns)),
+        ScalingNeed::RetryInstall(_) | ScalingNeed::NewShard => {}
     }
     let shard = provision(&guard).await?;
     drop(guard);
     notify_content(shard).await;
     Ok(Some(shard))
+}
+
+fn backoff_message(index: u32, until_ns: u64) -> String {
+    let id = state::shard(index).map(|s| s.id.to_text()).unwrap_or_default();
+    format!(
+        "shard {id} (#{index}) exists but its install failed; the next attempt is not before {until_ns} ns \
+         (backoff), nothing was sent"
+    )
 }
 
 /// `register` found no shard below the hard limit: provision one inline.
@@ -43,7 +54,7 @@ pub async fn provision_for_registration(hard_limit: u64) -> Result<(), RegisterE
         return Ok(());
     }
     // The only spare capacity is on Disabled shards: governance took it out on purpose.
-    if registry::scaling_need(state::config().shard_soft_limit) == ScalingNeed::None {
+    if registry::scaling_need(state::config().shard_soft_limit, ic_cdk::api::time()) == ScalingNeed::None {
         return Err(RegisterError::NoCapacity {
             detail: "no enabled shard has room and disabled shards are not replaced automatically; \
                      registration reopens when governance enables a shard (function 1000)"
@@ -73,9 +84,22 @@ async fn provision(_guard: &ProvisionGuard) -> Result<Principal, String> {
     };
     let install_arg = candid::encode_one(&shard_args).map_err(|e| format!("encoding ShardInitArgs: {e}"))?;
 
-    let (index, id, mode) = match registry::scaling_need(config.shard_soft_limit) {
+    let (index, id, mode) = match registry::scaling_need(config.shard_soft_limit, ic_cdk::api::time()) {
+        ScalingNeed::InstallBackoff { index, until_ns } => return Err(backoff_message(index, until_ns)),
         ScalingNeed::RetryInstall(index) => {
             let id = state::shard(index).ok_or("the shard to install vanished")?.id;
+            // Sending the Wasm costs the hub per byte: not below its reserve.
+            let needed = calls::call_cost("install_code", wasm.len() + install_arg.len() + 128)
+                .saturating_add(HUB_CYCLES_RESERVE);
+            let liquid = ic_cdk::api::canister_liquid_cycle_balance();
+            if liquid < needed {
+                let msg = format!(
+                    "shard {id} not installed: not enough cycles. Sending its code needs {needed} cycles (call \
+                     fees and the hub's reserve of {HUB_CYCLES_RESERVE}); the hub's liquid balance is {liquid}."
+                );
+                registry::set_scaling_status(msg.clone());
+                return Err(msg);
+            }
             // Reinstall also works on an empty canister, and this one takes no users until the
             // install succeeds, so nothing can be lost.
             (index, id, CanisterInstallMode::Reinstall)
@@ -114,10 +138,12 @@ async fn provision(_guard: &ProvisionGuard) -> Result<Principal, String> {
     };
 
     if let Err(e) = calls::install_code(id, mode, wasm, install_arg).await {
-        let attempts = registry::note_install_failure(index);
+        let attempts = registry::note_install_failure(index, ic_cdk::api::time());
         let msg = format!(
             "shard {id} exists but installing its code failed ({attempts} attempt(s)): {e}. The canister is \
-             kept and the install is retried by the next provisioning (timer or ensure_capacity)."
+             kept and the install is retried by the next provisioning (timer or ensure_capacity) after a \
+             backoff of {} s.",
+            crate::model::install_backoff_ns(attempts) / 1_000_000_000
         );
         registry::set_scaling_status(msg.clone());
         return Err(msg);
@@ -157,12 +183,13 @@ pub async fn retry_content_registrations() {
     }
 }
 
-/// Timer: `canister_status` of every shard, and `deposit_cycles` to those below the threshold.
+/// Timer: `canister_status` of every shard, and `deposit_cycles` to those below the threshold,
+/// within each shard's daily top-up budget and never below the hub's reserve.
 pub async fn top_up_shards() {
     let config = state::config();
     let mut topped_up = 0u32;
     let mut problems: Vec<String> = Vec::new();
-    for (_, shard) in state::shards() {
+    for (index, shard) in state::shards() {
         let balance = match calls::cycles_balance(shard.id).await {
             Ok(b) => b,
             Err(e) => {
@@ -174,6 +201,15 @@ pub async fn top_up_shards() {
             continue;
         }
         let amount = config.shard_topup_amount_cycles;
+        let day = ic_cdk::api::time() / platform_types::NANOS_PER_DAY;
+        // Re-read: the record may have changed during the status call.
+        let budget_check = state::shard(index)
+            .ok_or_else(|| "vanished".to_string())
+            .and_then(|s| s.check_topup(day, amount, config.shard_topup_daily_budget()));
+        if let Err(e) = budget_check {
+            problems.push(format!("{}: balance {balance} below the threshold, but {e}", shard.id));
+            continue;
+        }
         let needed = amount.saturating_add(calls::call_cost("deposit_cycles", 64)).saturating_add(HUB_CYCLES_RESERVE);
         let liquid = ic_cdk::api::canister_liquid_cycle_balance();
         if liquid < needed {
@@ -182,6 +218,11 @@ pub async fn top_up_shards() {
                  (a top-up needs {needed})",
                 shard.id
             ));
+            continue;
+        }
+        // Counted before the call: a deposit whose outcome is lost still counts against the budget.
+        if let Err(e) = state::update_shard(index, |s| s.note_topup(day, amount)).unwrap_or(Ok(())) {
+            problems.push(format!("{}: {e}", shard.id));
             continue;
         }
         match calls::deposit_cycles(shard.id, amount).await {

@@ -1,6 +1,8 @@
 //! Update methods. Between awaits, state changes go through `registry` (atomic steps).
 
 use crate::guards::{MintGuard, RegistrationGuard};
+use crate::mint::{LedgerOutcome, MintKey, MintState};
+use crate::registry::{RegistrationDecision, ShardRegistration};
 use crate::{admission, calls, credential, registry, scaling, state};
 use candid::Principal;
 use platform_types::{AllowanceError, AllowanceGrant, MintError, MintRequest, RegisterError, RegistrationProof, ShardReport};
@@ -54,22 +56,28 @@ pub async fn register(caller: Principal, proof: Option<RegistrationProof>) -> Re
             registry::reserve(caller, index, hard_limit)
         }
     };
-    match calls::register_user(shard, caller).await {
-        Ok(Ok(())) => {
+    let outcome = calls::register_user(shard, caller).await;
+    match registry::registration_decision(&outcome) {
+        RegistrationDecision::Confirm => {
             registry::confirm(caller);
-            Ok(shard)
+            return Ok(shard);
         }
-        Ok(Err(refused)) => {
+        RegistrationDecision::Release => {
             registry::release(caller, state::config().shard_hard_limit);
             admitted.iter().for_each(|a| admission::release(caller, a));
-            Err(RegisterError::ShardUnavailable { shard, detail: format!("the shard refused: {refused:?}") })
         }
-        Err(detail) => {
-            registry::release(caller, state::config().shard_hard_limit);
-            admitted.iter().for_each(|a| admission::release(caller, a));
-            Err(RegisterError::ShardUnavailable { shard, detail })
-        }
+        // The proof stays consumed by this caller: the next `register` completes this same entry.
+        RegistrationDecision::KeepPending => {}
     }
+    let detail = match outcome {
+        ShardRegistration::Refused(refused) => format!("the shard refused: {refused:?}"),
+        ShardRegistration::NotExecuted(detail) => detail,
+        ShardRegistration::Unknown(detail) => {
+            format!("{detail}. The shard may have registered you: call register again to complete it.")
+        }
+        ShardRegistration::Created => unreachable!("confirmed above"),
+    };
+    Err(RegisterError::ShardUnavailable { shard, detail })
 }
 
 pub async fn ensure_capacity() -> Result<Option<Principal>, String> {
@@ -83,7 +91,9 @@ pub fn request_allowance(caller: Principal, report: ShardReport) -> Result<Allow
 
 /// `mint_withdrawal`: see `mint` (the rules) and `registry::begin_mint` (the checks). The
 /// journal entry and the attempt count are committed before the ledger call; the guard keeps a
-/// second attempt of the same withdrawal out while one is awaiting the ledger.
+/// second attempt of the same withdrawal out while one is awaiting the ledger. The first attempt
+/// reads the ledger's tip and journals the exact `TransferArg` bytes first; an entry whose
+/// attempt came back `TooOld` after an unknown outcome searches the ledger's blocks instead.
 pub async fn mint_withdrawal(caller: Principal, req: MintRequest) -> Result<u64, MintError> {
     if state::totals().is_paused() {
         // Nothing is journaled: the shard keeps the withdrawal Pending and resends it after the resume.
@@ -96,11 +106,55 @@ pub async fn mint_withdrawal(caller: Principal, req: MintRequest) -> Result<u64,
         Ok(attempt) => attempt,
         Err(answer) => return answer,
     };
-    let Some(_guard) = MintGuard::acquire(attempt.key) else {
+    let key = attempt.key;
+    let Some(_guard) = MintGuard::acquire(key) else {
         unreachable!("begin_mint checked the guard in this same execution")
     };
     let ledger = state::init_args().expect("initialized").ledger_id;
-    let memo = platform_types::withdrawal_memo(attempt.key.shard, attempt.key.withdrawal_id);
-    let outcome = calls::mint(ledger, req.user, req.amount_e8s, &memo, req.created_at_ns).await;
-    registry::finish_mint(attempt, outcome)
+    if attempt.record.block_search.is_some() {
+        return search_blocks(ledger, key).await;
+    }
+    // The tip bounds the block search only if no earlier attempt may have minted (an attempt
+    // whose tip read failed sent nothing, so the next one reads it again).
+    let transfer_arg = if attempt.record.transfer_arg.is_none() && !attempt.record.earlier_attempt_may_have_minted() {
+        match calls::ledger_log_length(ledger).await {
+            Ok(tip) => registry::journal_transfer_arg(key, Some(tip)),
+            Err(e) => {
+                let why = format!("reading the ledger's tip before the first attempt: {e}");
+                return registry::finish_mint(key, LedgerOutcome::NotExecuted(why));
+            }
+        }
+    } else {
+        registry::journal_transfer_arg(key, None)
+    };
+    let outcome = calls::mint(ledger, &transfer_arg).await;
+    let answer = registry::finish_mint(key, outcome);
+    // TooOld after an unknown outcome: the search starts at once (bounded like any other call).
+    if state::mint_record(key).is_some_and(|r| r.state == MintState::InFlight && r.block_search.is_some()) {
+        return search_blocks(ledger, key).await;
+    }
+    answer
+}
+
+/// Blocks one `mint_withdrawal` reads at most (pages of [`SEARCH_PAGE_BLOCKS`]); the shard's
+/// next retry continues from the journaled cursor.
+const SEARCH_PAGES_PER_CALL: usize = 10;
+const SEARCH_PAGE_BLOCKS: u64 = 1_000;
+
+async fn search_blocks(ledger: Principal, key: MintKey) -> Result<u64, MintError> {
+    let mut answer = Err(MintError::TryLater { reason: "the block search has not started".into() });
+    for _ in 0..SEARCH_PAGES_PER_CALL {
+        let Some(next_block) = state::mint_record(key).and_then(|r| r.block_search).map(|s| s.next_block) else {
+            break;
+        };
+        let more;
+        (answer, more) = match calls::ledger_blocks(ledger, next_block, SEARCH_PAGE_BLOCKS).await {
+            Ok((log_length, blocks)) => registry::apply_search_page(key, log_length, &blocks),
+            Err(e) => (registry::search_page_failed(key, e), false),
+        };
+        if !more {
+            break;
+        }
+    }
+    answer
 }

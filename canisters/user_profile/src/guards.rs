@@ -96,6 +96,12 @@ impl PendingSubmission {
         let ticket = self.ticket.take().expect("a pending submission finishes once");
         state::with_mut(|s| s.finish_submission(ticket, verdict, now_ns))
     }
+
+    /// learning_content refused the submission as malformed: the attempt stays counted.
+    pub fn refuse(mut self) {
+        let ticket = self.ticket.take().expect("a pending submission finishes once");
+        state::with_mut(|s| s.refuse_submission(ticket));
+    }
 }
 
 impl Drop for PendingSubmission {

@@ -116,6 +116,51 @@ impl WithdrawalRecord {
     pub fn is_pending(&self) -> bool {
         matches!(self.state, WithdrawalState::Pending { .. })
     }
+
+    /// Pending past the ledger's dedup horizon: no copy of its mint can execute any more, so it
+    /// waits only on the hub's block search (or a governance resolution).
+    pub fn is_parked(&self, now_ns: u64) -> bool {
+        self.is_pending() && now_ns > self.created_at_ns.saturating_add(platform_types::LEDGER_DEDUP_HORIZON_NS)
+    }
+}
+
+/// Key of the retry queue: the next retry time (big-endian, so keys sort by time), then the
+/// withdrawal's journal key.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RetryKey {
+    bytes: Vec<u8>,
+}
+
+impl RetryKey {
+    pub fn new(retry_at_ns: u64, key: &WithdrawalKey) -> Self {
+        let mut bytes = retry_at_ns.to_be_bytes().to_vec();
+        bytes.extend_from_slice(&key.to_bytes());
+        RetryKey { bytes }
+    }
+
+    pub fn retry_at_ns(&self) -> u64 {
+        u64::from_be_bytes(self.bytes[..8].try_into().expect("8 bytes"))
+    }
+
+    pub fn withdrawal(&self) -> WithdrawalKey {
+        WithdrawalKey::from_bytes(Cow::Borrowed(&self.bytes[8..]))
+    }
+}
+
+impl Storable for RetryKey {
+    fn to_bytes(&self) -> Cow<'_, [u8]> {
+        Cow::Borrowed(&self.bytes)
+    }
+
+    fn into_bytes(self) -> Vec<u8> {
+        self.bytes
+    }
+
+    fn from_bytes(bytes: Cow<'_, [u8]>) -> Self {
+        RetryKey { bytes: bytes.into_owned() }
+    }
+
+    const BOUND: Bound = Bound::Bounded { max_size: 8 + WithdrawalKey::MAX_SIZE as u32, is_fixed_size: false };
 }
 
 /// Shard-wide withdrawal counters (a cell of their own, so the older `Counters` cell keeps its
@@ -165,6 +210,34 @@ mod tests {
         let bytes = platform_types::StableCandid(rec).to_bytes().len();
         eprintln!("shard journal entry: {bytes} bytes + a key of at most {} bytes", WithdrawalKey::MAX_SIZE);
         assert!((110..=160).contains(&bytes), "{bytes}");
+    }
+
+    #[test]
+    fn retry_keys_sort_by_time_first_and_round_trip() {
+        let a = WithdrawalKey::new(&Principal::from_slice(&[1; 29]), 1);
+        let b = WithdrawalKey::new(&Principal::from_slice(&[9; 29]), 7);
+        let early_b = RetryKey::new(5, &b);
+        assert!(early_b < RetryKey::new(6, &a), "an earlier retry time goes first, whatever the key");
+        assert_eq!((early_b.retry_at_ns(), early_b.withdrawal()), (5, b.clone()));
+        assert_eq!(RetryKey::from_bytes(early_b.to_bytes()), early_b);
+        assert!(RetryKey::new(u64::MAX, &b).to_bytes().len() <= 8 + WithdrawalKey::MAX_SIZE);
+    }
+
+    #[test]
+    fn a_pending_withdrawal_is_parked_only_past_the_ledger_dedup_horizon() {
+        let mut rec = WithdrawalRecord {
+            amount_e8s: 1,
+            created_at_ns: 1_000,
+            state: WithdrawalState::Pending { last_error: None },
+            attempts: 3,
+            updated_at_ns: 1_000,
+            next_retry_ns: 1_000,
+        };
+        let horizon = 1_000 + platform_types::LEDGER_DEDUP_HORIZON_NS;
+        assert!(!rec.is_parked(horizon));
+        assert!(rec.is_parked(horizon + 1));
+        rec.state = WithdrawalState::Completed { block_index: 1 };
+        assert!(!rec.is_parked(horizon + 1), "only Pending withdrawals park");
     }
 
     #[test]

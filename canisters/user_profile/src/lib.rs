@@ -51,9 +51,11 @@ fn register_user(user: Principal) -> Result<(), ShardError> {
 }
 
 /// Hub only: a disabled shard rejects every state-changing user call; reads keep working.
+/// `epoch` (the hub's status epoch for this shard): a push older than the one in force changes
+/// nothing, so a slow old push cannot undo a newer status.
 #[ic_cdk::update]
-fn set_disabled(disabled: bool) -> Result<(), ShardError> {
-    updates::set_disabled(ic_cdk::api::msg_caller(), disabled)
+fn set_disabled(disabled: bool, epoch: Option<u64>) -> Result<(), ShardError> {
+    updates::set_disabled(ic_cdk::api::msg_caller(), disabled, epoch)
 }
 
 /// Hub only: the platform configuration in force, pushed after a config proposal. Applied only

@@ -348,6 +348,9 @@ pub struct Counters {
     pub budget_wait_until_ns: Option<u64>,
     /// The platform-wide pause the hub pushed (function 1010).
     pub platform_paused: Option<bool>,
+    /// Epoch of the hub's status push that set `disabled` (`None`: never set by an epoch push).
+    /// A push with an older epoch is a stale one (issue 11) and changes nothing.
+    pub status_epoch: Option<u64>,
 }
 
 /// A passed quiz's reward not paid yet, waiting in the shard's FIFO queue (Candid in stable

@@ -5,7 +5,7 @@
 //! need no pre/post-upgrade serialization and are O(1) in the number of users.
 
 use crate::journal::{
-    self, WithdrawalCounters, WithdrawalKey, WithdrawalRecord, MAX_PENDING_PER_USER, MAX_WITHDRAWALS_PAGE,
+    self, RetryKey, WithdrawalCounters, WithdrawalKey, WithdrawalRecord, MAX_PENDING_PER_USER, MAX_WITHDRAWALS_PAGE,
 };
 use crate::model::{day_of, low_water_mark, CompletedKey, Counters, OwedReward, UserRecord, MAX_PROGRESS_PAGE};
 use candid::Principal;
@@ -16,6 +16,7 @@ use platform_types::{
     ShardReport, ShardStats, StableCandid, UnstakeError, UserView, VerifyResult, Withdrawal, WithdrawalState,
 };
 use std::cell::RefCell;
+use platform_types::{checked_add_e8s as add, checked_sub_e8s as sub};
 
 /// The init arguments (hub, learning_content, configuration).
 pub const INIT_ARGS_MEMORY_ID: MemoryId = MemoryId::new(0);
@@ -38,6 +39,9 @@ pub const OWED_QUEUE_MEMORY_ID: MemoryId = MemoryId::new(8);
 /// Most owed rewards paid in one step (bounds the instructions of a report or a submission; the
 /// rest is paid by the next one or the periodic timer).
 pub const MAX_OWED_PAID_PER_STEP: usize = 500;
+/// `retry_queue`: the Pending withdrawals by next retry time ([`RetryKey`]), so the timer
+/// retries the most overdue first, whatever their users' keys.
+pub const RETRY_QUEUE_MEMORY_ID: MemoryId = MemoryId::new(9);
 
 pub type InitArgsCell<M> = StableCell<StableCandid<Option<ShardInitArgs>>, VirtualMemory<M>>;
 
@@ -113,6 +117,7 @@ pub struct ShardState<M: Memory> {
     withdrawal_counters: StableCell<StableCandid<WithdrawalCounters>, VirtualMemory<M>>,
     owed_by_user: StableBTreeMap<Principal, u64, VirtualMemory<M>>,
     owed_queue: StableBTreeMap<u64, StableCandid<OwedReward>, VirtualMemory<M>>,
+    retry_queue: StableBTreeMap<RetryKey, (), VirtualMemory<M>>,
 }
 
 /// The hub's answer to a `mint_withdrawal`, or why there is none.
@@ -126,7 +131,7 @@ pub enum MintAnswer {
 
 impl<M: Memory> ShardState<M> {
     pub fn open(manager: &MemoryManager<M>) -> Self {
-        ShardState {
+        let mut state = ShardState {
             init_args: open_init_args(manager),
             users: StableBTreeMap::init(manager.get(USERS_MEMORY_ID)),
             completed: StableBTreeMap::init(manager.get(COMPLETED_MEMORY_ID)),
@@ -139,6 +144,23 @@ impl<M: Memory> ShardState<M> {
             ),
             owed_by_user: StableBTreeMap::init(manager.get(OWED_BY_USER_MEMORY_ID)),
             owed_queue: StableBTreeMap::init(manager.get(OWED_QUEUE_MEMORY_ID)),
+            retry_queue: StableBTreeMap::init(manager.get(RETRY_QUEUE_MEMORY_ID)),
+        };
+        state.fill_retry_queue();
+        state
+    }
+
+    /// A shard upgraded from a release without the retry queue has Pending withdrawals and an
+    /// empty queue: queue them once (by their journaled retry time).
+    fn fill_retry_queue(&mut self) {
+        if !self.retry_queue.is_empty() || self.pending_withdrawals.is_empty() {
+            return;
+        }
+        let keys: Vec<WithdrawalKey> = self.pending_withdrawals.keys().collect();
+        for key in keys {
+            if let Some(rec) = self.withdrawals.get(&key) {
+                self.retry_queue.insert(RetryKey::new(rec.0.next_retry_ns, &key), ());
+            }
         }
     }
 
@@ -214,6 +236,25 @@ impl<M: Memory> ShardState<M> {
 
     pub fn set_disabled(&mut self, disabled: bool) {
         self.update_counters(|c| c.disabled = disabled);
+    }
+
+    /// A status push from the hub: applied only if its epoch is not older than the one in force
+    /// (an old push run may deliver after a newer one). A push without an epoch (a hub of an
+    /// older release) applies only while no epoch was ever applied. Returns whether it applied.
+    pub fn apply_status(&mut self, disabled: bool, epoch: Option<u64>) -> bool {
+        let current = self.counters().status_epoch;
+        let newer = match (epoch, current) {
+            (Some(e), Some(c)) => e >= c,
+            (Some(_), None) | (None, None) => true,
+            (None, Some(_)) => false,
+        };
+        if newer {
+            self.update_counters(|c| {
+                c.disabled = disabled;
+                c.status_epoch = epoch.or(c.status_epoch);
+            });
+        }
+        newer
     }
 
     pub fn user_count(&self) -> u64 {
@@ -363,8 +404,8 @@ impl<M: Memory> ShardState<M> {
         rec.last_active_ns = now_ns;
         self.users.insert(user, rec);
         self.update_counters(|c| {
-            c.allowance_available_e8s -= reserved_e8s;
-            c.allowance_reserved_e8s += reserved_e8s;
+            c.allowance_available_e8s = sub(c.allowance_available_e8s, reserved_e8s, "allowance available");
+            c.allowance_reserved_e8s = add(c.allowance_reserved_e8s, reserved_e8s, "allowance reserved");
             c.quizzes_submitted += 1;
         });
         Ok(Ticket { user, unit_id: unit_id.to_string(), day, reserved_e8s })
@@ -383,8 +424,8 @@ impl<M: Memory> ShardState<M> {
         if verdict.passed && ticket.reserved_e8s == 0 {
             if self.owed_queue.is_empty() && self.counters().allowance_available_e8s >= config_reward {
                 self.update_counters(|c| {
-                    c.allowance_available_e8s -= config_reward;
-                    c.allowance_reserved_e8s += config_reward;
+                    c.allowance_available_e8s = sub(c.allowance_available_e8s, config_reward, "allowance available");
+                    c.allowance_reserved_e8s = add(c.allowance_reserved_e8s, config_reward, "allowance reserved");
                 });
                 ticket.reserved_e8s = config_reward;
             } else {
@@ -394,9 +435,9 @@ impl<M: Memory> ShardState<M> {
         let mut rec = self.users.get(&ticket.user).expect("a user with a submission in flight stays registered");
         let reward = if verdict.passed { ticket.reserved_e8s } else { 0 };
         if verdict.passed {
-            rec.staked_e8s += reward;
+            rec.staked_e8s = add(rec.staked_e8s, reward, "staked balance");
             if rec.day == ticket.day {
-                rec.earned_today_e8s += reward;
+                rec.earned_today_e8s = add(rec.earned_today_e8s, reward, "earned today");
             }
             rec.completed_units += 1;
             self.completed.insert(CompletedKey::new(&ticket.user, &ticket.unit_id), now_ns);
@@ -407,12 +448,12 @@ impl<M: Memory> ShardState<M> {
         let staked_e8s = rec.staked_e8s;
         self.users.insert(ticket.user, rec);
         self.update_counters(|c| {
-            c.allowance_reserved_e8s -= ticket.reserved_e8s;
+            c.allowance_reserved_e8s = sub(c.allowance_reserved_e8s, ticket.reserved_e8s, "allowance reserved");
             if verdict.passed {
-                c.total_staked_e8s += reward;
+                c.total_staked_e8s = add(c.total_staked_e8s, reward, "total staked");
                 c.quizzes_passed += 1;
             } else {
-                c.allowance_available_e8s += ticket.reserved_e8s;
+                c.allowance_available_e8s = add(c.allowance_available_e8s, ticket.reserved_e8s, "allowance available");
             }
         });
         if owed > 0 {
@@ -468,8 +509,8 @@ impl<M: Memory> ShardState<M> {
                 self.users.insert(owed.user, rec);
             }
             self.update_counters(|c| {
-                c.allowance_available_e8s -= owed.amount_e8s;
-                c.total_staked_e8s += owed.amount_e8s;
+                c.allowance_available_e8s = sub(c.allowance_available_e8s, owed.amount_e8s, "allowance available");
+                c.total_staked_e8s = add(c.total_staked_e8s, owed.amount_e8s, "total staked");
                 c.rewards_owed_e8s = Some(c.rewards_owed_e8s.unwrap_or(0) - owed.amount_e8s);
             });
             paid += 1;
@@ -492,9 +533,20 @@ impl<M: Memory> ShardState<M> {
             }
         }
         self.update_counters(|c| {
-            c.allowance_reserved_e8s -= ticket.reserved_e8s;
-            c.allowance_available_e8s += ticket.reserved_e8s;
+            c.allowance_reserved_e8s = sub(c.allowance_reserved_e8s, ticket.reserved_e8s, "allowance reserved");
+            c.allowance_available_e8s = add(c.allowance_available_e8s, ticket.reserved_e8s, "allowance available");
             c.quizzes_submitted = c.quizzes_submitted.saturating_sub(1);
+        });
+    }
+
+    /// Ends a submission learning_content refused as malformed (unknown unit, wrong answer
+    /// count): the reservation is released but the attempt stays counted, so a learner (or a
+    /// script) cannot make the shard pay for calls to learning_content without spending the
+    /// daily attempts (issue 11).
+    pub fn refuse_submission(&mut self, ticket: Ticket) {
+        self.update_counters(|c| {
+            c.allowance_reserved_e8s = sub(c.allowance_reserved_e8s, ticket.reserved_e8s, "allowance reserved");
+            c.allowance_available_e8s = add(c.allowance_available_e8s, ticket.reserved_e8s, "allowance available");
         });
     }
 
@@ -504,7 +556,7 @@ impl<M: Memory> ShardState<M> {
         let stale = self.counters().allowance_reserved_e8s;
         if stale > 0 {
             self.update_counters(|c| {
-                c.allowance_available_e8s += c.allowance_reserved_e8s;
+                c.allowance_available_e8s = add(c.allowance_available_e8s, c.allowance_reserved_e8s, "allowance available");
                 c.allowance_reserved_e8s = 0;
             });
         }
@@ -561,8 +613,9 @@ impl<M: Memory> ShardState<M> {
             c.last_report_ns = now_ns;
             if let Some(g) = grant {
                 // The hub's running total also recovers a grant whose answer got lost.
-                let received = c.allowance_received_e8s.saturating_add(g.granted_e8s).max(g.shard_granted_total_e8s);
-                c.allowance_available_e8s += received - c.allowance_received_e8s;
+                let received = add(c.allowance_received_e8s, g.granted_e8s, "allowance received").max(g.shard_granted_total_e8s);
+                let new = sub(received, c.allowance_received_e8s, "allowance received");
+                c.allowance_available_e8s = add(c.allowance_available_e8s, new, "allowance available");
                 c.allowance_received_e8s = received;
                 c.budget_wait_until_ns = match g.withheld {
                     Some(GrantWithheld::DailyBudgetUsed { resets_at_ns }) => Some(resets_at_ns),
@@ -591,11 +644,30 @@ impl<M: Memory> ShardState<M> {
         self.withdrawal_counters.set(StableCandid(c));
     }
 
-    fn pending_of(&self, user: &Principal) -> usize {
+    /// The user's Pending withdrawals that count against [`MAX_PENDING_PER_USER`]: those past
+    /// the ledger's dedup horizon are parked (they wait on the hub's block search or governance,
+    /// not on anything the learner can do) and do not count.
+    fn pending_of(&self, user: &Principal, now_ns: u64) -> usize {
         self.pending_withdrawals
             .keys_range(WithdrawalKey::first_of(user)..=WithdrawalKey::last_of(user))
+            .filter(|k| self.withdrawals.get(k).is_some_and(|r| !r.0.is_parked(now_ns)))
             .take(MAX_PENDING_PER_USER as usize + 1)
             .count()
+    }
+
+    /// When the user may withdraw again: their newest withdrawal's time plus the cooldown (a
+    /// Failed one does not count: the learner did nothing wrong and got the amount back).
+    fn next_withdrawal_allowed_ns(&self, user: &Principal) -> Option<u64> {
+        let cooldown_secs = self.config().withdrawal_cooldown();
+        if cooldown_secs == 0 {
+            return None;
+        }
+        let newest = self.withdrawals.range(WithdrawalKey::first_of(user)..=WithdrawalKey::last_of(user)).next_back()?;
+        let rec = newest.value().0;
+        if matches!(rec.state, WithdrawalState::Failed { .. }) {
+            return None;
+        }
+        Some(rec.created_at_ns.saturating_add(cooldown_secs.saturating_mul(1_000_000_000)))
     }
 
     /// `unstake`: debits the staked balance and journals a Pending withdrawal, atomically.
@@ -617,18 +689,25 @@ impl<M: Memory> ShardState<M> {
                 detail: format!("{amount_e8s} e8s is more than the staked balance of {} e8s", rec.staked_e8s),
             });
         }
-        if self.pending_of(&user) >= MAX_PENDING_PER_USER as usize {
+        let minimum_e8s = self.config().min_withdrawal();
+        if amount_e8s < minimum_e8s {
+            return Err(UnstakeError::BelowMinimum { minimum_e8s });
+        }
+        if let Some(next_allowed_ns) = self.next_withdrawal_allowed_ns(&user).filter(|t| now_ns < *t) {
+            return Err(UnstakeError::CoolingDown { next_allowed_ns });
+        }
+        if self.pending_of(&user, now_ns) >= MAX_PENDING_PER_USER as usize {
             return Err(UnstakeError::TooManyPending { limit: MAX_PENDING_PER_USER });
         }
         let id = self.withdrawal_counters().next_id.max(1);
         let key = WithdrawalKey::new(&user, id);
-        rec.staked_e8s -= amount_e8s;
+        rec.staked_e8s = sub(rec.staked_e8s, amount_e8s, "staked balance");
         rec.last_active_ns = now_ns;
         self.users.insert(user, rec);
-        self.update_counters(|c| c.total_staked_e8s -= amount_e8s);
+        self.update_counters(|c| c.total_staked_e8s = sub(c.total_staked_e8s, amount_e8s, "total staked"));
         self.update_withdrawal_counters(|c| {
             c.next_id = id + 1;
-            c.pending_e8s += amount_e8s;
+            c.pending_e8s = add(c.pending_e8s, amount_e8s, "pending withdrawals");
             c.pending_count += 1;
         });
         let entry = WithdrawalRecord {
@@ -641,6 +720,7 @@ impl<M: Memory> ShardState<M> {
         };
         self.withdrawals.insert(key.clone(), StableCandid(entry));
         self.pending_withdrawals.insert(key.clone(), ());
+        self.retry_queue.insert(RetryKey::new(now_ns, &key), ());
         Ok(key)
     }
 
@@ -664,7 +744,11 @@ impl<M: Memory> ShardState<M> {
         if let Some(mut rec) = self.withdrawals.get(key).map(|r| r.0) {
             rec.attempts = rec.attempts.saturating_add(1);
             rec.updated_at_ns = now_ns;
+            self.retry_queue.remove(&RetryKey::new(rec.next_retry_ns, key));
             rec.next_retry_ns = journal::next_retry_ns(now_ns, rec.attempts);
+            if rec.is_pending() {
+                self.retry_queue.insert(RetryKey::new(rec.next_retry_ns, key), ());
+            }
             self.withdrawals.insert(key.clone(), StableCandid(rec));
         }
     }
@@ -682,10 +766,11 @@ impl<M: Memory> ShardState<M> {
             MintAnswer::Minted(block_index) => {
                 rec.state = WithdrawalState::Completed { block_index };
                 self.pending_withdrawals.remove(key);
+                self.retry_queue.remove(&RetryKey::new(rec.next_retry_ns, key));
                 self.update_withdrawal_counters(|c| {
-                    c.pending_e8s -= amount;
+                    c.pending_e8s = sub(c.pending_e8s, amount, "pending withdrawals");
                     c.pending_count -= 1;
-                    c.withdrawn_e8s += amount;
+                    c.withdrawn_e8s = add(c.withdrawn_e8s, amount, "withdrawn");
                     c.completed_count += 1;
                 });
             }
@@ -697,13 +782,14 @@ impl<M: Memory> ShardState<M> {
                 };
                 rec.state = WithdrawalState::Failed { reason };
                 self.pending_withdrawals.remove(key);
+                self.retry_queue.remove(&RetryKey::new(rec.next_retry_ns, key));
                 let user = key.user();
                 let mut user_rec = self.users.get(&user).expect("a user with withdrawals stays registered");
-                user_rec.staked_e8s += amount;
+                user_rec.staked_e8s = add(user_rec.staked_e8s, amount, "staked balance");
                 self.users.insert(user, user_rec);
-                self.update_counters(|c| c.total_staked_e8s += amount);
+                self.update_counters(|c| c.total_staked_e8s = add(c.total_staked_e8s, amount, "total staked"));
                 self.update_withdrawal_counters(|c| {
-                    c.pending_e8s -= amount;
+                    c.pending_e8s = sub(c.pending_e8s, amount, "pending withdrawals");
                     c.pending_count -= 1;
                     c.failed_count += 1;
                 });
@@ -718,12 +804,13 @@ impl<M: Memory> ShardState<M> {
         Some(rec.view(key))
     }
 
-    /// Pending withdrawals due for a retry, at most `limit`.
+    /// Pending withdrawals due for a retry, most overdue first, at most `limit`.
     pub fn due_withdrawals(&self, now_ns: u64, limit: usize) -> Vec<WithdrawalKey> {
-        self.pending_withdrawals
+        self.retry_queue
             .keys()
-            .filter(|k| self.withdrawals.get(k).is_some_and(|r| r.0.next_retry_ns <= now_ns))
+            .take_while(|k| k.retry_at_ns() <= now_ns)
             .take(limit)
+            .map(|k| k.withdrawal())
             .collect()
     }
 
@@ -767,6 +854,9 @@ mod tests {
             reward_per_quiz_e8s: REWARD,
             allowance_chunk_e8s: CHUNK,
             daily_attempt_limit: 3,
+            // The rules below are about other things; dust rules have tests of their own.
+            min_withdrawal_e8s: Some(1),
+            withdrawal_cooldown_secs: Some(0),
             ..PlatformConfig::default()
         }
     }
@@ -807,6 +897,7 @@ mod tests {
             .map(|k| s.withdrawals.get(&k).unwrap().0.amount_e8s)
             .sum();
         assert_eq!((pending, s.pending_withdrawals.len()), (w.pending_e8s, w.pending_count));
+        assert_eq!(s.retry_queue.len(), s.pending_withdrawals.len(), "every Pending withdrawal is queued once");
     }
 
     /// A user with `passes` passed quizzes' worth of stake.
@@ -934,6 +1025,83 @@ mod tests {
         assert_eq!(s.due_withdrawals(T0 + journal::FIRST_RETRY_DELAY_NS, 100).len(), keys.len());
         s.settle_withdrawal(&keys[0], MintAnswer::Minted(1), T0);
         assert!(s.begin_unstake(p(1), REWARD, T0).is_ok(), "a settled one frees a place");
+    }
+
+    #[test]
+    fn withdrawals_past_the_ledger_dedup_horizon_are_parked_outside_the_pending_limit() {
+        let mut s = fresh();
+        staked_user(&mut s, p(1), 10);
+        for _ in 0..MAX_PENDING_PER_USER {
+            s.begin_unstake(p(1), REWARD, T0).unwrap();
+        }
+        let horizon = T0 + platform_types::LEDGER_DEDUP_HORIZON_NS;
+        assert_eq!(
+            s.begin_unstake(p(1), REWARD, horizon),
+            Err(UnstakeError::TooManyPending { limit: MAX_PENDING_PER_USER })
+        );
+        let later = s.begin_unstake(p(1), REWARD, horizon + 1).expect("the old ones wait on reconciliation: parked");
+        assert!(s.withdrawal(&later).is_some());
+        assert_eq!(s.stats().pending_withdrawals, MAX_PENDING_PER_USER as u64 + 1, "parked ones stay Pending");
+        check_invariant(&s);
+    }
+
+    #[test]
+    fn the_retry_timer_takes_the_most_overdue_withdrawals_first_not_key_order() {
+        let mut s = fresh();
+        staked_user(&mut s, p(1), 5);
+        staked_user(&mut s, p(2), 5);
+        // p(1)'s keys sort first; its withdrawal has been retried many times (long backoff).
+        let old = s.begin_unstake(p(1), REWARD, T0).unwrap();
+        for _ in 0..8 {
+            s.note_attempt(&old, T0);
+        }
+        let young = s.begin_unstake(p(2), REWARD, T0 + 1).unwrap();
+        s.note_attempt(&young, T0 + 1);
+        let t = T0 + 1 + journal::FIRST_RETRY_DELAY_NS;
+        assert_eq!(s.due_withdrawals(t, 1), vec![young.clone()], "due first, though its key sorts later");
+        let much_later = T0 + journal::MAX_RETRY_DELAY_NS;
+        assert_eq!(s.due_withdrawals(much_later, 10), vec![young.clone(), old.clone()], "by retry time");
+        s.settle_withdrawal(&young, MintAnswer::Minted(3), much_later);
+        assert_eq!(s.due_withdrawals(much_later, 10), vec![old], "settled ones leave the queue");
+    }
+
+    #[test]
+    fn the_retry_queue_is_filled_from_the_journal_after_an_upgrade_from_a_release_without_it() {
+        let memory = DefaultMemoryImpl::default();
+        let mut s = ShardState::open(&MemoryManager::init(memory.clone()));
+        s.set_init_args(ShardInitArgs { hub_id: p(200), learning_content_id: p(201), config: config(), config_version: None });
+        staked_user(&mut s, p(1), 3);
+        let a = s.begin_unstake(p(1), REWARD, T0).unwrap();
+        let b = s.begin_unstake(p(1), REWARD, T0).unwrap();
+        s.note_attempt(&a, T0);
+        // What the older release left: Pending entries and no queue.
+        s.retry_queue.clear_new();
+        assert!(s.due_withdrawals(u64::MAX, 10).is_empty());
+        let reopened = ShardState::open(&MemoryManager::init(memory));
+        assert_eq!(reopened.due_withdrawals(T0, 10), vec![b]);
+        assert_eq!(reopened.due_withdrawals(T0 + journal::FIRST_RETRY_DELAY_NS, 10).len(), 2);
+    }
+
+    #[test]
+    fn dust_withdrawals_are_refused_below_the_minimum_and_within_the_cooldown() {
+        let mut s = fresh();
+        let mut c = config();
+        c.min_withdrawal_e8s = Some(50);
+        c.withdrawal_cooldown_secs = Some(3_600);
+        s.apply_config(1, c, None).unwrap();
+        staked_user(&mut s, p(1), 5);
+        assert_eq!(s.begin_unstake(p(1), 49, T0), Err(UnstakeError::BelowMinimum { minimum_e8s: 50 }));
+        let first = s.begin_unstake(p(1), 50, T0).unwrap();
+        let next_allowed_ns = T0 + 3_600 * 1_000_000_000;
+        assert_eq!(s.begin_unstake(p(1), 60, T0 + 1), Err(UnstakeError::CoolingDown { next_allowed_ns }));
+        assert_eq!(s.begin_unstake(p(1), 60, next_allowed_ns - 1), Err(UnstakeError::CoolingDown { next_allowed_ns }));
+        // A failed withdrawal (credited back) does not hold the learner back.
+        s.settle_withdrawal(&first, definite("BadFee"), T0 + 2);
+        let second = s.begin_unstake(p(1), 60, T0 + 3).unwrap();
+        s.settle_withdrawal(&second, MintAnswer::Minted(1), T0 + 4);
+        assert!(matches!(s.begin_unstake(p(1), 60, T0 + 5), Err(UnstakeError::CoolingDown { .. })), "a completed one does");
+        assert!(s.begin_unstake(p(1), 60, T0 + 3 + 3_600 * 1_000_000_000).is_ok());
+        check_invariant(&s);
     }
 
     #[test]
@@ -1073,6 +1241,41 @@ mod tests {
             "failed attempts count toward the limit, whatever the unit"
         );
         assert_eq!(s.stats().quizzes_submitted, 3);
+    }
+
+    #[test]
+    fn a_refused_submission_counts_against_the_daily_limit_and_releases_the_reservation() {
+        let mut s = fresh();
+        s.register_user(p(1), T0).unwrap();
+        grant(&mut s, CHUNK);
+        for i in 0..3u32 {
+            let t = s.begin_submission(p(1), "no-such-unit", T0 + i as u64, false).unwrap();
+            s.refuse_submission(t);
+            check_invariant(&s);
+            assert_eq!(s.view(&p(1), T0).unwrap().attempts_today, i + 1);
+        }
+        assert_eq!((s.counters().allowance_available_e8s, s.counters().allowance_reserved_e8s), (CHUNK, 0));
+        assert_eq!(
+            s.begin_submission(p(1), "u1", T0 + 10, false),
+            Err(Blocked::Rejected(ShardError::DailyLimitReached { limit: 3 })),
+            "malformed submissions spend the day's attempts"
+        );
+    }
+
+    #[test]
+    fn a_status_push_older_than_the_one_in_force_changes_nothing() {
+        let mut s = fresh();
+        assert!(s.apply_status(true, None), "unversioned pushes apply while no epoch was seen");
+        assert!(s.apply_status(true, Some(1)));
+        assert!(s.apply_status(false, Some(2)));
+        assert!(!s.is_disabled());
+        assert!(!s.apply_status(true, Some(1)), "a stale push from an old run");
+        assert!(!s.apply_status(true, None), "an unversioned push after a versioned one");
+        assert!(!s.is_disabled());
+        assert!(s.apply_status(false, Some(2)), "a retry of the push in force is idempotent");
+        assert!(s.apply_status(true, Some(3)));
+        assert!(s.is_disabled());
+        assert_eq!(s.counters().status_epoch, Some(3));
     }
 
     #[test]

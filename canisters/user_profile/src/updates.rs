@@ -21,10 +21,11 @@ pub fn register_user(caller: Principal, user: Principal) -> Result<(), ShardErro
     state::with_mut(|s| s.register_user(user, now()))
 }
 
-/// Hub only.
-pub fn set_disabled(caller: Principal, disabled: bool) -> Result<(), ShardError> {
+/// Hub only. `epoch`: the hub's status epoch for this shard; an older push than the one in
+/// force is ignored (answered Ok: the newer status stands, the hub confirms by epoch).
+pub fn set_disabled(caller: Principal, disabled: bool, epoch: Option<u64>) -> Result<(), ShardError> {
     guards::caller_is_hub(caller)?;
-    state::with_mut(|s| s.set_disabled(disabled));
+    state::with_mut(|s| s.apply_status(disabled, epoch));
     Ok(())
 }
 
@@ -96,8 +97,9 @@ pub fn after_failed_refill(e: RefillError) -> Result<String, ShardError> {
 /// 3. The attempt is counted and the reward reserved *before* learning_content is asked, so no
 ///    interleaving can spend the same allowance twice.
 /// 4. The verdict credits the reward and marks the unit completed (pass) or releases the
-///    reservation (fail; the attempt stays counted). Without a verdict (learning_content
-///    unreachable, unknown unit, malformed answers) the attempt is not counted.
+///    reservation (fail; the attempt stays counted). An unknown unit or a wrong answer count
+///    also counts the attempt (each cost a call to learning_content). Without a verdict
+///    (learning_content unreachable) the attempt is not counted.
 pub async fn submit_quiz(caller: Principal, unit_id: String, answers: Vec<u32>) -> Result<QuizOutcome, ShardError> {
     check_submission_input(&unit_id, &answers)?;
     guards::caller_is_registered(caller)?;
@@ -138,9 +140,14 @@ pub async fn submit_quiz(caller: Principal, unit_id: String, answers: Vec<u32>) 
             }
             Ok(outcome)
         }
-        Ok(Err(VerifyError::UnknownUnit { unit_id })) => Err(ShardError::UnknownUnit { unit_id }),
+        // Malformed submissions spend an attempt: each one cost a call to learning_content.
+        Ok(Err(VerifyError::UnknownUnit { unit_id })) => {
+            pending.refuse();
+            Err(ShardError::UnknownUnit { unit_id })
+        }
         Ok(Err(VerifyError::BadAnswers { detail })) => {
-            Err(ShardError::BadInput { detail: format!("answers: {detail}") })
+            pending.refuse();
+            Err(ShardError::BadInput { detail: format!("answers: {detail} (this counted as one of today's attempts)") })
         }
         Ok(Err(VerifyError::NotAShard)) => Err(ShardError::ContentUnavailable {
             detail: format!("learning_content does not recognise this shard yet. {NOT_COUNTED}"),

@@ -93,6 +93,8 @@ describe('UnstakeError', () => {
     [{ BadAmount: { detail: 'more than the staked balance' } }, /cannot be withdrawn: more than the staked balance/],
     [{ ShardDisabled: null }, /paused/],
     [{ TooManyPending: { limit: 3 } }, /3 withdrawals/],
+    [{ BelowMinimum: { minimum_e8s: 1_000_000_000n } }, /smallest withdrawal is 10 tokens/],
+    [{ CoolingDown: { next_allowed_ns: 1_764_424_260_000_000_000n } }, /next one from 2025-11-29 13:51 UTC/],
   ];
   test.each(cases)('%o', (e, re) => {
     const s = describeUnstakeError(e);

@@ -8,6 +8,8 @@
 // - The app's own errors (platform.json problems, sign-in failures).
 import type { RegisterError } from '../bindings/staking_hub.did';
 import type { ShardError, UnstakeError } from '../bindings/user_profile.did';
+import { formatE8s } from './tokens';
+import { formatTimeNs } from './withdrawals';
 
 /** An `Err` a canister answered, already turned into a sentence. */
 export class CanisterError extends Error {
@@ -88,6 +90,10 @@ export function describeUnstakeError(e: UnstakeError): string {
     return 'Withdrawals are paused for your part of the platform by governance. Your staked tokens are safe; try again later.';
   if ('TooManyPending' in e)
     return `You already have ${e.TooManyPending.limit} withdrawals on their way. Wait for them to complete before starting another.`;
+  if ('BelowMinimum' in e)
+    return `The smallest withdrawal is ${formatE8s(e.BelowMinimum.minimum_e8s)} tokens: enter at least that amount.`;
+  if ('CoolingDown' in e)
+    return `You started a withdrawal a short while ago; you can start the next one from ${formatTimeNs(e.CoolingDown.next_allowed_ns)}.`;
   return unreachable(e);
 }
 

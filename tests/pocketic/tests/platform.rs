@@ -213,6 +213,8 @@ fn unstake_mints_to_the_learner_on_the_ledger() {
         allowance_chunk_e8s: Some(5 * REWARD),
         reward_per_quiz_e8s: Some(REWARD),
         daily_attempt_limit: Some(100),
+        // Two withdrawals back to back: no cooldown (its own tests are in tests/tests/unstake.rs).
+        withdrawal_cooldown_secs: Some(0),
         ..Default::default()
     });
     let ada = learner(1);
