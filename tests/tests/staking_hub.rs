@@ -600,8 +600,9 @@ fn topups_stop_at_the_per_shard_daily_budget() {
     let overrides = ConfigOverrides {
         auto_scale_interval_secs: Some(60),
         shard_initial_cycles: Some(T),
-        // Never reached: without a budget the hub would top up on every tick.
-        shard_topup_threshold_cycles: Some(50 * T),
+        // The highest threshold allowed, never reached here: without a budget the hub would top
+        // up on every tick.
+        shard_topup_threshold_cycles: Some(platform_types::MAX_SHARD_CYCLES),
         shard_topup_amount_cycles: Some(2 * T),
         shard_topup_daily_budget_cycles: Some(4 * T),
         ..small_limits()

@@ -308,7 +308,7 @@ fn a_quiz_reply_is_not_a_scoring_oracle() {
     let mut ids: Vec<u32> = ok_fields(&all_wrong).iter().map(|(i, _)| *i).collect();
     ids.sort_unstable();
     let mut expected =
-        vec![id("total"), id("passed"), id("reward_e8s"), id("staked_e8s"), id("attempts_left_today")];
+        vec![id("total"), id("passed"), id("reward_e8s"), id("reward_owed_e8s"), id("staked_e8s"), id("attempts_left_today")];
     expected.sort_unstable();
     assert_eq!(ids, expected, "exactly these fields: {all_wrong}");
     for reply in [&one_wrong, &other_one_wrong, &all_wrong, &bob_all_wrong] {
@@ -327,28 +327,26 @@ fn a_quiz_reply_is_not_a_scoring_oracle() {
 }
 
 #[test]
-fn a_pass_without_allowance_is_refused_clearly_and_loses_nothing() {
+fn a_pass_without_allowance_counts_and_its_reward_is_owed_not_lost() {
     let env = Env::new();
-    // The shard has no allowance; it asks the hub, whose id is not a canister.
-    for _ in 0..2 {
-        assert_not_counted(env.submit(ALICE, "unit-1", &PASSING), "your answers passed");
-    }
+    // The shard has no allowance; it asks the hub, whose id is not a canister. The pass still
+    // counts and its reward is owed (issue 11: paid once allowance arrives, never lost).
+    let out = env.submit(ALICE, "unit-1", &PASSING).unwrap();
+    let reward = PlatformConfig::default().reward_per_quiz_e8s;
+    assert_eq!((out.passed, out.reward_e8s, out.reward_owed_e8s, out.staked_e8s), (true, 0, Some(reward), 0));
     let v = env.me(ALICE).unwrap();
-    assert_eq!((v.attempts_today, v.staked_e8s, v.completed_units), (0, 0, 0));
-    assert_eq!(env.progress(ALICE, 0, 10), Ok(vec![]));
+    assert_eq!(
+        (v.attempts_today, v.staked_e8s, v.completed_units, v.rewards_owed_e8s),
+        (1, 0, 1, Some(reward))
+    );
+    assert_eq!(env.progress(ALICE, 0, 10), Ok(vec!["unit-1".to_string()]));
     let s = env.stats();
     assert_eq!(
-        (
-            s.quizzes_submitted,
-            s.quizzes_passed,
-            s.allowance_received_e8s,
-            s.allowance_remaining_e8s,
-            s.total_staked_e8s
-        ),
-        (0, 0, 0, 0, 0)
+        (s.quizzes_submitted, s.quizzes_passed, s.allowance_received_e8s, s.total_staked_e8s, s.rewards_owed_e8s),
+        (1, 1, 0, 0, Some(reward))
     );
-    // The unit is not completed: with rewards back it could still be passed (not AlreadyCompleted).
-    assert_not_counted(env.submit(ALICE, "unit-1", &PASSING), "request_allowance");
+    // Completed once: the owed reward cannot be earned twice.
+    assert!(matches!(env.submit(ALICE, "unit-1", &PASSING), Err(ShardError::AlreadyCompleted { .. })));
 }
 
 #[test]

@@ -328,7 +328,7 @@ impl<M: Memory> ShardState<M> {
         let profile = input.validated().map_err(|detail| ShardError::BadInput { detail })?;
         rec.profile = Some(profile);
         rec.last_active_ns = now_ns;
-        let view = rec.view(user, now_ns);
+        let view = UserView { rewards_owed_e8s: Some(self.owed_of(&user)), ..rec.view(user, now_ns) };
         self.users.insert(user, rec);
         Ok(view)
     }
@@ -482,7 +482,7 @@ impl<M: Memory> ShardState<M> {
         self.owed_by_user.insert(user, owed);
         self.update_counters(|c| {
             c.next_owed_seq = Some(seq + 1);
-            c.rewards_owed_e8s = Some(c.rewards_owed_e8s.unwrap_or(0).checked_add(amount_e8s).expect("fits in u64"));
+            c.rewards_owed_e8s = Some(add(c.rewards_owed_e8s.unwrap_or(0), amount_e8s, "rewards owed"));
         });
     }
 
@@ -511,7 +511,7 @@ impl<M: Memory> ShardState<M> {
             self.update_counters(|c| {
                 c.allowance_available_e8s = sub(c.allowance_available_e8s, owed.amount_e8s, "allowance available");
                 c.total_staked_e8s = add(c.total_staked_e8s, owed.amount_e8s, "total staked");
-                c.rewards_owed_e8s = Some(c.rewards_owed_e8s.unwrap_or(0) - owed.amount_e8s);
+                c.rewards_owed_e8s = Some(sub(c.rewards_owed_e8s.unwrap_or(0), owed.amount_e8s, "rewards owed"));
             });
             paid += 1;
         }

@@ -93,6 +93,38 @@ fn the_real_functions_are_the_fixed_contract() {
             "validate_commit_proposed_batch",
             "DappCanisterManagement",
         ],
+        [
+            "1007",
+            "Set the registration policy",
+            "staking_hub",
+            "set_registration_policy",
+            "set_registration_policy_validate",
+            "CriticalDappOperations",
+        ],
+        [
+            "1008",
+            "Resolve a withdrawal the hub cannot reconcile",
+            "staking_hub",
+            "resolve_withdrawal",
+            "resolve_withdrawal_validate",
+            "CriticalDappOperations",
+        ],
+        [
+            "1009",
+            "Update economic parameters",
+            "staking_hub",
+            "update_economic_config",
+            "update_economic_config_validate",
+            "CriticalDappOperations",
+        ],
+        [
+            "1010",
+            "Pause or resume the platform",
+            "staking_hub",
+            "set_platform_paused",
+            "set_platform_paused_validate",
+            "ApplicationBusinessLogic",
+        ],
     ];
     assert_eq!(got, expected.map(|row| row.map(String::from)));
 }
