@@ -2,8 +2,13 @@
 //! (`rs/sns/cli/src/init_config_file/friendly.rs` in dfinity/ic): same keys,
 //! same optional/required split, `deny_unknown_fields` everywhere.
 //!
-//! One deliberate difference: the CLI does not put `deny_unknown_fields` on
-//! `NnsProposal`; this mirror does, so a misspelt key there is caught too.
+//! Follows the current format: `Distribution.InitialBalances.treasury` (was
+//! `governance` until dfinity/ic PR 1755, 2024; the old key is now an unknown
+//! field, which the CLI refuses).
+//!
+//! One deliberate difference (policy): the CLI does not put
+//! `deny_unknown_fields` on `NnsProposal`; this mirror does, so a misspelt key
+//! there is caught too.
 
 use crate::humanize::{Duration, Percentage, TimeOfDay, Tokens};
 use serde::Deserialize;
@@ -116,7 +121,7 @@ pub struct Distribution {
     pub neurons: Vec<Neuron>,
     #[serde(rename = "InitialBalances")]
     pub initial_balances: InitialBalances,
-    /// Checksum: governance + swap + the sum of the neuron stakes.
+    /// Checksum: treasury + swap + the sum of the neuron stakes.
     pub total: Tokens,
 }
 
@@ -134,8 +139,9 @@ pub struct Neuron {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct InitialBalances {
-    /// The DAO treasury.
-    pub governance: Tokens,
+    /// The DAO treasury (an account of SNS governance). Named `governance`
+    /// before dfinity/ic PR 1755; that key is refused now.
+    pub treasury: Tokens,
     /// Sold in the decentralization swap.
     pub swap: Tokens,
 }

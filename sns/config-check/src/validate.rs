@@ -25,6 +25,13 @@ pub const MAX_DEVELOPER_NEURONS: usize = 100;
 pub const BASKET_MEMO_RANGE: std::ops::RangeInclusive<u64> = 1_000_000..=10_000_000;
 pub const MIN_NEURONS_PER_BASKET: u64 = 2;
 pub const MAX_NEURONS_PER_BASKET: u64 = 10;
+/// NNS governance refuses a CreateServiceNervousSystem whose
+/// `minimum_participant_icp` is below 0.01 ICP (dfinity/ic
+/// rs/nns/governance/unreleased_changelog.md, Security: "Enforce a lower bound
+/// for `min_participant_icp_e8s` of `1_000_000`").
+pub const MIN_PARTICIPANT_ICP_E8S: u64 = 1_000_000;
+/// This project's policy on the NNS proposal summary (not a CLI rule).
+pub const MAX_NNS_SUMMARY_BYTES_POLICY: usize = 2_000;
 pub const MAX_DIRECT_ICP_CONTRIBUTION_E8S: u64 = 1_000_000_000 * E8;
 /// SNS governance's default `max_dissolve_delay_seconds`; the CLI compares the
 /// minimum dissolve delay against this default, not the configured maximum.
@@ -113,8 +120,14 @@ fn nns_proposal(cfg: &SnsConfigurationFile, d: &mut Vec<String>) {
     let p = &cfg.nns_proposal;
     // CLI (NNS governance): title 5..=256 bytes (the old template comment said 4).
     len_between(d, "NnsProposal.title", &p.title, 5, 256);
-    // CLI template: summary 10..=2000 bytes (NNS governance itself allows 30,000).
-    len_between(d, "NnsProposal.summary", &p.summary, 10, 2000);
+    // policy: summary 10..=2000 bytes, so voters read it whole in the NNS dapp
+    // (NNS governance's own ceiling is 30,000 bytes).
+    let n = p.summary.len();
+    if !(10..=MAX_NNS_SUMMARY_BYTES_POLICY).contains(&n) {
+        d.push(format!(
+            "NnsProposal.summary must be 10..={MAX_NNS_SUMMARY_BYTES_POLICY} bytes long, but is {n} (policy)"
+        ));
+    }
     // CLI (NNS governance): empty, or an https URL on forum.dfinity.org, 10..=2048 chars.
     if let Some(url) = p.url.as_deref().filter(|u| !u.is_empty()) {
         check_url(d, "NnsProposal.url", url, 10, 2048);
@@ -305,12 +318,12 @@ fn distribution(cfg: &SnsConfigurationFile, d: &mut Vec<String>) {
 
     // CLI: the checksum.
     let neuron_sum: u128 = neurons.iter().map(|n| n.stake.e8s as u128).sum();
-    let governance = dist.initial_balances.governance.e8s as u128;
+    let treasury = dist.initial_balances.treasury.e8s as u128;
     let swap = dist.initial_balances.swap.e8s as u128;
-    let observed = neuron_sum + governance + swap;
+    let observed = neuron_sum + treasury + swap;
     if observed != dist.total.e8s as u128 {
         d.push(format!(
-            "Distribution.total is {} e8s, but governance + swap + neuron stakes = {observed} e8s",
+            "Distribution.total is {} e8s, but treasury + swap + neuron stakes = {observed} e8s",
             dist.total.e8s
         ));
     }
@@ -411,6 +424,11 @@ fn swap(cfg: &SnsConfigurationFile, d: &mut Vec<String>) {
     }
     if min_part == 0 {
         d.push("Swap.minimum_participant_icp must be > 0".into());
+    } else if min_part < MIN_PARTICIPANT_ICP_E8S {
+        // CLI (NNS governance): at least 0.01 ICP.
+        d.push(format!(
+            "Swap.minimum_participant_icp ({min_part} e8s) must be at least 0.01 ICP ({MIN_PARTICIPANT_ICP_E8S} e8s)"
+        ));
     }
     if min_participants == 0 || min_participants > u32::MAX as u64 {
         d.push(format!(

@@ -33,11 +33,11 @@ fn the_real_distribution_adds_up() {
     let d = &cfg.distribution;
     let neurons: u64 = d.neurons.iter().map(|n| n.stake.e8s).sum();
     assert_eq!(d.total.e8s, 1_000_000_000 * E8);
-    assert_eq!(d.initial_balances.governance.e8s, 450_000_000 * E8);
+    assert_eq!(d.initial_balances.treasury.e8s, 450_000_000 * E8);
     assert_eq!(d.initial_balances.swap.e8s, 350_000_000 * E8);
     assert_eq!(neurons, 200_000_000 * E8);
     assert_eq!(
-        d.initial_balances.governance.e8s + d.initial_balances.swap.e8s + neurons,
+        d.initial_balances.treasury.e8s + d.initial_balances.swap.e8s + neurons,
         d.total.e8s
     );
     assert_eq!(d.neurons.len(), 15);
@@ -195,7 +195,7 @@ Distribution:
           dissolve_delay: 52 weeks
           vesting_period: 53 weeks
     InitialBalances:
-        governance: 60_000 tokens
+        treasury: 60_000 tokens
         swap: 40_000 tokens
     total: 100_029.9 tokens
 Swap:
@@ -278,6 +278,11 @@ fn unknown_keys_are_rejected_at_every_level() {
         ),
         "unknown field",
     );
+    // The key of the format before dfinity/ic PR 1755: the current CLI refuses it.
+    assert_rejected(
+        &with("        treasury: 60_000 tokens\n", "        governance: 60_000 tokens\n"),
+        "unknown field `governance`",
+    );
     // NnsProposal: stricter than the CLI, which accepts unknown keys there.
     assert_rejected(
         &with("    summary: \"A short", "    motion: x\n    summary: \"A short"),
@@ -327,7 +332,7 @@ fn a_wrong_total_is_rejected() {
         "Distribution.total",
     );
     assert_rejected(
-        &with("governance: 60_000 tokens", "governance: 60_001 tokens"),
+        &with("treasury: 60_000 tokens", "treasury: 60_001 tokens"),
         "Distribution.total",
     );
     // Sanity: the right checksum in another notation is accepted.
@@ -442,6 +447,24 @@ fn nns_proposal_rules() {
         &with("summary: \"A short but sufficient summary.\"", "summary: \"Short\""),
         "NnsProposal.summary",
     );
+    // The 2,000-byte ceiling is this project's policy, and says so.
+    assert_rejected(
+        &with(
+            "summary: \"A short but sufficient summary.\"",
+            &format!("summary: \"{}\"", "x".repeat(2001)),
+        ),
+        "NnsProposal.summary must be 10..=2000 bytes long, but is 2001 (policy)",
+    );
+}
+
+#[test]
+fn the_real_file_uses_the_current_treasury_key() {
+    let text = real_yaml();
+    assert!(text.contains("\n        treasury: "), "InitialBalances.treasury");
+    // The pre-PR-1755 shape of the real file is refused as the current CLI refuses it.
+    let old_shape = text.replacen("\n        treasury: ", "\n        governance: ", 1);
+    let err = config::parse(&old_shape).expect_err("the old `governance` key must be refused");
+    assert!(err.contains("unknown field `governance`"), "{err}");
 }
 
 #[test]
@@ -497,6 +520,14 @@ fn swap_rules() {
             "maximum_participant_icp: 5000 tokens",
         ),
         "minimum_participants (50) * minimum_participant_icp",
+    );
+    // NNS governance's floor: 0.01 ICP per participant.
+    assert_rejected(
+        &with(
+            "minimum_participant_icp: 650 tokens",
+            "minimum_participant_icp: 999_999 e8s",
+        ),
+        "must be at least 0.01 ICP",
     );
     assert_rejected(&with("events: 3", "events: 1"), "VestingSchedule.events");
     assert_rejected(&with("events: 3", "events: 11"), "VestingSchedule.events");
