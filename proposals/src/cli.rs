@@ -15,8 +15,8 @@ use std::str::FromStr;
 ///
 /// Nothing is submitted: the tool prints the `manage_neuron` argument as Candid text with the
 /// dfx and quill commands that submit it, and with --out writes manage_neuron.did,
-/// manage_neuron.bin, proposal.did and payload.bin. Bad input is refused (exit 1) before
-/// anything is printed or written.
+/// manage_neuron.bin, proposal.bin (for quill), proposal.did and payload.bin. Bad input is
+/// refused (exit 1) before anything is printed or written.
 #[derive(Parser, Debug)]
 #[command(name = "proposals", version, max_term_width = 100)]
 pub struct Cli {
@@ -43,7 +43,8 @@ pub struct CommonArgs {
     /// Link for voters (http or https, at most 2,048 bytes), e.g. the forum thread.
     #[arg(long, global = true)]
     pub url: Option<String>,
-    /// Also write manage_neuron.did, manage_neuron.bin, proposal.did and payload.bin here.
+    /// Also write manage_neuron.did, manage_neuron.bin, proposal.bin (quill's --proposal-path),
+    /// proposal.did and payload.bin here.
     #[arg(long, global = true, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Network of the canister ids and of the printed dfx commands.

@@ -77,8 +77,10 @@ pub fn check_url(url: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// A neuron id in hex (as `quill sns list-neurons`, the NNS dapp and `ProposalData.ballots` show
-/// it): 1 to 32 bytes. Anything but 32 bytes gets a warning (local governance ids may be shorter).
+/// A neuron id in hex (as `quill sns neuron-id --memo M` prints it for a neuron staked with
+/// `quill sns stake-neuron --memo M`, and as the NNS dapp shows it; quill has no command that
+/// lists neurons: governance's `list_neurons` query does, with the id as a `blob`): 1 to 32 bytes.
+/// Anything but 32 bytes gets a warning (local governance ids may be shorter).
 pub fn parse_neuron(hex_id: &str, warnings: &mut Vec<String>) -> Result<NeuronId, String> {
     let hex_id = hex_id.trim();
     if hex_id.is_empty() {

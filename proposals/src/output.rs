@@ -13,6 +13,12 @@ pub const MAX_INLINE_TEXT_BYTES: usize = 64 * 1024;
 /// An ingress message (the signed `manage_neuron` call) carries at most 2 MiB.
 pub const MAX_INGRESS_BYTES: usize = 2 * 1024 * 1024;
 
+/// The `Proposal` record as binary Candid, the file quill's `make-proposal --proposal-path` reads.
+pub const PROPOSAL_BIN: &str = "proposal.bin";
+/// The same `Proposal` as Candid text, for people to read (quill's `--proposal` takes this text
+/// inline; `--proposal-path` does not accept it).
+pub const PROPOSAL_DID: &str = "proposal.did";
+
 /// A custom proposal's payload.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Payload {
@@ -109,6 +115,13 @@ fn render_one(
     let mn = ManageNeuron::make_proposal(&p.neuron, p.proposal.clone());
     let (mn_bytes, mn_text) = candid_text::to_checked_text(&mn)?;
     let (_, proposal_text) = candid_text::to_checked_text(&p.proposal)?;
+    // quill's `make-proposal --proposal-path F` reads F as the binary Candid encoding of one
+    // `Proposal` (`Decode!(&fs::read(F)?, Proposal)`), not as Candid text.
+    let proposal_bin = candid::encode_one(&p.proposal)
+        .map_err(|e| format!("internal error: cannot encode the proposal: {e}"))?;
+    if candid_text::decode::<Proposal>(&proposal_bin)? != p.proposal {
+        return Err("internal error: proposal.bin does not decode back to the proposal".into());
+    }
     // What governance will decode.
     let decoded: ManageNeuron = candid_text::decode(&mn_bytes)?;
     match decoded.command {
@@ -221,7 +234,7 @@ fn render_one(
             shell_quote(&proposal_text)
         ));
     }
-    if let Some(f) = path_of("proposal.did") {
+    if let Some(f) = path_of(PROPOSAL_BIN) {
         q.push_str(&format!(
             "{quill} make-proposal {} --proposal-path {} > message.json\n",
             p.neuron,
@@ -240,7 +253,12 @@ fn render_one(
     );
     section(out, "Vote", &vote);
     if let Some(d) = &dir {
-        let mut files = vec!["manage_neuron.did", "manage_neuron.bin", "proposal.did"];
+        let mut files = vec![
+            "manage_neuron.did",
+            "manage_neuron.bin",
+            PROPOSAL_BIN,
+            PROPOSAL_DID,
+        ];
         if p.payload.is_some() {
             files.push("payload.bin");
         }
@@ -259,8 +277,9 @@ fn render_one(
             format!("{mn_text}\n").into_bytes(),
         ));
         r.files.push((d.join("manage_neuron.bin"), mn_bytes));
+        r.files.push((d.join(PROPOSAL_BIN), proposal_bin));
         r.files.push((
-            d.join("proposal.did"),
+            d.join(PROPOSAL_DID),
             format!("{proposal_text}\n").into_bytes(),
         ));
         if let Some(payload) = &p.payload {

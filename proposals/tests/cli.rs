@@ -2,7 +2,7 @@
 //! that decodes to the expected action and payload (and whose Candid text re-encodes to the
 //! same bytes); every bad one must exit non-zero with a clear message and write nothing.
 
-use candid::Principal;
+use candid::{Decode, Principal};
 use platform_types::sns::{
     Action, Command, ManageNeuron, Proposal, Topic, UpgradeSnsControlledCanister,
 };
@@ -127,6 +127,17 @@ fn check_dir(dir: &Path, r: &Run) -> Proposal {
     let proposal_did = std::fs::read_to_string(dir.join("proposal.did")).unwrap();
     let back: Proposal = candid_text::parse_text(&proposal_did).unwrap();
     assert_eq!(back, p);
+    assert_eq!(quill_reads_proposal_path(&dir.join("proposal.bin")), p);
+    let printed = quill_proposal_paths(&r.stdout);
+    assert!(
+        printed.contains(&dir.join("proposal.bin")),
+        "quill's --proposal-path names {}: {printed:?}",
+        dir.join("proposal.bin").display()
+    );
+    for path in &printed {
+        // Every printed `--proposal-path` file must be one quill can read.
+        quill_reads_proposal_path(path);
+    }
     assert!(
         r.stdout.contains("dfx canister --network ic call"),
         "{}",
@@ -139,6 +150,44 @@ fn check_dir(dir: &Path, r: &Run) -> Proposal {
     );
     assert!(r.stdout.contains("register-vote"), "{}", r.stdout);
     p
+}
+
+/// Reads a `--proposal-path` file as quill's `sns make-proposal` does
+/// (src/commands/sns/make_proposal.rs: `Decode!(&fs::read(path)?, Proposal)`).
+fn quill_reads_proposal_path(path: &Path) -> Proposal {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    Decode!(&bytes, Proposal)
+        .unwrap_or_else(|e| panic!("quill cannot decode {}: {e}", path.display()))
+}
+
+/// The files the printed quill commands pass as `--proposal-path` (single-quoted by the tool).
+fn quill_proposal_paths(stdout: &str) -> Vec<PathBuf> {
+    stdout
+        .lines()
+        .filter(|l| l.starts_with("quill sns ") && l.contains(" make-proposal "))
+        .filter_map(|l| l.split_once(" --proposal-path '"))
+        .map(|(_, rest)| PathBuf::from(rest.split_once('\'').expect("closing quote").0))
+        .collect()
+}
+
+#[test]
+fn quill_proposal_path_is_binary_candid_not_text() {
+    let (p, out, r) = good(&["motion", "--title", "t", "--summary", "s", "--text", "go"]);
+    let text = std::fs::read(out.join("proposal.did")).unwrap();
+    assert!(
+        Decode!(&text, Proposal).is_err(),
+        "quill could not read the text file, so it must not be the one printed"
+    );
+    assert_eq!(
+        quill_proposal_paths(&r.stdout),
+        vec![out.join("proposal.bin")]
+    );
+    assert!(
+        !r.stdout.contains("proposal.did' > message.json"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(quill_reads_proposal_path(&out.join("proposal.bin")), p);
 }
 
 /// The payload of an ExecuteGenericNervousSystemFunction proposal, checked against payload.bin

@@ -148,6 +148,20 @@ fn every_kind_of_proposal_reads_back_through_the_governance_interfaces() {
                 let bytes = encode_with(&env, &proposal_ty, &proposal_text);
                 let back: Proposal = candid::decode_one(&bytes).unwrap();
                 assert_eq!(back, proposal, "{case:?} through {}", did.display());
+                // quill decodes proposal.bin (`--proposal-path`) with governance's own
+                // `Proposal` type: the binary must decode as that type and mean the same.
+                let proposal_bin = std::fs::read(dir.join("proposal.bin")).unwrap();
+                let as_governance = candid::IDLArgs::from_bytes_with_types(
+                    &proposal_bin,
+                    &env,
+                    std::slice::from_ref(&proposal_ty),
+                )
+                .unwrap_or_else(|e| panic!("{case:?} proposal.bin as {}: {e}", did.display()));
+                let bytes = as_governance
+                    .to_bytes_with_types(&env, std::slice::from_ref(&proposal_ty))
+                    .unwrap();
+                let back: Proposal = candid::decode_one(&bytes).unwrap();
+                assert_eq!(back, proposal, "{case:?} proposal.bin through {}", did.display());
                 checked += 1;
             }
         }
