@@ -265,7 +265,7 @@ fn at_the_deadline_the_votes_cast_decide() {
     // yes 40, no 35: neither is an absolute majority; at the deadline yes > no adopts.
     let adopted = sns.propose(1, proposal("Yes wins", execute(FUNCTION_ID, payload("yes-wins")))).unwrap();
     sns.vote(2, adopted, Vote::No).unwrap();
-    // yes 25, no 35: rejected at the deadline.
+    // yes 25, then no 35: the vote flips the result, so wait-for-quiet extends the deadline.
     let rejected = sns.propose(3, proposal("No wins", execute(FUNCTION_ID, payload("no-wins")))).unwrap();
     sns.vote(2, rejected, Vote::No).unwrap();
     // Nobody votes: yes 40 (the proposer), no 0: adopted at the deadline.
@@ -284,6 +284,16 @@ fn at_the_deadline_the_votes_cast_decide() {
     sns.net.tick();
     sns.settle();
     assert_eq!(sns.status(adopted), ProposalDecisionStatus::Executed, "{:?}", sns.proposal(adopted).failure_reason);
+    // Wait-for-quiet: the flip (within seconds of creation) moved the deadline to about
+    // creation + 1 day + PERIOD / 2; the re-armed timer decides it then.
+    let flipped = sns.proposal(rejected);
+    assert_eq!(flipped.status(), ProposalDecisionStatus::Open);
+    let extended = flipped.deadline_timestamp_seconds() - flipped.proposal_creation_timestamp_seconds;
+    assert!((86_400 + PERIOD_SECS / 2 - 60..=86_400 + PERIOD_SECS / 2).contains(&extended), "{extended}");
+    assert_eq!(flipped.wait_for_quiet_deadline_increase_seconds, 86_400);
+    sns.net.advance_time(Duration::from_secs(extended - PERIOD_SECS));
+    sns.net.tick();
+    sns.settle();
     assert_eq!(sns.status(rejected), ProposalDecisionStatus::Rejected);
     assert_eq!(sns.status(silent), ProposalDecisionStatus::Executed);
     assert_eq!(sns.info().values, vec!["yes-wins".to_string()]);

@@ -79,10 +79,18 @@ fn not_a_dapp(canister: Principal) -> GovernanceError {
     )
 }
 
+/// A vote that turns the result may extend the deadline (wait-for-quiet): the timer is armed
+/// again for the new deadline (the old one then finds nothing to decide).
 fn register_vote(caller: Principal, subaccount: &[u8], v: &RegisterVote) -> Result<(), GovernanceError> {
     process_now();
     state::with_mut(|g| g.register_vote(caller, subaccount, v, now_seconds()))?;
+    let deadline = |id| state::with(|g| g.open_deadline(id));
+    let id = v.proposal.map(|p| p.id).unwrap_or_default();
+    let before = deadline(id);
     process_now();
+    if let Some(after) = deadline(id).filter(|after| Some(*after) != before) {
+        arm_deadline(after);
+    }
     Ok(())
 }
 

@@ -11,9 +11,15 @@
 //!   custom function with no topic) 3 % and > 50 %;
 //! * a proposal is decided early as soon as yes is more than the exercised threshold of all the
 //!   voting power (adopted) or no is at least the rest of it (rejected);
-//! * otherwise at its deadline (`initial_voting_period_seconds` after creation), by both
-//!   thresholds on the votes cast;
-//! * no wait-for-quiet, no following, no rewards.
+//! * otherwise at its deadline, by both thresholds on the votes cast;
+//! * voting periods as the real SNS (`Action::voting_duration_parameters`): a normal proposal is
+//!   open `initial_voting_period_seconds` with a wait-for-quiet increase of 1 day (the real
+//!   default parameter); a critical one at least 5 days with at least 2.5 days;
+//! * wait-for-quiet as the real SNS (`ProposalData::evaluate_wait_for_quiet`): a vote that turns
+//!   the result (yes > no becomes yes <= no, or back) before any absolute majority moves the
+//!   deadline to `now + W + (initial - elapsed) / 2` if that is later, so at most
+//!   `initial + 2 W` after creation;
+//! * no following, no rewards, no rejection fee (neurons have no stake here).
 
 use crate::validation::{self, Functions};
 use candid::{CandidType, Principal};
@@ -210,6 +216,7 @@ impl Governance {
             a => a.native_topic(),
         };
         let thresholds = Thresholds::of_topic(topic);
+        let durations = VotingDurations::of_topic(topic, self.initial_voting_period_seconds);
         let id = self.next_proposal_id;
         self.next_proposal_id += 1;
         let proposer_hex = proposer.to_hex();
@@ -244,15 +251,15 @@ impl Governance {
                 failed_timestamp_seconds: 0,
                 reward_event_end_timestamp_seconds: None,
                 proposal_creation_timestamp_seconds: now,
-                initial_voting_period_seconds: self.initial_voting_period_seconds,
+                initial_voting_period_seconds: durations.initial_voting_period_seconds,
                 reject_cost_e8s: 0,
                 latest_tally: Some(tally),
-                wait_for_quiet_deadline_increase_seconds: 0,
+                wait_for_quiet_deadline_increase_seconds: durations.wait_for_quiet_deadline_increase_seconds,
                 decided_timestamp_seconds: 0,
                 proposal: Some(proposal),
                 proposer: Some(proposer.clone()),
                 wait_for_quiet_state: Some(WaitForQuietState {
-                    current_deadline_timestamp_seconds: now.saturating_add(self.initial_voting_period_seconds),
+                    current_deadline_timestamp_seconds: now.saturating_add(durations.initial_voting_period_seconds),
                 }),
                 is_eligible_for_rewards: false,
                 executed_timestamp_seconds: 0,
@@ -310,6 +317,11 @@ impl Governance {
         let mut adopted = Vec::new();
         for (id, p) in self.proposals.iter_mut().filter(|(_, p)| p.decided_timestamp_seconds == 0) {
             let tally = tally_of(&p.ballots, now);
+            if let Some(old) = p.latest_tally {
+                if (old.yes, old.no, old.total) != (tally.yes, tally.no, tally.total) {
+                    evaluate_wait_for_quiet(p, now, &old, &tally);
+                }
+            }
             p.latest_tally = Some(tally);
             let thresholds = Thresholds::of_proposal(p);
             if let Some(accepted) = decision(&tally, now >= p.deadline_timestamp_seconds(), thresholds) {
@@ -320,6 +332,11 @@ impl Governance {
             }
         }
         adopted
+    }
+
+    /// The deadline of a proposal still open.
+    pub fn open_deadline(&self, id: u64) -> Option<u64> {
+        self.proposals.get(&id).filter(|p| p.decided_timestamp_seconds == 0).map(|p| p.deadline_timestamp_seconds())
     }
 
     /// The deadlines of the open proposals (for the timers).
@@ -564,6 +581,66 @@ impl Thresholds {
             of_exercised_bp: bp(p.minimum_yes_proportion_of_exercised, DEFAULT_MIN_YES_OF_EXERCISED_BASIS_POINTS),
         }
     }
+}
+
+/// The voting period of a proposal and its wait-for-quiet increase, in seconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VotingDurations {
+    pub initial_voting_period_seconds: u64,
+    pub wait_for_quiet_deadline_increase_seconds: u64,
+}
+
+/// The real SNS's default `wait_for_quiet_deadline_increase_seconds` (`NervousSystemParameters::
+/// with_default_values`); this governance has no parameters to change it.
+pub const WAIT_FOR_QUIET_DEADLINE_INCREASE_SECONDS: u64 = 86_400;
+/// Lower bounds for critical proposals (the real `voting_duration_parameters`).
+pub const CRITICAL_MIN_INITIAL_VOTING_PERIOD_SECONDS: u64 = 5 * 86_400;
+pub const CRITICAL_MIN_WAIT_FOR_QUIET_DEADLINE_INCREASE_SECONDS: u64 = 5 * 86_400 / 2;
+
+impl VotingDurations {
+    /// A critical topic gets at least 5 days and a wait-for-quiet increase of at least 2.5
+    /// days; any other, or none, the configured period and the default increase.
+    pub fn of_topic(topic: Option<Topic>, initial_voting_period_seconds: u64) -> VotingDurations {
+        let normal = VotingDurations {
+            initial_voting_period_seconds,
+            wait_for_quiet_deadline_increase_seconds: WAIT_FOR_QUIET_DEADLINE_INCREASE_SECONDS,
+        };
+        if topic.is_some_and(Topic::is_critical) {
+            VotingDurations {
+                initial_voting_period_seconds: initial_voting_period_seconds
+                    .max(CRITICAL_MIN_INITIAL_VOTING_PERIOD_SECONDS),
+                wait_for_quiet_deadline_increase_seconds: normal
+                    .wait_for_quiet_deadline_increase_seconds
+                    .max(CRITICAL_MIN_WAIT_FOR_QUIET_DEADLINE_INCREASE_SECONDS),
+            }
+        } else {
+            normal
+        }
+    }
+}
+
+/// Wait-for-quiet, as the real SNS: when a vote turns the result (yes > no becomes yes <= no,
+/// or back) while no absolute majority has decided and the deadline has not passed, the deadline
+/// moves to `now + W + (initial - elapsed) / 2` if that is later (W: the proposal's
+/// wait-for-quiet increase). The margin shrinks with time, so the deadline never passes
+/// `creation + initial + 2 W`.
+pub fn evaluate_wait_for_quiet(p: &mut ProposalData, now: u64, old: &Tally, new: &Tally) {
+    let current_deadline = p.deadline_timestamp_seconds();
+    let decided_by_majority = new.yes > new.total / 2 || new.no >= new.total.div_ceil(2);
+    if decided_by_majority || now > current_deadline {
+        return;
+    }
+    let turned = (old.yes > old.no) != (new.yes > new.no);
+    if !turned {
+        return;
+    }
+    let elapsed = now.saturating_sub(p.proposal_creation_timestamp_seconds);
+    let required_margin = p
+        .wait_for_quiet_deadline_increase_seconds
+        .saturating_add(p.initial_voting_period_seconds / 2)
+        .saturating_sub(elapsed / 2);
+    let new_deadline = current_deadline.max(now.saturating_add(required_margin));
+    p.wait_for_quiet_state = Some(WaitForQuietState { current_deadline_timestamp_seconds: new_deadline });
 }
 
 /// `Some(adopted)` once a proposal can be decided. Early: adopted when yes is more than the
@@ -845,12 +922,158 @@ mod tests {
         let a = submit(&mut g, 1, motion(), T0); // yes 40
         vote(&mut g, 2, a, Vote::No, T0 + 1).unwrap(); // no 35
         let r = submit(&mut g, 3, motion(), T0); // yes 25
-        vote(&mut g, 2, r, Vote::No, T0 + 1).unwrap(); // no 35
+        g.process(T0);
+        vote(&mut g, 2, r, Vote::No, T0 + 1).unwrap(); // no 35: the result turns
         assert_eq!(g.process(T0 + PERIOD - 1), Vec::<u64>::new());
         assert_eq!(g.process(T0 + PERIOD), vec![a]);
         assert_eq!(status(&g, a), ProposalDecisionStatus::Adopted);
+        // The turned vote extended r's deadline (wait-for-quiet).
+        let deadline = g.proposals[&r].deadline_timestamp_seconds();
+        assert_eq!(status(&g, r), ProposalDecisionStatus::Open);
+        assert_eq!(g.open_deadlines(), vec![deadline]);
+        g.process(deadline);
         assert_eq!(status(&g, r), ProposalDecisionStatus::Rejected);
         assert!(g.open_deadlines().is_empty());
+    }
+
+    /// A governance whose neurons 1, 2, 3 have the given voting power.
+    fn gov_with(powers: [u64; 3]) -> Governance {
+        let mut g = gov();
+        for (n, vp) in g.neurons.iter_mut().zip(powers) {
+            n.voting_power = vp;
+        }
+        g
+    }
+
+    fn add_function_proposal() -> Proposal {
+        proposal(Action::AddGenericNervousSystemFunction(function(1000)))
+    }
+
+    /// Issue 12 acceptance: yes is 60 % of the votes cast and 30 % of the total; no early
+    /// decision either way; at the (5-day) deadline a critical proposal is rejected where a
+    /// normal one with the same votes is adopted.
+    #[test]
+    fn a_critical_proposal_with_60_percent_of_the_votes_cast_is_rejected() {
+        let mut g = gov_with([30, 20, 50]);
+        let critical = submit(&mut g, 1, add_function_proposal(), T0);
+        let normal = submit(&mut g, 1, motion(), T0);
+        for id in [critical, normal] {
+            vote(&mut g, 2, id, Vote::No, T0 + 1).unwrap();
+        }
+        assert_eq!(g.proposals[&critical].topic, Some(Topic::CriticalDappOperations));
+        assert_eq!(g.process(T0 + 1), Vec::<u64>::new());
+        assert_eq!(g.process(T0 + PERIOD), vec![normal], "30 yes, 20 no: more than 50 % of the votes cast");
+        assert_eq!(g.process(T0 + CRITICAL_MIN_INITIAL_VOTING_PERIOD_SECONDS - 1), Vec::<u64>::new());
+        assert_eq!(status(&g, critical), ProposalDecisionStatus::Open, "a critical proposal is open 5 days");
+        assert_eq!(g.process(T0 + CRITICAL_MIN_INITIAL_VOTING_PERIOD_SECONDS), Vec::<u64>::new());
+        assert_eq!(status(&g, critical), ProposalDecisionStatus::Rejected, "60 % is not more than 67 %");
+    }
+
+    /// Issue 12 acceptance: yes is 70 % of the votes cast but 14 % of the total voting power.
+    #[test]
+    fn a_critical_proposal_under_20_percent_of_the_total_is_not_adopted() {
+        let mut g = gov_with([14, 6, 80]);
+        let critical = submit(&mut g, 1, add_function_proposal(), T0);
+        let normal = submit(&mut g, 1, motion(), T0);
+        for id in [critical, normal] {
+            vote(&mut g, 2, id, Vote::No, T0 + 1).unwrap();
+        }
+        let end = T0 + CRITICAL_MIN_INITIAL_VOTING_PERIOD_SECONDS;
+        assert_eq!(g.process(end), vec![normal], "14 % of the total is above the normal 3 %");
+        assert_eq!(status(&g, critical), ProposalDecisionStatus::Rejected);
+        // With 20 % of the total (and the same 70 % of the votes cast) it is adopted.
+        let mut g = gov_with([20, 8, 72]);
+        let critical = submit(&mut g, 1, add_function_proposal(), T0);
+        vote(&mut g, 2, critical, Vote::No, T0 + 1).unwrap();
+        assert_eq!(g.process(end), vec![critical]);
+    }
+
+    #[test]
+    fn critical_proposals_get_5_days_and_a_wait_for_quiet_of_2_5_days() {
+        let mut g = gov();
+        let critical = submit(&mut g, 1, add_function_proposal(), T0);
+        let normal = submit(&mut g, 1, motion(), T0);
+        let durations = |id| {
+            let p = &g.proposals[&id];
+            let deadline = p.deadline_timestamp_seconds();
+            (p.initial_voting_period_seconds, p.wait_for_quiet_deadline_increase_seconds, deadline)
+        };
+        assert_eq!(durations(critical), (5 * 86_400, 216_000, T0 + 5 * 86_400));
+        assert_eq!(durations(normal), (PERIOD, 86_400, T0 + PERIOD));
+        // A longer configured period is kept for both.
+        let long = 6 * 86_400;
+        assert_eq!(
+            VotingDurations::of_topic(Some(Topic::CriticalDappOperations), long),
+            VotingDurations { initial_voting_period_seconds: long, wait_for_quiet_deadline_increase_seconds: 216_000 }
+        );
+        assert_eq!(VotingDurations::of_topic(None, long).initial_voting_period_seconds, long);
+    }
+
+    /// Issue 12 acceptance: a vote that flips the result extends the deadline to
+    /// now + W + (initial - elapsed) / 2; one that does not flip it, or that gives an absolute
+    /// majority, does not.
+    #[test]
+    fn wait_for_quiet_extends_a_flipped_vote() {
+        let day = 86_400;
+        // Critical: initial 5 days, W 2.5 days. Neuron 3 proposes (yes 20), neuron 2 votes no
+        // (30, below the 33 % that rejects a critical proposal at once) after 4 days: the result
+        // turns.
+        let mut g = gov_with([50, 30, 20]);
+        let id = submit(&mut g, 3, add_function_proposal(), T0);
+        g.process(T0);
+        let flip = T0 + 4 * day;
+        vote(&mut g, 2, id, Vote::No, flip).unwrap();
+        assert_eq!(g.process(flip), Vec::<u64>::new());
+        let expected = flip + 216_000 + (5 * day - 4 * day) / 2;
+        assert_eq!(g.proposals[&id].deadline_timestamp_seconds(), expected, "4 days + 2.5 days + 0.5 day");
+        assert_eq!(g.open_deadline(id), Some(expected));
+        assert_eq!(g.process(T0 + 5 * day), Vec::<u64>::new(), "the original deadline no longer decides");
+        assert_eq!(status(&g, id), ProposalDecisionStatus::Open);
+        // Votes are accepted until the new deadline: neuron 1 turns it back to an absolute
+        // majority (yes 70 %), which decides at once without extending.
+        vote(&mut g, 1, id, Vote::Yes, expected - 10).unwrap();
+        assert_eq!(g.process(expected - 10), vec![id]);
+        assert_eq!(g.proposals[&id].deadline_timestamp_seconds(), expected);
+
+        // The margin shrinks with time: a flip late in the extension moves the deadline less,
+        // never past creation + initial + 2 W, and a flip after the deadline not at all.
+        let mut g = gov_with([50, 30, 20]);
+        let id = submit(&mut g, 3, add_function_proposal(), T0);
+        let pd = g.proposals.get_mut(&id).unwrap();
+        let t = |yes, no| Tally { yes, no, total: 100, timestamp_seconds: 0 };
+        let last = T0 + 5 * day + 2 * 216_000;
+        evaluate_wait_for_quiet(pd, T0 + 4 * day, &t(20, 0), &t(20, 30));
+        assert_eq!(pd.deadline_timestamp_seconds(), T0 + 7 * day);
+        // At the deadline itself: 7 days + (2.5 + 2.5 - 3.5) days.
+        evaluate_wait_for_quiet(pd, T0 + 7 * day, &t(20, 30), &t(45, 30));
+        assert_eq!(pd.deadline_timestamp_seconds(), T0 + 7 * day + 3 * day / 2);
+        let mut now = pd.deadline_timestamp_seconds();
+        for flip in 0..40 {
+            let (old, new) = if flip % 2 == 0 { (t(45, 30), t(45, 46)) } else { (t(45, 46), t(47, 46)) };
+            evaluate_wait_for_quiet(pd, now, &old, &new);
+            assert!(pd.deadline_timestamp_seconds() <= last, "never past creation + initial + 2 W");
+            now = pd.deadline_timestamp_seconds();
+        }
+        assert!(now > last - 10, "{}", last - now);
+        let deadline = pd.deadline_timestamp_seconds();
+        evaluate_wait_for_quiet(pd, deadline + 1, &t(45, 30), &t(45, 46));
+        assert_eq!(pd.deadline_timestamp_seconds(), deadline);
+
+        // A vote that does not turn the result: no extension.
+        let mut g = gov();
+        let id = submit(&mut g, 1, motion(), T0); // yes 40
+        g.process(T0);
+        vote(&mut g, 3, id, Vote::No, T0 + 5).unwrap(); // no 25
+        g.process(T0 + 5);
+        assert_eq!(g.proposals[&id].deadline_timestamp_seconds(), T0 + PERIOD);
+        // A turn that makes an absolute majority decides at once instead.
+        let id = submit(&mut g, 3, motion(), T0 + 6); // yes 25
+        g.process(T0 + 6);
+        vote(&mut g, 1, id, Vote::No, T0 + 7).unwrap(); // no 40: turned, not yet half
+        vote(&mut g, 2, id, Vote::No, T0 + 7).unwrap(); // no 75
+        g.process(T0 + 7);
+        assert_eq!(status(&g, id), ProposalDecisionStatus::Rejected);
+        assert_eq!(g.proposals[&id].deadline_timestamp_seconds(), T0 + 6 + PERIOD);
     }
 
     #[test]
