@@ -234,6 +234,8 @@ impl<M: Memory> ShardState<M> {
         self.counters().disabled
     }
 
+    /// Tests set the flag directly; the hub's pushes go through [`apply_status`](Self::apply_status).
+    #[cfg(test)]
     pub fn set_disabled(&mut self, disabled: bool) {
         self.update_counters(|c| c.disabled = disabled);
     }
