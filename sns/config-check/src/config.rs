@@ -2,9 +2,12 @@
 //! (`rs/sns/cli/src/init_config_file/friendly.rs` in dfinity/ic): same keys,
 //! same optional/required split, `deny_unknown_fields` everywhere.
 //!
-//! Follows the current format: `Distribution.InitialBalances.treasury` (was
-//! `governance` until dfinity/ic PR 1755, 2024; the old key is now an unknown
-//! field, which the CLI refuses).
+//! Mirrors friendly.rs as stored at dfinity/ic 6ed1b1b08032417f00af488d3c7ce4d6f4b53c3e
+//! with dfinity/ic PR 1755 (merged 2024-09-30) applied:
+//! `Distribution.InitialBalances.treasury` (was `governance`; the old key is now
+//! an unknown field, which the CLI refuses). tests/every_key.rs pins every
+//! struct's keys and required/optional split to DFINITY's example
+//! (tests/fixtures/dfinity_example_key_paths.txt).
 //!
 //! One deliberate difference (policy): the CLI does not put
 //! `deny_unknown_fields` on `NnsProposal`; this mirror does, so a misspelt key
