@@ -69,8 +69,11 @@ fn main() {
         root_canister_id: root,
         ledger_canister_id: None,
         swap_canister_id: None,
-        neurons: vec![InitialNeuron { id: vec![1; 32], controller: neuron_owner, voting_power: 100 }],
+        neurons: vec![InitialNeuron { id: vec![1; 32], controller: neuron_owner, voting_power: 100, stake_e8s: None, dissolve_delay_seconds: None }],
         initial_voting_period_seconds: 4 * 86_400,
+        reject_cost_e8s: None,
+        neuron_minimum_dissolve_delay_to_vote_seconds: None,
+        wait_for_quiet_deadline_increase_seconds: None,
     };
     net.install_canister(governance, wasm("sns_governance"), candid::encode_one(init).unwrap(), None);
     let init = SnsRootCanister { governance_canister_id: Some(governance), dapp_canister_ids: vec![hub, content], ..Default::default() };

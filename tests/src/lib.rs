@@ -20,6 +20,16 @@ pub fn wasm(name: &str) -> Vec<u8> {
     })
 }
 
+/// The same gzipped module with another gzip header timestamp: the same code under another
+/// module hash (the IC hashes a module as installed), so an upgrade to it shows in the hash.
+pub fn another_release(gz: &[u8]) -> Vec<u8> {
+    assert!(gz.starts_with(&[0x1f, 0x8b, 0x08]), "a gzipped module");
+    let mut out = gz.to_vec();
+    out[4..8].copy_from_slice(&[1, 2, 3, 4]);
+    assert_ne!(out, gz, "the timestamp changed");
+    out
+}
+
 /// A unit `id` of `subject` with one three-option question per entry of `key`, which is its
 /// answer key.
 pub fn unit(id: &str, subject: &str, key: Vec<u32>) -> UnitInput {

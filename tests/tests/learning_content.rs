@@ -1554,9 +1554,14 @@ fn content_proposals_through_the_local_sns() {
                 id: neuron(n).id,
                 controller: controller(n),
                 voting_power,
+                stake_e8s: None,
+                dissolve_delay_seconds: None,
             })
             .collect(),
         initial_voting_period_seconds: 3_600,
+        reject_cost_e8s: None,
+        neuron_minimum_dissolve_delay_to_vote_seconds: None,
+        wait_for_quiet_deadline_increase_seconds: None,
     };
     net.install_canister(
         gov,

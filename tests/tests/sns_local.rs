@@ -1,13 +1,14 @@
 //! The local SNS governance and root (standins, test infrastructure: docs/sns-local.md) on
 //! localnet, driven through the real SNS Candid (`platform_types::sns`): custom proposals
 //! (validator at submission, target after adoption), votes and decisions (absolute majority at
-//! once, votes cast at the deadline), proposal validation, neuron permissions, dapp canister
-//! upgrades through root (plain and chunked, failing ones), dapp registration, and upgrades of
-//! governance and root themselves. `gnsf_target` (tests/canisters) is the custom
+//! once, votes cast at the deadline), the rejection fee and the minimum dissolve delay to vote,
+//! proposal validation, neuron permissions, dapp canister upgrades through root (plain and
+//! chunked; failing ones are Executed, as on the real SNS, and seen by the module hash), dapp
+//! registration, and upgrades of governance and root themselves. `gnsf_target` (tests/canisters) is the custom
 //! function's validator and target, and the dapp canister upgraded.
 
 use candid::{CandidType, Deserialize, Principal};
-use integration_tests::wasm;
+use integration_tests::{another_release, wasm};
 use localnet::management_types::{CanisterSettings, CanisterStatusType};
 use localnet::LocalNet;
 use platform_types::sns::root::{
@@ -60,9 +61,33 @@ struct Sns {
     target: Principal,
 }
 
+/// The rejection fee of sns_init.yaml (5,000 tokens), the local governance's default.
+const FEE_E8S: u64 = 500_000_000_000;
+/// sns_init.yaml's minimum dissolve delay to vote (1 month), the local governance's default.
+const MIN_DISSOLVE_DELAY_SECS: u64 = 2_630_016;
+
+/// The neurons of [`NEURONS`] with the default stake and dissolve delay.
+fn default_neurons() -> Vec<InitialNeuron> {
+    NEURONS
+        .iter()
+        .map(|&(n, voting_power)| InitialNeuron {
+            id: neuron(n).id,
+            controller: principal(n),
+            voting_power,
+            stake_e8s: None,
+            dissolve_delay_seconds: None,
+        })
+        .collect()
+}
+
 /// Governance, root and `gnsf_target`; the target is a registered dapp (root its only
 /// controller) when `registered`, else controlled by the anonymous principal only.
 fn deploy(registered: bool) -> Sns {
+    deploy_with(registered, default_neurons())
+}
+
+/// As [`deploy`], with the given neurons and the default parameters.
+fn deploy_with(registered: bool, neurons: Vec<InitialNeuron>) -> Sns {
     let net = LocalNet::new();
     let gov = net.create_canister();
     let root = net.create_canister();
@@ -71,11 +96,11 @@ fn deploy(registered: bool) -> Sns {
         root_canister_id: root,
         ledger_canister_id: None,
         swap_canister_id: None,
-        neurons: NEURONS
-            .iter()
-            .map(|&(n, voting_power)| InitialNeuron { id: neuron(n).id, controller: principal(n), voting_power })
-            .collect(),
+        neurons,
         initial_voting_period_seconds: PERIOD_SECS,
+        reject_cost_e8s: None,
+        neuron_minimum_dissolve_delay_to_vote_seconds: None,
+        wait_for_quiet_deadline_increase_seconds: None,
     };
     net.install_canister(gov, wasm("sns_governance"), candid::encode_one(init).unwrap(), None);
     let init = SnsRootCanister {
@@ -193,6 +218,21 @@ impl Sns {
     fn info(&self) -> Info {
         let (r,): (Info,) = self.net.query_candid(self.target, "info", ()).unwrap();
         r
+    }
+
+    fn neuron(&self, n: u8) -> Neuron {
+        let (r,): (GetNeuronResponse,) =
+            self.net.query_candid(self.gov, "get_neuron", (GetNeuron { neuron_id: Some(neuron(n)) },)).unwrap();
+        match r.result {
+            Some(GetNeuronResult::Neuron(n)) => n,
+            other => panic!("get_neuron {n}: {other:?}"),
+        }
+    }
+
+    /// The platform's check of an executed upgrade, the way the DAO sees it: the module hash
+    /// anyone can read, compared with the SHA-256 of the proposal's Wasm.
+    fn runs_wasm(&self, canister: Principal, wasm: &[u8]) -> bool {
+        self.net.module_hash(canister) == Some(Sha256::digest(wasm).into())
     }
 
     fn running(&self, canister: Principal, controller: Principal) -> bool {
@@ -441,7 +481,8 @@ fn only_a_neurons_controller_can_use_it() {
         )
         .unwrap();
     assert_eq!(r.neurons.iter().map(|n| n.id.clone().unwrap()).collect::<Vec<_>>(), vec![neuron(3)]);
-    assert_eq!(r.neurons[0].cached_neuron_stake_e8s, 25);
+    assert_eq!(r.neurons[0].cached_neuron_stake_e8s, 1_000_000_000_000_000, "the default stake: 10 M tokens");
+    assert_eq!(r.neurons[0].dissolve_state, Some(DissolveState::DissolveDelaySeconds(31_557_600)));
 }
 
 #[test]
@@ -524,40 +565,134 @@ fn a_chunked_upgrade_installs_from_the_store_canisters_chunks() {
         canister_id: Some(sns.target),
         canister_upgrade_arg: None,
     });
+    let module_before = sns.net.module_hash(sns.target);
     let id = sns.adopt(proposal("Bad chunks", bad));
-    assert_eq!(sns.status(id), ProposalDecisionStatus::Failed);
+    assert_eq!(sns.status(id), ProposalDecisionStatus::Executed, "root answered before installing");
     assert_eq!(sns.info().upgrades, 1);
+    assert_eq!(sns.net.module_hash(sns.target), module_before);
     assert!(sns.running(sns.target, sns.root));
 }
 
+/// As on the real SNS, root answers `change_canister` before installing, so an upgrade whose
+/// `post_upgrade` traps is Executed in governance; the DAO (and the platform's checks) see the
+/// failure in the module hash, which stays the old one.
 #[test]
-fn a_failing_upgrade_is_marked_failed_and_the_canister_keeps_running_its_old_code() {
+fn an_upgrade_whose_post_upgrade_traps_is_executed_while_the_module_hash_is_unchanged() {
     let sns = deploy(true);
     sns.add_function();
     sns.adopt(proposal("Set kept", execute(FUNCTION_ID, payload("kept"))));
     let before = sns.info();
     let module_before = sns.net.module_hash(sns.target);
+    // A different module than the running one, so the hash tells whether it was installed.
+    let new_wasm = another_release(&wasm("gnsf_target"));
+    assert!(!sns.runs_wasm(sns.target, &new_wasm));
 
     // post_upgrade traps.
-    let id = sns.adopt(proposal("Trapping upgrade", upgrade(sns.target, wasm("gnsf_target"), Some("trap"))));
+    let id = sns.adopt(proposal("Trapping upgrade", upgrade(sns.target, new_wasm.clone(), Some("trap"))));
     let p = sns.proposal(id);
-    assert_eq!(p.status(), ProposalDecisionStatus::Failed);
-    let reason = p.failure_reason.unwrap();
-    assert_eq!(reason.error_type, ErrorType::External as i32);
-    assert!(reason.error_message.contains("post_upgrade asked to trap"), "{reason}");
-    assert!(reason.error_message.contains("restarted"), "{reason}");
+    assert_eq!(p.status(), ProposalDecisionStatus::Executed, "{:?}", p.failure_reason);
+    assert!(p.failure_reason.is_none());
+    assert!(!sns.runs_wasm(sns.target, &new_wasm), "the platform-side check reports the failed upgrade");
+    assert_eq!(sns.net.module_hash(sns.target), module_before);
     assert!(sns.running(sns.target, sns.root), "restarted after the failed install");
     assert_eq!(sns.info(), before, "old code and state: no upgrade happened");
 
-    // A module that is not valid Wasm.
-    let id = sns.adopt(proposal("Garbage", upgrade(sns.target, b"\0asm\x01\0\0\0garbage".to_vec(), None)));
-    assert_eq!(sns.status(id), ProposalDecisionStatus::Failed);
+    // A module that is not valid Wasm: Executed too, nothing installed.
+    let garbage = b"\0asm\x01\0\0\0garbage".to_vec();
+    let id = sns.adopt(proposal("Garbage", upgrade(sns.target, garbage.clone(), None)));
+    assert_eq!(sns.status(id), ProposalDecisionStatus::Executed);
+    assert!(!sns.runs_wasm(sns.target, &garbage));
     assert!(sns.running(sns.target, sns.root));
     assert_eq!(sns.info(), before);
     assert_eq!(sns.net.module_hash(sns.target), module_before);
+
+    // The same module with an upgrade that succeeds: the check sees it.
+    let id = sns.adopt(proposal("Good upgrade", upgrade(sns.target, new_wasm.clone(), Some("v2"))));
+    assert_eq!(sns.status(id), ProposalDecisionStatus::Executed);
+    assert!(sns.runs_wasm(sns.target, &new_wasm));
     // The target still works through governance.
     sns.adopt(proposal("Set after", execute(FUNCTION_ID, payload("after"))));
     assert_eq!(sns.info().values, vec!["kept".to_string(), "after".to_string()]);
+}
+
+#[test]
+fn a_proposal_from_a_neuron_with_too_little_stake_is_refused() {
+    let mut neurons = default_neurons();
+    neurons[2].stake_e8s = Some(FEE_E8S - 1);
+    let sns = deploy_with(false, neurons);
+    let motion = proposal("Motion", Action::Motion(Motion { motion_text: "m".into() }));
+    let e = sns.propose(3, motion.clone()).unwrap_err();
+    assert_eq!(e.error_type, ErrorType::PreconditionFailed as i32);
+    assert_eq!(e.error_message, "Neuron doesn't have enough stake to submit proposal.");
+    assert!(sns.list(ListProposals::default()).is_empty());
+    assert_eq!(sns.neuron(3).neuron_fees_e8s, 0, "a refused proposal costs nothing");
+    // It may still vote.
+    let id = sns.propose(1, motion).unwrap();
+    sns.vote(3, id, Vote::Yes).unwrap();
+}
+
+#[test]
+fn a_rejected_proposal_costs_the_proposer_the_fee_and_an_adopted_one_nothing() {
+    let sns = deploy(false);
+    let (params,): (NervousSystemParameters,) =
+        sns.net.query_candid(sns.gov, "get_nervous_system_parameters", ((),)).unwrap();
+    assert_eq!(params.reject_cost_e8s, Some(FEE_E8S));
+    assert_eq!(params.neuron_minimum_dissolve_delay_to_vote_seconds, Some(MIN_DISSOLVE_DELAY_SECS));
+    assert_eq!(params.initial_voting_period_seconds, Some(PERIOD_SECS));
+    assert_eq!(params.wait_for_quiet_deadline_increase_seconds, Some(86_400));
+
+    let motion = |t: &str| proposal(t, Action::Motion(Motion { motion_text: t.into() }));
+    let stake = sns.neuron(1).cached_neuron_stake_e8s;
+    let rejected = sns.propose(1, motion("rejected")).unwrap();
+    assert_eq!(sns.proposal(rejected).reject_cost_e8s, FEE_E8S);
+    assert_eq!(sns.neuron(1).neuron_fees_e8s, FEE_E8S, "charged at submission");
+    sns.vote(2, rejected, Vote::No).unwrap();
+    sns.vote(3, rejected, Vote::No).unwrap();
+    sns.settle();
+    assert_eq!(sns.status(rejected), ProposalDecisionStatus::Rejected);
+    assert_eq!(sns.neuron(1).neuron_fees_e8s, FEE_E8S, "kept: the proposal was rejected");
+
+    let adopted = sns.adopt(motion("adopted"));
+    assert_eq!(sns.status(adopted), ProposalDecisionStatus::Executed);
+    assert_eq!(sns.neuron(1).neuron_fees_e8s, FEE_E8S, "the adopted one cost nothing");
+    assert_eq!(sns.neuron(1).cached_neuron_stake_e8s, stake, "fees are owed, the stake stays");
+    assert_eq!((sns.neuron(2).neuron_fees_e8s, sns.neuron(3).neuron_fees_e8s), (0, 0), "voting is free");
+    // list_neurons shows the same.
+    let (r,): (ListNeuronsResponse,) = sns
+        .net
+        .query_candid(sns.gov, "list_neurons", (ListNeurons { of_principal: Some(principal(1)), limit: 1, start_page_at: None },))
+        .unwrap();
+    assert_eq!(r.neurons[0].neuron_fees_e8s, FEE_E8S);
+}
+
+#[test]
+fn a_neuron_under_the_minimum_dissolve_delay_can_neither_vote_nor_propose_and_is_not_counted() {
+    let mut neurons = default_neurons();
+    neurons[1].dissolve_delay_seconds = Some(MIN_DISSOLVE_DELAY_SECS - 1); // neuron 2 (35)
+    let sns = deploy_with(false, neurons);
+    assert_eq!(sns.neuron(2).dissolve_state, Some(DissolveState::DissolveDelaySeconds(MIN_DISSOLVE_DELAY_SECS - 1)));
+    let motion = |t: &str| proposal(t, Action::Motion(Motion { motion_text: t.into() }));
+    let e = sns.propose(2, motion("short")).unwrap_err();
+    assert_eq!(e.error_type, ErrorType::PreconditionFailed as i32);
+    assert!(e.error_message.contains("is less than the minimum required dissolve delay of 2630016"), "{e}");
+    assert!(sns.list(ListProposals::default()).is_empty());
+
+    // Neuron 3 proposes (yes 25 of the eligible 65): open; neuron 2 cannot vote.
+    let id = sns.propose(3, motion("eligible")).unwrap();
+    let p = sns.proposal(id);
+    assert!(p.ballot(&neuron(2)).is_none(), "no ballot");
+    assert_eq!(p.latest_tally.map(|t| (t.yes, t.no, t.total)), Some((25, 0, 65)));
+    let e = sns.vote(2, id, Vote::No).unwrap_err();
+    assert_eq!((e.error_type, e.error_message.as_str()), (ErrorType::NotAuthorized as i32, "Neuron not eligible to vote on proposal."));
+    // Neuron 1's yes makes 65 of 65: adopted at once (with neuron 2 counted, 65 of 100 would
+    // be too, but 40 + 25 no longer need it).
+    sns.vote(1, id, Vote::Yes).unwrap();
+    sns.settle();
+    assert_eq!(sns.status(id), ProposalDecisionStatus::Executed);
+    // Neuron 1 alone (40 of 65 eligible) is an absolute majority: adopted when submitted.
+    let alone = sns.propose(1, motion("alone")).unwrap();
+    sns.settle();
+    assert_eq!(sns.status(alone), ProposalDecisionStatus::Executed, "40 of 65 is more than half");
 }
 
 #[test]

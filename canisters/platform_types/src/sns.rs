@@ -61,7 +61,9 @@ pub mod native_action_ids {
     pub const ADD_GENERIC_NERVOUS_SYSTEM_FUNCTION: u64 = 4;
     pub const REMOVE_GENERIC_NERVOUS_SYSTEM_FUNCTION: u64 = 5;
     pub const EXECUTE_GENERIC_NERVOUS_SYSTEM_FUNCTION: u64 = 6;
+    pub const TRANSFER_SNS_TREASURY_FUNDS: u64 = 9;
     pub const REGISTER_DAPP_CANISTERS: u64 = 10;
+    pub const MANAGE_DAPP_CANISTER_SETTINGS: u64 = 14;
 }
 
 // ------------------------------------------------------------------ int32 enums
@@ -247,6 +249,8 @@ pub enum Action {
     ExecuteGenericNervousSystemFunction(ExecuteGenericNervousSystemFunction),
     UpgradeSnsControlledCanister(UpgradeSnsControlledCanister),
     RegisterDappCanisters(RegisterDappCanisters),
+    TransferSnsTreasuryFunds(TransferSnsTreasuryFunds),
+    ManageDappCanisterSettings(ManageDappCanisterSettings),
 }
 
 impl Action {
@@ -261,6 +265,8 @@ impl Action {
             Action::ExecuteGenericNervousSystemFunction(e) => e.function_id,
             Action::UpgradeSnsControlledCanister(_) => UPGRADE_SNS_CONTROLLED_CANISTER,
             Action::RegisterDappCanisters(_) => REGISTER_DAPP_CANISTERS,
+            Action::TransferSnsTreasuryFunds(_) => TRANSFER_SNS_TREASURY_FUNDS,
+            Action::ManageDappCanisterSettings(_) => MANAGE_DAPP_CANISTER_SETTINGS,
         }
     }
 
@@ -272,9 +278,10 @@ impl Action {
             Action::AddGenericNervousSystemFunction(_) | Action::RemoveGenericNervousSystemFunction(_) => {
                 Some(Topic::CriticalDappOperations)
             }
-            Action::UpgradeSnsControlledCanister(_) | Action::RegisterDappCanisters(_) => {
-                Some(Topic::DappCanisterManagement)
-            }
+            Action::UpgradeSnsControlledCanister(_)
+            | Action::RegisterDappCanisters(_)
+            | Action::ManageDappCanisterSettings(_) => Some(Topic::DappCanisterManagement),
+            Action::TransferSnsTreasuryFunds(_) => Some(Topic::TreasuryAssetManagement),
         }
     }
 
@@ -386,6 +393,53 @@ pub struct ChunkedCanisterWasm {
 #[derive(CandidType, Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
 pub struct RegisterDappCanisters {
     pub canister_ids: Vec<Principal>,
+}
+
+/// `TransferSnsTreasuryFunds.from_treasury` (the real `TransferFrom`, an `int32`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(i32)]
+pub enum TransferFrom {
+    Unspecified = 0,
+    /// Governance's ICP account on the NNS ledger.
+    IcpTreasury = 1,
+    /// Governance's treasury subaccount on the SNS ledger.
+    SnsTokenTreasury = 2,
+}
+
+/// Moves tokens out of a treasury to an account (critical topic TreasuryAssetManagement).
+#[derive(CandidType, Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct TransferSnsTreasuryFunds {
+    /// A [`TransferFrom`].
+    pub from_treasury: i32,
+    pub to_principal: Option<Principal>,
+    pub to_subaccount: Option<Subaccount>,
+    pub memo: Option<u64>,
+    pub amount_e8s: u64,
+}
+
+/// `ManageDappCanisterSettings.log_visibility` (SNS root's `LogVisibility`, an `int32`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(i32)]
+pub enum LogVisibilityCode {
+    Unspecified = 0,
+    Controllers = 1,
+    Public = 2,
+}
+
+/// Changes settings of dapp canisters through root's `manage_dapp_canister_settings`; absent
+/// fields stay as they are.
+#[derive(CandidType, Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct ManageDappCanisterSettings {
+    pub freezing_threshold: Option<u64>,
+    pub canister_ids: Vec<Principal>,
+    pub reserved_cycles_limit: Option<u64>,
+    /// A [`LogVisibilityCode`].
+    pub log_visibility: Option<i32>,
+    pub snapshot_visibility: Option<i32>,
+    pub wasm_memory_limit: Option<u64>,
+    pub memory_allocation: Option<u64>,
+    pub compute_allocation: Option<u64>,
+    pub wasm_memory_threshold: Option<u64>,
 }
 
 // ------------------------------------------------------------------ manage_neuron
@@ -729,11 +783,42 @@ pub struct GetModeResponse {
     pub mode: Option<i32>,
 }
 
+// ------------------------------------------------------------------ nervous system parameters
+
+/// `get_nervous_system_parameters`' reply: the fields of the real `NervousSystemParameters`
+/// (all `opt` there) that the local governance applies; the others are left out.
+#[derive(CandidType, Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct NervousSystemParameters {
+    /// Charged to the proposer at submission (`neuron_fees_e8s`), given back on adoption.
+    pub reject_cost_e8s: Option<u64>,
+    pub initial_voting_period_seconds: Option<u64>,
+    pub wait_for_quiet_deadline_increase_seconds: Option<u64>,
+    /// Neurons with a shorter dissolve delay may neither propose nor vote.
+    pub neuron_minimum_dissolve_delay_to_vote_seconds: Option<u64>,
+}
+
+/// The defaults of the local governance's parameters and neurons: the values of
+/// `sns/sns_init.yaml` (durations as the `sns` CLI reads them: a month is 30.44 days, a year
+/// 365.25 days).
+pub mod local_sns_defaults {
+    const E8S_PER_TOKEN: u64 = 100_000_000;
+    /// `Proposals.rejection_fee: 5_000 tokens`.
+    pub const REJECT_COST_E8S: u64 = 5_000 * E8S_PER_TOKEN;
+    /// `Voting.minimum_dissolve_delay: 1 month`.
+    pub const NEURON_MINIMUM_DISSOLVE_DELAY_TO_VOTE_SECONDS: u64 = 2_630_016;
+    /// `Proposals.maximum_wait_for_quiet_deadline_extension: 1 day` (also the real default).
+    pub const WAIT_FOR_QUIET_DEADLINE_INCREASE_SECONDS: u64 = 86_400;
+    /// A developer neuron of `Distribution.Neurons`: `stake: 10_000_000 tokens` ...
+    pub const NEURON_STAKE_E8S: u64 = 10_000_000 * E8S_PER_TOKEN;
+    /// ... `dissolve_delay: 1 year`.
+    pub const NEURON_DISSOLVE_DELAY_SECONDS: u64 = 31_557_600;
+}
+
 // ------------------------------------------------------------------ init argument of the local governance
 
 /// Init argument of the local SNS governance canister (`standins/sns_governance`). The real
 /// SNS governance takes a very different `Governance` record (neurons come from the swap); this
-/// one creates fixed neurons directly.
+/// one creates fixed neurons directly. The `opt` parameters default to [`local_sns_defaults`].
 #[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct GovernanceInitArgs {
     /// SNS root: executes upgrades and dapp registrations.
@@ -741,20 +826,40 @@ pub struct GovernanceInitArgs {
     /// The SNS ledger and swap, if any: custom functions may not target them.
     pub ledger_canister_id: Option<Principal>,
     pub swap_canister_id: Option<Principal>,
-    /// The neurons, with distinct, non-empty ids and positive voting power (at least one).
+    /// The neurons, with distinct, non-empty ids and positive voting power (at least one of
+    /// them with the minimum dissolve delay to vote).
     pub neurons: Vec<InitialNeuron>,
     /// How long proposals stay open at most (seconds, at least 1).
     pub initial_voting_period_seconds: u64,
+    pub reject_cost_e8s: Option<u64>,
+    pub neuron_minimum_dissolve_delay_to_vote_seconds: Option<u64>,
+    /// At least 1.
+    pub wait_for_quiet_deadline_increase_seconds: Option<u64>,
 }
 
 /// A neuron of the local governance: its id (also its `subaccount` in `manage_neuron`), the only
-/// principal allowed to use it, and its fixed voting power.
+/// principal allowed to use it, its fixed voting power, its stake (`cached_neuron_stake_e8s`;
+/// proposing needs at least the rejection fee) and its dissolve delay (not dissolving; voting
+/// and proposing need at least the minimum). Stake and dissolve delay default to
+/// [`local_sns_defaults`].
 #[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct InitialNeuron {
     #[serde(with = "serde_bytes")]
     pub id: Vec<u8>,
     pub controller: Principal,
     pub voting_power: u64,
+    pub stake_e8s: Option<u64>,
+    pub dissolve_delay_seconds: Option<u64>,
+}
+
+impl InitialNeuron {
+    pub fn stake_e8s(&self) -> u64 {
+        self.stake_e8s.unwrap_or(local_sns_defaults::NEURON_STAKE_E8S)
+    }
+
+    pub fn dissolve_delay_seconds(&self) -> u64 {
+        self.dissolve_delay_seconds.unwrap_or(local_sns_defaults::NEURON_DISSOLVE_DELAY_SECONDS)
+    }
 }
 
 // ------------------------------------------------------------------ helpers

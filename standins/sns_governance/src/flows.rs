@@ -42,6 +42,7 @@ async fn make_proposal(
     process_now();
     let (neuron, submission, root) = state::with(|g| {
         let neuron = g.authorize(caller, subaccount)?;
+        g.check_proposer(&neuron)?;
         Ok::<_, GovernanceError>((neuron, g.prepare(&proposal)?, g.root))
     })?;
     let rendering = match submission.check {

@@ -3,7 +3,12 @@
 //! bookkeeping of executions (whose inter-canister calls `flows` makes).
 //!
 //! Voting rules (simplified from the real SNS, see `docs/sns-local.md`):
-//! * every neuron gets a ballot with its fixed voting power when a proposal is made; the
+//! * as the real SNS (`make_proposal`): only a neuron whose dissolve delay is at least
+//!   `neuron_minimum_dissolve_delay_to_vote_seconds` may propose, and only if its stake (minus
+//!   its fees) is at least `reject_cost_e8s`; the fee is charged at submission
+//!   (`neuron_fees_e8s`) and given back when the proposal is adopted;
+//! * every neuron with at least the minimum dissolve delay gets a ballot with its fixed voting
+//!   power when a proposal is made (the others get none and are not in the total); the
 //!   proposer's neuron votes yes at once;
 //! * thresholds by topic criticality, as the real SNS (`proposal_criticality`): proposals on a
 //!   critical topic (DaoCommunitySettings, TreasuryAssetManagement, CriticalDappOperations)
@@ -13,13 +18,14 @@
 //!   voting power (adopted) or no is at least the rest of it (rejected);
 //! * otherwise at its deadline, by both thresholds on the votes cast;
 //! * voting periods as the real SNS (`Action::voting_duration_parameters`): a normal proposal is
-//!   open `initial_voting_period_seconds` with a wait-for-quiet increase of 1 day (the real
-//!   default parameter); a critical one at least 5 days with at least 2.5 days;
+//!   open `initial_voting_period_seconds` with the wait-for-quiet increase parameter (default
+//!   1 day); a critical one at least 5 days with at least 2.5 days;
 //! * wait-for-quiet as the real SNS (`ProposalData::evaluate_wait_for_quiet`): a vote that turns
 //!   the result (yes > no becomes yes <= no, or back) before any absolute majority moves the
 //!   deadline to `now + W + (initial - elapsed) / 2` if that is later, so at most
 //!   `initial + 2 W` after creation;
-//! * no following, no rewards, no rejection fee (neurons have no stake here).
+//! * no following, no rewards; a neuron's voting power is fixed (its stake and fees do not
+//!   change it) and it never dissolves.
 
 use crate::validation::{self, Functions};
 use candid::{CandidType, Principal};
@@ -49,6 +55,11 @@ pub struct Governance {
     pub upgrade_in_progress: Option<u64>,
     /// Adopted proposals whose execution has started and not finished.
     pub executing: BTreeSet<u64>,
+    /// The nervous system parameters (`opt`: state saved by an earlier version has none; the
+    /// accessors then take the defaults).
+    pub reject_cost_e8s: Option<u64>,
+    pub neuron_minimum_dissolve_delay_to_vote_seconds: Option<u64>,
+    pub wait_for_quiet_deadline_increase_seconds: Option<u64>,
 }
 
 /// What a submission still needs after the checks governance makes by itself.
@@ -91,15 +102,41 @@ fn invalid(m: impl Into<String>) -> GovernanceError {
     err(ErrorType::InvalidProposal, format!("Invalid proposal: {}", m.into()))
 }
 
+/// The refusal of an action the real SNS has and the local one does not execute.
+fn unsupported_by_local_sns(action: &Action) -> String {
+    let name = match action {
+        Action::TransferSnsTreasuryFunds(_) => "TransferSnsTreasuryFunds",
+        Action::ManageDappCanisterSettings(_) => "ManageDappCanisterSettings",
+        _ => "this action",
+    };
+    format!("{name} is not supported by the local SNS (it has no treasury and leaves canister settings to the tests); the real SNS executes it")
+}
+
 impl Governance {
     /// Validates the init argument: at least one neuron, distinct non-empty ids, positive voting
-    /// power, a voting period of at least one second.
+    /// power, a voting period and a wait-for-quiet increase of at least one second, and at
+    /// least one neuron with the minimum dissolve delay to vote.
     pub fn new(init: GovernanceInitArgs, governance_id: Principal, now: u64) -> Result<Self, String> {
+        use platform_types::sns::local_sns_defaults as defaults;
         if init.neurons.is_empty() {
             return Err("at least one neuron is needed".into());
         }
         if init.initial_voting_period_seconds == 0 {
             return Err("initial_voting_period_seconds must be at least 1".into());
+        }
+        let wait_for_quiet = init
+            .wait_for_quiet_deadline_increase_seconds
+            .unwrap_or(defaults::WAIT_FOR_QUIET_DEADLINE_INCREASE_SECONDS);
+        if wait_for_quiet == 0 {
+            return Err("wait_for_quiet_deadline_increase_seconds must be at least 1".into());
+        }
+        let min_dissolve_delay = init
+            .neuron_minimum_dissolve_delay_to_vote_seconds
+            .unwrap_or(defaults::NEURON_MINIMUM_DISSOLVE_DELAY_TO_VOTE_SECONDS);
+        if !init.neurons.iter().any(|n| n.dissolve_delay_seconds() >= min_dissolve_delay) {
+            return Err(format!(
+                "no neuron has the minimum dissolve delay to vote ({min_dissolve_delay} s): nobody could propose or vote"
+            ));
         }
         let mut neurons = init.neurons;
         neurons.sort_by(|a, b| a.id.cmp(&b.id));
@@ -130,7 +167,76 @@ impl Governance {
             functions: Functions::new(),
             upgrade_in_progress: None,
             executing: BTreeSet::new(),
+            reject_cost_e8s: Some(init.reject_cost_e8s.unwrap_or(defaults::REJECT_COST_E8S)),
+            neuron_minimum_dissolve_delay_to_vote_seconds: Some(min_dissolve_delay),
+            wait_for_quiet_deadline_increase_seconds: Some(wait_for_quiet),
         })
+    }
+
+    /// The parameters in force (`get_nervous_system_parameters`).
+    pub fn parameters(&self) -> NervousSystemParameters {
+        use platform_types::sns::local_sns_defaults as defaults;
+        NervousSystemParameters {
+            reject_cost_e8s: Some(self.reject_cost_e8s.unwrap_or(defaults::REJECT_COST_E8S)),
+            initial_voting_period_seconds: Some(self.initial_voting_period_seconds),
+            wait_for_quiet_deadline_increase_seconds: Some(
+                self.wait_for_quiet_deadline_increase_seconds
+                    .unwrap_or(defaults::WAIT_FOR_QUIET_DEADLINE_INCREASE_SECONDS),
+            ),
+            neuron_minimum_dissolve_delay_to_vote_seconds: Some(
+                self.neuron_minimum_dissolve_delay_to_vote_seconds
+                    .unwrap_or(defaults::NEURON_MINIMUM_DISSOLVE_DELAY_TO_VOTE_SECONDS),
+            ),
+        }
+    }
+
+    fn reject_cost(&self) -> u64 {
+        self.parameters().reject_cost_e8s.unwrap_or_default()
+    }
+
+    fn min_dissolve_delay_to_vote(&self) -> u64 {
+        self.parameters().neuron_minimum_dissolve_delay_to_vote_seconds.unwrap_or_default()
+    }
+
+    /// Whether a neuron may vote (and gets a ballot): its dissolve delay is at least the minimum.
+    fn eligible_to_vote(&self, n: &InitialNeuron) -> bool {
+        n.dissolve_delay_seconds() >= self.min_dissolve_delay_to_vote()
+    }
+
+    /// The rejection fees a neuron owes: as on the real SNS, each proposal charges
+    /// `reject_cost_e8s` at submission and gives it back when adopted, so the fees are those of
+    /// its proposals that are open or were not adopted (proposals are never purged here).
+    pub fn neuron_fees_e8s(&self, neuron: &[u8]) -> u64 {
+        self.proposals
+            .values()
+            .filter(|p| p.proposer.as_ref().is_some_and(|id| id.id == neuron))
+            .filter(|p| p.decided_timestamp_seconds == 0 || !p.is_accepted())
+            .map(|p| p.reject_cost_e8s)
+            .fold(0, u64::saturating_add)
+    }
+
+    /// The real SNS's `stake_e8s`: the cached stake minus the fees.
+    pub fn neuron_stake_e8s(&self, n: &InitialNeuron) -> u64 {
+        n.stake_e8s().saturating_sub(self.neuron_fees_e8s(&n.id))
+    }
+
+    /// The checks of the real `make_proposal` on the proposer (after `authorize`): the minimum
+    /// dissolve delay to vote, and a stake of at least the rejection fee.
+    pub fn check_proposer(&self, proposer: &NeuronId) -> Result<(), GovernanceError> {
+        let n = self
+            .neuron(&proposer.id)
+            .ok_or_else(|| err(ErrorType::NotFound, format!("No neuron for given NeuronId {proposer}.")))?;
+        let (delay, min) = (n.dissolve_delay_seconds(), self.min_dissolve_delay_to_vote());
+        if delay < min {
+            return Err(err(
+                ErrorType::PreconditionFailed,
+                format!("The proposer's dissolve delay {delay} is less than the minimum required dissolve delay of {min}"),
+            ));
+        }
+        if self.neuron_stake_e8s(n) < self.reject_cost() {
+            return Err(err(ErrorType::PreconditionFailed, "Neuron doesn't have enough stake to submit proposal."));
+        }
+        Ok(())
     }
 
     /// Canisters custom functions may not call, and that are not dapp canisters. The real SNS
@@ -195,6 +301,10 @@ impl Governance {
             Action::RegisterDappCanisters(r) => {
                 ready(validation::validate_register_dapps(r, &self.reserved_canisters()).map_err(invalid)?)
             }
+            // The local SNS has no treasury and does not change canister settings (docs/sns-local.md).
+            Action::TransferSnsTreasuryFunds(_) | Action::ManageDappCanisterSettings(_) => {
+                return Err(invalid(unsupported_by_local_sns(action)))
+            }
         })
     }
 
@@ -208,6 +318,7 @@ impl Governance {
         now: u64,
     ) -> Result<ProposalId, GovernanceError> {
         self.prepare(&proposal)?;
+        self.check_proposer(proposer)?;
         let action = proposal.action.as_ref().expect("prepare checked the action");
         let topic = match action {
             Action::ExecuteGenericNervousSystemFunction(e) => {
@@ -216,13 +327,15 @@ impl Governance {
             a => a.native_topic(),
         };
         let thresholds = Thresholds::of_topic(topic);
-        let durations = VotingDurations::of_topic(topic, self.initial_voting_period_seconds);
+        let wait_for_quiet = self.parameters().wait_for_quiet_deadline_increase_seconds.unwrap_or_default();
+        let durations = VotingDurations::of_topic(topic, self.initial_voting_period_seconds, wait_for_quiet);
         let id = self.next_proposal_id;
         self.next_proposal_id += 1;
         let proposer_hex = proposer.to_hex();
         let ballots: Vec<(String, Ballot)> = self
             .neurons
             .iter()
+            .filter(|n| self.eligible_to_vote(n))
             .map(|n| {
                 let key = to_hex(&n.id);
                 let voted = key == proposer_hex;
@@ -252,7 +365,7 @@ impl Governance {
                 reward_event_end_timestamp_seconds: None,
                 proposal_creation_timestamp_seconds: now,
                 initial_voting_period_seconds: durations.initial_voting_period_seconds,
-                reject_cost_e8s: 0,
+                reject_cost_e8s: self.reject_cost(),
                 latest_tally: Some(tally),
                 wait_for_quiet_deadline_increase_seconds: durations.wait_for_quiet_deadline_increase_seconds,
                 decided_timestamp_seconds: 0,
@@ -413,6 +526,10 @@ impl Governance {
                 }
             }
             Action::RegisterDappCanisters(r) => Execution::RegisterDapps(r.canister_ids),
+            // Refused at submission; only reachable from a proposal stored by another version.
+            a @ (Action::TransferSnsTreasuryFunds(_) | Action::ManageDappCanisterSettings(_)) => {
+                done(self, Err(invalid(unsupported_by_local_sns(&a))))
+            }
         }
     }
 
@@ -519,8 +636,8 @@ impl Governance {
         GetNeuronResponse { result: Some(result) }
     }
 
-    /// A neuron as the real SNS shows it: its stake is its voting power; its controller may
-    /// submit proposals and vote.
+    /// A neuron as the real SNS shows it: its stake, its fees, its (fixed, not dissolving)
+    /// dissolve delay; its controller may submit proposals and vote.
     fn neuron_view(&self, n: &InitialNeuron) -> Neuron {
         Neuron {
             id: Some(NeuronId { id: n.id.clone() }),
@@ -528,7 +645,9 @@ impl Governance {
                 principal: Some(n.controller),
                 permission_type: vec![neuron_permission_types::SUBMIT_PROPOSAL, neuron_permission_types::VOTE],
             }],
-            cached_neuron_stake_e8s: n.voting_power,
+            cached_neuron_stake_e8s: n.stake_e8s(),
+            neuron_fees_e8s: self.neuron_fees_e8s(&n.id),
+            dissolve_state: Some(DissolveState::DissolveDelaySeconds(n.dissolve_delay_seconds())),
             created_timestamp_seconds: self.genesis_timestamp_seconds,
             aging_since_timestamp_seconds: self.genesis_timestamp_seconds,
             voting_power_percentage_multiplier: 100,
@@ -590,21 +709,19 @@ pub struct VotingDurations {
     pub wait_for_quiet_deadline_increase_seconds: u64,
 }
 
-/// The real SNS's default `wait_for_quiet_deadline_increase_seconds` (`NervousSystemParameters::
-/// with_default_values`); this governance has no parameters to change it.
-pub const WAIT_FOR_QUIET_DEADLINE_INCREASE_SECONDS: u64 = 86_400;
 /// Lower bounds for critical proposals (the real `voting_duration_parameters`).
 pub const CRITICAL_MIN_INITIAL_VOTING_PERIOD_SECONDS: u64 = 5 * 86_400;
 pub const CRITICAL_MIN_WAIT_FOR_QUIET_DEADLINE_INCREASE_SECONDS: u64 = 5 * 86_400 / 2;
 
 impl VotingDurations {
     /// A critical topic gets at least 5 days and a wait-for-quiet increase of at least 2.5
-    /// days; any other, or none, the configured period and the default increase.
-    pub fn of_topic(topic: Option<Topic>, initial_voting_period_seconds: u64) -> VotingDurations {
-        let normal = VotingDurations {
-            initial_voting_period_seconds,
-            wait_for_quiet_deadline_increase_seconds: WAIT_FOR_QUIET_DEADLINE_INCREASE_SECONDS,
-        };
+    /// days; any other, or none, the configured period and increase.
+    pub fn of_topic(
+        topic: Option<Topic>,
+        initial_voting_period_seconds: u64,
+        wait_for_quiet_deadline_increase_seconds: u64,
+    ) -> VotingDurations {
+        let normal = VotingDurations { initial_voting_period_seconds, wait_for_quiet_deadline_increase_seconds };
         if topic.is_some_and(Topic::is_critical) {
             VotingDurations {
                 initial_voting_period_seconds: initial_voting_period_seconds
@@ -761,7 +878,13 @@ mod tests {
     fn gov() -> Governance {
         let neurons = [(1u8, 40u64), (2, 35), (3, 25)]
             .into_iter()
-            .map(|(n, vp)| InitialNeuron { id: vec![n; 32], controller: p(n), voting_power: vp })
+            .map(|(n, vp)| InitialNeuron {
+                id: vec![n; 32],
+                controller: p(n),
+                voting_power: vp,
+                stake_e8s: None,
+                dissolve_delay_seconds: None,
+            })
             .collect();
         let init = GovernanceInitArgs {
             root_canister_id: p(ROOT),
@@ -769,6 +892,9 @@ mod tests {
             swap_canister_id: None,
             neurons,
             initial_voting_period_seconds: PERIOD,
+            reject_cost_e8s: None,
+            neuron_minimum_dissolve_delay_to_vote_seconds: None,
+            wait_for_quiet_deadline_increase_seconds: None,
         };
         Governance::new(init, p(GOV), T0).unwrap()
     }
@@ -796,6 +922,19 @@ mod tests {
         proposal(Action::Motion(Motion { motion_text: "go".into() }))
     }
 
+    #[test]
+    fn treasury_transfers_and_canister_settings_are_refused_by_name() {
+        use platform_types::sns::{ManageDappCanisterSettings, TransferSnsTreasuryFunds};
+        let g = gov();
+        let transfer = Action::TransferSnsTreasuryFunds(TransferSnsTreasuryFunds { from_treasury: 2, amount_e8s: 1, ..Default::default() });
+        let settings = Action::ManageDappCanisterSettings(ManageDappCanisterSettings { canister_ids: vec![p(70)], ..Default::default() });
+        for (action, name) in [(transfer, "TransferSnsTreasuryFunds"), (settings, "ManageDappCanisterSettings")] {
+            let e = g.prepare(&proposal(action)).err().expect("refused");
+            assert_eq!(e.error_type, ErrorType::InvalidProposal as i32);
+            assert!(e.error_message.contains(&format!("{name} is not supported by the local SNS")), "{}", e.error_message);
+        }
+    }
+
     /// Submits as neuron `n` (all checks passing) and returns the id.
     fn submit(g: &mut Governance, n: u8, pr: Proposal, now: u64) -> u64 {
         let neuron = g.authorize(p(n), &nid(n).id).unwrap();
@@ -813,27 +952,47 @@ mod tests {
 
     #[test]
     fn init_is_validated() {
-        let ok = |neurons: Vec<InitialNeuron>, period| {
-            Governance::new(
-                GovernanceInitArgs {
-                    root_canister_id: p(1),
-                    ledger_canister_id: None,
-                    swap_canister_id: None,
-                    neurons,
-                    initial_voting_period_seconds: period,
-                },
-                p(2),
-                T0,
-            )
+        let init = |neurons: Vec<InitialNeuron>, period| GovernanceInitArgs {
+            root_canister_id: p(1),
+            ledger_canister_id: None,
+            swap_canister_id: None,
+            neurons,
+            initial_voting_period_seconds: period,
+            reject_cost_e8s: None,
+            neuron_minimum_dissolve_delay_to_vote_seconds: None,
+            wait_for_quiet_deadline_increase_seconds: None,
         };
-        let n = |id: u8, vp| InitialNeuron { id: vec![id], controller: p(id), voting_power: vp };
+        let ok = |neurons: Vec<InitialNeuron>, period| Governance::new(init(neurons, period), p(2), T0);
+        let n = |id: u8, vp| InitialNeuron {
+            id: vec![id],
+            controller: p(id),
+            voting_power: vp,
+            stake_e8s: None,
+            dissolve_delay_seconds: None,
+        };
         assert!(ok(vec![n(1, 1)], 1).is_ok());
         assert!(ok(vec![], 1).is_err());
         assert!(ok(vec![n(1, 1)], 0).is_err());
         assert!(ok(vec![n(1, 0)], 1).is_err());
         assert!(ok(vec![n(1, 1), n(1, 2)], 1).unwrap_err().contains("twice"));
-        assert!(ok(vec![InitialNeuron { id: vec![], controller: p(1), voting_power: 1 }], 1).is_err());
+        assert!(ok(vec![InitialNeuron { id: vec![], ..n(1, 1) }], 1).is_err());
         assert!(ok(vec![n(1, u64::MAX), n(2, 1)], 1).is_err());
+        let short = InitialNeuron { dissolve_delay_seconds: Some(60), ..n(1, 1) };
+        assert!(ok(vec![short.clone()], 1).unwrap_err().contains("minimum dissolve delay"));
+        assert!(ok(vec![short, n(2, 1)], 1).is_ok(), "one eligible neuron is enough");
+        let no_wait = GovernanceInitArgs { wait_for_quiet_deadline_increase_seconds: Some(0), ..init(vec![n(1, 1)], 1) };
+        assert!(Governance::new(no_wait, p(2), T0).unwrap_err().contains("wait_for_quiet"));
+        // The defaults are sns_init.yaml's.
+        let g = ok(vec![n(1, 1)], 7).unwrap();
+        assert_eq!(
+            g.parameters(),
+            NervousSystemParameters {
+                reject_cost_e8s: Some(500_000_000_000),
+                initial_voting_period_seconds: Some(7),
+                wait_for_quiet_deadline_increase_seconds: Some(86_400),
+                neuron_minimum_dissolve_delay_to_vote_seconds: Some(2_630_016),
+            }
+        );
     }
 
     #[test]
@@ -1003,10 +1162,16 @@ mod tests {
         // A longer configured period is kept for both.
         let long = 6 * 86_400;
         assert_eq!(
-            VotingDurations::of_topic(Some(Topic::CriticalDappOperations), long),
+            VotingDurations::of_topic(Some(Topic::CriticalDappOperations), long, 86_400),
             VotingDurations { initial_voting_period_seconds: long, wait_for_quiet_deadline_increase_seconds: 216_000 }
         );
-        assert_eq!(VotingDurations::of_topic(None, long).initial_voting_period_seconds, long);
+        assert_eq!(VotingDurations::of_topic(None, long, 86_400).initial_voting_period_seconds, long);
+        // The configured increase applies to normal proposals; critical ones get at least 2.5 days.
+        assert_eq!(VotingDurations::of_topic(None, long, 3_600).wait_for_quiet_deadline_increase_seconds, 3_600);
+        assert_eq!(
+            VotingDurations::of_topic(Some(Topic::TreasuryAssetManagement), long, 3_600).wait_for_quiet_deadline_increase_seconds,
+            216_000
+        );
     }
 
     /// Issue 12 acceptance: a vote that flips the result extends the deadline to
@@ -1074,6 +1239,122 @@ mod tests {
         g.process(T0 + 7);
         assert_eq!(status(&g, id), ProposalDecisionStatus::Rejected);
         assert_eq!(g.proposals[&id].deadline_timestamp_seconds(), T0 + 6 + PERIOD);
+    }
+
+    const FEE: u64 = 500_000_000_000;
+
+    /// Neurons 1, 2, 3 as `gov()`, with the given stakes and dissolve delays.
+    fn gov_with_neurons(stakes: [u64; 3], delays: [u64; 3]) -> Governance {
+        let mut g = gov();
+        for ((n, stake), delay) in g.neurons.iter_mut().zip(stakes).zip(delays) {
+            n.stake_e8s = Some(stake);
+            n.dissolve_delay_seconds = Some(delay);
+        }
+        g
+    }
+
+    fn fees(g: &Governance, n: u8) -> u64 {
+        g.neuron_fees_e8s(&nid(n).id)
+    }
+
+    #[test]
+    fn a_proposer_needs_a_stake_of_at_least_the_rejection_fee() {
+        let year = 31_557_600;
+        let mut g = gov_with_neurons([FEE, FEE - 1, 2 * FEE], [year; 3]);
+        let e = g.check_proposer(&nid(2)).unwrap_err();
+        assert_eq!(e.error_type, ErrorType::PreconditionFailed as i32);
+        assert_eq!(e.error_message, "Neuron doesn't have enough stake to submit proposal.");
+        // create_proposal checks again (the state may change while the validator is called).
+        let e = g.create_proposal(&nid(2), motion(), String::new(), T0).unwrap_err();
+        assert!(e.error_message.contains("enough stake"));
+        assert!(g.proposals.is_empty());
+        // Exactly the fee is enough; the fee is then owed, so a second proposal is refused
+        // while the first is open.
+        let first = submit(&mut g, 1, motion(), T0);
+        assert_eq!(g.proposals[&first].reject_cost_e8s, FEE);
+        assert_eq!(fees(&g, 1), FEE);
+        assert!(g.check_proposer(&nid(1)).unwrap_err().error_message.contains("enough stake"));
+        let view = |g: &Governance, n: u8| match g.get_neuron(&GetNeuron { neuron_id: Some(nid(n)) }).result {
+            Some(GetNeuronResult::Neuron(n)) => n,
+            r => panic!("{r:?}"),
+        };
+        assert_eq!((view(&g, 1).cached_neuron_stake_e8s, view(&g, 1).neuron_fees_e8s), (FEE, FEE));
+        // Neuron 3 has twice the fee: two open proposals at once.
+        submit(&mut g, 3, motion(), T0);
+        submit(&mut g, 3, motion(), T0);
+        assert_eq!(fees(&g, 3), 2 * FEE);
+        assert!(g.check_proposer(&nid(3)).is_err());
+    }
+
+    #[test]
+    fn the_fee_is_given_back_on_adoption_and_kept_on_rejection() {
+        let mut g = gov();
+        let adopted = submit(&mut g, 1, motion(), T0);
+        let rejected = submit(&mut g, 1, motion(), T0);
+        let open = submit(&mut g, 1, motion(), T0);
+        assert_eq!(fees(&g, 1), 3 * FEE, "charged at submission");
+        vote(&mut g, 2, adopted, Vote::Yes, T0 + 1).unwrap();
+        vote(&mut g, 2, rejected, Vote::No, T0 + 1).unwrap();
+        vote(&mut g, 3, rejected, Vote::No, T0 + 1).unwrap();
+        assert_eq!(g.process(T0 + 1), vec![adopted]);
+        assert_eq!(status(&g, rejected), ProposalDecisionStatus::Rejected);
+        assert_eq!(fees(&g, 1), 2 * FEE, "the adopted one costs nothing; rejected and open are owed");
+        // Adopted then failed at execution: still adopted, the fee stays given back.
+        g.begin_execution(adopted, T0 + 2);
+        g.finish_execution(adopted, Err(err(ErrorType::External, "trapped")), T0 + 2);
+        assert_eq!(fees(&g, 1), 2 * FEE);
+        // The open one is adopted at its deadline (yes 40, no 0): given back too.
+        assert_eq!(g.process(T0 + PERIOD), vec![open]);
+        assert_eq!(fees(&g, 1), FEE);
+        assert_eq!(fees(&g, 2), 0, "voting costs nothing");
+        // A fee of 0 charges nothing and lets any stake propose.
+        let mut g = gov_with_neurons([0, 0, 0], [31_557_600; 3]);
+        g.reject_cost_e8s = Some(0);
+        let id = submit(&mut g, 1, motion(), T0);
+        assert_eq!((g.proposals[&id].reject_cost_e8s, fees(&g, 1)), (0, 0));
+    }
+
+    #[test]
+    fn a_neuron_under_the_minimum_dissolve_delay_neither_proposes_nor_votes_nor_counts() {
+        let month = 2_630_016;
+        // Neuron 2 (35 of 100) is one second short.
+        let mut g = gov_with_neurons([FEE; 3], [month, month - 1, month]);
+        let e = g.check_proposer(&nid(2)).unwrap_err();
+        assert_eq!(e.error_type, ErrorType::PreconditionFailed as i32);
+        assert_eq!(
+            e.error_message,
+            "The proposer's dissolve delay 2630015 is less than the minimum required dissolve delay of 2630016"
+        );
+        let id = submit(&mut g, 1, motion(), T0);
+        let pd = &g.proposals[&id];
+        assert!(pd.ballot(&nid(2)).is_none(), "no ballot");
+        assert_eq!(pd.ballots.len(), 2);
+        assert_eq!(pd.latest_tally.map(|t| (t.yes, t.total)), Some((40, 65)), "the total counts eligible neurons only");
+        let e = vote(&mut g, 2, id, Vote::No, T0 + 1).unwrap_err();
+        assert_eq!((e.error_type, e.error_message.as_str()), (ErrorType::NotAuthorized as i32, "Neuron not eligible to vote on proposal."));
+        // 40 of 65 eligible is an absolute majority: adopted once processed.
+        assert_eq!(g.process(T0 + 1), vec![id]);
+        // With every neuron eligible, 40 of 100 is not.
+        let mut g = gov();
+        let id = submit(&mut g, 1, motion(), T0);
+        assert_eq!(g.process(T0), Vec::<u64>::new());
+        assert_eq!(status(&g, id), ProposalDecisionStatus::Open);
+    }
+
+    #[test]
+    fn get_proposal_shows_the_thresholds_in_basis_points() {
+        let mut g = gov();
+        let normal = submit(&mut g, 1, motion(), T0);
+        let critical = submit(&mut g, 1, add_function_proposal(), T0);
+        let shown = |id| match g.get_proposal(&GetProposal { proposal_id: Some(ProposalId { id }) }).result {
+            Some(GetProposalResult::Proposal(p)) => (
+                p.minimum_yes_proportion_of_total.and_then(|x| x.basis_points),
+                p.minimum_yes_proportion_of_exercised.and_then(|x| x.basis_points),
+            ),
+            r => panic!("{r:?}"),
+        };
+        assert_eq!(shown(normal), (Some(300), Some(5_000)));
+        assert_eq!(shown(critical), (Some(2_000), Some(6_700)));
     }
 
     #[test]
@@ -1366,7 +1647,9 @@ mod tests {
         let g = gov();
         let all = g.list_neurons(&ListNeurons::default()).neurons;
         assert_eq!(all.iter().map(|n| n.id.clone().unwrap()).collect::<Vec<_>>(), vec![nid(1), nid(2), nid(3)]);
-        assert_eq!(all[0].cached_neuron_stake_e8s, 40);
+        assert_eq!(all[0].cached_neuron_stake_e8s, 1_000_000_000_000_000, "10 M tokens by default");
+        assert_eq!(all[0].dissolve_state, Some(DissolveState::DissolveDelaySeconds(31_557_600)), "1 year by default");
+        assert_eq!(all[0].neuron_fees_e8s, 0);
         assert_eq!(all[0].permissions[0].principal, Some(p(1)));
         let of2 = g.list_neurons(&ListNeurons { of_principal: Some(p(2)), ..Default::default() }).neurons;
         assert_eq!(of2.len(), 1);

@@ -1,7 +1,7 @@
 //! `sns_governance`: a local stand-in for SNS governance, for localnet tests and the demo. It
 //! serves the real SNS governance Candid for the methods and cases this project uses
-//! (`platform_types::sns`), with simplified voting: fixed neurons from the init argument,
-//! decisions by absolute majority or, at the deadline, by the votes cast. What differs from the
+//! (`platform_types::sns`), with the real voting rules on fixed neurons from the init argument
+//! (thresholds and periods by topic, wait-for-quiet, rejection fee, minimum dissolve delay). What differs from the
 //! real SNS is listed in `docs/sns-local.md`. Test infrastructure, never deployed.
 //!
 //! Entry points only; the logic lives in the modules: `governance` (state and rules, plain
@@ -75,6 +75,13 @@ fn list_neurons(req: ListNeurons) -> ListNeuronsResponse {
 #[ic_cdk::query]
 fn get_neuron(req: GetNeuron) -> GetNeuronResponse {
     state::with(|g| g.get_neuron(&req))
+}
+
+/// The parameters this governance applies (rejection fee, voting periods, minimum dissolve
+/// delay to vote); the real record's other fields are left out.
+#[ic_cdk::query]
+fn get_nervous_system_parameters(_: ()) -> NervousSystemParameters {
+    state::with(|g| g.parameters())
 }
 
 /// Always `Normal` (there is no swap).

@@ -38,16 +38,23 @@ fn check_governance(method: &str) {
     }
 }
 
-/// Installs code on a canister root controls (governance only): stops it first when
-/// `stop_before_installing`, installs (`install_chunked_code` when `chunked_canister_wasm` is
-/// set), and starts it again even when the install failed. Traps on failure, so governance sees
-/// the error.
+/// Installs code on a canister root controls (governance only), as the real root does: it only
+/// checks the caller, starts the change in the background and answers at once. The change stops
+/// the canister first when `stop_before_installing`, installs (`install_chunked_code` when
+/// `chunked_canister_wasm` is set), and starts it again even when the install failed; its
+/// outcome is only logged. So governance marks an upgrade proposal Executed when this answers,
+/// even if the install then fails (e.g. `post_upgrade` traps): a failed upgrade shows in the
+/// canister's module hash, not in the proposal.
 #[ic_cdk::update]
 async fn change_canister(req: ChangeCanisterRequest) {
     check_governance("change_canister");
-    if let Err(e) = change(req).await {
-        ic_cdk::trap(e);
-    }
+    let target = req.canister_id;
+    ic_cdk::futures::spawn(async move {
+        match change(req).await {
+            Ok(()) => ic_cdk::println!("change_canister: canister {target} changed"),
+            Err(e) => ic_cdk::println!("change_canister: {e}"),
+        }
+    });
 }
 
 async fn change(req: ChangeCanisterRequest) -> Result<(), String> {

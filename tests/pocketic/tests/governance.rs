@@ -110,9 +110,12 @@ fn dao(hard_limit: u64) -> Dao {
         swap_canister_id: None,
         neurons: NEURONS
             .iter()
-            .map(|&(n, voting_power)| InitialNeuron { id: neuron(n).id, controller: neuron_controller(n), voting_power })
+            .map(|&(n, voting_power)| InitialNeuron { id: neuron(n).id, controller: neuron_controller(n), voting_power, stake_e8s: None, dissolve_delay_seconds: None })
             .collect(),
         initial_voting_period_seconds: VOTING_PERIOD_SECS,
+        reject_cost_e8s: None,
+        neuron_minimum_dissolve_delay_to_vote_seconds: None,
+        wait_for_quiet_deadline_increase_seconds: None,
     };
     pic.install_canister(gov, wasm("sns_governance"), encode_one(init).unwrap(), Some(deployer()));
     let init = SnsRootCanister { governance_canister_id: Some(gov), dapp_canister_ids: vec![hub, content], ..Default::default() };

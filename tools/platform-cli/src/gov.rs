@@ -4,6 +4,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
+use sha2::Digest;
 use candid::Principal;
 use ic_agent::Agent;
 use platform_types::sns::{
@@ -67,6 +68,47 @@ pub async fn submit(agent: &Agent, governance: Principal, proposal: Proposal, ti
     }
 }
 
+/// Waits (at most `timeout`) until `canister` runs the module whose SHA-256 is `wasm_hash`, read
+/// from the certified state (`read_state_canister_module_hash`), as any DAO member can. An upgrade
+/// proposal is Executed as soon as SNS root accepts it (root installs afterwards, as the real root
+/// does), so this is how a failed upgrade (e.g. a trapping `post_upgrade`) shows: the old hash
+/// stays. Errors name both hashes.
+pub async fn wait_for_module_hash(agent: &Agent, canister: Principal, wasm_hash: &[u8; 32], timeout: Duration) -> anyhow::Result<()> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let running = agent.read_state_canister_module_hash(canister).await.ok();
+        match module_hash_check(canister, running.as_deref(), wasm_hash) {
+            Ok(()) => return Ok(()),
+            Err(e) if Instant::now() > deadline => bail!("{e} after {} s: the upgrade failed after the proposal was executed", timeout.as_secs()),
+            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+}
+
+/// `Ok` when the module hash read for `canister` is `expected`.
+fn module_hash_check(canister: Principal, running: Option<&[u8]>, expected: &[u8; 32]) -> Result<(), String> {
+    match running {
+        Some(h) if h == expected => Ok(()),
+        Some(h) => Err(format!("canister {canister} runs module {} instead of the proposal's {}", hex::encode(h), hex::encode(expected))),
+        None => Err(format!("canister {canister}'s module hash cannot be read (no module?); the proposal's is {}", hex::encode(expected))),
+    }
+}
+
+/// Submits an upgrade proposal of `canister` to `wasm` and, once it is Executed, waits (bounded)
+/// until the canister runs that Wasm: an Executed proposal whose module never arrives becomes
+/// an outcome "Executed, but ...", not executed.
+pub async fn submit_upgrade(agent: &Agent, governance: Principal, proposal: Proposal, canister: Principal, wasm: &[u8], timeout: Duration) -> anyhow::Result<Outcome> {
+    let mut outcome = submit(agent, governance, proposal, timeout).await?;
+    if outcome.executed {
+        let hash: [u8; 32] = sha2::Sha256::digest(wasm).into();
+        if let Err(e) = wait_for_module_hash(agent, canister, &hash, timeout).await {
+            outcome.executed = false;
+            outcome.outcome = format!("Executed, but {e:#}");
+        }
+    }
+    Ok(outcome)
+}
+
 fn settled(data: &ProposalData) -> Option<String> {
     match data.status() {
         ProposalDecisionStatus::Executed => Some("Executed".into()),
@@ -76,5 +118,20 @@ fn settled(data: &ProposalData) -> Option<String> {
         )),
         ProposalDecisionStatus::Rejected => Some("Rejected".into()),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_module_hash_check_names_both_hashes() {
+        let canister = Principal::from_slice(&[7; 10]);
+        let expected = [1u8; 32];
+        assert_eq!(module_hash_check(canister, Some(&[1; 32]), &expected), Ok(()));
+        let e = module_hash_check(canister, Some(&[2; 32]), &expected).unwrap_err();
+        assert!(e.contains(&hex::encode([2u8; 32])) && e.contains(&hex::encode(expected)), "{e}");
+        assert!(module_hash_check(canister, None, &expected).unwrap_err().contains("cannot be read"));
     }
 }

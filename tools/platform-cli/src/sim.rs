@@ -796,14 +796,15 @@ async fn dao_day(ctx: Arc<Ctx>, day: u32, config: bool, toggle: bool, upgrade: b
             target: proposals::upgrade::Target::StakingHub,
             canister_id: hub,
             mode: proposals::upgrade::Mode::Upgrade,
-            wasm,
+            wasm: wasm.clone(),
             arg: proposals::commands::ArgSource::None,
             store_canister: None,
             confirm_reinstall: false,
             network: "local".into(),
         };
         let built = proposals::commands::upgrade(&gov::common(Some("Upgrade staking_hub: embeds a new shard release".into()), Some("Local simulation: a hub release that embeds a new user_profile shard Wasm; the hub rolls it out to its shards after a control_shard_rollout Start proposal.")), req, &mut Vec::new()).map_err(err)?;
-        let o = gov::submit(&agent, gov_id, built.proposal, Duration::from_secs(300)).await?;
+        // Executed means root accepted it; the module hash tells whether the hub really runs it.
+        let o = gov::submit_upgrade(&agent, gov_id, built.proposal, hub, &wasm, Duration::from_secs(300)).await?;
         let upgraded = o.executed;
         record(o, "UpgradeSnsControlledCanister staking_hub");
         if upgraded {
