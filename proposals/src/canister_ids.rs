@@ -150,6 +150,20 @@ impl SnsCanisterIds {
         }
         v
     }
+
+    /// Which SNS canister `id` is, if it is one.
+    pub fn name_of(&self, id: &Principal) -> Option<&'static str> {
+        [
+            (self.governance, "governance"),
+            (self.root, "root"),
+            (self.ledger, "ledger"),
+            (self.swap, "swap"),
+            (self.index, "index"),
+        ]
+        .into_iter()
+        .find(|(p, _)| p.as_ref() == Some(id))
+        .map(|(_, name)| name)
+    }
 }
 
 pub fn parse_principal(s: &str) -> Result<Principal, String> {

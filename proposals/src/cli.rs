@@ -47,9 +47,31 @@ pub struct CommonArgs {
     /// proposal.did and payload.bin here.
     #[arg(long, global = true, value_name = "DIR")]
     pub out: Option<PathBuf>,
-    /// Network of the canister ids and of the printed dfx commands.
-    #[arg(long, global = true, value_enum, default_value_t = Network::Ic)]
-    pub network: Network,
+    /// ic, local, or a URL: which ids of --canister-ids (a URL on 127.0.0.1/localhost reads the
+    /// local ones), the --network of the printed dfx commands, and where --submit, vote, list
+    /// and show go (ic = https://icp-api.io, local = http://127.0.0.1:4943).
+    #[arg(long, global = true, default_value = "ic", value_parser = parse_network)]
+    pub network: String,
+    /// Sign and send the proposal to SNS governance (needs --pem); without it nothing is sent.
+    #[arg(long, global = true)]
+    pub submit: bool,
+    /// The identity that signs (--submit, vote): a PEM file, Ed25519 ("PRIVATE KEY", as
+    /// `dfx identity export` and icp-cli write it) or secp256k1 ("EC PRIVATE KEY", dfx's default).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub pem: Option<PathBuf>,
+    /// The network's root key (DER), for a network other than the IC (`localnet serve` writes
+    /// <state-dir>/root_key.der).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub root_key: Option<PathBuf>,
+    /// SNS governance's id (instead of --sns-canister-ids).
+    #[arg(long, global = true, value_name = "PRINCIPAL")]
+    pub governance: Option<String>,
+    /// After --submit or vote: wait until the proposal is decided and executed (or failed).
+    #[arg(long, global = true)]
+    pub wait: bool,
+    /// The longest --wait, in seconds.
+    #[arg(long, global = true, default_value_t = 600, value_name = "SECS")]
+    pub wait_secs: u64,
     /// dfx's canister_ids.json ({ "staking_hub": { "ic": "<id>" }, ... }).
     #[arg(long, global = true, value_name = "PATH")]
     pub canister_ids: Option<PathBuf>,
@@ -59,19 +81,44 @@ pub struct CommonArgs {
     pub sns_canister_ids: Option<PathBuf>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Network {
-    Ic,
-    Local,
+fn parse_network(s: &str) -> Result<String, String> {
+    crate::network::network_url(s).map_err(|e| e.to_string())?;
+    Ok(s.trim_end_matches('/').to_string())
 }
 
-impl Network {
-    fn name(self) -> &'static str {
-        match self {
-            Network::Ic => "ic",
-            Network::Local => "local",
+/// Which ids of a dfx `canister_ids.json` a `--network` value reads.
+fn ids_network(network: &str) -> &str {
+    match network {
+        "ic" | "local" => network,
+        url => {
+            let host = url.split("://").nth(1).unwrap_or("").split(['/', ':']).next().unwrap_or("");
+            if host == "127.0.0.1" || host == "localhost" || host == "[" || host.ends_with(".localhost") {
+                "local"
+            } else {
+                "ic"
+            }
         }
     }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum VoteArg {
+    Yes,
+    No,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum TreasuryArg {
+    /// The SNS token treasury (governance's treasury subaccount on the SNS ledger).
+    Sns,
+    /// The ICP treasury (governance's account on the NNS ledger).
+    Icp,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogVisibilityArg {
+    Controllers,
+    Public,
 }
 
 #[derive(Subcommand, Debug)]
@@ -184,6 +231,78 @@ pub enum Cmd {
     },
     /// UpgradeSnsControlledCanister for staking_hub, learning_content or frontend_assets.
     Upgrade(UpgradeArgs),
+    /// RemoveGenericNervousSystemFunction: remove a custom proposal type (its id stays reserved).
+    RemoveFunction {
+        /// The custom function's id (1000 or more).
+        #[arg(long, value_parser = num::<u64>)]
+        id: u64,
+    },
+    /// RegisterDappCanisters: hand canisters to SNS root (root must already be a controller).
+    RegisterDapps {
+        /// A canister: a principal, or a name of --canister-ids; repeatable.
+        #[arg(long = "canister", required = true, value_name = "NAME|PRINCIPAL")]
+        canisters: Vec<String>,
+    },
+    /// TransferSnsTreasuryFunds (critical): pay from the SNS token or ICP treasury to an account.
+    TransferTreasury {
+        #[arg(long, value_enum)]
+        from: TreasuryArg,
+        /// The receiving principal.
+        #[arg(long, value_name = "PRINCIPAL")]
+        to: String,
+        /// The receiving subaccount, 64 hex digits (default: none).
+        #[arg(long, value_name = "HEX")]
+        to_subaccount: Option<String>,
+        /// The amount in e8s (1 token = 100_000_000).
+        #[arg(long, value_parser = num::<u64>)]
+        amount_e8s: u64,
+        /// The transfer's memo.
+        #[arg(long, value_parser = num::<u64>)]
+        memo: Option<u64>,
+    },
+    /// ManageDappCanisterSettings: change settings of dapp canisters (through SNS root).
+    ManageDappSettings {
+        /// A dapp canister: a principal, or a name of --canister-ids; repeatable.
+        #[arg(long = "canister", required = true, value_name = "NAME|PRINCIPAL")]
+        canisters: Vec<String>,
+        /// Percent (0..=100).
+        #[arg(long, value_parser = num::<u64>)]
+        compute_allocation: Option<u64>,
+        /// Bytes.
+        #[arg(long, value_parser = num::<u64>)]
+        memory_allocation: Option<u64>,
+        /// Seconds.
+        #[arg(long, value_parser = num::<u64>)]
+        freezing_threshold: Option<u64>,
+        /// Cycles.
+        #[arg(long, value_parser = num::<u64>)]
+        reserved_cycles_limit: Option<u64>,
+        /// Bytes.
+        #[arg(long, value_parser = num::<u64>)]
+        wasm_memory_limit: Option<u64>,
+        /// Bytes.
+        #[arg(long, value_parser = num::<u64>)]
+        wasm_memory_threshold: Option<u64>,
+        #[arg(long, value_enum)]
+        log_visibility: Option<LogVisibilityArg>,
+    },
+    /// Vote with --neuron on a proposal (needs --pem; --wait waits for the outcome).
+    Vote {
+        #[arg(long, value_parser = num::<u64>)]
+        proposal_id: u64,
+        #[arg(long, value_enum)]
+        vote: VoteArg,
+    },
+    /// List the newest proposals: id, status, title, action, topic, tally.
+    List {
+        #[arg(long, default_value_t = 10)]
+        limit: u32,
+    },
+    /// Everything about one proposal; for an executed upgrade, whether the canister runs its Wasm.
+    Show {
+        #[arg(long, value_parser = num::<u64>)]
+        proposal_id: u64,
+    },
     /// Motion: a text to vote on, with no effect.
     Motion {
         /// The motion text (1..=10,000 bytes).
@@ -499,6 +618,8 @@ pub struct UpgradeArgs {
 pub struct Outcome {
     pub rendered: Rendered,
     pub warnings: Vec<String>,
+    /// What `--submit` sends, in order: the neuron and the proposal.
+    pub proposals: Vec<(platform_types::sns::NeuronId, platform_types::sns::Proposal)>,
 }
 
 /// Why a run failed.
@@ -544,7 +665,7 @@ fn build(cli: Cli) -> Result<Outcome, String> {
     if let Some(out) = &c.out {
         output::check_out_dir(out)?;
     }
-    let network = c.network.name();
+    let network = ids_network(&c.network);
     let ids = |overrides: &[String]| -> Result<CanisterIds, String> {
         let mut ids = CanisterIds::new(network);
         if let Some(p) = &c.canister_ids {
@@ -719,15 +840,19 @@ fn build(cli: Cli) -> Result<Outcome, String> {
                 "staking_hub" => Target::StakingHub,
                 "learning_content" => Target::LearningContent,
                 "frontend_assets" => Target::FrontendAssets,
+                "reward_ledger" => Target::RewardLedger,
                 other => {
                     return Err(format!(
-                        "--canister {other:?}: upgrade proposals here are for staking_hub, learning_content or frontend_assets \
+                        "--canister {other:?}: upgrade proposals here are for staking_hub, learning_content, frontend_assets or reward_ledger \
                          (the shards are upgraded by the hub: see `rollout`)"
                     ))
                 }
             };
             if target == Target::FrontendAssets && u.set_governance.is_some() {
                 return Err(crate::upgrade::FRONTEND_ASSETS_NO_GOVERNANCE.into());
+            }
+            if target == Target::RewardLedger && u.set_governance.is_some() {
+                return Err(crate::upgrade::REWARD_LEDGER_NO_GOVERNANCE.into());
             }
             let canister_id = ids(&overrides)?.resolve(target.name())?;
             let wasm =
@@ -773,11 +898,62 @@ fn build(cli: Cli) -> Result<Outcome, String> {
                 arg,
                 store_canister,
                 confirm_reinstall: u.confirm_reinstall,
-                network: network.to_string(),
+                network: c.network.clone(),
             };
             built
                 .proposals
                 .push(commands::upgrade(&common, req, &mut warnings)?);
+        }
+        Cmd::RemoveFunction { id } => {
+            built.proposals.push(commands::remove_function(&common, *id, &mut warnings)?);
+        }
+        Cmd::RegisterDapps { canisters } => {
+            let ids = ids(&[])?;
+            let list = canisters.iter().map(|c| canister_of(c, &ids)).collect::<Result<Vec<_>, _>>()?;
+            built.proposals.push(commands::register_dapps(&common, list, sns.as_ref())?);
+        }
+        Cmd::TransferTreasury { from, to, to_subaccount, amount_e8s, memo } => {
+            let to = parse_principal(to).map_err(|e| format!("--to: {e}"))?;
+            let to_subaccount = match to_subaccount {
+                Some(h) => Some(hex::decode(h.trim().trim_start_matches("0x")).map_err(|e| format!("--to-subaccount is not hex: {e}"))?),
+                None => None,
+            };
+            let from = match from {
+                TreasuryArg::Sns => commands::Treasury::SnsToken,
+                TreasuryArg::Icp => commands::Treasury::Icp,
+            };
+            built.proposals.push(commands::transfer_treasury(&common, from, to, to_subaccount, *amount_e8s, *memo)?);
+        }
+        Cmd::ManageDappSettings {
+            canisters,
+            compute_allocation,
+            memory_allocation,
+            freezing_threshold,
+            reserved_cycles_limit,
+            wasm_memory_limit,
+            wasm_memory_threshold,
+            log_visibility,
+        } => {
+            use platform_types::sns::{LogVisibilityCode, ManageDappCanisterSettings};
+            let ids = ids(&[])?;
+            let settings = ManageDappCanisterSettings {
+                canister_ids: canisters.iter().map(|c| canister_of(c, &ids)).collect::<Result<Vec<_>, _>>()?,
+                compute_allocation: *compute_allocation,
+                memory_allocation: *memory_allocation,
+                freezing_threshold: *freezing_threshold,
+                reserved_cycles_limit: *reserved_cycles_limit,
+                wasm_memory_limit: *wasm_memory_limit,
+                wasm_memory_threshold: *wasm_memory_threshold,
+                log_visibility: log_visibility.map(|v| match v {
+                    LogVisibilityArg::Controllers => LogVisibilityCode::Controllers as i32,
+                    LogVisibilityArg::Public => LogVisibilityCode::Public as i32,
+                }),
+                snapshot_visibility: None,
+            };
+            built.proposals.push(commands::manage_dapp_settings(&common, settings)?);
+        }
+        Cmd::Vote { .. } | Cmd::List { .. } | Cmd::Show { .. } => {
+            return Err("vote, list and show talk to the network: run them through the binary".into())
         }
         Cmd::Motion { text, text_file } => {
             let text = match (text, text_file) {
@@ -790,7 +966,7 @@ fn build(cli: Cli) -> Result<Outcome, String> {
     }
     built.warnings = warnings;
     let ctx = Context {
-        network: network.to_string(),
+        network: c.network.clone(),
         governance: sns.as_ref().and_then(|s| s.governance).map(|p| p.to_text()),
         sns_canister_ids_file: c.sns_canister_ids.clone(),
         out: c.out.clone(),
@@ -799,7 +975,16 @@ fn build(cli: Cli) -> Result<Outcome, String> {
     Ok(Outcome {
         rendered,
         warnings: built.warnings,
+        proposals: built.proposals.iter().map(|p| (p.neuron.clone(), p.proposal.clone())).collect(),
     })
+}
+
+/// A canister given as a principal or as a name of --canister-ids.
+fn canister_of(spec: &str, ids: &CanisterIds) -> Result<candid::Principal, String> {
+    match parse_principal(spec) {
+        Ok(p) => Ok(p),
+        Err(_) => ids.resolve(spec.trim()).map_err(|e| format!("--canister {spec}: {e}")),
+    }
 }
 
 fn arg_governance(arg: &ArgSource) -> Option<candid::Principal> {
@@ -809,9 +994,233 @@ fn arg_governance(arg: &ArgSource) -> Option<candid::Principal> {
     }
 }
 
-/// The binary: run, then write the files and print; exit 1 on bad input, 2 on bad flags.
+/// Where signed calls go: the network, the identity, SNS governance, and how long to wait.
+pub struct Connection {
+    pub url: String,
+    pub identity: Option<Box<dyn ic_agent::Identity>>,
+    pub root_key: Option<Vec<u8>>,
+    pub governance: candid::Principal,
+    pub wait: Option<std::time::Duration>,
+}
+
+/// Reads and checks the network flags (before anything is printed or sent).
+pub fn connection(c: &CommonArgs, need_identity: bool) -> Result<Connection, String> {
+    let url = crate::network::network_url(&c.network).map_err(|e| e.to_string())?;
+    let identity = match (&c.pem, need_identity) {
+        (Some(p), _) => Some(crate::network::identity_from_pem(p).map_err(|e| format!("{e:#}"))?),
+        (None, true) => return Err("--pem <FILE> is required: the identity that controls the neuron signs the call".into()),
+        (None, false) => None,
+    };
+    let root_key = match &c.root_key {
+        Some(p) => Some(std::fs::read(p).map_err(|e| format!("--root-key {}: cannot read it: {e}", p.display()))?),
+        None => None,
+    };
+    let governance = match (&c.governance, &c.sns_canister_ids) {
+        (Some(g), _) => parse_principal(g).map_err(|e| format!("--governance: {e}"))?,
+        (None, Some(p)) => SnsCanisterIds::load_file(p)?
+            .governance
+            .ok_or_else(|| format!("--sns-canister-ids {}: no governance_canister_id", p.display()))?,
+        (None, None) => {
+            return Err("give --governance <PRINCIPAL> or --sns-canister-ids <FILE>: the SNS governance to talk to".into())
+        }
+    };
+    Ok(Connection { url, identity, root_key, governance, wait: c.wait.then(|| std::time::Duration::from_secs(c.wait_secs)) })
+}
+
+/// How a network command ended.
+enum Ended {
+    Ok,
+    /// Rejected, failed, or an upgrade that did not take.
+    Refused,
+    /// Still undecided (or executing) when --wait ran out.
+    TimedOut,
+}
+
+fn exit(e: Result<Ended, String>) -> std::process::ExitCode {
+    match e {
+        Ok(Ended::Ok) => std::process::ExitCode::SUCCESS,
+        Ok(Ended::Refused) => std::process::ExitCode::from(1),
+        Ok(Ended::TimedOut) => std::process::ExitCode::from(3),
+        Err(msg) => {
+            eprintln!("error: {msg}");
+            std::process::ExitCode::from(1)
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))
+}
+
+async fn agent_of(conn: Connection) -> Result<(ic_agent::Agent, candid::Principal, Option<std::time::Duration>, String), String> {
+    let identity = conn.identity.unwrap_or_else(|| Box::new(ic_agent::identity::AnonymousIdentity));
+    let agent = crate::network::agent(&conn.url, identity, conn.root_key).await.map_err(|e| format!("{e:#}"))?;
+    Ok((agent, conn.governance, conn.wait, conn.url))
+}
+
+/// For an executed upgrade, compares the canister's module hash with the proposal's Wasm,
+/// retrying for `patience` (root installs after it answered governance).
+async fn check_upgrade(
+    agent: &ic_agent::Agent,
+    p: &platform_types::sns::ProposalData,
+    patience: std::time::Duration,
+) -> Result<Option<(bool, String)>, String> {
+    use crate::voter_view::{expected_module_hash, module_hash_verdict};
+    if p.status() != platform_types::sns::ProposalDecisionStatus::Executed {
+        return Ok(None);
+    }
+    let Some((canister, expected)) = expected_module_hash(p) else { return Ok(None) };
+    let deadline = tokio::time::Instant::now() + patience;
+    loop {
+        let actual = crate::network::module_hash(agent, canister).await.map_err(|e| format!("{e:#}"))?;
+        let verdict = module_hash_verdict(canister, &expected, actual.as_deref());
+        if verdict.0 || tokio::time::Instant::now() >= deadline {
+            return Ok(Some(verdict));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+}
+
+/// Waits for the outcome and prints it.
+async fn wait_and_report(
+    agent: &ic_agent::Agent,
+    governance: candid::Principal,
+    id: platform_types::sns::ProposalId,
+    timeout: std::time::Duration,
+) -> Result<Ended, String> {
+    use platform_types::sns::ProposalDecisionStatus::*;
+    let p = match crate::network::wait_for_outcome(agent, governance, id, timeout).await.map_err(|e| format!("{e:#}"))? {
+        Ok(p) => p,
+        Err(p) => {
+            println!(
+                "Proposal {}: still {} after {} s ({}); `proposals show --proposal-id {}` follows it",
+                id.id,
+                crate::voter_view::outcome(&p),
+                timeout.as_secs(),
+                crate::voter_view::utc(p.deadline_timestamp_seconds()),
+                id.id
+            );
+            return Ok(Ended::TimedOut);
+        }
+    };
+    println!("Proposal {}: {}", id.id, crate::voter_view::outcome(&p));
+    if let Some((ok, text)) = check_upgrade(agent, &p, std::time::Duration::from_secs(60)).await? {
+        println!("{text}");
+        if !ok {
+            return Ok(Ended::Refused);
+        }
+    }
+    Ok(match p.status() {
+        Executed => Ended::Ok,
+        Rejected | Failed => Ended::Refused,
+        _ => Ended::TimedOut,
+    })
+}
+
+async fn submit_all(
+    conn: Connection,
+    proposals: Vec<(platform_types::sns::NeuronId, platform_types::sns::Proposal)>,
+) -> Result<Ended, String> {
+    let (agent, governance, wait, url) = agent_of(conn).await?;
+    let mut ended = Ended::Ok;
+    for (neuron, proposal) in proposals {
+        let title = proposal.title.clone();
+        let id = crate::network::make_proposal(&agent, governance, &neuron, proposal).await.map_err(|e| format!("{e:#}"))?;
+        println!("Submitted: proposal {} ({title}) to SNS governance {governance} at {url}", id.id);
+        if let Some(t) = wait {
+            match wait_and_report(&agent, governance, id, t).await? {
+                Ended::Ok => {}
+                other => ended = other,
+            }
+        }
+    }
+    Ok(ended)
+}
+
+async fn talk(cli: Cli) -> Result<Ended, String> {
+    let c = &cli.common;
+    match cli.command {
+        Cmd::Vote { proposal_id, vote } => {
+            let mut warnings = Vec::new();
+            let neuron = meta::parse_neuron(
+                c.neuron.as_deref().ok_or("--neuron <HEX> is required: the neuron that votes")?,
+                &mut warnings,
+            )?;
+            for w in warnings {
+                eprintln!("WARNING: {w}");
+            }
+            let conn = connection(c, true)?;
+            let (agent, governance, wait, _) = agent_of(conn).await?;
+            let id = platform_types::sns::ProposalId { id: proposal_id };
+            let v = match vote {
+                VoteArg::Yes => platform_types::sns::Vote::Yes,
+                VoteArg::No => platform_types::sns::Vote::No,
+            };
+            crate::network::register_vote(&agent, governance, &neuron, id, v).await.map_err(|e| format!("{e:#}"))?;
+            println!("Voted {} on proposal {proposal_id} with neuron {neuron}", if v == platform_types::sns::Vote::Yes { "yes" } else { "no" });
+            let p = crate::network::get_proposal(&agent, governance, id).await.map_err(|e| format!("{e:#}"))?;
+            println!("Proposal {proposal_id}: {}", crate::voter_view::outcome(&p));
+            match wait {
+                Some(t) => wait_and_report(&agent, governance, id, t).await,
+                None => Ok(Ended::Ok),
+            }
+        }
+        Cmd::List { limit } => {
+            let conn = connection(c, false)?;
+            let (agent, governance, _, _) = agent_of(conn).await?;
+            let ps = crate::network::list_proposals(&agent, governance, limit).await.map_err(|e| format!("{e:#}"))?;
+            print!("{}", crate::voter_view::render_list(&ps));
+            Ok(Ended::Ok)
+        }
+        Cmd::Show { proposal_id } => {
+            let conn = connection(c, false)?;
+            let (agent, governance, _, _) = agent_of(conn).await?;
+            let p = crate::network::get_proposal(&agent, governance, platform_types::sns::ProposalId { id: proposal_id })
+                .await
+                .map_err(|e| format!("{e:#}"))?;
+            print!("{}", crate::voter_view::render_proposal(&p));
+            match check_upgrade(&agent, &p, std::time::Duration::ZERO).await? {
+                Some((ok, text)) => {
+                    println!("\n--- Module hash (the canister's, from the certified state)\n{text}");
+                    Ok(if ok { Ended::Ok } else { Ended::Refused })
+                }
+                None => Ok(Ended::Ok),
+            }
+        }
+        _ => Err("internal error: not a network command".into()),
+    }
+}
+
+/// The binary: run, then write the files and print (and with --submit, send); exit 1 on bad
+/// input or a refusal, 2 on bad flags, 3 when --wait ran out before the outcome.
 pub fn main() -> std::process::ExitCode {
-    match run(std::env::args_os()) {
+    let cli = match Cli::try_parse_from(std::env::args_os()) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return std::process::ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    if matches!(cli.command, Cmd::Vote { .. } | Cmd::List { .. } | Cmd::Show { .. }) {
+        return exit(runtime().and_then(|rt| rt.block_on(talk(cli))));
+    }
+    let c = &cli.common;
+    let conn = if c.submit {
+        match connection(c, true) {
+            Ok(conn) => Some(conn),
+            Err(msg) => return invalid(&msg),
+        }
+    } else {
+        if c.pem.is_some() || c.wait {
+            return invalid("--pem and --wait only apply with --submit (add --submit to send the proposal, or leave them out to print it)");
+        }
+        None
+    };
+    match build(cli) {
         Ok(outcome) => {
             if let Err(e) = output::write_files(&outcome.rendered.files) {
                 eprintln!("error: {e}");
@@ -825,16 +1234,17 @@ pub fn main() -> std::process::ExitCode {
                 }
             }
             print!("{}", outcome.rendered.stdout);
-            std::process::ExitCode::SUCCESS
+            match conn {
+                Some(conn) => exit(runtime().and_then(|rt| rt.block_on(submit_all(conn, outcome.proposals)))),
+                None => std::process::ExitCode::SUCCESS,
+            }
         }
-        Err(Failure::Usage(e)) => {
-            let _ = e.print();
-            std::process::ExitCode::from(if e.use_stderr() { 2 } else { 0 })
-        }
-        Err(Failure::Invalid(msg)) => {
-            eprintln!("error: {msg}");
-            eprintln!("Nothing was printed or written.");
-            std::process::ExitCode::from(1)
-        }
+        Err(msg) => invalid(&msg),
     }
+}
+
+fn invalid(msg: &str) -> std::process::ExitCode {
+    eprintln!("error: {msg}");
+    eprintln!("Nothing was printed, written or sent.");
+    std::process::ExitCode::from(1)
 }

@@ -596,6 +596,9 @@ pub fn upgrade(
 ) -> Result<BuiltProposal, String> {
     let name = req.target.name();
     let info = upgrade::check_wasm(&req.wasm)?;
+    if req.target == Target::RewardLedger && req.mode == Mode::Reinstall {
+        return Err("--mode reinstall is refused for reward_ledger: it would erase every balance and the block log".into());
+    }
     if req.mode == Mode::Reinstall {
         if !req.confirm_reinstall {
             return Err(format!(
@@ -622,6 +625,7 @@ pub fn upgrade(
     }
     let (ty, ty_name) = req.target.arg_type(req.mode);
     let arg: Option<Vec<u8>> = match &req.arg {
+        ArgSource::None if req.target == Target::RewardLedger => Some(upgrade::ledger_upgrade_without_changes()?),
         ArgSource::None => None,
         ArgSource::Candid(text) => Some(
             candid_text::encode_text_with_type(text, &ty)
@@ -765,6 +769,192 @@ pub fn upgrade(
         files,
         needs_out,
     })
+}
+
+// ------------------------------------------------------------------ native SNS actions
+
+fn native(c: &Common, t: ProposalText, action: Action, summary_of_action: &str, preview: String) -> BuiltProposal {
+    let topic = action.native_topic().map(|t| format!("{t:?}")).unwrap_or_default();
+    let critical = action.native_topic().is_some_and(|t| t.is_critical());
+    BuiltProposal {
+        label: String::new(),
+        action: summary_of_action.to_string(),
+        topic: if critical { format!("{topic} (critical: more than 67 % of the votes cast and 20 % of all voting power)") } else { topic },
+        neuron: c.neuron.clone(),
+        proposal: c.proposal(t, action),
+        payload: None,
+        preview_heading: "What governance will render (in spirit)".into(),
+        preview,
+        sections: Vec::new(),
+        files: Vec::new(),
+        needs_out: None,
+    }
+}
+
+/// RemoveGenericNervousSystemFunction: the id is reserved for ever after (never reused).
+pub fn remove_function(c: &Common, id: u64, warnings: &mut Vec<String>) -> Result<BuiltProposal, String> {
+    if id < platform_types::sns::MIN_GENERIC_FUNCTION_ID {
+        return Err(format!(
+            "--id {id}: only custom functions (ids from {}) can be removed; native ones are part of SNS governance",
+            platform_types::sns::MIN_GENERIC_FUNCTION_ID
+        ));
+    }
+    let ours = CUSTOM_FUNCTIONS.iter().find(|f| f.id == id);
+    if let Some(f) = ours {
+        warnings.push(format!(
+            "function {id} is the platform's {}.{}: once removed, its id is reserved for ever, so that proposal \
+             can only come back under a new id (a new JSON file and AddGenericNervousSystemFunction)",
+            f.canister, f.method
+        ));
+    }
+    let what = match ours {
+        Some(f) => format!("{id} ({}.{})", f.canister, f.method),
+        None => id.to_string(),
+    };
+    let t = c.text(&format!("Remove custom proposal {what}"), None)?;
+    let preview = format!(
+        "Remove the custom proposal type {what}. Its id is reserved afterwards: no function can be added with it again."
+    );
+    Ok(native(c, t, Action::RemoveGenericNervousSystemFunction(id), &format!("RemoveGenericNervousSystemFunction {what}"), preview))
+}
+
+/// RegisterDappCanisters: root must already be a controller of each canister; it becomes the
+/// only one.
+pub fn register_dapps(c: &Common, canister_ids: Vec<Principal>, sns: Option<&SnsCanisterIds>) -> Result<BuiltProposal, String> {
+    use platform_types::sns::{RegisterDappCanisters, MAX_DAPPS_PER_PROPOSAL};
+    if canister_ids.is_empty() || canister_ids.len() > MAX_DAPPS_PER_PROPOSAL {
+        return Err(format!("--canister: give 1..={MAX_DAPPS_PER_PROPOSAL} canisters, got {}", canister_ids.len()));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for id in &canister_ids {
+        if !seen.insert(*id) {
+            return Err(format!("--canister {id} is given twice"));
+        }
+        if *id == Principal::management_canister() {
+            return Err("--canister aaaaa-aa: the management canister is not a canister root can control".into());
+        }
+        if let Some(name) = sns.and_then(|s| s.name_of(id)) {
+            return Err(format!("--canister {id} is the SNS's own {name} canister, not a dapp canister"));
+        }
+    }
+    let list: Vec<String> = canister_ids.iter().map(|p| p.to_text()).collect();
+    let t = c.text(&format!("Register {} dapp canister(s) with SNS root: {}", list.len(), list.join(", ")), None)?;
+    let preview = format!(
+        "Register these canisters as dapp canisters of the SNS (root becomes their only controller):\n{}\n\
+         Before the vote, add SNS root as a controller of each (`dfx canister update-settings --add-controller <ROOT_ID> <ID>`): \
+         execution fails otherwise.",
+        list.iter().map(|l| format!("  - {l}")).collect::<Vec<_>>().join("\n")
+    );
+    Ok(native(c, t, Action::RegisterDappCanisters(RegisterDappCanisters { canister_ids }), "RegisterDappCanisters", preview))
+}
+
+/// Which treasury `transfer-treasury` spends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Treasury {
+    SnsToken,
+    Icp,
+}
+
+/// TransferSnsTreasuryFunds: tokens from one of governance's treasuries to an account.
+pub fn transfer_treasury(
+    c: &Common,
+    from: Treasury,
+    to: Principal,
+    to_subaccount: Option<Vec<u8>>,
+    amount_e8s: u64,
+    memo: Option<u64>,
+) -> Result<BuiltProposal, String> {
+    use platform_types::sns::{Subaccount, TransferFrom, TransferSnsTreasuryFunds};
+    if amount_e8s == 0 {
+        return Err("--amount-e8s must be positive".into());
+    }
+    if let Some(s) = &to_subaccount {
+        if s.len() != 32 {
+            return Err(format!("--to-subaccount must be 32 bytes (64 hex digits), got {} bytes", s.len()));
+        }
+    }
+    if to == Principal::anonymous() || to == Principal::management_canister() {
+        return Err(format!("--to {to}: not an account anyone can spend from"));
+    }
+    let (code, token) = match from {
+        Treasury::SnsToken => (TransferFrom::SnsTokenTreasury, "SNS token"),
+        Treasury::Icp => (TransferFrom::IcpTreasury, "ICP"),
+    };
+    let whole = format!("{}.{:08}", amount_e8s / 100_000_000, amount_e8s % 100_000_000);
+    let account = match &to_subaccount {
+        Some(s) => format!("{to} subaccount {}", hex::encode(s)),
+        None => format!("{to} (default subaccount)"),
+    };
+    let t = c.text(&format!("Transfer {whole} {token} from the treasury to {to}"), None)?;
+    let preview = format!(
+        "Transfer {amount_e8s} e8s ({whole} {token}) from the {token} treasury\nTo: {account}\nMemo: {}\n\
+         The real SNS caps treasury transfers by the treasury's valuation (a share of it per 7 days) and refuses larger ones at submission.",
+        memo.map(|m| m.to_string()).unwrap_or_else(|| "none".into())
+    );
+    let action = Action::TransferSnsTreasuryFunds(TransferSnsTreasuryFunds {
+        from_treasury: code as i32,
+        to_principal: Some(to),
+        to_subaccount: to_subaccount.map(|subaccount| Subaccount { subaccount }),
+        memo,
+        amount_e8s,
+    });
+    Ok(native(c, t, action, &format!("TransferSnsTreasuryFunds from the {token} treasury"), preview))
+}
+
+/// ManageDappCanisterSettings: settings of dapp canisters, applied by root.
+pub fn manage_dapp_settings(
+    c: &Common,
+    settings: platform_types::sns::ManageDappCanisterSettings,
+) -> Result<BuiltProposal, String> {
+    use platform_types::sns::LogVisibilityCode;
+    if settings.canister_ids.is_empty() {
+        return Err("--canister: give at least one dapp canister".into());
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for id in &settings.canister_ids {
+        if !seen.insert(*id) {
+            return Err(format!("--canister {id} is given twice"));
+        }
+    }
+    let mut changes = Vec::new();
+    let mut show = |name: &str, v: Option<String>| {
+        if let Some(v) = v {
+            changes.push(format!("  {name}: {v}"));
+        }
+    };
+    show("compute_allocation", settings.compute_allocation.map(|v| format!("{v} %")));
+    show("memory_allocation", settings.memory_allocation.map(|v| format!("{v} bytes")));
+    show("freezing_threshold", settings.freezing_threshold.map(|v| format!("{v} seconds")));
+    show("reserved_cycles_limit", settings.reserved_cycles_limit.map(|v| format!("{v} cycles")));
+    show("wasm_memory_limit", settings.wasm_memory_limit.map(|v| format!("{v} bytes")));
+    show("wasm_memory_threshold", settings.wasm_memory_threshold.map(|v| format!("{v} bytes")));
+    show(
+        "log_visibility",
+        settings.log_visibility.map(|v| match v {
+            x if x == LogVisibilityCode::Controllers as i32 => "controllers".to_string(),
+            x if x == LogVisibilityCode::Public as i32 => "public".to_string(),
+            other => other.to_string(),
+        }),
+    );
+    if changes.is_empty() {
+        return Err("manage-dapp-settings: give at least one setting to change".into());
+    }
+    if settings.compute_allocation.is_some_and(|v| v > 100) {
+        return Err("--compute-allocation is a percentage: 0..=100".into());
+    }
+    if let (Some(limit), Some(threshold)) = (settings.wasm_memory_limit, settings.wasm_memory_threshold) {
+        if threshold > limit {
+            return Err("--wasm-memory-threshold must not exceed --wasm-memory-limit".into());
+        }
+    }
+    let ids: Vec<String> = settings.canister_ids.iter().map(|p| p.to_text()).collect();
+    let t = c.text(&format!("Change the settings of dapp canister(s) {}", ids.join(", ")), None)?;
+    let preview = format!(
+        "Change the settings of {} (through SNS root's manage_dapp_canister_settings; the others stay as they are):\n{}",
+        ids.join(", "),
+        changes.join("\n")
+    );
+    Ok(native(c, t, Action::ManageDappCanisterSettings(settings), "ManageDappCanisterSettings", preview))
 }
 
 // ------------------------------------------------------------------ motion

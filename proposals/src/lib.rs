@@ -13,6 +13,8 @@ pub mod commands;
 pub mod functions;
 pub mod hub_files;
 pub mod meta;
+pub mod network;
+pub mod voter_view;
 pub mod output;
 pub mod units;
 pub mod upgrade;

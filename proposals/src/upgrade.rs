@@ -19,6 +19,7 @@ use platform_types::sns::{
     ChunkedCanisterWasm, InstallModeCode, UpgradeSnsControlledCanister, GZIP_MAGIC,
     MAX_INSTALL_CODE_WASM_AND_ARG_SIZE, WASM_MAGIC,
 };
+use icrc_ledger::types::LedgerArgument;
 use platform_types::assets::AssetCanisterArgs;
 use platform_types::{ContentInitArgs, ContentUpgradeArgs, HubInitArgs, HubUpgradeArgs};
 use serde_bytes::ByteBuf;
@@ -35,6 +36,9 @@ pub enum Target {
     StakingHub,
     LearningContent,
     FrontendAssets,
+    /// The platform's ICRC ledger (an SNS dapp canister controlled by root): DFINITY's ledger
+    /// takes `LedgerArgument` in `init` and `post_upgrade` (`Upgrade` for an upgrade).
+    RewardLedger,
 }
 
 impl Target {
@@ -43,6 +47,7 @@ impl Target {
             Target::StakingHub => "staking_hub",
             Target::LearningContent => "learning_content",
             Target::FrontendAssets => "frontend_assets",
+            Target::RewardLedger => "reward_ledger",
         }
     }
 
@@ -62,6 +67,7 @@ impl Target {
             (Target::FrontendAssets, _) => {
                 (Option::<AssetCanisterArgs>::ty(), "opt AssetCanisterArgs")
             }
+            (Target::RewardLedger, _) => (LedgerArgument::ty(), "LedgerArgument"),
         }
     }
 
@@ -81,6 +87,8 @@ impl Target {
             }
             (Target::FrontendAssets, _) => check_asset_args_case(mode, bytes)
                 .and_then(|()| decode_and_print::<Option<AssetCanisterArgs>>(bytes)),
+            (Target::RewardLedger, _) => check_ledger_args_case(bytes)
+                .and_then(|()| decode_and_print::<LedgerArgument>(bytes)),
         };
         r.map_err(|e| {
             format!(
@@ -94,6 +102,7 @@ impl Target {
     pub fn set_governance_arg(self, governance: Principal) -> Result<Vec<u8>, String> {
         match self {
             Target::FrontendAssets => Err(FRONTEND_ASSETS_NO_GOVERNANCE.into()),
+            Target::RewardLedger => Err(REWARD_LEDGER_NO_GOVERNANCE.into()),
             Target::StakingHub => candid_text::encode(&Some(HubUpgradeArgs {
                 sns_governance_id: Some(governance),
             })),
@@ -110,6 +119,30 @@ pub const FRONTEND_ASSETS_NO_GOVERNANCE: &str =
      its permissions are its access control (SNS governance holds Commit). Give an \
      `(opt variant { Upgrade = record { set_permissions = ... } })` with --arg-candid to reset them, \
      or no argument";
+
+/// Why `--set-governance` is refused for reward_ledger.
+pub const REWARD_LEDGER_NO_GOVERNANCE: &str =
+    "--set-governance does not apply to reward_ledger: the ledger has no governance id (its minting account is \
+     staking_hub). Give `(variant { Upgrade = opt record { ... } })` with --arg-candid, or no argument \
+     (then `(variant { Upgrade = null })`)";
+
+/// The argument of a reward-ledger upgrade when none is given: keep every setting.
+pub fn ledger_upgrade_without_changes() -> Result<Vec<u8>, String> {
+    candid_text::encode(&LedgerArgument::Upgrade(None))
+}
+
+/// reward_ledger: the ledger's `post_upgrade` traps on `Init`, and the tool never reinstalls a
+/// ledger (that would erase every balance).
+fn check_ledger_args_case(bytes: &[u8]) -> Result<(), String> {
+    match candid::decode_one::<LedgerArgument>(bytes) {
+        Ok(LedgerArgument::Init(_)) => Err(
+            "the case must be `Upgrade` (`variant { Upgrade = opt record { ... } }`): the ledger's post_upgrade \
+             traps on `Init`"
+                .into(),
+        ),
+        _ => Ok(()),
+    }
+}
 
 /// frontend_assets: `init` traps on `Upgrade` and `post_upgrade` on `Init`, so the case must
 /// follow the mode (`null` is fine for both).

@@ -1348,7 +1348,7 @@ fn upgrade_refuses_bad_wasm_bad_arguments_and_reinstall_without_confirmation() {
     );
     check(
         &["--canister", "user_profile", "--wasm", &wasm],
-        "staking_hub, learning_content or frontend_assets",
+        "staking_hub, learning_content, frontend_assets or reward_ledger",
     );
     check(
         &[
@@ -1916,4 +1916,101 @@ fn resolve_withdrawal_carries_the_outcome_and_refuses_an_empty_reason() {
         &["resolve-withdrawal", "--shard", HUB, "--withdrawal-id", "7", "--not-minted", "--reason", " ", "--summary", "s"],
         "reason",
     );
+}
+
+// ------------------------------------------------------------------ native SNS actions added for the DAO
+
+#[test]
+fn remove_function_register_dapps_transfer_and_settings_build_the_real_actions() {
+    let ids = fixture("canister_ids.json");
+    let sns = fixture("sns_canister_ids.json");
+    let (p, _, r) = good(&["remove-function", "--id", "1005", "--summary", "Rollouts move to a new function."]);
+    assert_eq!(p.action, Some(Action::RemoveGenericNervousSystemFunction(1005)));
+    assert!(r.stdout.contains("CriticalDappOperations (critical"), "{}", r.stdout);
+    assert!(r.stderr.contains("reserved for ever"), "{}", r.stderr);
+    bad(&["remove-function", "--id", "5", "--summary", "s"], "only custom functions");
+
+    let (p, _, _) = good(&["--canister-ids", &ids, "register-dapps", "--canister", "frontend_assets", "--canister", STRANGER, "--summary", "s"]);
+    let Some(Action::RegisterDappCanisters(r)) = p.action else { panic!("{:?}", p.action) };
+    assert_eq!(r.canister_ids, vec![principal(FRONTEND), principal(STRANGER)]);
+    bad(&["register-dapps", "--canister", STRANGER, "--canister", STRANGER, "--summary", "s"], "given twice");
+    bad(&["--sns-canister-ids", &sns, "register-dapps", "--canister", GOVERNANCE, "--summary", "s"], "the SNS's own governance");
+
+    let sub = "01".repeat(32);
+    let (p, _, r) = good(&[
+        "transfer-treasury", "--from", "sns", "--to", STRANGER, "--to-subaccount", &sub, "--amount-e8s", "1_500_000_000", "--memo", "7",
+        "--summary", "Pay the auditors.",
+    ]);
+    let Some(Action::TransferSnsTreasuryFunds(t)) = p.action else { panic!("{:?}", p.action) };
+    assert_eq!((t.from_treasury, t.to_principal, t.amount_e8s, t.memo), (2, Some(principal(STRANGER)), 1_500_000_000, Some(7)));
+    assert_eq!(t.to_subaccount.unwrap().subaccount, vec![1; 32]);
+    assert!(r.stdout.contains("15.00000000 SNS token") && r.stdout.contains("TreasuryAssetManagement (critical"), "{}", r.stdout);
+    let (p, _, _) = good(&["transfer-treasury", "--from", "icp", "--to", STRANGER, "--amount-e8s", "1", "--summary", "s"]);
+    assert!(matches!(p.action, Some(Action::TransferSnsTreasuryFunds(ref t)) if t.from_treasury == 1 && t.to_subaccount.is_none()));
+    bad(&["transfer-treasury", "--from", "sns", "--to", STRANGER, "--amount-e8s", "0", "--summary", "s"], "must be positive");
+    bad(&["transfer-treasury", "--from", "sns", "--to", STRANGER, "--to-subaccount", "0102", "--amount-e8s", "5", "--summary", "s"], "32 bytes");
+
+    let (p, _, r) = good(&[
+        "--canister-ids", &ids, "manage-dapp-settings", "--canister", "staking_hub", "--freezing-threshold", "2_592_000",
+        "--log-visibility", "public", "--summary", "Public logs for debugging.",
+    ]);
+    let Some(Action::ManageDappCanisterSettings(m)) = p.action else { panic!("{:?}", p.action) };
+    assert_eq!((m.canister_ids, m.freezing_threshold, m.log_visibility, m.compute_allocation), (vec![principal(HUB)], Some(2_592_000), Some(2), None));
+    assert!(r.stdout.contains("log_visibility: public"), "{}", r.stdout);
+    bad(&["manage-dapp-settings", "--canister", HUB, "--summary", "s"], "at least one setting");
+    bad(&["manage-dapp-settings", "--canister", HUB, "--compute-allocation", "101", "--summary", "s"], "0..=100");
+}
+
+#[test]
+fn upgrade_reward_ledger_passes_the_ledger_upgrade_argument() {
+    use icrc_ledger::types::LedgerArgument;
+    let ids = fixture("canister_ids.json");
+    let wasm = fixture("tiny.wasm.gz");
+    let (p, _, _) = good(&["--canister-ids", &ids, "upgrade", "--canister", "reward_ledger", "--wasm", &wasm, "--summary", "s"]);
+    let u = upgrade_of(&p);
+    assert_eq!(u.canister_id, Some(principal("bw4dl-smaaa-aaaaa-qaacq-cai")));
+    let arg = u.canister_upgrade_arg.expect("the ledger always gets Upgrade");
+    assert_eq!(candid::decode_one::<LedgerArgument>(&arg).unwrap(), LedgerArgument::Upgrade(None));
+    let (p, _, _) = good(&[
+        "--canister-ids", &ids, "upgrade", "--canister", "reward_ledger", "--wasm", &wasm,
+        "--arg-candid", "(variant { Upgrade = opt record { token_symbol = opt \"LRN\" } })", "--summary", "s",
+    ]);
+    match candid::decode_one::<LedgerArgument>(&upgrade_of(&p).canister_upgrade_arg.unwrap()).unwrap() {
+        LedgerArgument::Upgrade(Some(a)) => assert_eq!(a.token_symbol.as_deref(), Some("LRN")),
+        other => panic!("{other:?}"),
+    }
+    bad(&["--canister-ids", &ids, "upgrade", "--canister", "reward_ledger", "--wasm", &wasm, "--mode", "reinstall", "--confirm-reinstall", "--arg-candid", "(variant { Upgrade = null })", "--summary", "s"], "erase every balance");
+    bad(&["--canister-ids", &ids, "upgrade", "--canister", "reward_ledger", "--wasm", &wasm, "--set-governance", GOVERNANCE, "--summary", "s"], "no governance id");
+}
+
+// ------------------------------------------------------------------ network flags
+
+#[test]
+fn network_flags_refuse_bad_identities_and_unreachable_networks_before_sending() {
+    let identities = root().join("proposals/tests/fixtures/identities");
+    let pem = |f: &str| identities.join(f).display().to_string();
+    let root_key = temp_path("root_key");
+    std::fs::write(&root_key, [0u8; 133]).unwrap();
+    let rk = root_key.display().to_string();
+    // Print-only use is unchanged; --pem or --wait without --submit is a mistake.
+    bad(&["--pem", &pem("ed25519.pem"), "motion", "--title", "t", "--text", "x", "--summary", "s"], "only apply with --submit");
+    bad(&["--submit", "motion", "--title", "t", "--text", "x", "--summary", "s"], "--pem <FILE> is required");
+    bad(&["--submit", "--pem", &pem("ed25519_encrypted.pem"), "--governance", GOVERNANCE, "motion", "--title", "t", "--text", "x", "--summary", "s"], "encrypted");
+    bad(&["--submit", "--pem", &pem("rsa.pem"), "--governance", GOVERNANCE, "motion", "--title", "t", "--text", "x", "--summary", "s"], "neither Ed25519 nor secp256k1");
+    bad(&["--submit", "--pem", &pem("missing.pem"), "--governance", GOVERNANCE, "motion", "--title", "t", "--text", "x", "--summary", "s"], "cannot read the identity file");
+    bad(&["--submit", "--pem", &pem("ed25519.pem"), "motion", "--title", "t", "--text", "x", "--summary", "s"], "--governance <PRINCIPAL> or --sns-canister-ids");
+    // A network that does not answer: port 1 on loopback refuses connections.
+    let r = run(&["--network", "http://127.0.0.1:1", "--root-key", &rk, "--governance", GOVERNANCE, "list"]);
+    assert_eq!(r.code, Some(1), "{}", r.stderr);
+    assert!(r.stderr.contains("cannot reach the network at http://127.0.0.1:1"), "{}", r.stderr);
+    // A local network needs its root key.
+    let r = run(&["--network", "http://127.0.0.1:1", "--governance", GOVERNANCE, "show", "--proposal-id", "1"]);
+    assert_eq!(r.code, Some(1));
+    assert!(r.stderr.contains("give its root key with --root-key"), "{}", r.stderr);
+    let r = run(&["--network", "http://127.0.0.1:1", "--governance", GOVERNANCE, "--neuron", &neuron(), "--pem", &pem("rsa.pem"), "vote", "--proposal-id", "1", "--vote", "yes"]);
+    assert_eq!(r.code, Some(1));
+    assert!(r.stderr.contains("neither Ed25519 nor secp256k1") && r.stdout.is_empty(), "{}", r.stderr);
+    let r = run(&["--network", "mainnet", "list"]);
+    assert_eq!(r.code, Some(2), "bad flag values are usage errors: {}", r.stderr);
+    let _ = std::fs::remove_file(root_key);
 }

@@ -120,6 +120,15 @@ fn every_kind_of_proposal_reads_back_through_the_governance_interfaces() {
             "--text",
             "It's a \"motion\"\nwith lines",
         ],
+        vec!["remove-function", "--id", "1004"],
+        vec!["register-dapps", "--canister", "b77ix-eeaaa-aaaaa-qaada-cai"],
+        vec![
+            "transfer-treasury", "--from", "sns", "--to", "b77ix-eeaaa-aaaaa-qaada-cai",
+            "--to-subaccount", "0101010101010101010101010101010101010101010101010101010101010101",
+            "--amount-e8s", "100", "--memo", "3",
+        ],
+        vec!["manage-dapp-settings", "--canister", "bkyz2-fmaaa-aaaaa-qaaaq-cai", "--log-visibility", "controllers", "--wasm-memory-limit", "1000"],
+        vec!["upgrade", "--canister", "reward_ledger=bw4dl-smaaa-aaaaa-qaacq-cai", "--wasm", &wasm],
     ];
     let dids = [
         root().join("candid/reference/sns_governance.did"),
