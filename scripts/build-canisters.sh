@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds every canister to a shrunk, gzipped Wasm with candid:service metadata.
 #
-#   scripts/build-canisters.sh
+#   scripts/build-canisters.sh                   # everything
+#   scripts/build-canisters.sh --only staking_hub # one canister and what it embeds (dfx.json, icp.yaml)
 #
 # Output: $CANISTER_WASM_DIR (default target/canisters)/<name>.wasm.gz and <name>.wasm.gz.sha256
 # for the platform canisters (staking_hub, user_profile, learning_content, frontend_assets), the ICRC-1/2/3 ledger
@@ -48,6 +49,27 @@ SNS_CANISTERS=(sns_governance sns_root)
 
 log() { echo "build-canisters: $*" >&2; }
 
+# --only NAME: one canister of PLATFORM_CANISTERS or SNS_CANISTERS (staking_hub brings the
+# user_profile it embeds), without the test canisters and the rollout-test releases. dfx and
+# icp-cli run the build command once per canister: each builds only its own.
+ONLY=""
+while [[ $# -gt 0 ]]; do
+    case "$1" in
+    --only)
+        [[ $# -ge 2 ]] || { log "--only needs a canister name"; exit 2; }
+        ONLY="$2"
+        shift 2
+        ;;
+    *) log "unknown argument $1 (usage: build-canisters.sh [--only NAME])"; exit 2 ;;
+    esac
+done
+if [[ -n "$ONLY" ]]; then
+    case " ${PLATFORM_CANISTERS[*]} ${SNS_CANISTERS[*]} " in
+    *" $ONLY "*) ;;
+    *) log "--only $ONLY: not one of ${PLATFORM_CANISTERS[*]} ${SNS_CANISTERS[*]}"; exit 2 ;;
+    esac
+fi
+
 did_of() {
     case " ${PLATFORM_CANISTERS[*]} ${SNS_CANISTERS[*]} " in
     *" $1 "*) echo "$ROOT/candid/$1.did" ;;
@@ -76,10 +98,38 @@ package() {
     done
 }
 
+# Its own workspace and Cargo.lock (see canisters/frontend_assets/Cargo.toml); same toolchain,
+# profile and target directory.
+build_frontend_assets() {
+    log "compiling frontend_assets for wasm32 ($WASM_TOOLCHAIN toolchain)"
+    wasm_cargo build --manifest-path "$ROOT/canisters/frontend_assets/Cargo.toml" --locked --lib \
+        --profile canister --target wasm32-unknown-unknown --target-dir "$WASM_TARGET_DIR" -j "$JOBS"
+    package frontend_assets
+}
+
 log "building the packager (host cargo)"
 cargo build -j "$JOBS" -p canister-packager --bin canister-packager
 PACKAGER="$HOST_TARGET_DIR/debug/canister-packager"
 [[ -x "$PACKAGER" ]] || { log "packager not found at $PACKAGER"; exit 1; }
+
+if [[ -n "$ONLY" ]]; then
+    case "$ONLY" in
+    staking_hub)
+        build_wasm user_profile
+        package user_profile
+        export USER_PROFILE_WASM="$OUT/user_profile.wasm.gz"
+        build_wasm staking_hub
+        package staking_hub
+        ;;
+    frontend_assets) build_frontend_assets ;;
+    *)
+        build_wasm "$ONLY"
+        package "$ONLY"
+        ;;
+    esac
+    printf '%-18s %10s  %s\n' "$ONLY" "$(stat -c %s "$OUT/$ONLY.wasm.gz")" "$(cut -d' ' -f1 "$OUT/$ONLY.wasm.gz.sha256")"
+    exit 0
+fi
 
 build_wasm user_profile icrc_ledger "${SNS_CANISTERS[@]}" "${TEST_CANISTERS[@]}"
 package user_profile icrc_ledger "${SNS_CANISTERS[@]}" "${TEST_CANISTERS[@]}"
@@ -101,12 +151,7 @@ export USER_PROFILE_WASM="$OUT/user_profile.wasm.gz"
 build_wasm learning_content
 package learning_content
 
-# Its own workspace and Cargo.lock (see canisters/frontend_assets/Cargo.toml); same toolchain,
-# profile and target directory.
-log "compiling frontend_assets for wasm32 ($WASM_TOOLCHAIN toolchain)"
-wasm_cargo build --manifest-path "$ROOT/canisters/frontend_assets/Cargo.toml" --locked --lib \
-    --profile canister --target wasm32-unknown-unknown --target-dir "$WASM_TARGET_DIR" -j "$JOBS"
-package frontend_assets
+build_frontend_assets
 
 echo
 printf '%-18s %10s  %s\n' canister 'gz bytes' sha256

@@ -172,9 +172,11 @@ function run(cmd, args, { timeoutMs, env, cwd = REPO_ROOT }) {
  * Uses target/debug/platform-deploy when it exists (scripts/test-js.sh builds it), else
  * `cargo run -q -p platform-deploy`. PLATFORM_DEPLOY overrides the binary.
  */
-export async function deployPlatform(server) {
+export async function deployPlatform(server, { projectDir } = {}) {
   const out = join(server.stateDir, '..', 'ids.json');
   const deployArgs = ['--url', server.url, '--root-key', server.rootKeyFile, '--out', out];
+  // Record the ids for icp-cli and dfx in that project directory.
+  if (projectDir) deployArgs.push('--project-dir', projectDir);
   const bin = process.env.PLATFORM_DEPLOY ?? join(REPO_ROOT, 'target', 'debug', 'platform-deploy');
   const [cmd, args] = existsSync(bin)
     ? [bin, deployArgs]

@@ -5,7 +5,7 @@
 import { describe, before, after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Actor, HttpAgent } from '@icp-sdk/core/agent';
@@ -23,18 +23,18 @@ function okRun(r, what) {
 }
 
 /**
- * The repository's icp.yaml with the server's port and root key: the committed file must name
- * exactly one `url: http://127.0.0.1:4943` and one `root-key:`.
+ * The repository's icp.yaml pointed at the test's server: the committed file must name exactly
+ * one `url: http://127.0.0.1:4943` and take the root key from the server (`root-key: fetch`);
+ * with `pinKey`, the copy pins the server's key instead.
  */
-function projectYaml(server) {
+function projectYaml(server, { pinKey }) {
   const committed = readFileSync(join(REPO_ROOT, 'icp.yaml'), 'utf8');
   const urls = committed.match(/^\s*url: http:\/\/127\.0\.0\.1:4943\s*$/gm) ?? [];
-  const keys = committed.match(/^\s*root-key: [0-9a-f]{266}\s*$/gm) ?? [];
+  const keys = committed.match(/^\s*root-key: fetch\s*$/gm) ?? [];
   assert.equal(urls.length, 1, 'icp.yaml has one connected url on the default port 4943');
-  assert.equal(keys.length, 1, 'icp.yaml has one explicit 266-hex-digit root-key');
-  return committed
-    .replace(/^(\s*url: )http:\/\/127\.0\.0\.1:4943\s*$/m, `$1${server.url}`)
-    .replace(/^(\s*root-key: )[0-9a-f]{266}\s*$/m, `$1${toHex(server.rootKey)}`);
+  assert.equal(keys.length, 1, 'icp.yaml takes the local root key from the server');
+  const yaml = committed.replace(/^(\s*url: )http:\/\/127\.0\.0\.1:4943\s*$/m, `$1${server.url}`);
+  return pinKey ? yaml.replace(/^(\s*root-key: )fetch\s*$/m, `$1${toHex(server.rootKey)}`) : yaml;
 }
 
 // @icp-sdk/icp-cli-linux-x64 (an optional dependency) carries the Linux x86-64 binary only.
@@ -47,44 +47,68 @@ describe('icp-cli against the localnet server', {
   let server;
   let ids;
   let home; // ICP_HOME: identities
-  let project; // a project directory holding the adapted icp.yaml
+  let project; // a project directory holding the adapted icp.yaml (key pinned) and the ids
+  let fetching; // the same with the committed `root-key: fetch`
   let icp;
   let rootKeyHex;
 
   before(async () => {
     home = mkdtempSync(join(tmpdir(), 'icp-home-'));
     project = mkdtempSync(join(tmpdir(), 'icp-project-'));
+    fetching = mkdtempSync(join(tmpdir(), 'icp-project-fetch-'));
     icp = icpCli({ home });
     server = await startLocalnet();
     try {
-      ids = await deployPlatform(server);
+      // The deploy command links the ids to icp.yaml's canister names (--project-dir).
+      ids = await deployPlatform(server, { projectDir: project });
     } catch (e) {
       await server.stop();
       server = undefined;
       throw e;
     }
     rootKeyHex = toHex(server.rootKey);
-    writeFileSync(join(project, 'icp.yaml'), projectYaml(server));
+    writeFileSync(join(project, 'icp.yaml'), projectYaml(server, { pinKey: true }));
+    writeFileSync(join(fetching, 'icp.yaml'), projectYaml(server, { pinKey: false }));
+    cpSync(join(project, '.icp'), join(fetching, '.icp'), { recursive: true });
   });
 
   after(async () => {
     if (server) await server.stop();
-    for (const dir of [home, project]) if (dir) rmSync(dir, { recursive: true, force: true });
+    for (const dir of [home, project, fetching]) if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   test('icp-cli is the pinned version and reads the project file', async () => {
     assert.match(okRun(await icp(['--version']), 'icp --version'), /^icp 1\.5\.0\b/m);
-    // The committed file parses as it is (run from the repository root).
-    const committed = JSON.parse(okRun(await icp(['network', 'status', 'local', '--json'], { cwd: REPO_ROOT }), 'status (committed)'));
-    assert.equal(committed.managed, false);
-    assert.equal(committed.api_url, 'http://127.0.0.1:4943/');
-    assert.equal(committed.root_key_source, 'configured');
+    // The committed file parses as it is (run from the repository root, no network needed):
+    // the IC environment holds the platform's four canisters, no stand-in and no shard.
+    const envs = okRun(await icp(['environment', 'list'], { cwd: REPO_ROOT }), 'environment list').split('\n').filter(Boolean);
+    assert.deepEqual(envs.sort(), ['ic', 'local']);
+    const onIc = JSON.parse(okRun(await icp(['canister', 'list', '-e', 'ic', '--json'], { cwd: REPO_ROOT }), 'canister list -e ic'));
+    assert.deepEqual(onIc.canisters.sort(), ['frontend_assets', 'learning_content', 'reward_ledger', 'staking_hub']);
     // The test's copy points at the running server with its key.
     const st = JSON.parse(okRun(await icp(['network', 'status', 'local', '--json'], { cwd: project }), 'network status'));
     assert.equal(st.api_url, `${server.url}/`);
     assert.equal(st.root_key, rootKeyHex);
     const ping = okRun(await icp(['network', 'ping', 'local'], { cwd: project }), 'network ping');
     assert.match(ping, /healthy/);
+  });
+
+  test('the deployed canisters by name, through the committed icp.yaml', async () => {
+    // The ids platform-deploy recorded, under icp.yaml's names.
+    const local = JSON.parse(okRun(await icp(['canister', 'list', '--json'], { cwd: project }), 'canister list'));
+    for (const name of ['staking_hub', 'learning_content', 'reward_ledger', 'sns_governance', 'sns_root']) {
+      assert.ok(local.canisters.includes(name), `${name} is declared: ${JSON.stringify(local)}`);
+    }
+    const stats = okRun(await icp(['canister', 'call', 'staking_hub', 'get_global_stats', '()', '--query'], { cwd: project }), 'call staking_hub by name');
+    assert.match(stats, /total_minted_e8s = \d/);
+    // With the committed `root-key: fetch` (icp-cli warns that the key is unverified).
+    const r = await icp(['canister', 'call', 'reward_ledger', 'icrc1_symbol', '()', '--query'], { cwd: fetching });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /"LRN"/);
+    assert.match(r.stderr, /root key/i);
+    // The SNS the deploy command set up: the custom functions it registered by proposal.
+    const fns = okRun(await icp(['canister', 'call', 'sns_governance', 'list_nervous_system_functions', '()', '--query'], { cwd: project }), 'list functions');
+    for (const id of ['1_000', '1_001', '1_005', '1_009']) assert.match(fns, new RegExp(`id = ${id} : nat64`));
   });
 
   test('query: the hub stats, through icp.yaml and through -n URL -k KEY', async () => {

@@ -3,12 +3,11 @@
 //! registered by proposal, and `deployment.json`.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use candid::Principal;
 use ic_agent::Agent;
-use platform_types::sns::{Action, ListNervousSystemFunctionsResponse};
+use platform_types::sns::ListNervousSystemFunctionsResponse;
 use platform_types::ConfigOverrides;
 use serde::{Deserialize, Serialize};
 
@@ -124,63 +123,22 @@ pub async fn deploy_new(agent: &Agent, state_dir: &Path, wasm_dir: &Path, soft: 
 }
 
 /// Registers every `sns/custom_functions/*.json` function not registered yet (a later run picks
-/// up files added since). Returns the governance outcomes.
-pub async fn register_functions(agent: &Agent, saved: &mut Saved) -> anyhow::Result<Vec<gov::Outcome>> {
+/// up files added since; `platform_deploy::functions`), and records which are.
+pub async fn register_functions(agent: &Agent, saved: &mut Saved) -> anyhow::Result<Vec<platform_deploy::functions::Registered>> {
     let d = saved.parsed()?;
     let dir = repo_root().join("sns/custom_functions");
-    let specs = proposals::functions::load_specs(&dir, &[], true).map_err(|e| anyhow::anyhow!(e))?;
+    let done = platform_deploy::functions::register_custom_functions(agent, &d, &dir, &gov::neuron()).await?;
+    for r in &done {
+        eprintln!("platform: custom function {} ({}) registered by proposal {}", r.function_id, r.name, r.proposal_id);
+    }
     let registered: ListNervousSystemFunctionsResponse =
         agents::query1(agent, d.sns_governance, "list_nervous_system_functions", ()).await?;
-    let mut ids = proposals::canister_ids::CanisterIds::new("local");
-    let mut names = vec![
-        ("staking_hub", d.staking_hub),
-        ("learning_content", d.learning_content),
-        ("reward_ledger", d.reward_ledger),
-    ];
-    if let Some(f) = saved.frontend() {
-        names.push(("frontend_assets", f));
-        names.push(("frontend", f));
-    }
-    for (name, id) in names {
-        ids.add_override(&format!("{name}={id}")).map_err(|e| anyhow::anyhow!(e))?;
-    }
-    let sns = proposals::canister_ids::SnsCanisterIds {
-        governance: Some(d.sns_governance),
-        root: Some(d.sns_root),
-        ledger: None,
-        swap: None,
-        index: None,
-    };
-    let mut outcomes = Vec::new();
-    for spec in specs {
-        if registered.functions.iter().any(|f| f.id == spec.id) || registered.reserved_ids.contains(&spec.id) {
-            if !saved.functions.contains(&spec.id) {
-                saved.functions.push(spec.id);
-            }
-            continue;
-        }
-        let mut warnings = Vec::new();
-        let built = match proposals::commands::add_function(&gov::common(None, None), &spec, &ids, Some(&sns), "", &mut warnings) {
-            Ok(b) => b,
-            Err(e) => {
-                eprintln!("platform: warning: custom function {} is not registered: {e}", spec.id);
-                continue;
-            }
-        };
-        debug_assert!(matches!(built.proposal.action, Some(Action::AddGenericNervousSystemFunction(_))));
-        let outcome = gov::submit(agent, d.sns_governance, built.proposal, Duration::from_secs(60)).await?;
-        if !outcome.executed {
-            bail!("registering custom function {} ({}): proposal {} {}", spec.id, spec.name, outcome.id, outcome.outcome);
-        }
-        eprintln!("platform: custom function {} ({}) registered by proposal {}", spec.id, spec.name, outcome.id);
-        saved.functions.push(spec.id);
-        outcomes.push(outcome);
-    }
+    saved.functions = registered.functions.iter().map(|f| f.id).filter(|id| *id >= 1000).collect();
     saved.functions.sort();
-    Ok(outcomes)
+    Ok(done)
 }
 
-pub async fn update_functions(agent: &Agent, state_dir: &Path, saved: &mut Saved) -> anyhow::Result<Vec<gov::Outcome>> {
+pub async fn update_functions(agent: &Agent, state_dir: &Path, saved: &mut Saved) -> anyhow::Result<Vec<platform_deploy::functions::Registered>> {
     let before = saved.functions.clone();
     let outcomes = register_functions(agent, saved).await?;
     if saved.functions != before {

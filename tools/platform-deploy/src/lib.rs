@@ -5,8 +5,9 @@
 //!
 //! What is installed: the local SNS stand-ins (governance with one neuron of the deployer, and
 //! root), learning_content with the seed course (content/), the reward ledger (ICRC-1/2/3, minting account =
-//! the hub) and the admin-less staking_hub. Finally the hub and learning_content are handed to
-//! SNS root, their only controller, as after an SNS launch.
+//! the hub) and the admin-less staking_hub. Finally the hub, learning_content, the reward
+//! ledger (and the web app's canister) are handed to SNS root, their only controller, as after an
+//! SNS launch; [`functions::register_custom_functions`] then registers the custom proposals.
 //!
 //! With a web app directory ([`DeployOptions::frontend`]), the `frontend_assets` canister
 //! (ic-certified-assets) is installed too and the web app uploaded with a generated
@@ -15,6 +16,9 @@
 //! function 1006, `commit_proposed_batch`; see docs/frontend.md and [`assets`]).
 
 pub mod assets;
+pub mod functions;
+pub mod id_stores;
+pub mod init_args;
 mod seed_course;
 
 use std::path::{Path, PathBuf};
@@ -182,15 +186,21 @@ pub async fn deploy_with(agent: &Agent, wasm_dir: &Path, options: &DeployOptions
         Some(_) => Some(mgmt.create_canister().await?),
         None => None,
     };
-    let mut dapps = vec![hub, content];
+    // The SNS-controlled canisters of sns/sns_init.yaml's dapp_canisters.
+    let mut dapps = vec![hub, content, ledger];
     dapps.extend(frontend);
 
     let init = GovernanceInitArgs {
         root_canister_id: root,
         ledger_canister_id: None,
         swap_canister_id: None,
-        neurons: vec![InitialNeuron { id: vec![1; 32], controller: me, voting_power: 100 }],
+        neurons: vec![InitialNeuron { id: vec![1; 32], controller: me, voting_power: 100, stake_e8s: None, dissolve_delay_seconds: None }],
         initial_voting_period_seconds: 4 * 86_400,
+        // sns_init.yaml's rejection fee and minimum dissolve delay; the neuron's default stake
+        // (10 M tokens) and dissolve delay (1 year) let it propose and vote.
+        reject_cost_e8s: None,
+        neuron_minimum_dissolve_delay_to_vote_seconds: None,
+        wait_for_quiet_deadline_increase_seconds: None,
     };
     mgmt.install(governance, read_wasm(wasm_dir, "sns_governance")?, candid::encode_one(init)?).await?;
     let init = SnsRootCanister { governance_canister_id: Some(governance), dapp_canister_ids: dapps.clone(), ..Default::default() };
@@ -204,11 +214,11 @@ pub async fn deploy_with(agent: &Agent, wasm_dir: &Path, options: &DeployOptions
     let init = LedgerArgument::Init(InitArgs {
         minting_account: Account { owner: hub, subaccount: None },
         fee_collector_account: None,
-        transfer_fee: 10_000u64.into(),
-        decimals: Some(8),
+        transfer_fee: init_args::TRANSFER_FEE_E8S.into(),
+        decimals: Some(init_args::DECIMALS),
         max_memo_length: None,
-        token_symbol: "LRN".into(),
-        token_name: "LearnStake Reward".into(),
+        token_symbol: init_args::TOKEN_SYMBOL.into(),
+        token_name: init_args::TOKEN_NAME.into(),
         metadata: vec![],
         initial_balances: vec![],
         feature_flags: Some(FeatureFlags { icrc2: true }),
