@@ -102,6 +102,27 @@ enum Command {
         #[arg(long, default_value = "deploy/init-args/ic")]
         out: PathBuf,
     },
+    /// Uploads a built web app to frontend_assets while the identity still holds Commit (the
+    /// first upload, before the SNS launch), with the `/platform.json` the web app reads.
+    UploadAssets {
+        #[arg(long)]
+        canister: String,
+        #[arg(long)]
+        dir: PathBuf,
+        /// The hub the web app talks to (written to /platform.json).
+        #[arg(long)]
+        staking_hub: String,
+        /// `ic`, or `local` for a local network (written to /platform.json).
+        #[arg(long, default_value = "ic")]
+        network_name: String,
+        #[arg(long, visible_alias = "network")]
+        url: String,
+        /// Omit for the IC (the agent knows its key).
+        #[arg(long)]
+        root_key: Option<PathBuf>,
+        #[command(flatten)]
+        identity: IdentityArgs,
+    },
     /// Stages a new web app release in frontend_assets and locks it for an SNS proposal.
     ProposeAssets {
         #[arg(long)]
@@ -161,6 +182,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 init_args::ledger_wasm_url(),
                 init_args::LEDGER_WASM_SHA256
             );
+            Ok(())
+        }
+        Some(Command::UploadAssets { canister, dir, staking_hub, network_name, url, root_key, identity }) => {
+            let canister = parse_principal("--canister", &canister)?;
+            let hub = parse_principal("--staking-hub", &staking_hub)?;
+            let Some(identity) = load_identity(&identity)? else { bail!("upload-assets needs --pem: an identity holding the Commit permission") };
+            let agent = agent(&url, root_key, identity)?;
+            let extra = [("/platform.json".to_string(), platform_deploy::platform_json(&network_name, hub, canister))];
+            let summary = assets::upload_dir(&agent, canister, &dir, &extra).await.with_context(|| format!("uploading {}", dir.display()))?;
+            eprintln!("upload-assets: {} operations, {} bytes", summary.operations, summary.bytes);
             Ok(())
         }
         Some(Command::ProposeAssets { canister, dir, url, root_key, identity, out }) => {

@@ -323,3 +323,47 @@ fn tamper_heap(canister_dir: &Path, from: &[u8], to: &[u8]) -> usize {
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// The first upload of a mainnet deployment (docs/deploy.md): frontend_assets installed by the
+/// deployer, who holds Commit until the DAO takes it; `platform-deploy upload-assets --pem`
+/// uploads the web app with the `/platform.json` naming the IC. Another identity cannot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_upload_is_the_deployers_with_a_pem() {
+    let server = Server::start();
+    let app = web_app(&server.dir, "First release");
+    let deployer = server.agent(DEPLOYER_SEED);
+    let mgmt = platform_deploy::Management { agent: &deployer };
+    let id = mgmt.create_canister().await.unwrap();
+    let wasm = std::fs::read(platform_deploy::default_wasm_dir().join("frontend_assets.wasm.gz")).unwrap();
+    let init: Option<assets::AssetCanisterArgs> = Some(assets::AssetCanisterArgs::Init(assets::InitArgs::default()));
+    mgmt.install(id, wasm, candid::encode_one(init).unwrap()).await.unwrap();
+    let hub = Principal::from_text("pvm5g-xaaaa-aaaar-qaaia-cai").unwrap();
+
+    let upload = |seed: u8| {
+        let pem = server.dir.join(format!("id-{seed}.pem"));
+        std::fs::write(&pem, common::ed25519_pem([seed; 32])).unwrap();
+        std::process::Command::new(env!("CARGO_BIN_EXE_platform-deploy"))
+            .args(["upload-assets", "--canister", &id.to_text(), "--staking-hub", &hub.to_text(), "--url", &server.url])
+            .arg("--dir")
+            .arg(&app)
+            .arg("--root-key")
+            .arg(server.dir.join("state/root_key.der"))
+            .arg("--pem")
+            .arg(&pem)
+            .output()
+            .unwrap()
+    };
+    let stranger = upload(DEPLOYER_SEED + 1);
+    assert_eq!(stranger.status.code(), Some(1), "{}", String::from_utf8_lossy(&stranger.stderr));
+    assert!(String::from_utf8_lossy(&stranger.stderr).contains("platform-deploy: "));
+    assert_ne!(server.get(id, "/index.html", false).await.status, 200, "nothing uploaded by the stranger");
+
+    let r = upload(DEPLOYER_SEED);
+    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    let index = server.get(id, "/", false).await;
+    assert!(index.text().contains("<title>First release</title>"), "{}", index.text());
+    let pj: serde_json::Value = serde_json::from_slice(&server.get(id, "/platform.json", false).await.body).unwrap();
+    assert_eq!(pj["network"], "ic");
+    assert_eq!(pj["staking_hub"], hub.to_text());
+    assert_eq!(pj["frontend"], id.to_text());
+}
