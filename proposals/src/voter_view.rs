@@ -13,8 +13,13 @@ pub fn utc(seconds: u64) -> String {
     if seconds == 0 {
         return "-".into();
     }
+    let (year, month, day, rem) = civil_utc(seconds);
+    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+/// The UTC calendar date of a Unix time (year, month, day) and the seconds into that day.
+pub fn civil_utc(seconds: u64) -> (i64, i64, i64, u64) {
     let days = (seconds / 86_400) as i64;
-    let rem = seconds % 86_400;
     // Civil date from days since the epoch (Howard Hinnant's algorithm).
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
@@ -25,7 +30,7 @@ pub fn utc(seconds: u64) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC", rem / 3600, rem % 3600 / 60, rem % 60)
+    (year, month, day, seconds % 86_400)
 }
 
 fn percent(part: u64, whole: u64) -> String {

@@ -17,6 +17,10 @@ use icrc_ledger_types::icrc1::account::Account;
 use platform_types::{assets, ContentInitArgs, HubInitArgs, RegistrationPolicy};
 use serde::Deserialize;
 
+// The fields DFINITY's ledger shares with the local stand-in have the stand-in's (checked) types.
+pub use icrc_ledger::types::FeatureFlags;
+pub use icrc_ledger_types::icrc::generic_metadata_value::MetadataValue;
+
 /// DFINITY's ICRC-1 ledger release the platform deploys (`ic-icrc1-ledger.wasm.gz`), and the
 /// sha256 of that file as published with the release (the same hash the ckBTC ledger's upgrade
 /// proposal to this release named). `icp.yaml` and `dfx.json` download it from there.
@@ -27,8 +31,8 @@ pub fn ledger_wasm_url() -> String {
     format!("https://github.com/dfinity/ic/releases/download/{LEDGER_RELEASE}/ic-icrc1-ledger.wasm.gz")
 }
 
-/// The init argument of DFINITY's ICRC-1 ledger (`LedgerArg` of its `ledger.did`): unlike the
-/// local stand-in's, it requires `archive_options`.
+/// The init argument of DFINITY's ICRC-1 ledger (`LedgerArg` of its `ledger.did`): the stand-in's
+/// `InitArgs` and the `archive_options` DFINITY's ledger requires (the stand-in has no archives).
 #[derive(CandidType, Deserialize, Clone, Debug)]
 pub enum LedgerArg {
     Init(LedgerInitArgs),
@@ -47,19 +51,6 @@ pub struct LedgerInitArgs {
     pub initial_balances: Vec<(Account, Nat)>,
     pub feature_flags: Option<FeatureFlags>,
     pub archive_options: ArchiveOptions,
-}
-
-#[derive(CandidType, Deserialize, Clone, Debug)]
-pub enum MetadataValue {
-    Nat(Nat),
-    Int(candid::Int),
-    Text(String),
-    Blob(serde_bytes::ByteBuf),
-}
-
-#[derive(CandidType, Deserialize, Clone, Debug)]
-pub struct FeatureFlags {
-    pub icrc2: bool,
 }
 
 #[derive(CandidType, Deserialize, Clone, Debug)]

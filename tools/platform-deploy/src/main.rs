@@ -82,6 +82,20 @@ struct DeployArgs {
     out: Option<PathBuf>,
 }
 
+/// The web app's canister, a built web app, and the network.
+#[derive(Args, Debug)]
+struct AssetTarget {
+    #[arg(long)]
+    canister: String,
+    #[arg(long)]
+    dir: PathBuf,
+    #[arg(long, visible_alias = "network")]
+    url: String,
+    /// Omit for the IC (the agent knows its key).
+    #[arg(long)]
+    root_key: Option<PathBuf>,
+}
+
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Writes the install arguments of a mainnet deployment (Candid text, one file per canister).
@@ -105,35 +119,21 @@ enum Command {
     /// Uploads a built web app to frontend_assets while the identity still holds Commit (the
     /// first upload, before the SNS launch), with the `/platform.json` the web app reads.
     UploadAssets {
-        #[arg(long)]
-        canister: String,
-        #[arg(long)]
-        dir: PathBuf,
+        #[command(flatten)]
+        target: AssetTarget,
         /// The hub the web app talks to (written to /platform.json).
         #[arg(long)]
         staking_hub: String,
         /// `ic`, or `local` for a local network (written to /platform.json).
         #[arg(long, default_value = "ic")]
         network_name: String,
-        #[arg(long, visible_alias = "network")]
-        url: String,
-        /// Omit for the IC (the agent knows its key).
-        #[arg(long)]
-        root_key: Option<PathBuf>,
         #[command(flatten)]
         identity: IdentityArgs,
     },
     /// Stages a new web app release in frontend_assets and locks it for an SNS proposal.
     ProposeAssets {
-        #[arg(long)]
-        canister: String,
-        #[arg(long)]
-        dir: PathBuf,
-        #[arg(long, visible_alias = "network")]
-        url: String,
-        /// Omit for the IC (the agent knows its key).
-        #[arg(long)]
-        root_key: Option<PathBuf>,
+        #[command(flatten)]
+        target: AssetTarget,
         #[command(flatten)]
         identity: IdentityArgs,
         #[arg(long)]
@@ -141,14 +141,8 @@ enum Command {
     },
     /// For voters: the evidence a propose-assets of DIR gives, computed locally.
     ComputeEvidence {
-        #[arg(long)]
-        canister: String,
-        #[arg(long)]
-        dir: PathBuf,
-        #[arg(long, visible_alias = "network")]
-        url: String,
-        #[arg(long)]
-        root_key: Option<PathBuf>,
+        #[command(flatten)]
+        target: AssetTarget,
     },
 }
 
@@ -184,7 +178,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Some(Command::UploadAssets { canister, dir, staking_hub, network_name, url, root_key, identity }) => {
+        Some(Command::UploadAssets { target: AssetTarget { canister, dir, url, root_key }, staking_hub, network_name, identity }) => {
             let canister = parse_principal("--canister", &canister)?;
             let hub = parse_principal("--staking-hub", &staking_hub)?;
             let Some(identity) = load_identity(&identity)? else { bail!("upload-assets needs --pem: an identity holding the Commit permission") };
@@ -194,7 +188,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             eprintln!("upload-assets: {} operations, {} bytes", summary.operations, summary.bytes);
             Ok(())
         }
-        Some(Command::ProposeAssets { canister, dir, url, root_key, identity, out }) => {
+        Some(Command::ProposeAssets { target: AssetTarget { canister, dir, url, root_key }, identity, out }) => {
             let canister = parse_principal("--canister", &canister)?;
             let Some(identity) = load_identity(&identity)? else {
                 bail!("propose-assets needs --pem (or --identity-seed): the identity holding the Prepare permission")
@@ -214,7 +208,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }))?;
             emit(out, json)
         }
-        Some(Command::ComputeEvidence { canister, dir, url, root_key }) => {
+        Some(Command::ComputeEvidence { target: AssetTarget { canister, dir, url, root_key } }) => {
             let canister = parse_principal("--canister", &canister)?;
             let agent = Agent::builder().with_url(url).build()?;
             if let Some(path) = root_key {
@@ -335,5 +329,14 @@ mod tests {
         let cli = Cli::try_parse_from(["platform-deploy", "init-args", "--ids", "ids.json", "--archive-controller", "aaaaa-aa"]).unwrap();
         assert!(matches!(cli.command, Some(Command::InitArgs { .. })));
         assert!(Cli::try_parse_from(["platform-deploy", "--pem", "a", "--identity-seed", "00"]).is_err());
+        // The web app commands keep the flags docs/frontend.md gives.
+        let cli = Cli::try_parse_from([
+            "platform-deploy", "propose-assets", "--canister", "aaaaa-aa", "--dir", "dist", "--url", "http://127.0.0.1:1", "--identity-seed", "00",
+        ])
+        .unwrap();
+        assert!(matches!(cli.command, Some(Command::ProposeAssets { target: AssetTarget { ref url, .. }, .. }) if url == "http://127.0.0.1:1"));
+        let cli = Cli::try_parse_from(["platform-deploy", "compute-evidence", "--canister", "aaaaa-aa", "--dir", "dist", "--network", "https://icp-api.io"]).unwrap();
+        assert!(matches!(cli.command, Some(Command::ComputeEvidence { .. })));
+        assert!(Cli::try_parse_from(["platform-deploy", "upload-assets", "--canister", "aaaaa-aa", "--dir", "d", "--url", "u"]).is_err(), "--staking-hub is required");
     }
 }
