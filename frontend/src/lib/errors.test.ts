@@ -19,12 +19,13 @@ import {
   UnexpectedErrorCode,
 } from '@icp-sdk/core/agent';
 import type { RegisterError } from '../bindings/staking_hub.did';
-import type { ShardError, UnstakeError } from '../bindings/user_profile.did';
+import type { DeleteProfileError, ShardError, UnstakeError } from '../bindings/user_profile.did';
 import {
   CanisterError,
   UserFacingError,
   describeError,
   describeRegisterError,
+  describeDeleteProfileError,
   describeShardError,
   describeUnstakeError,
   describeReject,
@@ -75,6 +76,7 @@ describe('ShardError', () => {
     [{ RewardsUnavailable: { detail: 'hub unreachable' } }, /hub unreachable.*not counted/],
     [{ DailyLimitReached: { limit: 5 } }, /all 5 quiz attempts/],
     [{ PlatformPaused: null }, /paused by its governance.*not counted/],
+    [{ ShardMigrating: null }, /being moved.*Nothing is lost.*Reload/],
   ];
   test.each(cases)('%o', (e, re) => {
     const s = describeShardError(e);
@@ -95,6 +97,7 @@ describe('UnstakeError', () => {
     [{ TooManyPending: { limit: 3 } }, /3 withdrawals/],
     [{ BelowMinimum: { minimum_e8s: 1_000_000_000n } }, /smallest withdrawal is 10 tokens/],
     [{ CoolingDown: { next_allowed_ns: 1_764_424_260_000_000_000n } }, /next one from 2025-11-29 13:51 UTC/],
+    [{ ShardMigrating: null }, /being moved/],
   ];
   test.each(cases)('%o', (e, re) => {
     const s = describeUnstakeError(e);
@@ -207,5 +210,20 @@ describe('other errors', () => {
   test('anything else keeps its first line', () => {
     expect(describeError(new Error('weird\nstack'))).toBe('Something went wrong: weird');
     expect(describeError('plain')).toBe('Something went wrong: plain');
+  });
+});
+
+describe('DeleteProfileError', () => {
+  const cases: [DeleteProfileError, RegExp][] = [
+    [{ NotRegistered: null }, /no profile/],
+    [{ StakedBalance: { staked_e8s: 250_000_000n } }, /2\.5 tokens staked.*Withdraw them first.*nothing was deleted/],
+    [{ WithdrawalsPending: { count: 2n } }, /2 of your withdrawals.*nothing was deleted/],
+    [{ RewardsOwed: { amount_e8s: 100_000_000n } }, /owes you 1 tokens.*nothing was deleted/],
+    [{ SubmissionInProgress: null }, /still being processed/],
+    [{ ShardDisabled: null }, /paused by governance/],
+    [{ ShardMigrating: null }, /being moved/],
+  ];
+  test.each(cases)('%o', (e, re) => {
+    expect(describeDeleteProfileError(e)).toMatch(re);
   });
 });

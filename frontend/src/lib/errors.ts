@@ -7,7 +7,7 @@
 //   module does not need the agent at run time (the tests build the agent's real errors).
 // - The app's own errors (platform.json problems, sign-in failures).
 import type { RegisterError } from '../bindings/staking_hub.did';
-import type { ShardError, UnstakeError } from '../bindings/user_profile.did';
+import type { DeleteProfileError, ShardError, UnstakeError } from '../bindings/user_profile.did';
 import { formatE8s } from './tokens';
 import { formatTimeNs } from './withdrawals';
 
@@ -80,8 +80,13 @@ export function describeShardError(e: ShardError): string {
     return `You have used all ${e.DailyLimitReached.limit} quiz attempts for today. Come back tomorrow (UTC).`;
   if ('PlatformPaused' in e)
     return 'The platform is paused by its governance for now, so quizzes are not accepted. This attempt was not counted; your balance and progress are safe. Please try again once it has resumed.';
+  if ('ShardMigrating' in e) return MIGRATING;
   return unreachable(e);
 }
+
+/** A shard frozen for a migration (function 1012): the learner's data moves, reloading finds the new shard. */
+const MIGRATING =
+  'Your account is being moved to another part of the platform by governance. Nothing is lost and you can still look at your data; changes wait until the move is done. Reload this page in a few minutes.';
 
 export function describeUnstakeError(e: UnstakeError): string {
   if ('NotRegistered' in e) return 'You are not registered yet, so you have nothing staked to withdraw.';
@@ -94,6 +99,22 @@ export function describeUnstakeError(e: UnstakeError): string {
     return `The smallest withdrawal is ${formatE8s(e.BelowMinimum.minimum_e8s)} tokens: enter at least that amount.`;
   if ('CoolingDown' in e)
     return `You started a withdrawal a short while ago; you can start the next one from ${formatTimeNs(e.CoolingDown.next_allowed_ns)}.`;
+  if ('ShardMigrating' in e) return MIGRATING;
+  return unreachable(e);
+}
+
+export function describeDeleteProfileError(e: DeleteProfileError): string {
+  if ('NotRegistered' in e) return 'You have no profile on the platform, so there is nothing to delete.';
+  if ('StakedBalance' in e)
+    return `You still have ${formatE8s(e.StakedBalance.staked_e8s)} tokens staked. Withdraw them first, or tick the box to give them up; nothing was deleted.`;
+  if ('WithdrawalsPending' in e)
+    return `${e.WithdrawalsPending.count} of your withdrawals are still on their way. Your profile can be deleted once they have completed; nothing was deleted.`;
+  if ('RewardsOwed' in e)
+    return `The platform still owes you ${formatE8s(e.RewardsOwed.amount_e8s)} tokens of quiz rewards, paid as the daily budget allows. Your profile can be deleted once they are paid; nothing was deleted.`;
+  if ('SubmissionInProgress' in e) return 'A quiz submission of yours is still being processed. Wait a moment and try again; nothing was deleted.';
+  if ('ShardDisabled' in e)
+    return 'Your part of the platform is paused by governance for now, so nothing can be changed, deletion included. Try again once it is enabled.';
+  if ('ShardMigrating' in e) return MIGRATING;
   return unreachable(e);
 }
 

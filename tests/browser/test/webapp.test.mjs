@@ -215,6 +215,20 @@ describe('the learner web app in headless Chromium', { timeout: START_TIMEOUT_MS
     assert.ok((await byTestId('proposal-row').count()) >= 1);
     assert.match((await byTestId('shard-wasm-hash').textContent()).trim(), /[0-9a-f]{64}/);
     await shot('platform');
+
+    // Deleting the profile: refused while tokens are staked, done once the learner gives them up.
+    await byTestId('nav-wallet').click();
+    await page.waitForFunction(() => /[1-9]/.test(document.querySelector('[data-testid="staked-balance"]')?.textContent ?? ''));
+    await byTestId('delete-confirm').check();
+    await byTestId('delete-submit').click();
+    await page.getByText(/tokens staked\. Withdraw them first/).waitFor();
+    await byTestId('delete-forfeit').check();
+    await byTestId('delete-confirm').check();
+    await byTestId('delete-submit').click();
+    await byTestId('profile-deleted').waitFor();
+    assert.match(await byTestId('profile-deleted').textContent(), /deleted; .* given up/);
+    await page.waitForFunction(() => /^\s*0\b/.test(document.querySelector('[data-testid="staked-balance"]')?.textContent ?? ''));
+    await shot('profile-deleted');
   });
 
   test('a deep link is served the app (SPA routing) and works after a reload', async () => {
