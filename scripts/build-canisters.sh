@@ -7,7 +7,7 @@
 # Output: $CANISTER_WASM_DIR (default target/canisters)/<name>.wasm.gz and <name>.wasm.gz.sha256
 # for the platform canisters (staking_hub, user_profile, learning_content, frontend_assets), the ICRC-1/2/3 ledger
 # used for local runs and tests (icrc_ledger), the local SNS governance and root used by tests and
-# the demo (sns_governance, sns_root) and the localnet test canisters (counter, async_caller,
+# the demo (sns_governance, sns_root), the local ICP ledger and CMC (icp_ledger, cmc) and the localnet test canisters (counter, async_caller,
 # timer_user, stable_user, cycles_user, echo, mock_ledger, gnsf_target, vc_issuer).
 #
 # Wasm is compiled with `--profile canister --target wasm32-unknown-unknown` into target/wasm, a
@@ -46,6 +46,9 @@ TEST_CANISTERS=(counter async_caller timer_user stable_user cycles_user echo moc
 # Local stand-ins for SNS governance and root (test infrastructure, see docs/sns-local.md); their
 # .did files are in candid/ like the platform canisters'.
 SNS_CANISTERS=(sns_governance sns_root)
+# Local stand-ins for the ICP ledger and the cycles minting canister, for the hub's refill from ICP
+# (test infrastructure, see docs/cmc-local.md); their .did files are in candid/ too.
+NNS_STANDINS=(icp_ledger cmc)
 
 log() { echo "build-canisters: $*" >&2; }
 
@@ -64,14 +67,14 @@ while [[ $# -gt 0 ]]; do
     esac
 done
 if [[ -n "$ONLY" ]]; then
-    case " ${PLATFORM_CANISTERS[*]} ${SNS_CANISTERS[*]} " in
+    case " ${PLATFORM_CANISTERS[*]} ${SNS_CANISTERS[*]} ${NNS_STANDINS[*]} " in
     *" $ONLY "*) ;;
-    *) log "--only $ONLY: not one of ${PLATFORM_CANISTERS[*]} ${SNS_CANISTERS[*]}"; exit 2 ;;
+    *) log "--only $ONLY: not one of ${PLATFORM_CANISTERS[*]} ${SNS_CANISTERS[*]} ${NNS_STANDINS[*]}"; exit 2 ;;
     esac
 fi
 
 did_of() {
-    case " ${PLATFORM_CANISTERS[*]} ${SNS_CANISTERS[*]} " in
+    case " ${PLATFORM_CANISTERS[*]} ${SNS_CANISTERS[*]} ${NNS_STANDINS[*]} " in
     *" $1 "*) echo "$ROOT/candid/$1.did" ;;
     *)
         if [[ -d "$ROOT/tests/canisters/$1" ]]; then
@@ -131,8 +134,8 @@ if [[ -n "$ONLY" ]]; then
     exit 0
 fi
 
-build_wasm user_profile icrc_ledger "${SNS_CANISTERS[@]}" "${TEST_CANISTERS[@]}"
-package user_profile icrc_ledger "${SNS_CANISTERS[@]}" "${TEST_CANISTERS[@]}"
+build_wasm user_profile icrc_ledger "${SNS_CANISTERS[@]}" "${NNS_STANDINS[@]}" "${TEST_CANISTERS[@]}"
+package user_profile icrc_ledger "${SNS_CANISTERS[@]}" "${NNS_STANDINS[@]}" "${TEST_CANISTERS[@]}"
 
 export USER_PROFILE_WASM="$OUT/user_profile.wasm.gz"
 build_wasm staking_hub
@@ -155,7 +158,7 @@ build_frontend_assets
 
 echo
 printf '%-18s %10s  %s\n' canister 'gz bytes' sha256
-for name in "${PLATFORM_CANISTERS[@]}" "${SNS_CANISTERS[@]}" "${TEST_CANISTERS[@]}"; do
+for name in "${PLATFORM_CANISTERS[@]}" "${SNS_CANISTERS[@]}" "${NNS_STANDINS[@]}" "${TEST_CANISTERS[@]}"; do
     gz="$OUT/$name.wasm.gz"
     printf '%-18s %10s  %s\n' "$name" "$(stat -c %s "$gz")" "$(cut -d' ' -f1 "$gz.sha256")"
 done

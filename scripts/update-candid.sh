@@ -12,7 +12,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-CANISTERS=(staking_hub user_profile learning_content icrc_ledger sns_governance sns_root counter async_caller timer_user stable_user cycles_user echo mock_ledger gnsf_target certified_page vc_issuer)
+CANISTERS=(staking_hub user_profile learning_content icrc_ledger sns_governance sns_root icp_ledger cmc counter async_caller timer_user stable_user cycles_user echo mock_ledger gnsf_target certified_page vc_issuer)
 args=()
 for name in "${CANISTERS[@]}"; do args+=(-p "$name"); done
 

@@ -8,6 +8,9 @@
 //! * Native builds (unit tests, Candid generation): when the variable is unset, an EMPTY byte
 //!   string is embedded instead, so `cargo test -p staking_hub` works without building Wasm.
 //!   `get_shard_wasm_hash` then returns the sha256 of the empty string.
+//!
+//! It also sets the build facts `get_version` reports (git commit, commit time: see
+//! canisters/build_facts).
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -16,6 +19,7 @@ const VAR: &str = "USER_PROFILE_WASM";
 const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
 
 fn main() {
+    build_facts::emit();
     println!("cargo:rerun-if-env-changed={VAR}");
     println!("cargo:rerun-if-changed=build.rs");
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR is set by cargo"))

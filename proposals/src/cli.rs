@@ -173,6 +173,34 @@ pub enum Cmd {
         #[arg(long)]
         reason: String,
     },
+    /// 1011 (critical): restore a shard from the snapshot the hub took before its last upgrade
+    /// (`dfx canister call staking_hub get_restore_history` lists each shard's).
+    RestoreShard {
+        /// The shard's principal.
+        #[arg(long)]
+        shard: String,
+        /// The snapshot id (hex), the shard's last_snapshot_id in get_restore_history.
+        #[arg(long)]
+        snapshot: String,
+        /// The module hash the snapshot holds (last_snapshot_wasm_hash), shown in the preview.
+        #[arg(long, value_name = "HEX")]
+        snapshot_wasm_hash: Option<String>,
+        /// Why (1..=1000 bytes; shown to voters).
+        #[arg(long)]
+        reason: String,
+    },
+    /// 1012 (critical): move every user of a shard to a new shard (the hub creates it, freezes
+    /// the old one, copies page by page, switches its index, then stops and retires the old
+    /// one; `get_migration_status` follows it), or with --delete-retired delete a shard a
+    /// finished migration retired (its cycles go back to the hub first).
+    MigrateShard {
+        /// The shard's principal.
+        #[arg(long)]
+        shard: String,
+        /// Delete this retired shard instead of migrating it.
+        #[arg(long)]
+        delete_retired: bool,
+    },
     /// 1002: add learning units from a JSON array of { unit, answer_key }.
     AddUnits {
         #[arg(long, value_name = "PATH")]
@@ -376,6 +404,26 @@ pub struct UpdateConfigArgs {
     /// Seconds a learner waits between two withdrawals (0 = none).
     #[arg(long, value_parser = num::<u64>)]
     pub withdrawal_cooldown_secs: Option<u64>,
+    /// Operators who may read every shard's canister log (repeat the flag; at most 9). Replaces
+    /// the list in force; see --clear-shard-log-viewers to remove them all.
+    #[arg(long = "shard-log-viewer", value_name = "PRINCIPAL", value_parser = parse_principal_arg)]
+    pub shard_log_viewers: Vec<candid::Principal>,
+    /// Remove every shard log viewer (the hub alone reads the shards' logs).
+    #[arg(long, conflicts_with = "shard_log_viewers")]
+    pub clear_shard_log_viewers: bool,
+    /// A shard whose stable memory passes this many bytes is Full (256 MiB ..= 256 GiB).
+    #[arg(long, value_parser = num::<u64>)]
+    pub shard_memory_budget_bytes: Option<u64>,
+    /// Settled withdrawals and mints older than this are compacted to counters (7 ..= 3650 days).
+    #[arg(long, value_parser = num::<u64>)]
+    pub settled_retention_secs: Option<u64>,
+    /// Archive learners inactive this long (0 = never; else 180 ..= 3650 days).
+    #[arg(long, value_parser = num::<u64>)]
+    pub inactive_archive_secs: Option<u64>,
+}
+
+fn parse_principal_arg(s: &str) -> Result<candid::Principal, String> {
+    parse_principal(s)
 }
 
 #[derive(Args, Debug, Default)]
@@ -399,6 +447,15 @@ pub struct EconomicConfigArgs {
     /// The most cycles the hub tops up per shard per UTC day.
     #[arg(long, value_parser = num::<u128>)]
     pub shard_topup_daily_budget_cycles: Option<u128>,
+    /// Cycles battery: top up a canister with fewer estimated days of runtime than this (0: off).
+    #[arg(long, value_parser = num::<u64>)]
+    pub topup_min_days_left: Option<u64>,
+    /// Cycles battery: below this balance the hub creates no shard.
+    #[arg(long, value_parser = num::<u128>)]
+    pub hub_cycles_for_new_shards: Option<u128>,
+    /// Cycles battery: below this balance the hub's top-ups are smaller.
+    #[arg(long, value_parser = num::<u128>)]
+    pub hub_cycles_for_full_topups: Option<u128>,
 }
 
 impl EconomicConfigArgs {
@@ -411,6 +468,9 @@ impl EconomicConfigArgs {
             shard_topup_threshold_cycles: self.shard_topup_threshold_cycles,
             shard_topup_amount_cycles: self.shard_topup_amount_cycles,
             shard_topup_daily_budget_cycles: self.shard_topup_daily_budget_cycles,
+            topup_min_days_left: self.topup_min_days_left,
+            hub_cycles_for_new_shards: self.hub_cycles_for_new_shards,
+            hub_cycles_for_full_topups: self.hub_cycles_for_full_topups,
         }
     }
 }
@@ -435,6 +495,16 @@ impl UpdateConfigArgs {
             shard_topup_daily_budget_cycles: self.shard_topup_daily_budget_cycles,
             min_withdrawal_e8s: self.min_withdrawal_e8s,
             withdrawal_cooldown_secs: self.withdrawal_cooldown_secs,
+            shard_log_viewers: if self.clear_shard_log_viewers {
+                Some(vec![])
+            } else {
+                (!self.shard_log_viewers.is_empty()).then(|| self.shard_log_viewers.clone())
+            },
+            shard_memory_budget_bytes: self.shard_memory_budget_bytes,
+            settled_retention_secs: self.settled_retention_secs,
+            inactive_archive_secs: self.inactive_archive_secs,
+            // The battery's fields are economic (1009): update-economic-config has their flags.
+            ..Default::default()
         }
     }
 }
@@ -680,6 +750,19 @@ fn build(cli: Cli) -> Result<Outcome, String> {
         Some(p) => Some(SnsCanisterIds::load_file(p)?),
         None => None,
     };
+    // The governance the printed commands call: --governance, else the ids file's.
+    let governance = match (&c.governance, sns.as_ref().and_then(|s| s.governance)) {
+        (Some(g), from_file) => {
+            let g = parse_principal(g).map_err(|e| format!("--governance: {e}"))?;
+            if let Some(f) = from_file.filter(|f| *f != g) {
+                return Err(format!(
+                    "--governance {g} is not the governance_canister_id of --sns-canister-ids ({f}): which SNS is meant?"
+                ));
+            }
+            Some(g)
+        }
+        (None, from_file) => from_file,
+    };
 
     let mut built = Built::default();
     match &cli.command {
@@ -779,6 +862,20 @@ fn build(cli: Cli) -> Result<Outcome, String> {
         }
         Cmd::PausePlatform { resume, reason } => {
             built.proposals.push(commands::set_platform_paused(&common, !*resume, reason)?);
+        }
+        Cmd::RestoreShard { shard, snapshot, snapshot_wasm_hash, reason } => {
+            let shard = parse_principal(shard).map_err(|e| format!("--shard: {e}"))?;
+            built.proposals.push(commands::restore_shard_snapshot(
+                &common,
+                shard,
+                snapshot,
+                snapshot_wasm_hash.as_deref(),
+                reason,
+            )?);
+        }
+        Cmd::MigrateShard { shard, delete_retired } => {
+            let shard = parse_principal(shard).map_err(|e| format!("--shard: {e}"))?;
+            built.proposals.push(commands::migrate_shard(&common, shard, *delete_retired)?);
         }
         Cmd::AddUnits { file } => {
             let us = units::parse_units(&units::read_file(file)?)
@@ -880,6 +977,11 @@ fn build(cli: Cli) -> Result<Outcome, String> {
                     ));
                 }
             }
+            if let (Some(g), Some(given)) = (arg_governance(&arg), &c.governance) {
+                if governance != Some(g) {
+                    return Err(format!("--set-governance {g} is not the SNS governance of --governance ({given})"));
+                }
+            }
             let store_canister = match (&u.chunked, &u.store_canister) {
                 (true, Some(s)) => {
                     Some(parse_principal(s).map_err(|e| format!("--store-canister: {e}"))?)
@@ -967,7 +1069,7 @@ fn build(cli: Cli) -> Result<Outcome, String> {
     built.warnings = warnings;
     let ctx = Context {
         network: c.network.clone(),
-        governance: sns.as_ref().and_then(|s| s.governance).map(|p| p.to_text()),
+        governance: governance.map(|p| p.to_text()),
         sns_canister_ids_file: c.sns_canister_ids.clone(),
         out: c.out.clone(),
     };
@@ -1108,7 +1210,9 @@ async fn wait_and_report(
         }
     };
     println!("Proposal {}: {}", id.id, crate::voter_view::outcome(&p));
-    if let Some((ok, text)) = check_upgrade(agent, &p, std::time::Duration::from_secs(60)).await? {
+    // Root installs after it answered governance: give it up to a minute, never more than --wait-secs.
+    let patience = timeout.min(std::time::Duration::from_secs(60));
+    if let Some((ok, text)) = check_upgrade(agent, &p, patience).await? {
         println!("{text}");
         if !ok {
             return Ok(Ended::Refused);
@@ -1162,11 +1266,14 @@ async fn talk(cli: Cli) -> Result<Ended, String> {
             };
             crate::network::register_vote(&agent, governance, &neuron, id, v).await.map_err(|e| format!("{e:#}"))?;
             println!("Voted {} on proposal {proposal_id} with neuron {neuron}", if v == platform_types::sns::Vote::Yes { "yes" } else { "no" });
-            let p = crate::network::get_proposal(&agent, governance, id).await.map_err(|e| format!("{e:#}"))?;
-            println!("Proposal {proposal_id}: {}", crate::voter_view::outcome(&p));
             match wait {
+                // wait_and_report prints the status once it is final.
                 Some(t) => wait_and_report(&agent, governance, id, t).await,
-                None => Ok(Ended::Ok),
+                None => {
+                    let p = crate::network::get_proposal(&agent, governance, id).await.map_err(|e| format!("{e:#}"))?;
+                    println!("Proposal {proposal_id}: {}", crate::voter_view::outcome(&p));
+                    Ok(Ended::Ok)
+                }
             }
         }
         Cmd::List { limit } => {

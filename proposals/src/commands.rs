@@ -17,7 +17,7 @@ use platform_types::sns::{
 use platform_types::{
     check_reason, render_config_change, render_economic_config_change, render_platform_paused,
     render_registration_policy_change, render_rollout_command, render_shard_status,
-    render_withdrawal_resolution, AddUnitsArgs, ConfigOverrides, EconomicConfigChanges,
+    render_restore_shard, render_withdrawal_resolution, AddUnitsArgs, RestoreShardArgs, ConfigOverrides, EconomicConfigChanges,
     PlatformConfig, RegistrationPolicy, ResolveWithdrawalArgs, RetireUnitsArgs, RolloutCommand,
     SetPlatformPausedArgs, SetRegistrationPolicyArgs, SetShardStatusArgs,
     UnitInput, UpdateUnitArgs,
@@ -119,6 +119,22 @@ pub const CUSTOM_FUNCTIONS: &[CustomFunction] = &[
         validator: "set_platform_paused_validate",
         topic: "ApplicationBusinessLogic",
     },
+    // Critical: the shard's records since the snapshot (balances, withdrawals, progress) are lost.
+    CustomFunction {
+        id: 1011,
+        canister: "staking_hub",
+        method: "restore_shard_snapshot",
+        validator: "restore_shard_snapshot_validate",
+        topic: "CriticalDappOperations",
+    },
+    // Critical: every balance and pending withdrawal of a shard's learners moves.
+    CustomFunction {
+        id: 1012,
+        canister: "staking_hub",
+        method: "migrate_shard",
+        validator: "migrate_shard_validate",
+        topic: "CriticalDappOperations",
+    },
 ];
 
 pub fn custom_function(id: u64) -> &'static CustomFunction {
@@ -200,7 +216,7 @@ fn execute<T: CandidType>(
 ) -> Result<BuiltProposal, String> {
     // 1000, 1001, 1005 and 1007-1010 are rendered by the hub with the platform_types renderers
     // used here; learning_content's renderings (1002-1004) depend on the content in force.
-    let shared_renderer = matches!(function_id, 1000 | 1001 | 1005 | 1007 | 1008 | 1009 | 1010);
+    let shared_renderer = matches!(function_id, 1000 | 1001 | 1005 | 1007 | 1008 | 1009 | 1010 | 1011 | 1012);
     let t = c.text(default_title, None)?;
     let (bytes, text) = candid_text::to_checked_text(payload)?;
     let f = custom_function(function_id);
@@ -402,6 +418,43 @@ pub fn set_platform_paused(c: &Common, paused: bool, reason: &str) -> Result<Bui
     let preview = render_platform_paused(&args).map_err(|e| format!("pause-platform: {e}"))?;
     let title = if paused { "Pause the platform (emergency)" } else { "Resume the platform" };
     execute(c, 1010, "SetPlatformPausedArgs", &args, preview, title)
+}
+
+// ------------------------------------------------------------------ 1011 shard restore
+
+/// The snapshot id as `get_restore_history` shows it (hex; Candid `blob` text is also hex once
+/// its escapes are removed).
+pub fn restore_shard_snapshot(
+    c: &Common,
+    shard: Principal,
+    snapshot_hex: &str,
+    snapshot_wasm_hash: Option<&str>,
+    reason: &str,
+) -> Result<BuiltProposal, String> {
+    let cleaned: String = snapshot_hex.trim().trim_start_matches("0x").replace("\\", "");
+    let snapshot = hex::decode(&cleaned).map_err(|e| format!("restore-shard: --snapshot is not hex: {e}"))?;
+    if snapshot.is_empty() {
+        return Err("restore-shard: --snapshot is empty; copy last_snapshot_id from get_restore_history".into());
+    }
+    let args = RestoreShardArgs { shard_id: shard, snapshot_id: serde_bytes::ByteBuf::from(snapshot), reason: reason.to_string() };
+    let preview = render_restore_shard(&args, snapshot_wasm_hash.unwrap_or("as get_restore_history shows it"))
+        .map_err(|e| format!("restore-shard: {e}"))?;
+    execute(c, 1011, "RestoreShardArgs", &args, preview, "Restore a shard from its snapshot (critical)")
+}
+
+// ------------------------------------------------------------------ 1012 shard migration
+
+/// Migrates a shard's users to a new shard, or (`delete_retired`) deletes a shard a finished
+/// migration retired (`get_migration_status` on the hub).
+pub fn migrate_shard(c: &Common, shard: Principal, delete_retired: bool) -> Result<BuiltProposal, String> {
+    let args = if delete_retired {
+        platform_types::MigrateShardArgs::DeleteRetired { shard }
+    } else {
+        platform_types::MigrateShardArgs::Migrate { shard }
+    };
+    let preview = platform_types::render_migrate_shard(&args).map_err(|e| format!("migrate-shard: {e}"))?;
+    let title = if delete_retired { "Delete a retired shard" } else { "Migrate a shard to a new shard (critical)" };
+    execute(c, 1012, "MigrateShardArgs", &args, preview, title)
 }
 
 // ------------------------------------------------------------------ 1002-1004 units

@@ -354,7 +354,7 @@ mod tests {
         let specs = load_specs(&dir, &[], true).unwrap();
         assert_eq!(
             specs.iter().map(|s| s.id).collect::<Vec<_>>(),
-            (1000..=1010).collect::<Vec<u64>>()
+            (1000..=1012).collect::<Vec<u64>>()
         );
         for s in &specs {
             assert!(s.convention_warnings().is_empty(), "{s:?}");

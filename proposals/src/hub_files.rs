@@ -86,6 +86,29 @@ fn json_opt_u128(obj: &serde_json::Map<String, serde_json::Value>, field: &str) 
     json_u128(&one, field).map(Some)
 }
 
+/// An optional list of principals: absent, `null`, `[]`, a list of principal strings, or that
+/// list wrapped once (`[[...]]`, as `dfx ... --output json` prints an `opt vec principal`).
+fn json_opt_principals(
+    obj: &serde_json::Map<String, serde_json::Value>,
+    field: &str,
+) -> Result<Option<Vec<Principal>>, String> {
+    let list = match obj.get(field) {
+        None | Some(serde_json::Value::Null) => return Ok(None),
+        Some(serde_json::Value::Array(a)) if a.is_empty() => return Ok(None),
+        Some(serde_json::Value::Array(a)) if a.len() == 1 && a[0].is_array() => a[0].as_array().unwrap().clone(),
+        Some(serde_json::Value::Array(a)) => a.clone(),
+        Some(other) => return Err(format!("{field}: expected a list of principals, got {other}")),
+    };
+    list.iter()
+        .map(|v| {
+            v.as_str()
+                .and_then(|s| Principal::from_text(s).ok())
+                .ok_or_else(|| format!("{field}: {v} is not a principal"))
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(Some)
+}
+
 fn config_from_json(text: &str) -> Result<PlatformConfig, String> {
     let v: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
     let obj = v
@@ -108,6 +131,13 @@ fn config_from_json(text: &str) -> Result<PlatformConfig, String> {
         "shard_topup_daily_budget_cycles",
         "min_withdrawal_e8s",
         "withdrawal_cooldown_secs",
+        "shard_log_viewers",
+        "topup_min_days_left",
+        "hub_cycles_for_new_shards",
+        "hub_cycles_for_full_topups",
+        "shard_memory_budget_bytes",
+        "settled_retention_secs",
+        "inactive_archive_secs",
     ];
     if let Some(k) = obj.keys().find(|k| !FIELDS.contains(&k.as_str())) {
         return Err(format!("unknown field {k:?}"));
@@ -139,6 +169,13 @@ fn config_from_json(text: &str) -> Result<PlatformConfig, String> {
         shard_topup_daily_budget_cycles: json_opt_u128(obj, "shard_topup_daily_budget_cycles")?,
         min_withdrawal_e8s: json_opt_u64(obj, "min_withdrawal_e8s")?,
         withdrawal_cooldown_secs: json_opt_u64(obj, "withdrawal_cooldown_secs")?,
+        shard_log_viewers: json_opt_principals(obj, "shard_log_viewers")?,
+        topup_min_days_left: json_opt_u64(obj, "topup_min_days_left")?,
+        hub_cycles_for_new_shards: json_opt_u128(obj, "hub_cycles_for_new_shards")?,
+        hub_cycles_for_full_topups: json_opt_u128(obj, "hub_cycles_for_full_topups")?,
+        shard_memory_budget_bytes: json_opt_u64(obj, "shard_memory_budget_bytes")?,
+        settled_retention_secs: json_opt_u64(obj, "settled_retention_secs")?,
+        inactive_archive_secs: json_opt_u64(obj, "inactive_archive_secs")?,
     })
 }
 

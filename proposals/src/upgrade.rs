@@ -90,12 +90,25 @@ impl Target {
             (Target::RewardLedger, _) => check_ledger_args_case(bytes)
                 .and_then(|()| decode_and_print::<LedgerArgument>(bytes)),
         };
-        r.map_err(|e| {
+        let text = r.map_err(|e| {
             format!(
                 "the upgrade argument is not a Candid `({name})` for {}: {e}",
                 self.name()
             )
-        })
+        })?;
+        // Decoded above, so these decode too.
+        let governance = match (self, mode) {
+            (Target::StakingHub, Mode::Upgrade) => candid::decode_one::<Option<HubUpgradeArgs>>(bytes)
+                .map_err(|e| e.to_string())?
+                .map(|a| a.sns_governance_id),
+            (Target::LearningContent, Mode::Upgrade) => candid::decode_one::<Option<ContentUpgradeArgs>>(bytes)
+                .map_err(|e| e.to_string())?
+                .map(|a| a.sns_governance_id),
+            _ => None,
+        };
+        check_governance_change(self, governance)
+            .map_err(|e| format!("the upgrade argument of {}: {e}", self.name()))?;
+        Ok(text)
     }
 
     /// `opt record { sns_governance_id = opt <id> }` of the target.
@@ -105,6 +118,7 @@ impl Target {
             Target::RewardLedger => Err(REWARD_LEDGER_NO_GOVERNANCE.into()),
             Target::StakingHub => candid_text::encode(&Some(HubUpgradeArgs {
                 sns_governance_id: Some(governance),
+                icp_refill: None,
             })),
             Target::LearningContent => candid_text::encode(&Some(ContentUpgradeArgs {
                 sns_governance_id: Some(governance),
@@ -165,6 +179,24 @@ fn check_asset_args_case(mode: Mode, bytes: &[u8]) -> Result<(), String> {
     }
 }
 
+/// The upgrade argument's `sns_governance_id` (`None`: no record) as the canister's
+/// `post_upgrade` applies it. The anonymous principal would hand the governance-only methods to
+/// anyone (staking_hub stores it as given); learning_content traps on it and on a record that
+/// sets nothing, so such an upgrade would fail after the vote.
+fn check_governance_change(target: Target, governance: Option<Option<Principal>>) -> Result<(), String> {
+    match governance {
+        Some(Some(id)) if id == Principal::anonymous() => {
+            Err("sns_governance_id must not be the anonymous principal".into())
+        }
+        Some(None) if target == Target::LearningContent => Err(
+            "the record sets nothing (a misspelt field name?), which learning_content's post_upgrade refuses, \
+             so the upgrade would fail: give no argument (or null) to keep everything"
+                .into(),
+        ),
+        _ => Ok(()),
+    }
+}
+
 /// Decodes `bytes` as exactly one `T`, refusing what Candid's decoding would silently drop (extra
 /// arguments, extra record fields, a mistyped `opt` that decodes as `null`), and prints it.
 fn decode_and_print<T: CandidType + serde::de::DeserializeOwned>(
@@ -180,7 +212,7 @@ fn decode_and_print<T: CandidType + serde::de::DeserializeOwned>(
     let value: T = candid::decode_one(bytes).map_err(|e| e.to_string())?;
     let again =
         candid::IDLArgs::from_bytes(&candid_text::encode(&value)?).map_err(|e| e.to_string())?;
-    let same = again.args == untyped.args
+    let same = covers(&again.args[0], &untyped.args[0])
         || (untyped.args[0] == candid::IDLValue::Null && again.args[0] == candid::IDLValue::None);
     if !same {
         return Err(format!(
@@ -189,6 +221,23 @@ fn decode_and_print<T: CandidType + serde::de::DeserializeOwned>(
         ));
     }
     candid_text::bytes_to_text::<T>(bytes)
+}
+
+/// Whether `decoded` (the value re-encoded from the type) says everything `given` says: equal,
+/// except that a record may lack `opt` fields the type has (Candid reads an absent `opt` field
+/// as `null`, so an argument written for an older interface is still whole).
+fn covers(decoded: &candid::IDLValue, given: &candid::IDLValue) -> bool {
+    use candid::IDLValue::*;
+    match (decoded, given) {
+        (Record(d), Record(g)) => {
+            g.iter().all(|gf| d.iter().any(|df| df.id == gf.id && covers(&df.val, &gf.val)))
+                && d.iter().all(|df| g.iter().any(|gf| gf.id == df.id) || matches!(df.val, None | Null))
+        }
+        (Opt(d), Opt(g)) => covers(d, g),
+        (Variant(d), Variant(g)) => d.0.id == g.0.id && covers(&d.0.val, &g.0.val),
+        (Vec(d), Vec(g)) => d.len() == g.len() && d.iter().zip(g).all(|(d, g)| covers(d, g)),
+        (d, g) => d == g,
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -438,6 +487,28 @@ pub(crate) mod tests {
         assert!(Target::StakingHub
             .arg_text(Mode::Upgrade, &candid::encode_args((1u8, 2u8)).unwrap())
             .is_err());
+    }
+
+    #[test]
+    fn governance_changes_the_canisters_would_refuse_or_misapply_are_refused() {
+        let anonymous = Some(Principal::anonymous());
+        for t in [Target::StakingHub, Target::LearningContent] {
+            let e = t.arg_text(Mode::Upgrade, &t.set_governance_arg(Principal::anonymous()).unwrap()).unwrap_err();
+            assert!(e.contains("must not be the anonymous principal"), "{e}");
+            t.arg_text(Mode::Upgrade, &candid::encode_one(None::<ContentUpgradeArgs>).unwrap()).unwrap();
+        }
+        let hub = candid::encode_one(Some(HubUpgradeArgs { sns_governance_id: anonymous, icp_refill: None })).unwrap();
+        assert!(Target::StakingHub.arg_text(Mode::Upgrade, &hub).is_err());
+        // learning_content's post_upgrade traps on a record that sets nothing; the hub keeps everything.
+        let empty = candid::encode_one(Some(ContentUpgradeArgs { sns_governance_id: None })).unwrap();
+        let e = Target::LearningContent.arg_text(Mode::Upgrade, &empty).unwrap_err();
+        assert!(e.contains("sets nothing") && e.contains("learning_content"), "{e}");
+        // Written for the hub's older interface (no `icp_refill`): the absent `opt` field is null.
+        Target::StakingHub.arg_text(Mode::Upgrade, &empty).unwrap();
+        // An extra field is still refused: the hub would drop it silently.
+        let extra = candid::IDLArgs::from_bytes(&empty).unwrap().to_string().replace("record {", "record { shard_soft_limit = opt (5 : nat64);");
+        let extra = candid_parser::parse_idl_args(&extra).unwrap().to_bytes().unwrap();
+        assert!(Target::StakingHub.arg_text(Mode::Upgrade, &extra).unwrap_err().contains("decodes only partially"));
     }
 
     #[test]

@@ -309,6 +309,8 @@ fn add_function_all_builds_one_proposal_per_file_with_local_ids() {
         (1008, HUB, Topic::CriticalDappOperations),
         (1009, HUB, Topic::CriticalDappOperations),
         (1010, HUB, Topic::ApplicationBusinessLogic),
+        (1011, HUB, Topic::CriticalDappOperations),
+        (1012, HUB, Topic::CriticalDappOperations),
     ] {
         let bin = std::fs::read(out.join(id.to_string()).join("manage_neuron.bin")).unwrap();
         let mn: ManageNeuron = candid::decode_one(&bin).unwrap();
@@ -725,6 +727,32 @@ fn update_config_carries_only_the_given_fields() {
     );
     assert!(r.stdout.contains("min_withdrawal_e8s: 1000000000 -> 500000000"), "{}", r.stdout);
     assert!(r.stdout.contains("withdrawal_cooldown_secs: 3600 -> 600"), "{}", r.stdout);
+    // 1001: the storage fields (size limits and cleanup).
+    let (p, out, r) = good(&[
+        "update-config",
+        "--current-config",
+        &fixture("current_config.did"),
+        "--shard-memory-budget-bytes",
+        "1_073_741_824",
+        "--settled-retention-secs",
+        "604800",
+        "--inactive-archive-secs",
+        "31536000",
+        "--summary",
+        "s",
+    ]);
+    let c: ConfigOverrides = payload_of(&p, 1001, &out, &r);
+    assert_eq!(
+        c,
+        ConfigOverrides {
+            shard_memory_budget_bytes: Some(1 << 30),
+            settled_retention_secs: Some(604_800),
+            inactive_archive_secs: Some(31_536_000),
+            ..Default::default()
+        }
+    );
+    assert!(r.stdout.contains("shard_memory_budget_bytes: 4294967296 -> 1073741824"), "{}", r.stdout);
+    assert!(r.stdout.contains("inactive_archive_secs: 0 -> 31536000"), "{}", r.stdout);
     // 1010: pause and resume.
     let (p, out, r) = good(&["pause-platform", "--reason", "farm under way", "--summary", "s"]);
     let a: platform_types::SetPlatformPausedArgs = payload_of(&p, 1010, &out, &r);
@@ -1260,7 +1288,8 @@ fn upgrade_inline_with_a_governance_argument() {
     assert_eq!(
         arg,
         Some(HubUpgradeArgs {
-            sns_governance_id: Some(principal(GOVERNANCE))
+            sns_governance_id: Some(principal(GOVERNANCE)),
+            icp_refill: None,
         })
     );
     assert_eq!(
@@ -1918,6 +1947,25 @@ fn resolve_withdrawal_carries_the_outcome_and_refuses_an_empty_reason() {
     );
 }
 
+#[test]
+fn restore_shard_carries_the_snapshot_and_refuses_bad_input() {
+    let (p, out, r) = good(&[
+        "restore-shard", "--shard", HUB, "--snapshot", "0x00ab01", "--snapshot-wasm-hash", "cafe", "--reason", "bad release",
+        "--summary", "s",
+    ]);
+    let a: platform_types::RestoreShardArgs = payload_of(&p, 1011, &out, &r);
+    assert_eq!((a.shard_id.to_text(), a.snapshot_id.to_vec(), a.reason.as_str()), (HUB.to_string(), vec![0, 0xab, 1], "bad release"));
+    assert!(r.stdout.contains("RESTORE shard") && r.stdout.contains("00ab01") && r.stdout.contains("module cafe"), "{}", r.stdout);
+    assert!(r.stdout.contains("CriticalDappOperations"), "{}", r.stdout);
+    // Candid blob text as dfx prints it ("\00\ab\01") is accepted too.
+    let (p, out, r) = good(&["restore-shard", "--shard", HUB, "--snapshot", "\\00\\ab\\01", "--reason", "r", "--summary", "s"]);
+    let a: platform_types::RestoreShardArgs = payload_of(&p, 1011, &out, &r);
+    assert_eq!(a.snapshot_id.to_vec(), vec![0, 0xab, 1]);
+    bad(&["restore-shard", "--shard", HUB, "--snapshot", "xyz", "--reason", "r", "--summary", "s"], "not hex");
+    bad(&["restore-shard", "--shard", HUB, "--snapshot", "", "--reason", "r", "--summary", "s"], "empty");
+    bad(&["restore-shard", "--shard", HUB, "--snapshot", "01", "--reason", " ", "--summary", "s"], "reason");
+}
+
 // ------------------------------------------------------------------ native SNS actions added for the DAO
 
 #[test]
@@ -2013,4 +2061,57 @@ fn network_flags_refuse_bad_identities_and_unreachable_networks_before_sending()
     let r = run(&["--network", "mainnet", "list"]);
     assert_eq!(r.code, Some(2), "bad flag values are usage errors: {}", r.stderr);
     let _ = std::fs::remove_file(root_key);
+}
+
+/// `--governance` names the SNS governance in the printed dfx commands, as
+/// `--sns-canister-ids` does; both given must agree, and so must `--set-governance`.
+#[test]
+fn governance_flag_names_the_canister_in_the_printed_commands() {
+    let motion = ["motion", "--title", "t", "--text", "x", "--summary", "s"];
+    let mut args = vec!["--governance", GOVERNANCE];
+    args.extend(motion);
+    let (_, _, r) = good(&args);
+    assert!(r.stdout.contains(&format!("dfx canister --network ic call {GOVERNANCE} manage_neuron '(")), "{}", r.stdout);
+    assert!(!r.stdout.contains("<SNS_GOVERNANCE_ID>"), "{}", r.stdout);
+    let sns = fixture("sns_canister_ids.json");
+    let mut args = vec!["--governance", GOVERNANCE, "--sns-canister-ids", &sns];
+    args.extend(motion);
+    good(&args);
+    let mut args = vec!["--governance", STRANGER, "--sns-canister-ids", &sns];
+    args.extend(motion);
+    bad(&args, "is not the governance_canister_id of --sns-canister-ids");
+    let mut args = vec!["--governance", "not-a-principal"];
+    args.extend(motion);
+    bad(&args, "--governance");
+    let (ids, wasm) = (fixture("canister_ids.json"), fixture("tiny.wasm.gz"));
+    let upgrade = ["--canister-ids", &ids, "upgrade", "--canister", "staking_hub", "--wasm", &wasm, "--summary", "s"];
+    let mut args = vec!["--governance", STRANGER];
+    args.extend(upgrade);
+    args.extend(["--set-governance", GOVERNANCE]);
+    bad(&args, "is not the SNS governance of --governance");
+    let mut args = vec!["--governance", GOVERNANCE];
+    args.extend(upgrade);
+    args.extend(["--set-governance", GOVERNANCE]);
+    good(&args);
+}
+
+/// An upgrade argument the canister's post_upgrade would refuse (the upgrade would fail after
+/// the vote) or misapply is refused before anything is printed.
+#[test]
+fn upgrade_arguments_the_canisters_refuse_are_refused() {
+    let (ids, wasm) = (fixture("canister_ids.json"), fixture("tiny.wasm.gz"));
+    let upgrade = |canister: &'static str, arg: &'static str| {
+        vec!["--canister-ids", &ids, "upgrade", "--canister", canister, "--wasm", &wasm, "--arg-candid", arg, "--summary", "s"]
+            .into_iter()
+            .map(str::to_string)
+            .collect::<Vec<String>>()
+    };
+    let empty = upgrade("learning_content", "(opt record { sns_governance_id = null })");
+    bad(&empty.iter().map(String::as_str).collect::<Vec<_>>(), "which learning_content's post_upgrade refuses");
+    for canister in ["staking_hub", "learning_content"] {
+        let anonymous = upgrade(canister, "(opt record { sns_governance_id = opt principal \"2vxsx-fae\" })");
+        bad(&anonymous.iter().map(String::as_str).collect::<Vec<_>>(), "must not be the anonymous principal");
+    }
+    let hub_empty = upgrade("staking_hub", "(opt record { sns_governance_id = null })");
+    good(&hub_empty.iter().map(String::as_str).collect::<Vec<_>>());
 }

@@ -118,6 +118,7 @@ fn main() {
         sns_governance_id: governance,
         config: Some(overrides),
         registration_policy: Some(platform_types::RegistrationPolicy::Open),
+        icp_refill: None,
     };
     net.install_canister(hub, wasm("staking_hub"), candid::encode_one(init).unwrap(), None);
     let (hash,): (String,) = net.query_candid(hub, "get_shard_wasm_hash", ()).unwrap();

@@ -99,6 +99,7 @@ fn env() -> Env {
         sns_governance_id: governance(),
         config: Some(config),
         registration_policy: Some(RegistrationPolicy::Open),
+        icp_refill: None,
     };
     net.install_canister(hub, wasm("staking_hub"), candid::encode_one(init).unwrap(), None);
     Env { net, hub, ledger }

@@ -169,6 +169,7 @@ fn dao_with(hard_limit: u64, hub_knows_governance: bool) -> Dao {
         sns_governance_id: if hub_knows_governance { gov } else { Principal::anonymous() },
         config: Some(hub_config(hard_limit)),
         registration_policy: Some(platform_types::RegistrationPolicy::Open),
+        icp_refill: None,
     };
     net.install_canister(hub, wasm("staking_hub"), candid::encode_one(init).unwrap(), Some(deployer()));
     for c in [hub, content, ledger, gov, root] {
@@ -747,7 +748,7 @@ fn an_upgrade_proposal_sets_the_hubs_governance_id_after_the_sns_exists() {
     assert!(d.submit("set_shard_status", &disable).unwrap_err().error_message.contains("only SNS governance"));
     d.assert_refused(d.hub, Principal::anonymous(), "set_shard_status", &disable);
 
-    let arg = candid::encode_one(Some(HubUpgradeArgs { sns_governance_id: Some(d.gov) })).unwrap();
+    let arg = candid::encode_one(Some(HubUpgradeArgs { sns_governance_id: Some(d.gov), icp_refill: None })).unwrap();
     let upgrade = Action::UpgradeSnsControlledCanister(UpgradeSnsControlledCanister {
         new_canister_wasm: wasm("staking_hub"),
         chunked_canister_wasm: None,
@@ -893,4 +894,129 @@ fn a_simple_majority_pauses_and_resumes_the_platform() {
     assert!(d.submit("set_platform_paused", &pause).unwrap_err().error_message.contains("already paused"));
     d.execute("set_platform_paused", &SetPlatformPausedArgs { paused: false, reason: "fixed".into() });
     d.register(learner(2));
+}
+
+/// Issue 13, section 2: the rollout snapshots a shard before upgrading it; function 1011 brings
+/// the snapshot back (stop, load, start), so the shard runs its old code with the state of the
+/// snapshot, and the restore is recorded. Refused while there is no snapshot or for another one.
+#[test]
+fn a_shard_is_restored_from_its_rollout_snapshot_by_proposal_and_the_restore_is_recorded() {
+    let d = dao(10);
+    let ada = learner(1);
+    let shard = d.register(ada);
+    let (r,): (Result<UserView, ShardError>,) = d.net.update_candid_as(shard, ada, "update_profile", (profile(1),)).unwrap();
+    r.unwrap();
+    assert!(d.submit_quiz(shard, ada, "math-1", vec![0, 1, 2]).unwrap().passed);
+    let at_snapshot = d.me(shard, ada).unwrap();
+    let old_hash = d.rollout().target_hash;
+    let history = |d: &Dao| -> ShardRestoreHistory {
+        let (all,): (Vec<ShardRestoreHistory>,) = d.net.query_candid(d.hub, "get_restore_history", ()).unwrap();
+        all.into_iter().find(|h| h.shard_id == shard).expect("the shard is listed")
+    };
+    let restore = |snapshot: Vec<u8>| RestoreShardArgs {
+        shard_id: shard,
+        snapshot_id: ByteBuf::from(snapshot),
+        reason: "the new release corrupts profiles".into(),
+    };
+
+    // No upgrade yet, so no snapshot: refused at submission, with the reason.
+    assert_eq!(history(&d).last_snapshot_id, None);
+    let e = d.submit("restore_shard_snapshot", &restore(vec![0; 16])).unwrap_err();
+    assert!(e.error_message.contains("has no snapshot"), "{e:?}");
+
+    // The hub is upgraded to a build embedding another shard release; a Start rolls it out and
+    // the hub snapshots the shard first.
+    let upgrade = Action::UpgradeSnsControlledCanister(UpgradeSnsControlledCanister {
+        new_canister_wasm: wasm("staking_hub_rollout"),
+        chunked_canister_wasm: None,
+        mode: None,
+        canister_id: Some(d.hub),
+        canister_upgrade_arg: None,
+    });
+    d.assert_executed(d.adopt(proposal("Upgrade the staking hub (new shard release)", upgrade)));
+    let target = d.rollout().target_hash;
+    d.execute("control_shard_rollout", &RolloutCommand::Start { batch_size: 1 });
+    d.ticks(1);
+    assert_eq!(d.shard(shard).wasm_hash, target);
+    assert_eq!(d.net.canister_metadata(shard, "build_tag").as_deref(), Some(b"rollout-test".as_slice()));
+    let (upgraded,): (VersionInfo,) = d.net.query_candid(shard, "get_version", ()).unwrap();
+    assert_eq!(upgraded.module_hash.as_deref(), Some(target.as_str()), "the hub told the shard its new module hash");
+    let snapshot = history(&d).last_snapshot_id.expect("a snapshot before the upgrade").into_vec();
+    assert_eq!(history(&d).last_snapshot_wasm_hash.as_deref(), Some(old_hash.as_str()));
+
+    // After the upgrade the learner's state moves on.
+    assert!(d.submit_quiz(shard, ada, "math-2", vec![2, 2, 2]).unwrap().passed);
+    assert_ne!(d.me(shard, ada).unwrap(), at_snapshot);
+
+    // Another snapshot id than the hub's is refused; the right one is rendered for voters.
+    let e = d.submit("restore_shard_snapshot", &restore(vec![1, 2, 3])).unwrap_err();
+    assert!(e.error_message.contains("last snapshot is"), "{e:?}");
+    for who in [ada, deployer(), shard] {
+        d.assert_refused(d.hub, who, "restore_shard_snapshot", &restore(snapshot.clone()));
+    }
+    let p = d.execute("restore_shard_snapshot", &restore(snapshot.clone()));
+    let text = p.payload_text_rendering.unwrap();
+    assert!(text.contains("RESTORE") && text.contains(&hex_id(&snapshot)) && text.contains(&old_hash), "{text}");
+
+    // The shard runs the snapshot's code and state, and is running.
+    assert_eq!(d.me(shard, ada).unwrap(), at_snapshot);
+    assert_eq!(d.net.canister_metadata(shard, "build_tag"), None, "the old release again");
+    assert_eq!(d.net.canister_status(shard, Some(d.hub)).unwrap().status, CanisterStatusType::Running);
+    assert_eq!(hex_id(&d.net.module_hash(shard).unwrap()), old_hash);
+    let (restored,): (VersionInfo,) = d.net.query_candid(shard, "get_version", ()).unwrap();
+    assert_eq!(restored.module_hash.as_deref(), Some(old_hash.as_str()), "the snapshot's heap knows its module");
+    assert_eq!(d.shard(shard).wasm_hash, old_hash);
+
+    // The restore is recorded, and the rollout does not redo the upgrade before a new Start.
+    let h = history(&d);
+    assert_eq!(h.restores.len(), 1);
+    let record = &h.restores[0];
+    assert_eq!(record.snapshot_id.as_slice(), snapshot.as_slice());
+    assert_eq!((record.wasm_hash_before.as_str(), record.wasm_hash_after.as_str()), (target.as_str(), old_hash.as_str()));
+    assert_eq!(record.reason, "the new release corrupts profiles");
+    d.ticks(3);
+    assert_eq!(d.shard(shard).wasm_hash, old_hash);
+    let pending = d.rollout().pending;
+    assert!(pending.iter().any(|p| p.shard_id == shard && p.gave_up), "{pending:?}");
+    // The restored shard still serves its learner and takes the configuration pushed again.
+    assert!(d.submit_quiz(shard, ada, "math-2", vec![2, 2, 2]).unwrap().passed);
+    assert!(d.config_status().shards_behind.is_empty(), "{:?}", d.config_status());
+}
+
+/// Issue 13, section 5: the shards' logs are readable by the hub and the operators the
+/// configuration names (log visibility `allowed_viewers`), set at creation and, after a config
+/// proposal, on every existing shard; the hub's and the shards' significant events are there.
+#[test]
+fn operators_named_by_a_config_proposal_read_every_shards_log() {
+    use localnet::management_types::LogVisibility;
+    let d = dao(2);
+    let operator = Principal::self_authenticating(b"an operator of the DAO");
+    let first = d.register(learner(1));
+    let text = |logs: Vec<localnet::CanisterLogRecord>| -> String {
+        logs.iter().map(|r| String::from_utf8_lossy(&r.content).into_owned()).collect::<Vec<_>>().join("\n")
+    };
+    let visibility = |shard| d.net.canister_status(shard, Some(d.hub)).unwrap().settings.log_visibility;
+    assert_eq!(visibility(first), LogVisibility::AllowedViewers(vec![d.hub]), "the hub alone at first");
+    assert!(d.net.fetch_canister_logs(first, operator).is_err());
+    // The hub's log (read by its controller, SNS root) tells the shard's creation and install.
+    let hub_log = text(d.net.fetch_canister_logs(d.hub, d.root).unwrap());
+    assert!(hub_log.contains(&format!("shard {first} (#0) created")) && hub_log.contains(&format!("shard {first} (#0) installed")), "{hub_log}");
+
+    // Out-of-bounds lists are refused at submission.
+    let too_many: Vec<Principal> = (0..10u8).map(|n| Principal::from_slice(&[n + 1; 29])).collect();
+    let e = d.submit("update_config", &ConfigOverrides { shard_log_viewers: Some(too_many), ..Default::default() }).unwrap_err();
+    assert!(e.error_message.contains("at most 9"), "{e:?}");
+
+    let p = d.execute("update_config", &ConfigOverrides { shard_log_viewers: Some(vec![operator]), ..Default::default() });
+    assert!(p.payload_text_rendering.unwrap().contains(&operator.to_text()));
+    d.ticks(1);
+    assert_eq!(visibility(first), LogVisibility::AllowedViewers(vec![d.hub, operator]), "set on the existing shard");
+    let shard_log = text(d.net.fetch_canister_logs(first, operator).unwrap());
+    assert!(shard_log.contains(&format!("user_profile: installed by the hub {}", d.hub)), "{shard_log}");
+    assert!(d.net.fetch_canister_logs(first, learner(1)).is_err(), "not for anyone else");
+
+    // A shard created afterwards has them from its creation.
+    let second = (2..=3).map(|n| d.register(learner(n))).find(|s| *s != first).expect("a second shard");
+    assert_eq!(visibility(second), LogVisibility::AllowedViewers(vec![d.hub, operator]));
+    assert!(d.net.fetch_canister_logs(second, operator).is_ok());
 }

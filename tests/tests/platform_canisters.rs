@@ -36,6 +36,7 @@ fn staking_hub_installs_upgrades_and_embeds_the_shard_wasm() {
         sns_governance_id: principal(3),
         config: None,
         registration_policy: Some(platform_types::RegistrationPolicy::Open),
+        icp_refill: None,
     };
     let (net, hub) = install_and_upgrade("staking_hub", init);
     let (hash,): (String,) = net.query_candid(hub, "get_shard_wasm_hash", ()).unwrap();
@@ -47,7 +48,7 @@ fn staking_hub_installs_upgrades_and_embeds_the_shard_wasm() {
 fn user_profile_installs_and_upgrades() {
     install_and_upgrade(
         "user_profile",
-        ShardInitArgs { hub_id: principal(4), learning_content_id: principal(2), config: PlatformConfig::default(), config_version: None },
+        ShardInitArgs { hub_id: principal(4), learning_content_id: principal(2), config: PlatformConfig::default(), config_version: None, module_hash: None },
     );
 }
 

@@ -36,6 +36,7 @@ fn platform(overrides: ConfigOverrides) -> Platform {
         sns_governance_id: governance,
         config: Some(overrides),
         registration_policy: Some(platform_types::RegistrationPolicy::Open),
+        icp_refill: None,
     };
     net.install_canister(hub, wasm("staking_hub"), candid::encode_one(init).unwrap(), None);
     Platform { net, hub, content }
@@ -248,7 +249,7 @@ fn shard_upgrade_cost_does_not_grow_with_users() {
         let net = LocalNet::new();
         let hub = Principal::from_slice(&[5; 29]);
         let shard = net.create_canister_with_settings(Some(hub), None);
-        let init = ShardInitArgs { hub_id: hub, learning_content_id: Principal::from_slice(&[6; 29]), config: PlatformConfig::default(), config_version: None };
+        let init = ShardInitArgs { hub_id: hub, learning_content_id: Principal::from_slice(&[6; 29]), config: PlatformConfig::default(), config_version: None, module_hash: None };
         net.install_canister(shard, wasm("user_profile"), candid::encode_one(init).unwrap(), Some(hub));
         let mut n = 0;
         while n < users {

@@ -103,6 +103,7 @@ fn env() -> Env {
         sns_governance_id: governance,
         config: Some(ConfigOverrides { shard_soft_limit: Some(49), shard_hard_limit: Some(50), auto_scale_interval_secs: Some(3_600), ..Default::default() }),
         registration_policy: Some(policy),
+        icp_refill: None,
     };
     net.install_canister(hub, wasm("staking_hub"), candid::encode_one(init).unwrap(), None);
     Env { net, hub, issuer, stranger, governance }

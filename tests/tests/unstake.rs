@@ -113,6 +113,7 @@ fn env_with(net: LocalNet, kind: LedgerKind, hard_limit: u64) -> Env {
         sns_governance_id: governance,
         config: Some(config(hard_limit)),
         registration_policy: Some(platform_types::RegistrationPolicy::Open),
+        icp_refill: None,
     };
     net.install_canister(hub, wasm("staking_hub"), candid::encode_one(init).unwrap(), None);
     Env { net, hub, ledger }
@@ -252,7 +253,7 @@ fn unstake_mints_to_the_user_once_and_the_supply_follows_the_hub() {
     assert_eq!(e.total_supply(), e.stats().total_minted_e8s - REWARD / 2);
 
     // Only the hub's own shards may ask it to mint.
-    let req = MintRequest { withdrawal_id: 99, user: ada, amount_e8s: 1, created_at_ns: 0 };
+    let req = MintRequest { withdrawal_id: 99, user: ada, amount_e8s: 1, created_at_ns: 0, origin_shard: None };
     // Refused at ingress by the hub's inspect_message (its own check is unit-tested).
     let err = e.net.submit_call(e.hub, ada, "mint_withdrawal", candid::encode_one(req).unwrap()).unwrap_err();
     assert_eq!(err.error_code, localnet::ErrorCode::CanisterRejectedMessage, "{err:?}");

@@ -85,7 +85,7 @@ impl Env {
         };
         net.install_canister(content, wasm("learning_content"), candid::encode_one(content_init).unwrap(), None);
         let shard = net.create_canister();
-        let shard_init = ShardInitArgs { hub_id: principal(HUB), learning_content_id: content, config: config(), config_version: None };
+        let shard_init = ShardInitArgs { hub_id: principal(HUB), learning_content_id: content, config: config(), config_version: None, module_hash: None };
         net.install_canister(shard, wasm("user_profile"), candid::encode_one(shard_init).unwrap(), None);
         let env = Env { net, content, shard };
         let (r,): (Result<(), String>,) = env.update(env.content, HUB, "register_shard", (shard,));
@@ -476,6 +476,7 @@ fn the_shard_refuses_an_invalid_config() {
         learning_content_id: principal(GOVERNANCE),
         config: PlatformConfig { daily_attempt_limit: 0, ..PlatformConfig::default() },
         config_version: None,
+        module_hash: None,
     };
     let err = net
         .install_code(

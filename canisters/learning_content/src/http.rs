@@ -1,23 +1,34 @@
 //! The HTTP interface (`http_request`, as the IC HTTP gateway calls it): the same public content
-//! as the queries, as JSON, with `Cache-Control` and a strong `ETag` (a hash of the body).
+//! as the queries, as JSON, with `Cache-Control` and a strong `ETag` (a hash of the body). Every
+//! response is certified (HTTP certification v2, see `certification.rs`), so gateways verify it.
 //!
 //! Routes (GET only; any other method gets 405 with `Allow: GET`):
 //! * `/subjects` → `{"subjects":[..]}`
-//! * `/units?subject=S&offset=N&limit=N` → `{"subject","offset","limit","total","next_offset","units":[..]}`
-//!   (`subject` is required, `offset` defaults to 0, `limit` to 20 and is capped at 50; a bad
-//!   parameter is a 400; an unknown subject is an empty page)
+//! * `/subjects/<subject>/units/<page>` → `{"subject","page","next","units":[..]}`: the units of a
+//!   subject in id order, in pages of [`PAGE_SIZE`] units (fewer when the units are large, see
+//!   [`PAGE_JSON_BUDGET`]); `next` is the path of the next page, null on the last. `<subject>`
+//!   is percent-encoded (`/` as `%2F`); pages are numbered from 0, written without leading zeros.
 //! * `/units/<id>` → the unit, or 404
+//! * `/units` (any query string) → 404 naming the page route (the former
+//!   `/units?subject=..&offset=..&limit=..`: a response that depends on the query string cannot be
+//!   certified ahead of the request, see docs/architecture.md)
 //! * anything else → 404.
 //!
-//! A request whose `If-None-Match` names the current ETag (or `*`) gets 304 and no body.
+//! Query strings are ignored (certification covers the path only). A request whose
+//! `If-None-Match` names the current ETag (or `*`) gets 304 and no body.
 //! The JSON is written from the structs below, built from [`Unit`], which has no answer field:
 //! no route can serve an answer key.
 
 use candid::CandidType;
-use platform_types::{Unit, UnitPage};
+use ic_http_certification::{
+    DefaultCelBuilder, DefaultResponseCertification, DefaultResponseOnlyCelExpression,
+    HttpResponse as CertResponse, StatusCode, CERTIFICATE_EXPRESSION_HEADER_NAME,
+};
+use platform_types::Unit;
 use serde::{Deserialize, Serialize};
 use serde_bytes::ByteBuf;
 use sha2::{Digest, Sha256};
+use std::sync::OnceLock;
 
 use crate::model;
 
@@ -40,16 +51,39 @@ pub struct HttpResponse {
     pub upgrade: Option<bool>,
 }
 
+impl From<CertResponse<'_>> for HttpResponse {
+    fn from(r: CertResponse<'_>) -> Self {
+        HttpResponse {
+            status_code: r.status_code().as_u16(),
+            headers: r.headers().to_vec(),
+            body: ByteBuf::from(r.body().to_vec()),
+            upgrade: None,
+        }
+    }
+}
+
 /// How long gateways and browsers may cache a successful reply.
 pub const CACHE_CONTROL: &str = "public, max-age=300";
 /// Error replies are not cached.
 pub const ERROR_CACHE_CONTROL: &str = "no-store";
+/// Units per page of `/subjects/<subject>/units/<page>`.
+pub const PAGE_SIZE: usize = model::DEFAULT_HTTP_PAGE_LIMIT as usize;
+/// A page ends early (after at least one unit) once its units' JSON would pass this many bytes,
+/// so a page and its certificate header stay well inside the 3 MiB query reply limit.
+pub const PAGE_JSON_BUDGET: usize = model::MAX_PAGE_TEXT_BYTES;
+/// The path `metrics.rs` answers: served with certification skipped (its figures change with
+/// every message, and certified data can only be set by updates).
+pub const METRICS_PATH: &str = "/metrics";
+/// Whether [`METRICS_PATH`] is routed (to `metrics.rs`, with certification skipped; see the
+/// routing point in `lib.rs`'s `http_request`); when not, it is an unknown path (404).
+pub const SERVES_METRICS: bool = true;
 
 /// What the routes read.
 pub trait ContentSource {
     fn subjects(&self) -> Vec<String>;
     fn unit(&self, id: &str) -> Option<Unit>;
-    fn page(&self, subject: &str, offset: u64, limit: u64) -> UnitPage;
+    /// The ids of `subject`'s units in id order (empty for an unknown subject).
+    fn subject_unit_ids(&self, subject: &str) -> Vec<String>;
 }
 
 impl<M: ic_stable_structures::Memory> ContentSource for crate::state::Store<M> {
@@ -59,8 +93,8 @@ impl<M: ic_stable_structures::Memory> ContentSource for crate::state::Store<M> {
     fn unit(&self, id: &str) -> Option<Unit> {
         crate::state::Store::unit(self, id)
     }
-    fn page(&self, subject: &str, offset: u64, limit: u64) -> UnitPage {
-        crate::state::Store::page(self, subject, offset, limit)
+    fn subject_unit_ids(&self, subject: &str) -> Vec<String> {
+        crate::state::Store::subject_unit_ids(self, subject)
     }
 }
 
@@ -106,17 +140,6 @@ struct SubjectsJson<'a> {
 }
 
 #[derive(Serialize)]
-struct PageJson<'a> {
-    subject: &'a str,
-    offset: u64,
-    limit: u64,
-    total: u64,
-    /// Where the next page starts; null on the last page.
-    next_offset: Option<u64>,
-    units: Vec<UnitJson<'a>>,
-}
-
-#[derive(Serialize)]
 struct ErrorJson<'a> {
     status: u16,
     error: &'a str,
@@ -124,6 +147,54 @@ struct ErrorJson<'a> {
 
 fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
     serde_json::to_vec(value).expect("JSON serialization of plain structs cannot fail")
+}
+
+/// The JSON of one unit: the body of `/units/<id>` and an element of its subject's page.
+pub fn unit_json(unit: &Unit) -> Vec<u8> {
+    to_json(&UnitJson::from(unit))
+}
+
+pub fn subjects_json(subjects: &[String]) -> Vec<u8> {
+    to_json(&SubjectsJson { subjects })
+}
+
+/// The JSON of a page, from its units' JSON (each unit is serialized once, for its own route
+/// and its page). Written by hand to splice those bytes in; the field order is fixed.
+pub fn page_json(subject: &str, page: usize, next: Option<&str>, units: &[&[u8]]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64 + units.iter().map(|u| u.len() + 1).sum::<usize>());
+    out.extend_from_slice(b"{\"subject\":");
+    out.extend_from_slice(&to_json(&subject));
+    out.extend_from_slice(format!(",\"page\":{page},\"next\":").as_bytes());
+    out.extend_from_slice(&to_json(&next));
+    out.extend_from_slice(b",\"units\":[");
+    for (i, u) in units.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(u);
+    }
+    out.extend_from_slice(b"]}");
+    out
+}
+
+/// Splits a subject's units (their JSON sizes, in id order) into pages: at most [`PAGE_SIZE`]
+/// units, and no more than [`PAGE_JSON_BUDGET`] bytes of unit JSON unless a single unit is
+/// larger. Returns the number of units of each page.
+pub fn page_lengths(unit_json_sizes: impl IntoIterator<Item = usize>) -> Vec<usize> {
+    let mut pages = Vec::new();
+    let (mut n, mut bytes) = (0usize, 0usize);
+    for size in unit_json_sizes {
+        if n == PAGE_SIZE || (n > 0 && bytes + size > PAGE_JSON_BUDGET) {
+            pages.push(n);
+            (n, bytes) = (0, 0);
+        }
+        n += 1;
+        bytes += size;
+    }
+    if n > 0 {
+        pages.push(n);
+    }
+    pages
 }
 
 // ------------------------------------------------------------------ responses
@@ -142,56 +213,124 @@ pub fn if_none_match_matches(header: &str, tag: &str) -> bool {
         .any(|t| t == "*" || t.strip_prefix("W/").unwrap_or(t) == tag)
 }
 
-fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
+pub fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
     req.headers
         .iter()
         .find(|(n, _)| n.eq_ignore_ascii_case(name))
         .map(|(_, v)| v.as_str())
 }
 
-fn common_headers(cache_control: &str) -> Vec<HeaderField> {
-    vec![
-        (
+/// The headers a verifying gateway passes on: everything this canister sets (but the
+/// certificate headers, which the protocol covers itself).
+const CERTIFIED_HEADERS: [&str; 6] = [
+    "Content-Type",
+    "Cache-Control",
+    "ETag",
+    "X-Content-Type-Options",
+    "Access-Control-Allow-Origin",
+    "Allow",
+];
+
+/// The one CEL expression of every certified response: the response (status, body and
+/// [`CERTIFIED_HEADERS`]) is certified, the request is not (no route depends on more than the
+/// path, which the tree path certifies).
+pub fn cel() -> &'static DefaultResponseOnlyCelExpression<'static> {
+    static CEL: OnceLock<DefaultResponseOnlyCelExpression<'static>> = OnceLock::new();
+    CEL.get_or_init(|| {
+        DefaultCelBuilder::response_only_certification()
+            .with_response_certification(DefaultResponseCertification::certified_response_headers(
+                CERTIFIED_HEADERS.to_vec(),
+            ))
+            .build()
+    })
+}
+
+/// [`cel`] as the `IC-CertificateExpression` header states it, and its hash (made once: every
+/// response and every certification needs them).
+pub fn cel_text() -> &'static (String, [u8; 32]) {
+    static TEXT: OnceLock<(String, [u8; 32])> = OnceLock::new();
+    TEXT.get_or_init(|| {
+        let text = cel().to_string();
+        let hash = Sha256::digest(text.as_bytes()).into();
+        (text, hash)
+    })
+}
+
+fn common_headers(cache_control: &str, json: bool) -> Vec<HeaderField> {
+    let mut headers = Vec::with_capacity(6);
+    if json {
+        headers.push((
             "Content-Type".into(),
             "application/json; charset=utf-8".into(),
-        ),
+        ));
+    }
+    headers.extend([
         ("Cache-Control".into(), cache_control.into()),
         ("X-Content-Type-Options".into(), "nosniff".into()),
         ("Access-Control-Allow-Origin".into(), "*".into()),
-    ]
+        (
+            CERTIFICATE_EXPRESSION_HEADER_NAME.into(),
+            cel_text().0.clone(),
+        ),
+    ]);
+    headers
 }
 
-fn ok_json(req: &HttpRequest, body: Vec<u8>) -> HttpResponse {
+fn response(status: StatusCode, headers: Vec<HeaderField>, body: Vec<u8>) -> CertResponse<'static> {
+    CertResponse::builder()
+        .with_status_code(status)
+        .with_headers(headers)
+        .with_body(body)
+        .build()
+}
+
+/// 200 with the body's ETag.
+pub fn ok_json(body: Vec<u8>) -> CertResponse<'static> {
+    let mut headers = common_headers(CACHE_CONTROL, true);
+    headers.push(("ETag".into(), etag(&body)));
+    response(StatusCode::OK, headers, body)
+}
+
+/// 304 for a body whose ETag the client named: no body, no `Content-Type`.
+pub fn not_modified(body: &[u8]) -> CertResponse<'static> {
+    let mut headers = common_headers(CACHE_CONTROL, false);
+    headers.push(("ETag".into(), etag(body)));
+    response(StatusCode::NOT_MODIFIED, headers, vec![])
+}
+
+pub fn error(status: StatusCode, message: &str) -> CertResponse<'static> {
+    let body = to_json(&ErrorJson {
+        status: status.as_u16(),
+        error: message,
+    });
+    response(status, common_headers(ERROR_CACHE_CONTROL, true), body)
+}
+
+pub fn not_found() -> CertResponse<'static> {
+    error(StatusCode::NOT_FOUND, "not found")
+}
+
+/// The answer to `/units` (with any query string): the listing moved to the page route.
+pub fn units_index() -> CertResponse<'static> {
+    error(
+        StatusCode::NOT_FOUND,
+        "not found: a subject's units are listed at /subjects/<subject>/units/<page> (pages from 0)",
+    )
+}
+
+pub fn method_not_allowed() -> CertResponse<'static> {
+    let mut r = error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed");
+    r.add_header(("Allow".into(), "GET".into()));
+    r
+}
+
+/// The 200 for `body`, or its 304 when `req` names its ETag in `If-None-Match`.
+pub fn ok_or_not_modified(req: &HttpRequest, body: Vec<u8>) -> CertResponse<'static> {
     let tag = etag(&body);
-    let mut headers = common_headers(CACHE_CONTROL);
-    headers.push(("ETag".into(), tag.clone()));
     if header(req, "If-None-Match").is_some_and(|v| if_none_match_matches(v, &tag)) {
-        headers.retain(|(n, _)| n != "Content-Type");
-        return HttpResponse {
-            status_code: 304,
-            headers,
-            body: ByteBuf::new(),
-            upgrade: None,
-        };
+        return not_modified(&body);
     }
-    HttpResponse {
-        status_code: 200,
-        headers,
-        body: ByteBuf::from(body),
-        upgrade: None,
-    }
-}
-
-fn error(status: u16, message: &str) -> HttpResponse {
-    HttpResponse {
-        status_code: status,
-        headers: common_headers(ERROR_CACHE_CONTROL),
-        body: ByteBuf::from(to_json(&ErrorJson {
-            status,
-            error: message,
-        })),
-        upgrade: None,
-    }
+    ok_json(body)
 }
 
 // ------------------------------------------------------------------ URLs
@@ -225,6 +364,19 @@ pub fn percent_decode(s: &str, plus_is_space: bool) -> Result<String, String> {
     String::from_utf8(out).map_err(|_| "URL does not decode to UTF-8".to_string())
 }
 
+/// Percent-encodes everything but RFC 3986's unreserved characters (so `/` too): one path segment.
+pub fn percent_encode_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// Splits a request URL (a path, or an absolute URL) into its path and query string.
 fn split_url(url: &str) -> (&str, &str) {
     let url = url.split('#').next().unwrap_or("");
@@ -235,90 +387,70 @@ fn split_url(url: &str) -> (&str, &str) {
     url.split_once('?').unwrap_or((url, ""))
 }
 
-fn query_params(query: &str) -> Result<Vec<(String, String)>, String> {
-    query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            Ok((percent_decode(k, true)?, percent_decode(v, true)?))
-        })
-        .collect()
+/// The request's path as gateways verify it: percent-decoded as a whole (`None` when it does
+/// not decode).
+pub fn decoded_path(url: &str) -> Option<String> {
+    percent_decode(split_url(url).0, false).ok()
 }
 
-fn number_param(params: &[(String, String)], name: &str, default: u64) -> Result<u64, String> {
-    match params.iter().find(|(k, _)| k == name) {
-        None => Ok(default),
-        Some((_, v)) => v
-            .parse()
-            .map_err(|_| format!("query parameter {name} must be a non-negative integer")),
-    }
+/// The path a client requests to read page `page` of `subject`.
+pub fn page_url(subject: &str, page: usize) -> String {
+    format!("/subjects/{}/units/{page}", percent_encode_segment(subject))
 }
 
-// ------------------------------------------------------------------ routes
+/// The page's path in the certification tree (decoded, as gateways compare it).
+pub fn page_tree_path(subject: &str, page: usize) -> String {
+    format!("/subjects/{subject}/units/{page}")
+}
 
-/// Answers one HTTP request.
-pub fn handle(content: &impl ContentSource, req: &HttpRequest) -> HttpResponse {
-    if !req.method.eq_ignore_ascii_case("GET") {
-        let mut r = error(405, "method not allowed");
-        r.headers.push(("Allow".into(), "GET".into()));
-        return r;
+pub fn unit_tree_path(id: &str) -> String {
+    format!("/units/{id}")
+}
+
+/// Whether `subject` has HTTP pages. Gateways split a decoded path at `/` and drop empty
+/// segments, so a subject with an empty segment (`/x`, `x/`, `x//y`) cannot be addressed;
+/// its units are still served at `/units/<id>` and by the Candid queries.
+pub fn subject_has_pages(subject: &str) -> bool {
+    !subject.split('/').any(str::is_empty)
+}
+
+/// What a request path names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Route {
+    Subjects,
+    Page { subject: String, page: usize },
+    Unit(String),
+    UnitsIndex,
+    Metrics,
+    NotFound,
+}
+
+/// Routes a decoded path the way gateways look it up in the certification tree: split at `/`
+/// with empty segments dropped; a path ending in `/` names no resource.
+pub fn route(path: &str) -> Route {
+    if path.ends_with('/') {
+        return Route::NotFound;
     }
-    let (path, query) = split_url(&req.url);
-    match path {
-        "/subjects" => ok_json(
-            req,
-            to_json(&SubjectsJson {
-                subjects: &content.subjects(),
-            }),
-        ),
-        "/units" => units_page(content, req, query),
-        _ => match path.strip_prefix("/units/") {
-            Some(raw_id) if !raw_id.is_empty() && !raw_id.contains('/') => {
-                let Ok(id) = percent_decode(raw_id, false) else {
-                    return error(404, "not found");
-                };
-                // Ids are validated, so nothing longer or odd can name a unit.
-                if model::validate_id(&id).is_err() {
-                    return error(404, "not found");
-                }
-                match content.unit(&id) {
-                    Some(unit) => ok_json(req, to_json(&UnitJson::from(&unit))),
-                    None => error(404, "not found"),
-                }
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    match segments.as_slice() {
+        ["subjects"] => Route::Subjects,
+        ["units"] => Route::UnitsIndex,
+        ["metrics"] => Route::Metrics,
+        ["units", id] if model::validate_id(id).is_ok() => Route::Unit(id.to_string()),
+        ["subjects", subject @ .., "units", page] if !subject.is_empty() => {
+            // One path per page: no sign, no leading zeros.
+            let canonical = page.bytes().all(|b| b.is_ascii_digit())
+                && (*page == "0" || !page.starts_with('0'));
+            match page.parse() {
+                Ok(page) if canonical => Route::Page {
+                    subject: subject.join("/"),
+                    page,
+                },
+                _ => Route::NotFound,
             }
-            _ => error(404, "not found"),
-        },
+        }
+        _ => Route::NotFound,
     }
-}
-
-fn units_page(content: &impl ContentSource, req: &HttpRequest, query: &str) -> HttpResponse {
-    let parsed = query_params(query).and_then(|params| {
-        let subject = params
-            .iter()
-            .find(|(k, _)| k == "subject")
-            .map(|(_, v)| v.clone())
-            .ok_or_else(|| "query parameter subject is required".to_string())?;
-        let offset = number_param(&params, "offset", 0)?;
-        let limit = number_param(&params, "limit", model::DEFAULT_HTTP_PAGE_LIMIT)?
-            .min(model::MAX_PAGE_LIMIT);
-        Ok((subject, offset, limit))
-    });
-    let (subject, offset, limit) = match parsed {
-        Ok(p) => p,
-        Err(e) => return error(400, &e),
-    };
-    let page = content.page(&subject, offset, limit);
-    let end = offset.saturating_add(page.units.len() as u64);
-    let doc = PageJson {
-        subject: &subject,
-        offset,
-        limit,
-        total: page.total,
-        next_offset: (!page.units.is_empty() && end < page.total).then_some(end),
-        units: page.units.iter().map(UnitJson::from).collect(),
-    };
-    ok_json(req, to_json(&doc))
 }
 
 #[cfg(test)]
@@ -345,6 +477,12 @@ mod tests {
             pass_mark_percent: None,
         });
         s
+    }
+
+    /// Answers as the canister does (without a certificate: see certification.rs for those).
+    fn handle(s: &Store<DefaultMemoryImpl>, req: &HttpRequest) -> HttpResponse {
+        crate::certification::Certified::build(s, false)
+            .serve(s, req, None, |_| panic!("no metrics route"))
     }
 
     fn get(url: &str) -> HttpRequest {
@@ -423,8 +561,8 @@ mod tests {
         let s = store();
         for url in [
             "/subjects",
-            "/units?subject=Algebra",
-            "/units?subject=Biology%20%26%20Life&limit=50",
+            "/subjects/Algebra/units/0",
+            "/subjects/Biology%20%26%20Life/units/0",
             "/units/alg-1",
             "/units/bio-1",
             "/units/nope",
@@ -441,60 +579,119 @@ mod tests {
     }
 
     #[test]
-    fn units_route_pages_a_subject() {
-        let s = store();
-        let r = handle(&s, &get("/units?subject=Algebra&offset=1&limit=1"));
-        assert_eq!(r.status_code, 200);
-        let v = json(&r);
-        assert_eq!(v["total"], 3);
-        assert_eq!(v["offset"], 1);
-        assert_eq!(v["limit"], 1);
-        assert_eq!(v["next_offset"], 2);
-        assert_eq!(v["units"].as_array().unwrap().len(), 1);
-        assert_eq!(v["units"][0]["id"], "alg-2");
-
-        let last = json(&handle(&s, &get("/units?subject=Algebra&offset=2")));
-        assert_eq!(last["next_offset"], serde_json::Value::Null);
-        assert_eq!(last["limit"], model::DEFAULT_HTTP_PAGE_LIMIT);
-        let capped = json(&handle(&s, &get("/units?limit=1000&subject=Algebra")));
-        assert_eq!(capped["limit"], model::MAX_PAGE_LIMIT);
-        assert_eq!(capped["units"].as_array().unwrap().len(), 3);
-
-        let encoded = json(&handle(&s, &get("/units?subject=Biology+%26+Life")));
-        assert_eq!(encoded["total"], 1);
-        assert_eq!(encoded["units"][0]["id"], "bio-1");
-
-        let unknown = handle(&s, &get("/units?subject=Chemistry"));
-        assert_eq!(unknown.status_code, 200);
-        assert_eq!(json(&unknown)["total"], 0);
-
-        // The page JSON equals the candid page's units.
-        let page = s.page("Algebra", 0, 50);
-        let all = json(&handle(&s, &get("/units?subject=Algebra&limit=50")));
-        let ids: Vec<_> = all["units"]
+    fn subject_pages_list_units_in_id_order_with_next_links() {
+        let mut s = store();
+        let more: Vec<_> = (0..25)
+            .map(|i| input(&format!("alg-x{i:02}"), "Algebra", &[2]))
+            .collect();
+        s.add_units(more);
+        let first = handle(&s, &get("/subjects/Algebra/units/0"));
+        assert_eq!(first.status_code, 200);
+        let v = json(&first);
+        let mut keys: Vec<_> = v.as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        assert_eq!(keys, ["next", "page", "subject", "units"]);
+        assert_eq!(v["subject"], "Algebra");
+        assert_eq!(v["page"], 0);
+        assert_eq!(v["next"], "/subjects/Algebra/units/1");
+        let ids: Vec<_> = v["units"]
             .as_array()
             .unwrap()
             .iter()
-            .map(|u| u["id"].as_str().unwrap())
+            .map(|u| u["id"].as_str().unwrap().to_string())
             .collect();
+        assert_eq!(ids.len(), PAGE_SIZE);
+        let all = s.subject_unit_ids("Algebra");
+        assert_eq!(ids, all[..PAGE_SIZE]);
+        // A page's unit is the unit route's document.
         assert_eq!(
-            ids,
-            page.units.iter().map(|u| u.id.as_str()).collect::<Vec<_>>()
+            v["units"][0],
+            json(&handle(&s, &get(&format!("/units/{}", ids[0]))))
+        );
+        let last = json(&handle(&s, &get("/subjects/Algebra/units/1")));
+        assert_eq!(last["next"], serde_json::Value::Null);
+        assert_eq!(last["units"].as_array().unwrap().len(), 28 - PAGE_SIZE);
+        assert_eq!(
+            handle(&s, &get("/subjects/Algebra/units/2")).status_code,
+            404
+        );
+
+        // The subject is one percent-encoded segment; a query string is ignored.
+        let bio = handle(&s, &get("/subjects/Biology%20%26%20Life/units/0?offset=7"));
+        assert_eq!(bio.status_code, 200);
+        assert_eq!(json(&bio)["units"][0]["id"], "bio-1");
+        assert_eq!(
+            page_url("Biology & Life", 3),
+            "/subjects/Biology%20%26%20Life/units/3"
+        );
+        assert_eq!(
+            handle(&s, &get("/subjects/Chemistry/units/0")).status_code,
+            404
         );
     }
 
     #[test]
-    fn bad_parameters_are_400() {
+    fn pages_stop_at_the_json_budget_and_never_hold_nothing() {
+        assert_eq!(page_lengths([10; 45]), [20, 20, 5]);
+        assert_eq!(page_lengths([]), Vec::<usize>::new());
+        let big = PAGE_JSON_BUDGET / 3 + 1;
+        assert_eq!(page_lengths([big; 5]), [2, 2, 1]);
+        assert_eq!(page_lengths([PAGE_JSON_BUDGET * 2, 1, 1]), [1, 2]);
+    }
+
+    #[test]
+    fn routes_follow_the_gateways_path_segments() {
+        let page = |s: &str, p| Route::Page {
+            subject: s.into(),
+            page: p,
+        };
+        assert_eq!(route("/subjects"), Route::Subjects);
+        assert_eq!(route("//subjects"), Route::Subjects);
+        assert_eq!(route("/subjects/"), Route::NotFound);
+        assert_eq!(route("/units"), Route::UnitsIndex);
+        assert_eq!(route("/metrics"), Route::Metrics);
+        assert_eq!(route("/units/a-1"), Route::Unit("a-1".into()));
+        assert_eq!(route("/units//a-1"), Route::Unit("a-1".into()));
+        assert_eq!(route("/units/a b"), Route::NotFound);
+        assert_eq!(route("/subjects/Math/units/12"), page("Math", 12));
+        assert_eq!(route("/subjects/A/B/units/0"), page("A/B", 0));
+        assert_eq!(route("/subjects/x/units/0/units/1"), page("x/units/0", 1));
+        for bad in [
+            "/subjects/M/units/01",
+            "/subjects/M/units/-1",
+            "/subjects/M/units/+1",
+            "/subjects/units/0",
+            "/subjects/M/units/x",
+        ] {
+            assert_eq!(route(bad), Route::NotFound, "{bad}");
+        }
+        assert!(subject_has_pages("A/B") && subject_has_pages("Math"));
+        assert!(!subject_has_pages("/A") && !subject_has_pages("A/") && !subject_has_pages("A//B"));
+        assert_eq!(
+            decoded_path("/subjects/A%2FB/units/0?x=%zz").unwrap(),
+            "/subjects/A/B/units/0"
+        );
+        assert_eq!(percent_encode_segment("a/b ü~"), "a%2Fb%20%C3%BC~");
+    }
+
+    #[test]
+    fn the_former_query_listing_answers_a_404_naming_the_page_route() {
         let s = store();
         for url in [
             "/units",
+            "/units?subject=Algebra",
             "/units?offset=1",
-            "/units?subject=Algebra&limit=-1",
-            "/units?subject=Algebra&offset=x",
             "/units?subject=%zz",
         ] {
             let r = handle(&s, &get(url));
-            assert_eq!(r.status_code, 400, "{url}");
+            assert_eq!(r.status_code, 404, "{url}");
+            assert!(
+                json(&r)["error"]
+                    .as_str()
+                    .unwrap()
+                    .contains("/subjects/<subject>/units/<page>"),
+                "{url}"
+            );
             assert_eq!(header_of(&r, "cache-control"), Some(ERROR_CACHE_CONTROL));
             assert!(header_of(&r, "etag").is_none());
         }

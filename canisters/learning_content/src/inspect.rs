@@ -38,6 +38,7 @@ const OPEN: &[&str] = &[
     "retire_units_validate",
     "get_config_version",
     "get_version",
+    "get_cycles_balance",
     "get_init_args",
     "__get_candid_interface_tmp_hack",
 ];

@@ -8,8 +8,10 @@
 //! `<method>_validate` query renders a payload for voters, each `<method>` target applies it;
 //! see `governance.rs`); the pass mark comes from the hub (`apply_config`).
 
+mod certification;
 mod governance;
 mod guards;
+mod metrics;
 pub mod http;
 mod inspect;
 mod lifecycle;
@@ -55,6 +57,14 @@ fn register_shard(shard: Principal) -> Result<(), String> {
     state::with_mut(|s| updates::register_shard(s, caller, shard))
 }
 
+/// This canister's cycles balance. The hub's cycles battery reads it (SNS root, not the hub,
+/// controls learning_content, so the hub cannot read its `canister_status`) and tops it up
+/// with `deposit_cycles`. Public: a balance is no secret.
+#[ic_cdk::query]
+fn get_cycles_balance() -> candid::Nat {
+    candid::Nat::from(ic_cdk::api::canister_cycle_balance())
+}
+
 #[ic_cdk::query]
 fn list_subjects() -> Vec<String> {
     state::with(queries::list_subjects)
@@ -76,9 +86,18 @@ fn verify_quiz(unit_id: String, answers: Vec<u32>) -> Result<VerifyResult, Verif
     state::with(|s| queries::verify_quiz(s, caller, &unit_id, &answers))
 }
 
+/// Every response is certified (see `certification.rs`): the data certificate, present in
+/// non-replicated queries, goes out with the witness of the response's entry.
 #[ic_cdk::query]
 fn http_request(req: HttpRequest) -> HttpResponse {
-    state::with(|s| http::handle(s, &req))
+    let certificate = ic_cdk::api::data_certificate();
+    state::with(|s| {
+        certification::with(|c| {
+            // Routing point of the uncertified routes: `/metrics` (certification skipped for
+            // that path, see metrics.rs).
+            c.serve(s, &req, certificate.as_deref(), metrics::http_response)
+        })
+    })
 }
 
 /// Traps with `learning_content <method>: <error>` (a proposal target must fail the proposal).
@@ -95,10 +114,13 @@ fn add_units_validate(args: AddUnitsArgs) -> ValidationResult {
 #[ic_cdk::update]
 fn add_units(args: AddUnitsArgs) {
     let caller = ic_cdk::api::msg_caller();
-    trap_on_err(
-        "add_units",
-        state::with_mut(|s| updates::add_units(s, caller, args)),
-    );
+    let ids = args.units.iter().map(|u| u.unit.id.clone()).collect();
+    certification::changing_units(ids, || {
+        trap_on_err(
+            "add_units",
+            state::with_mut(|s| updates::add_units(s, caller, args)),
+        )
+    });
 }
 
 #[ic_cdk::query]
@@ -110,10 +132,13 @@ fn update_unit_validate(args: UpdateUnitArgs) -> ValidationResult {
 #[ic_cdk::update]
 fn update_unit(args: UpdateUnitArgs) {
     let caller = ic_cdk::api::msg_caller();
-    trap_on_err(
-        "update_unit",
-        state::with_mut(|s| updates::update_unit(s, caller, args)),
-    );
+    let ids = [args.unit.unit.id.clone()].into();
+    certification::changing_units(ids, || {
+        trap_on_err(
+            "update_unit",
+            state::with_mut(|s| updates::update_unit(s, caller, args)),
+        )
+    });
 }
 
 #[ic_cdk::query]
@@ -126,10 +151,13 @@ fn retire_units_validate(args: RetireUnitsArgs) -> ValidationResult {
 fn retire_units(args: RetireUnitsArgs) {
     let caller = ic_cdk::api::msg_caller();
     let now = ic_cdk::api::time();
-    trap_on_err(
-        "retire_units",
-        state::with_mut(|s| updates::retire_units(s, caller, args, now)),
-    );
+    let ids = args.unit_ids.iter().cloned().collect();
+    certification::changing_units(ids, || {
+        trap_on_err(
+            "retire_units",
+            state::with_mut(|s| updates::retire_units(s, caller, args, now)),
+        )
+    });
 }
 
 #[ic_cdk::update]

@@ -18,11 +18,13 @@ pub fn init(args: ContentInitArgs) {
         ic_cdk::trap(format!("learning_content init: {e}"));
     }
     state::with_mut(|s| s.initialize(args));
+    crate::certification::certify_all();
 }
 
-/// Everything lives in stable structures: opening them (reading their headers) is all an upgrade
-/// needs. Nothing is iterated. The upgrade argument may set the SNS governance canister; with
-/// none (no argument, empty Candid arguments, or `null`) everything stays. A bad argument traps,
+/// Everything lives in stable structures: opening them (reading their headers) is all the state
+/// needs. The HTTP certification (heap) is then rebuilt from every unit (see
+/// `certification.rs`). The upgrade argument may set the SNS governance canister; with none
+/// (no argument, empty Candid arguments, or `null`) everything stays. A bad argument traps,
 /// which fails the upgrade and leaves the canister as it was.
 pub fn post_upgrade(args: Option<ContentUpgradeArgs>) {
     if state::init_args().is_none() {
@@ -31,6 +33,7 @@ pub fn post_upgrade(args: Option<ContentUpgradeArgs>) {
     if let Err(e) = state::with_mut(|s| apply_upgrade_args(s, args)) {
         ic_cdk::trap(format!("learning_content post_upgrade: {e}"));
     }
+    crate::certification::certify_all();
 }
 
 /// Applies an upgrade argument (`opt ContentUpgradeArgs`).

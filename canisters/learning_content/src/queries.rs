@@ -11,13 +11,14 @@ use platform_types::{
 use crate::{governance, guards, model, state, state::Store, CANISTER_NAME};
 
 pub fn get_version() -> VersionInfo {
-    VersionInfo {
-        canister: CANISTER_NAME.to_string(),
-        version: env!("CARGO_PKG_VERSION").to_string(),
-        init_arg_summary: state::init_args()
-            .map(|a| a.summary())
-            .unwrap_or_else(|| "not initialized".to_string()),
-    }
+    // The module hash is not known here: SNS root installs this canister (read it from the IC).
+    VersionInfo::from_build(
+        CANISTER_NAME,
+        env!("CARGO_PKG_VERSION"),
+        env!("BUILD_GIT_COMMIT"),
+        env!("BUILD_COMMIT_TIME_SECS"),
+        state::init_args().map(|a| a.summary()).unwrap_or_else(|| "not initialized".to_string()),
+    )
 }
 
 /// The init arguments in force without their units (`units` is always empty: the content is

@@ -303,6 +303,17 @@ impl<M: Memory> Store<M> {
         )
     }
 
+    /// What `/metrics` shows (see `metrics.rs`).
+    pub fn metrics_figures(&self) -> crate::metrics::ContentFigures {
+        crate::metrics::ContentFigures {
+            units: self.units.len(),
+            subjects: self.subjects.len(),
+            shards: self.shards.len(),
+            config_version: self.config_version(),
+            pass_mark_percent: self.pass_mark_percent(),
+        }
+    }
+
     /// Registers a shard; true when it was not registered before.
     pub fn add_shard(&mut self, shard: Principal) -> bool {
         self.shards.insert(shard, ()).is_none()
@@ -358,6 +369,19 @@ impl<M: Memory> Store<M> {
     /// The answer key of a unit. Only `verify_quiz` reads it.
     pub fn answer_key(&self, id: &str) -> Option<Vec<u32>> {
         self.answer_keys.get(&id.to_string()).map(|k| k.0)
+    }
+
+    /// The ids of `subject`'s units in id order (keys of the subject index only).
+    pub fn subject_unit_ids(&self, subject: &str) -> Vec<String> {
+        let start = SubjectUnitKey {
+            subject: subject.to_string(),
+            unit_id: String::new(),
+        };
+        self.subject_index
+            .keys_range((RangeBound::Included(start), RangeBound::Unbounded))
+            .take_while(|k| k.subject == subject)
+            .map(|k| k.unit_id)
+            .collect()
     }
 
     /// The units of `subject` in id order from `offset` on (see [`model::take_page`]).

@@ -53,6 +53,10 @@ pub const ACKNOWLEDGED_VARIANT_ADDITIONS: &[(&str, &str, &str)] = &[
     // and withdrawals closer together than the cooldown; the web app explains both.
     ("user_profile.did", "UnstakeError", "BelowMinimum"),
     ("user_profile.did", "UnstakeError", "CoolingDown"),
+    // Shard migration (issue 13): a frozen shard says why it refuses changes; the web app
+    // asks the hub for the learner's shard again.
+    ("user_profile.did", "ShardError", "ShardMigrating"),
+    ("user_profile.did", "UnstakeError", "ShardMigrating"),
 ];
 
 /// See the module documentation.

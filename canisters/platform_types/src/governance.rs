@@ -103,6 +103,8 @@ pub struct HubUpgradeArgs {
     /// Set (or correct) the SNS governance canister, e.g. once the SNS exists: an SNS
     /// decentralization swap creates governance after the dapp canisters were installed.
     pub sns_governance_id: Option<Principal>,
+    /// Set (or correct) the ICP ledger and CMC of the refill from ICP (none: keep them).
+    pub icp_refill: Option<crate::icp_refill::IcpRefillIds>,
 }
 
 /// Upgrade argument of learning_content (`opt ContentUpgradeArgs`).
@@ -292,6 +294,23 @@ fn render_change(
             next.shard_topup_daily_budget()
         ));
     }
+    if current.topup_min_days_left() != next.topup_min_days_left() {
+        lines.push(format!("  topup_min_days_left: {} -> {}", current.topup_min_days_left(), next.topup_min_days_left()));
+    }
+    if current.hub_cycles_for_new_shards() != next.hub_cycles_for_new_shards() {
+        lines.push(format!(
+            "  hub_cycles_for_new_shards: {} -> {}",
+            current.hub_cycles_for_new_shards(),
+            next.hub_cycles_for_new_shards()
+        ));
+    }
+    if current.hub_cycles_for_full_topups() != next.hub_cycles_for_full_topups() {
+        lines.push(format!(
+            "  hub_cycles_for_full_topups: {} -> {}",
+            current.hub_cycles_for_full_topups(),
+            next.hub_cycles_for_full_topups()
+        ));
+    }
     if current.min_withdrawal() != next.min_withdrawal() {
         lines.push(format!("  min_withdrawal_e8s: {} -> {}", current.min_withdrawal(), next.min_withdrawal()));
     }
@@ -301,6 +320,23 @@ fn render_change(
             current.withdrawal_cooldown(),
             next.withdrawal_cooldown()
         ));
+    }
+    if current.shard_log_viewers() != next.shard_log_viewers() {
+        let list = |v: &[candid::Principal]| v.iter().map(|p| p.to_text()).collect::<Vec<_>>().join(", ");
+        lines.push(format!(
+            "  shard_log_viewers (may read every shard's canister log): [{}] -> [{}]",
+            list(current.shard_log_viewers()),
+            list(next.shard_log_viewers())
+        ));
+    }
+    for (name, before, after) in [
+        ("shard_memory_budget_bytes", current.shard_memory_budget(), next.shard_memory_budget()),
+        ("settled_retention_secs", current.settled_retention(), next.settled_retention()),
+        ("inactive_archive_secs", current.inactive_archive(), next.inactive_archive()),
+    ] {
+        if before != after {
+            lines.push(format!("  {name}: {before} -> {after}"));
+        }
     }
     if lines.is_empty() {
         return Err("the proposal changes nothing".into());
@@ -427,6 +463,30 @@ mod tests {
         }
         let o = ConfigOverrides { withdrawal_cooldown_secs: Some(crate::MAX_WITHDRAWAL_COOLDOWN_SECS + 1), ..Default::default() };
         assert!(render_config_change(&current, &o).unwrap_err().contains("withdrawal_cooldown_secs"));
+    }
+
+    #[test]
+    fn shard_log_viewers_are_rendered_and_bounded() {
+        let current = PlatformConfig::default();
+        let op = candid::Principal::from_slice(&[7; 29]);
+        let set = ConfigOverrides { shard_log_viewers: Some(vec![op]), ..Default::default() };
+        let (next, text) = render_config_change(&current, &set).unwrap();
+        assert_eq!(next.shard_log_viewers(), &[op]);
+        assert!(text.contains(&format!("shard_log_viewers (may read every shard's canister log): [] -> [{op}]")), "{text}");
+        assert_eq!(set.fields_set(), vec!["shard_log_viewers"]);
+        assert_eq!(set.fields_unchanged(&next), vec!["shard_log_viewers"]);
+        assert!(render_config_change(&next, &set).unwrap_err().contains("changes nothing"));
+        let ten: Vec<_> = (0..10u8).map(|n| candid::Principal::from_slice(&[n + 1; 29])).collect();
+        for (bad, why) in [
+            (ten, "at most 9"),
+            (vec![op, op], "listed twice"),
+            (vec![candid::Principal::anonymous()], "cannot be a log viewer"),
+        ] {
+            let o = ConfigOverrides { shard_log_viewers: Some(bad), ..Default::default() };
+            assert!(render_config_change(&current, &o).unwrap_err().contains(why), "{why}");
+        }
+        let cleared = ConfigOverrides { shard_log_viewers: Some(vec![]), ..Default::default() };
+        assert!(render_config_change(&next, &cleared).unwrap().0.shard_log_viewers().is_empty());
     }
 
     #[test]

@@ -8,18 +8,32 @@ use candid::{CandidType, Principal};
 use serde::{Deserialize, Serialize};
 
 pub mod assets;
+mod cleanup;
+#[cfg(feature = "cmc")]
+pub mod cmc;
 #[cfg(feature = "candid-check")]
 pub mod candid_check;
+mod cycles;
 mod governance;
+pub mod icp_refill;
+pub mod http;
+mod migration;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 mod platform;
 mod registration;
+mod restore;
 mod stable_candid;
 pub mod sns;
 pub mod units;
 
+pub use cleanup::*;
+pub use cycles::*;
 pub use governance::*;
+pub use migration::*;
 pub use platform::*;
 pub use registration::*;
+pub use restore::*;
 pub use stable_candid::StableCandid;
 
 /// Init argument of the `staking_hub` canister.
@@ -32,6 +46,9 @@ pub struct HubInitArgs {
     pub config: Option<ConfigOverrides>,    /// Who may register at first. None: [`RegistrationPolicy::closed`] (invite codes, none yet),
     /// so a mainnet hub is closed until SNS governance acts; local deployments pass `Open`.
     pub registration_policy: Option<RegistrationPolicy>,
+    /// The ICP ledger and CMC for the hub's refill from ICP. None: DFINITY's on the IC
+    /// (`icp_refill::IcpRefillIds`); local networks pass their stand-ins.
+    pub icp_refill: Option<icp_refill::IcpRefillIds>,
 }
 
 /// Init argument of a `user_profile` shard canister (installed by the hub).
@@ -43,6 +60,16 @@ pub struct ShardInitArgs {
     pub config: PlatformConfig,
     /// The version of `config` (None: 0, before versioned configuration existed).
     pub config_version: Option<u64>,
+    /// Hex sha256 of the module the hub installs with these arguments (its `get_version`
+    /// reports it). Only meaningful until the next upgrade, which passes [`ShardUpgradeArgs`].
+    pub module_hash: Option<String>,
+}
+
+/// Upgrade argument of a shard (`opt ShardUpgradeArgs`; none or empty arguments: nothing new).
+#[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+pub struct ShardUpgradeArgs {
+    /// Hex sha256 of the module the hub installs by this upgrade.
+    pub module_hash: Option<String>,
 }
 
 /// Init argument of the `learning_content` canister.
@@ -65,6 +92,34 @@ pub struct VersionInfo {
     pub version: String,
     /// Human-readable summary of the init arguments the canister holds.
     pub init_arg_summary: String,
+    /// The git commit the Wasm was built from (`unknown` when built outside a git checkout
+    /// without `GIT_COMMIT`). `None` only from builds older than this field.
+    pub git_commit: Option<String>,
+    /// The build's time for a reproducible build: the commit's time (or `SOURCE_DATE_EPOCH`),
+    /// in seconds since the epoch, never the wall clock of the build machine.
+    pub commit_time_secs: Option<u64>,
+    /// Hex sha256 of this canister's module as installed (what `canister_status` and
+    /// `dfx canister info` show), where the canister knows it: a shard is told by the hub that
+    /// installed it. `None`: not known here; read it from the IC.
+    pub module_hash: Option<String>,
+    /// The hub only: hex sha256 of the embedded user_profile shard Wasm (`get_shard_wasm_hash`).
+    pub shard_wasm_hash: Option<String>,
+}
+
+impl VersionInfo {
+    /// The build facts of a canister crate: `git_commit` and `commit_time_secs` are the crate's
+    /// `BUILD_GIT_COMMIT` and `BUILD_COMMIT_TIME_SECS` (set by canisters/build_facts).
+    pub fn from_build(canister: &str, version: &str, git_commit: &str, commit_time_secs: &str, init_arg_summary: String) -> Self {
+        VersionInfo {
+            canister: canister.to_string(),
+            version: version.to_string(),
+            init_arg_summary,
+            git_commit: Some(git_commit.to_string()),
+            commit_time_secs: commit_time_secs.parse().ok(),
+            module_hash: None,
+            shard_wasm_hash: None,
+        }
+    }
 }
 
 impl HubInitArgs {
@@ -111,6 +166,7 @@ mod tests {
             sns_governance_id: p(3),
             config: Some(ConfigOverrides { shard_soft_limit: Some(9), ..Default::default() }),
             registration_policy: None,
+            icp_refill: None,
         };
         let bytes = encode_one(&hub).unwrap();
         assert_eq!(decode_one::<HubInitArgs>(&bytes).unwrap(), hub);
@@ -120,6 +176,7 @@ mod tests {
             learning_content_id: p(5),
             config: PlatformConfig::default(),
             config_version: Some(3),
+            module_hash: None,
         };
         let bytes = encode_one(&shard).unwrap();
         assert_eq!(decode_one::<ShardInitArgs>(&bytes).unwrap(), shard);
@@ -165,6 +222,7 @@ mod tests {
             sns_governance_id: p(3),
             config: None,
             registration_policy: None,
+            icp_refill: None,
         };
         let s = hub.summary();
         assert!(

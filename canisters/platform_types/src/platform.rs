@@ -63,6 +63,28 @@ pub struct PlatformConfig {
     /// How long a learner waits after a withdrawal before the next; `None`:
     /// [`DEFAULT_WITHDRAWAL_COOLDOWN_SECS`]. See [`PlatformConfig::withdrawal_cooldown`].
     pub withdrawal_cooldown_secs: Option<u64>,
+    /// Operators who may read every shard's canister log (`fetch_canister_logs`, e.g.
+    /// `dfx canister logs`) besides the hub: the shards' log visibility is `allowed_viewers`
+    /// = the hub and these. At most [`MAX_SHARD_LOG_VIEWERS`]; `None` = none.
+    pub shard_log_viewers: Option<Vec<candid::Principal>>,
+    /// Cycles battery: a shard or learning_content with fewer estimated days of runtime than this
+    /// is topped up even above the threshold (0: the rule is off); `None`: [`DEFAULT_TOPUP_MIN_DAYS_LEFT`].
+    pub topup_min_days_left: Option<u64>,
+    /// Below this balance the hub creates no shard (first step of degradation); `None`:
+    /// [`DEFAULT_HUB_CYCLES_FOR_NEW_SHARDS`].
+    pub hub_cycles_for_new_shards: Option<u128>,
+    /// Below this balance every top-up is smaller (second step); `None`:
+    /// [`DEFAULT_HUB_CYCLES_FOR_FULL_TOPUPS`]. At most `hub_cycles_for_new_shards`.
+    pub hub_cycles_for_full_topups: Option<u128>,
+    /// Storage (function 1001, see `cleanup`): a shard whose stable memory passes this many
+    /// bytes is Full; `None`: [`crate::DEFAULT_SHARD_MEMORY_BUDGET_BYTES`].
+    pub shard_memory_budget_bytes: Option<u64>,
+    /// Settled withdrawals and settled mints older than this are compacted to counters;
+    /// `None`: [`crate::DEFAULT_SETTLED_RETENTION_SECS`].
+    pub settled_retention_secs: Option<u64>,
+    /// Learners inactive this long are archived (profile deleted, balance kept); 0 or `None`:
+    /// never.
+    pub inactive_archive_secs: Option<u64>,
 }
 
 /// Default daily emission budget: 1 M tokens a day pays the 4.2 B cap out over 4,200 days
@@ -94,6 +116,9 @@ pub const ECONOMIC_FIELDS: &[&str] = &[
     "shard_topup_threshold_cycles",
     "shard_topup_amount_cycles",
     "shard_topup_daily_budget_cycles",
+    "topup_min_days_left",
+    "hub_cycles_for_new_shards",
+    "hub_cycles_for_full_topups",
 ];
 
 /// Every withdrawal costs the platform two inter-canister calls, a ledger block and journal
@@ -114,6 +139,25 @@ pub const DEFAULT_SHARD_TOPUP_DAILY_BUDGET_CYCLES: u128 = 3_000_000_000_000;
 /// The largest per-shard daily top-up budget governance may set (100 T cycles).
 pub const MAX_SHARD_TOPUP_DAILY_BUDGET_CYCLES: u128 = 100_000_000_000_000;
 
+/// Most operators the configuration may name as shard log viewers: the IC allows 10 allowed
+/// viewers per canister, and the hub is always one.
+pub const MAX_SHARD_LOG_VIEWERS: usize = 9;
+
+fn check_shard_log_viewers(viewers: &[candid::Principal]) -> Result<(), String> {
+    if viewers.len() > MAX_SHARD_LOG_VIEWERS {
+        return Err(format!("shard_log_viewers: at most {MAX_SHARD_LOG_VIEWERS} principals, got {}", viewers.len()));
+    }
+    for (i, v) in viewers.iter().enumerate() {
+        if *v == candid::Principal::anonymous() || *v == candid::Principal::management_canister() {
+            return Err(format!("shard_log_viewers: {v} cannot be a log viewer"));
+        }
+        if viewers[..i].contains(v) {
+            return Err(format!("shard_log_viewers: {v} is listed twice"));
+        }
+    }
+    Ok(())
+}
+
 impl Default for PlatformConfig {
     fn default() -> Self {
         PlatformConfig {
@@ -132,6 +176,13 @@ impl Default for PlatformConfig {
             shard_topup_daily_budget_cycles: None,
             min_withdrawal_e8s: None,
             withdrawal_cooldown_secs: None,
+            shard_log_viewers: None,
+            topup_min_days_left: None,
+            hub_cycles_for_new_shards: None,
+            hub_cycles_for_full_topups: None,
+            shard_memory_budget_bytes: None,
+            settled_retention_secs: None,
+            inactive_archive_secs: None,
         }
     }
 }
@@ -201,6 +252,31 @@ impl PlatformConfig {
         if !(1..=MAX_MIN_WITHDRAWAL_E8S).contains(&c.min_withdrawal()) {
             return Err(format!("min_withdrawal_e8s must be in 1..={MAX_MIN_WITHDRAWAL_E8S}, got {}", c.min_withdrawal()));
         }
+        if c.topup_min_days_left() > crate::MAX_TOPUP_MIN_DAYS_LEFT {
+            return Err(format!(
+                "topup_min_days_left must be in 0..={}, got {}",
+                crate::MAX_TOPUP_MIN_DAYS_LEFT,
+                c.topup_min_days_left()
+            ));
+        }
+        // The degradation order: the hub stops creating shards before it shrinks top-ups, and
+        // both thresholds lie above the reserve it never spends.
+        let (new_shards, full_topups) = (c.hub_cycles_for_new_shards(), c.hub_cycles_for_full_topups());
+        if new_shards <= crate::HUB_CYCLES_RESERVE || new_shards > crate::MAX_HUB_CYCLES_THRESHOLD {
+            return Err(format!(
+                "hub_cycles_for_new_shards must be in {}..={}, got {new_shards}",
+                crate::HUB_CYCLES_RESERVE + 1,
+                crate::MAX_HUB_CYCLES_THRESHOLD
+            ));
+        }
+        if full_topups <= crate::HUB_CYCLES_RESERVE || full_topups > new_shards {
+            return Err(format!(
+                "hub_cycles_for_full_topups must be in {}..=hub_cycles_for_new_shards ({new_shards}), got {full_topups}",
+                crate::HUB_CYCLES_RESERVE + 1
+            ));
+        }
+        check_shard_log_viewers(c.shard_log_viewers())?;
+        crate::validate_storage_config(c.shard_memory_budget(), c.settled_retention(), c.inactive_archive())?;
         if c.withdrawal_cooldown() > MAX_WITHDRAWAL_COOLDOWN_SECS {
             return Err(format!(
                 "withdrawal_cooldown_secs must be in 0..={MAX_WITHDRAWAL_COOLDOWN_SECS}, got {}",
@@ -216,6 +292,11 @@ impl PlatformConfig {
         self.daily_emission_budget_e8s.unwrap_or(DEFAULT_DAILY_EMISSION_BUDGET_E8S)
     }
 
+    /// The operators who may read the shards' logs besides the hub (see the field).
+    pub fn shard_log_viewers(&self) -> &[candid::Principal] {
+        self.shard_log_viewers.as_deref().unwrap_or(&[])
+    }
+
     /// The smallest amount a learner may withdraw, in e8s.
     pub fn min_withdrawal(&self) -> u64 {
         self.min_withdrawal_e8s.unwrap_or(DEFAULT_MIN_WITHDRAWAL_E8S)
@@ -229,6 +310,36 @@ impl PlatformConfig {
     /// Cycles the hub may top up per shard per UTC day.
     pub fn shard_topup_daily_budget(&self) -> u128 {
         self.shard_topup_daily_budget_cycles.unwrap_or(DEFAULT_SHARD_TOPUP_DAILY_BUDGET_CYCLES)
+    }
+
+    /// Estimated days of runtime below which the battery tops up (0: off).
+    pub fn topup_min_days_left(&self) -> u64 {
+        self.topup_min_days_left.unwrap_or(crate::DEFAULT_TOPUP_MIN_DAYS_LEFT)
+    }
+
+    /// A shard's stable memory budget, in bytes.
+    pub fn shard_memory_budget(&self) -> u64 {
+        self.shard_memory_budget_bytes.unwrap_or(crate::DEFAULT_SHARD_MEMORY_BUDGET_BYTES)
+    }
+
+    /// Age (seconds) after which settled journal entries are compacted.
+    pub fn settled_retention(&self) -> u64 {
+        self.settled_retention_secs.unwrap_or(crate::DEFAULT_SETTLED_RETENTION_SECS)
+    }
+
+    /// Inactivity (seconds) after which a learner is archived; 0: never.
+    pub fn inactive_archive(&self) -> u64 {
+        self.inactive_archive_secs.unwrap_or(crate::DEFAULT_INACTIVE_ARCHIVE_SECS)
+    }
+
+    /// The hub's balance below which it creates no shard.
+    pub fn hub_cycles_for_new_shards(&self) -> u128 {
+        self.hub_cycles_for_new_shards.unwrap_or(crate::DEFAULT_HUB_CYCLES_FOR_NEW_SHARDS)
+    }
+
+    /// The hub's balance below which its top-ups are smaller.
+    pub fn hub_cycles_for_full_topups(&self) -> u128 {
+        self.hub_cycles_for_full_topups.unwrap_or(crate::DEFAULT_HUB_CYCLES_FOR_FULL_TOPUPS)
     }
 }
 
@@ -274,6 +385,16 @@ pub struct ConfigOverrides {
     /// Optional in `PlatformConfig` too, handled by hand like the top-up budget.
     pub min_withdrawal_e8s: Option<u64>,
     pub withdrawal_cooldown_secs: Option<u64>,
+    /// Replaces the list of shard log viewers (an empty list removes them all).
+    pub shard_log_viewers: Option<Vec<candid::Principal>>,
+    /// The cycles battery's fields, optional in `PlatformConfig` too, handled by hand.
+    pub topup_min_days_left: Option<u64>,
+    pub hub_cycles_for_new_shards: Option<u128>,
+    pub hub_cycles_for_full_topups: Option<u128>,
+    /// Storage fields (see `cleanup`), optional in `PlatformConfig` too, handled by hand.
+    pub shard_memory_budget_bytes: Option<u64>,
+    pub settled_retention_secs: Option<u64>,
+    pub inactive_archive_secs: Option<u64>,
 }
 
 /// The economic parameters to change (function 1009, `update_economic_config`): the fields of
@@ -287,6 +408,9 @@ pub struct EconomicConfigChanges {
     pub shard_topup_threshold_cycles: Option<u128>,
     pub shard_topup_amount_cycles: Option<u128>,
     pub shard_topup_daily_budget_cycles: Option<u128>,
+    pub topup_min_days_left: Option<u64>,
+    pub hub_cycles_for_new_shards: Option<u128>,
+    pub hub_cycles_for_full_topups: Option<u128>,
 }
 
 impl EconomicConfigChanges {
@@ -299,6 +423,9 @@ impl EconomicConfigChanges {
             shard_topup_threshold_cycles: self.shard_topup_threshold_cycles,
             shard_topup_amount_cycles: self.shard_topup_amount_cycles,
             shard_topup_daily_budget_cycles: self.shard_topup_daily_budget_cycles,
+            topup_min_days_left: self.topup_min_days_left,
+            hub_cycles_for_new_shards: self.hub_cycles_for_new_shards,
+            hub_cycles_for_full_topups: self.hub_cycles_for_full_topups,
             ..Default::default()
         }
     }
@@ -323,6 +450,27 @@ impl ConfigOverrides {
         }
         if let Some(v) = self.withdrawal_cooldown_secs {
             c.withdrawal_cooldown_secs = Some(v);
+        }
+        if let Some(v) = &self.shard_log_viewers {
+            c.shard_log_viewers = Some(v.clone());
+        }
+        if let Some(v) = self.topup_min_days_left {
+            c.topup_min_days_left = Some(v);
+        }
+        if let Some(v) = self.hub_cycles_for_new_shards {
+            c.hub_cycles_for_new_shards = Some(v);
+        }
+        if let Some(v) = self.hub_cycles_for_full_topups {
+            c.hub_cycles_for_full_topups = Some(v);
+        }
+        if let Some(v) = self.shard_memory_budget_bytes {
+            c.shard_memory_budget_bytes = Some(v);
+        }
+        if let Some(v) = self.settled_retention_secs {
+            c.settled_retention_secs = Some(v);
+        }
+        if let Some(v) = self.inactive_archive_secs {
+            c.inactive_archive_secs = Some(v);
         }
         c.validate()?;
         Ok(c)
@@ -352,6 +500,27 @@ impl ConfigOverrides {
         if self.withdrawal_cooldown_secs.is_some() {
             names.push("withdrawal_cooldown_secs");
         }
+        if self.shard_log_viewers.is_some() {
+            names.push("shard_log_viewers");
+        }
+        if self.topup_min_days_left.is_some() {
+            names.push("topup_min_days_left");
+        }
+        if self.hub_cycles_for_new_shards.is_some() {
+            names.push("hub_cycles_for_new_shards");
+        }
+        if self.hub_cycles_for_full_topups.is_some() {
+            names.push("hub_cycles_for_full_topups");
+        }
+        if self.shard_memory_budget_bytes.is_some() {
+            names.push("shard_memory_budget_bytes");
+        }
+        if self.settled_retention_secs.is_some() {
+            names.push("settled_retention_secs");
+        }
+        if self.inactive_archive_secs.is_some() {
+            names.push("inactive_archive_secs");
+        }
         names
     }
 
@@ -373,6 +542,27 @@ impl ConfigOverrides {
         }
         if self.withdrawal_cooldown_secs.is_some_and(|v| v == current.withdrawal_cooldown()) {
             names.push("withdrawal_cooldown_secs");
+        }
+        if self.shard_log_viewers.as_deref().is_some_and(|v| v == current.shard_log_viewers()) {
+            names.push("shard_log_viewers");
+        }
+        if self.topup_min_days_left.is_some_and(|v| v == current.topup_min_days_left()) {
+            names.push("topup_min_days_left");
+        }
+        if self.hub_cycles_for_new_shards.is_some_and(|v| v == current.hub_cycles_for_new_shards()) {
+            names.push("hub_cycles_for_new_shards");
+        }
+        if self.hub_cycles_for_full_topups.is_some_and(|v| v == current.hub_cycles_for_full_topups()) {
+            names.push("hub_cycles_for_full_topups");
+        }
+        if self.shard_memory_budget_bytes.is_some_and(|v| v == current.shard_memory_budget()) {
+            names.push("shard_memory_budget_bytes");
+        }
+        if self.settled_retention_secs.is_some_and(|v| v == current.settled_retention()) {
+            names.push("settled_retention_secs");
+        }
+        if self.inactive_archive_secs.is_some_and(|v| v == current.inactive_archive()) {
+            names.push("inactive_archive_secs");
         }
         names
     }
@@ -403,6 +593,8 @@ pub struct ShardInfo {
     pub minted_e8s: u64,
     /// Withdrawals of this shard whose mint is under way or has an unknown outcome, in e8s.
     pub pending_mint_e8s: u64,
+    /// The shard's stable memory as it last reported it, in bytes (None: not reported yet).
+    pub stable_memory_bytes: Option<u64>,
 }
 
 #[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -442,6 +634,12 @@ pub struct ShardReport {
     pub quizzes_passed_delta: u64,
     /// Whether the shard wants a new allowance chunk (false: a stats-only sync).
     pub wants_allowance: bool,
+    /// The shard's stable memory, in bytes (None: a shard of an older release). Over the
+    /// configured budget, the hub routes no new learners to it.
+    pub stable_memory_bytes: Option<u64>,
+    /// Every withdrawal id of the shard below this is settled there: the hub compacts its
+    /// mint journal entries of this shard only below it.
+    pub settled_below_withdrawal_id: Option<u64>,
 }
 
 #[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -536,6 +734,9 @@ pub enum UnstakeError {
     /// The learner's previous withdrawal was too recent: the next is possible at this time
     /// (ns since the epoch).
     CoolingDown { next_allowed_ns: u64 },
+    /// The shard's users are being moved to another shard (function 1012): nothing changes
+    /// until the move is done; then the learner's new shard takes the call.
+    ShardMigrating,
 }
 
 /// Shard → hub: mint a withdrawal. The same request is sent on every retry.
@@ -545,6 +746,10 @@ pub struct MintRequest {
     pub user: Principal,
     pub amount_e8s: u64,
     pub created_at_ns: u64,
+    /// A withdrawal a shard imported from a migrated shard: the hub's index of the shard that
+    /// journaled it first (its mint journal key and ledger memo stay that shard's). None: the
+    /// caller's own withdrawal.
+    pub origin_shard: Option<u32>,
 }
 
 /// Why the hub did not mint (yet).
@@ -694,6 +899,9 @@ pub enum ShardError {
     /// Rewards cannot be paid right now (the hub is unreachable or a refill is under way);
     /// the attempt was not counted: submit again later.
     RewardsUnavailable { detail: String },
+    /// The shard's users are being moved to another shard (function 1012): reads work, changes
+    /// wait until the move is done (then `get_user_shard` names the learner's new shard).
+    ShardMigrating,
 }
 
 #[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]

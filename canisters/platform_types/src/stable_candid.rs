@@ -39,6 +39,7 @@ mod tests {
             learning_content_id: Principal::management_canister(),
             config: crate::PlatformConfig::default(),
             config_version: None,
+            module_hash: None,
         }));
         let bytes = v.to_bytes().into_owned();
         assert_eq!(

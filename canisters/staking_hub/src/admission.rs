@@ -248,6 +248,7 @@ mod tests {
             sns_governance_id: p(GOVERNANCE),
             config: None,
             registration_policy: policy,
+            icp_refill: None,
         });
     }
 

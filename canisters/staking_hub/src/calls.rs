@@ -15,8 +15,8 @@ use icrc_ledger_types::icrc::generic_value::ICRC3Value;
 use icrc_ledger_types::icrc1::transfer::TransferError;
 use icrc_ledger_types::icrc3::blocks::{BlockWithId, GetBlocksRequest, GetBlocksResult};
 use ic_management_canister_types::{
-    CanisterIdRecord, CanisterInstallMode, CanisterSettings, CreateCanisterArgs, InstallCodeArgs, Snapshot,
-    TakeCanisterSnapshotArgs,
+    CanisterIdRecord, CanisterInstallMode, CanisterSettings, CreateCanisterArgs, InstallCodeArgs, LoadCanisterSnapshotArgs,
+    LogVisibility, Snapshot, TakeCanisterSnapshotArgs, UpdateSettingsArgs,
 };
 use platform_types::{ContentConfigPush, ShardConfigPush, ShardError, VersionInfo};
 use serde::Deserialize;
@@ -25,12 +25,13 @@ fn failed(what: &str, e: CallFailed) -> String {
     format!("{what}: {e}")
 }
 
-/// `create_canister` with the hub as the only controller and `cycles` attached (the creation
-/// fee included).
-pub async fn create_canister(cycles: u128) -> Result<Principal, String> {
+/// `create_canister` with the hub as the only controller, `log_viewers` allowed to read its
+/// log, and `cycles` attached (the creation fee included).
+pub async fn create_canister(cycles: u128, log_viewers: Vec<Principal>) -> Result<Principal, String> {
     let args = CreateCanisterArgs {
         settings: Some(CanisterSettings {
             controllers: Some(vec![ic_cdk::api::canister_self()]),
+            log_visibility: Some(LogVisibility::AllowedViewers(log_viewers)),
             ..Default::default()
         }),
         sender_canister_version: Some(ic_cdk::api::canister_version()),
@@ -76,6 +77,20 @@ struct StatusCycles {
     cycles: Nat,
 }
 
+/// Sets who may read a shard's log (`update_settings` as its controller).
+pub async fn set_log_viewers(canister_id: Principal, log_viewers: Vec<Principal>) -> Result<(), String> {
+    let args = UpdateSettingsArgs {
+        canister_id,
+        settings: CanisterSettings { log_visibility: Some(LogVisibility::AllowedViewers(log_viewers)), ..Default::default() },
+        sender_canister_version: Some(ic_cdk::api::canister_version()),
+    };
+    Call::bounded_wait(Principal::management_canister(), "update_settings")
+        .with_arg(&args)
+        .await
+        .map(|_| ())
+        .map_err(|e| failed("update_settings", e))
+}
+
 pub async fn cycles_balance(canister_id: Principal) -> Result<u128, String> {
     let reply = Call::bounded_wait(Principal::management_canister(), "canister_status")
         .with_arg(CanisterIdRecord { canister_id })
@@ -83,6 +98,16 @@ pub async fn cycles_balance(canister_id: Principal) -> Result<u128, String> {
         .map_err(|e| failed("canister_status", e))?;
     let status: StatusCycles = reply.candid().map_err(|e| format!("canister_status reply: {e}"))?;
     u128::try_from(status.cycles.0).map_err(|_| "canister_status: cycles above u128".to_string())
+}
+
+/// learning_content's `get_cycles_balance` (SNS root controls it, so the hub cannot read its
+/// `canister_status`). Bounded wait: a lost answer is read again next round.
+pub async fn content_cycles_balance(learning_content: Principal) -> Result<u128, String> {
+    let reply = Call::bounded_wait(learning_content, "get_cycles_balance")
+        .await
+        .map_err(|e| failed("get_cycles_balance", e))?;
+    let balance: Nat = reply.candid().map_err(|e| format!("get_cycles_balance reply: {e}"))?;
+    u128::try_from(balance.0).map_err(|_| "get_cycles_balance: cycles above u128".to_string())
 }
 
 pub async fn deposit_cycles(canister_id: Principal, amount: u128) -> Result<(), String> {
@@ -259,6 +284,16 @@ pub async fn take_canister_snapshot(canister_id: Principal, replace: Option<Vec<
         .map_err(|e| failed("take_canister_snapshot", e))?;
     let snapshot: Snapshot = reply.candid().map_err(|e| format!("take_canister_snapshot reply: {e}"))?;
     Ok(snapshot.id)
+}
+
+/// `load_canister_snapshot` on a (stopped) shard: its code and memories become the snapshot's.
+pub async fn load_canister_snapshot(canister_id: Principal, snapshot_id: Vec<u8>) -> Result<(), String> {
+    let args = LoadCanisterSnapshotArgs { canister_id, snapshot_id, sender_canister_version: Some(ic_cdk::api::canister_version()) };
+    Call::unbounded_wait(Principal::management_canister(), "load_canister_snapshot")
+        .with_arg(&args)
+        .await
+        .map(|_| ())
+        .map_err(|e| failed("load_canister_snapshot", e))
 }
 
 /// The rollout's health check of a shard on new code: it answers `get_version` as a shard.

@@ -11,7 +11,8 @@ use crate::{calls, shard_wasm, state};
 use candid::{CandidType, Principal};
 use ic_management_canister_types::CanisterInstallMode;
 use platform_types::{
-    ContentConfigPush, RolloutState, RolloutStatus, ShardConfigPush, ShardRollout, ShardStatus, ConfigStatus,
+    ContentConfigPush, RolloutState, RolloutStatus, ShardConfigPush, ShardRollout, ShardStatus, ShardUpgradeArgs,
+    ConfigStatus,
 };
 use serde::{Deserialize, Serialize};
 
@@ -82,6 +83,18 @@ pub struct ShardSync {
     /// The canister snapshot the rollout took before its last install on this shard (one per
     /// shard: each new one replaces it), for recovery by its controller.
     pub rollout_snapshot_id: Option<Vec<u8>>,
+    /// The module hash the shard ran when `rollout_snapshot_id` was taken (what a restore
+    /// brings back).
+    pub rollout_snapshot_wasm_hash: Option<String>,
+    /// When `rollout_snapshot_id` was taken (a restore is refused if the shard's withdrawals
+    /// reached the mint journal since: see `restore::check_restore`).
+    pub rollout_snapshot_at_ns: Option<u64>,
+    /// Restores from snapshots by proposal (function 1011), oldest first, at most
+    /// `platform_types::MAX_RESTORES_KEPT`.
+    pub restores: Option<Vec<platform_types::ShardRestore>>,
+    /// Who the hub last allowed to read the shard's log (`None`: never set, e.g. a shard
+    /// created before the setting existed).
+    pub log_viewers: Option<Vec<Principal>>,
 }
 
 impl Default for ShardSync {
@@ -94,6 +107,10 @@ impl Default for ShardSync {
             rollout_last_error: None,
             status_epoch: None,
             rollout_snapshot_id: None,
+            rollout_snapshot_wasm_hash: None,
+            rollout_snapshot_at_ns: None,
+            restores: None,
+            log_viewers: None,
         }
     }
 }
@@ -131,7 +148,7 @@ impl ShardSync {
 
 /// The status push a shard needs now, from its current record: (disabled, epoch).
 pub fn status_push(shard: &ShardRecord, sync: &ShardSync) -> Option<(bool, u64)> {
-    (shard.installed && !sync.status_synced)
+    (shard.is_live() && !sync.status_synced)
         .then(|| (shard.status == ShardStatus::Disabled, sync.status_epoch.unwrap_or(0)))
 }
 
@@ -140,7 +157,7 @@ pub fn config_behind<'a>(
     shards: impl IntoIterator<Item = (ShardIndex, &'a ShardRecord, &'a ShardSync)>,
     version: u64,
 ) -> Vec<ShardIndex> {
-    shards.into_iter().filter(|(_, s, y)| s.installed && y.config_version < version).map(|(i, _, _)| i).collect()
+    shards.into_iter().filter(|(_, s, y)| s.is_live() && y.config_version < version).map(|(i, _, _)| i).collect()
 }
 
 /// The next rollout batch: installed shards not on `target`, not given up on, oldest first;
@@ -157,7 +174,7 @@ pub fn rollout_batch<'a>(
     let size = if fleet.canary_passed_target.as_deref() == Some(target) { fleet.rollout_batch_size as usize } else { 1 };
     shards
         .into_iter()
-        .filter(|(_, s, y)| s.installed && s.wasm_hash != target && !y.gave_up_on(target))
+        .filter(|(_, s, y)| s.is_live() && s.wasm_hash != target && !y.gave_up_on(target))
         .map(|(i, _, _)| i)
         .take(size)
         .collect()
@@ -170,6 +187,32 @@ pub fn note_rollout_failure(sync: &mut ShardSync, target: &str, error: String) -
     sync.rollout_failures = failures;
     sync.rollout_last_error = Some(error);
     failures >= MAX_ROLLOUT_FAILURES
+}
+
+/// One management operation (an upgrade by the rollout, a restore by proposal) per shard at a
+/// time: both stop and start the shard, and must not interleave across their awaits.
+pub struct ShardOperation(Principal);
+
+thread_local! {
+    static SHARD_OPERATIONS: std::cell::RefCell<std::collections::BTreeSet<Principal>> =
+        const { std::cell::RefCell::new(std::collections::BTreeSet::new()) };
+}
+
+impl ShardOperation {
+    pub fn acquire(shard: Principal) -> Option<Self> {
+        SHARD_OPERATIONS.with_borrow_mut(|ops| ops.insert(shard)).then_some(ShardOperation(shard))
+    }
+}
+
+impl Drop for ShardOperation {
+    fn drop(&mut self) {
+        SHARD_OPERATIONS.with_borrow_mut(|ops| ops.remove(&self.0));
+    }
+}
+
+/// Who may read a shard's log: the hub and the operators the configuration names.
+pub fn shard_log_viewers(config: &platform_types::PlatformConfig) -> Vec<Principal> {
+    std::iter::once(ic_cdk::api::canister_self()).chain(config.shard_log_viewers().iter().copied()).collect()
 }
 
 fn target_hash() -> String {
@@ -255,32 +298,64 @@ async fn push_round() {
         if let Some((disabled, epoch)) = status_push(&shard, &state::shard_sync(index)) {
             match calls::set_shard_disabled(shard.id, disabled, epoch).await {
                 Ok(()) => {
+                    crate::metrics::event(&format!("shard {}: {} (epoch {epoch})", shard.id, if disabled { "disabled" } else { "enabled" }));
                     state::update_shard_sync(index, |y| y.confirm_status(epoch));
                 }
-                Err(e) => ic_cdk::println!("staking_hub: set_disabled({disabled}) on {} failed, will retry: {e}", shard.id),
+                Err(e) => crate::metrics::error(
+                    "status_push_failed",
+                    &format!("set_disabled({disabled}) on {} failed, will retry: {e}", shard.id),
+                ),
             }
         }
         let version = state::config_version();
         let Some(shard) = state::shard(index) else { continue };
-        if shard.installed && state::shard_sync(index).config_version < version {
+        if shard.is_live() && state::shard_sync(index).config_version < version {
             // The pause travels with the configuration: setting it bumps the version.
             let push = ShardConfigPush { version, config: state::config(), platform_paused: Some(state::totals().is_paused()) };
             match calls::push_shard_config(shard.id, &push).await {
                 Ok(confirmed) => {
+                    crate::metrics::event(&format!("shard {}: configuration version {confirmed} confirmed", shard.id));
                     state::update_shard_sync(index, |y| y.config_version = y.config_version.max(confirmed))
                 }
-                Err(e) => ic_cdk::println!("staking_hub: apply_config on {} failed, will retry: {e}", shard.id),
+                Err(e) => crate::metrics::error(
+                    "config_push_failed",
+                    &format!("apply_config on {} failed, will retry: {e}", shard.id),
+                ),
             }
         }
     }
+    push_log_viewers().await;
     let version = state::config_version();
     if state::fleet().content_config_version < version {
         if let Some(init) = state::init_args() {
             let push = ContentConfigPush { version, pass_mark_percent: state::config().pass_mark_percent };
             match calls::push_content_config(init.learning_content_id, &push).await {
                 Ok(confirmed) => state::update_fleet(|f| f.content_config_version = f.content_config_version.max(confirmed)),
-                Err(e) => ic_cdk::println!("staking_hub: apply_config on learning_content failed, will retry: {e}"),
+                Err(e) => crate::metrics::error(
+                    "config_push_failed",
+                    &format!("apply_config on learning_content failed, will retry: {e}"),
+                ),
             }
+        }
+    }
+}
+
+/// Sets the log viewers of every installed shard whose viewers differ from the configuration's
+/// (after a config change, or on shards created before the setting existed). Retried by later
+/// rounds on failure.
+async fn push_log_viewers() {
+    for (index, _) in state::shards() {
+        let wanted = shard_log_viewers(&state::config());
+        let Some(shard) = state::shard(index).filter(|s| s.is_live()) else { continue };
+        if state::shard_sync(index).log_viewers.as_ref() == Some(&wanted) {
+            continue;
+        }
+        match calls::set_log_viewers(shard.id, wanted.clone()).await {
+            Ok(()) => {
+                crate::metrics::event(&format!("shard {}: log viewers set to {} principal(s)", shard.id, wanted.len()));
+                state::update_shard_sync(index, |y| y.log_viewers = Some(wanted));
+            }
+            Err(e) => crate::metrics::error("log_viewers_push_failed", &format!("update_settings on {}: {e}", shard.id)),
         }
     }
 }
@@ -308,6 +383,7 @@ pub async fn rollout_tick() {
             };
             match outcome {
                 Ok(()) => {
+                    crate::metrics::event(&format!("shard {id} upgraded to {target}{}", if canary { " (canary)" } else { "" }));
                     state::update_shard(index, |s| s.wasm_hash = target.clone());
                     state::update_shard_sync(index, |y| y.rollout_last_error = None);
                     if canary {
@@ -321,7 +397,10 @@ pub async fn rollout_tick() {
                         // The release itself may be bad: no next canary until governance resumes.
                         state::update_fleet(|f| f.rollout_paused = true);
                     }
-                    ic_cdk::println!("staking_hub: upgrading shard {id} failed (gave up: {gave_up}): {e}");
+                    crate::metrics::error(
+                        "rollout_upgrade_failed",
+                        &format!("upgrading shard {id} failed (gave up: {gave_up}): {e}"),
+                    );
                 }
             }
         }
@@ -333,17 +412,32 @@ pub async fn rollout_tick() {
 /// happened: a shard is never left stopped, not even after a failed stop (which may leave it
 /// Stopping).
 async fn upgrade_shard(index: ShardIndex, id: Principal) -> Result<(), String> {
+    let Some(_operation) = ShardOperation::acquire(id) else {
+        return Err(format!("shard {id}: a restore is under way, the upgrade waits for the next batch"));
+    };
     let upgraded = async {
         calls::stop_canister(id).await?;
         let previous = state::shard_sync(index).rollout_snapshot_id;
         let snapshot = calls::take_canister_snapshot(id, previous).await?;
+        // The code the snapshot holds: the shard is stopped, no upgrade of it can be under way.
+        let running = state::shard(index).map(|s| s.wasm_hash).unwrap_or_default();
+        crate::metrics::event(&format!(
+            "shard {id}: snapshot {} taken before its upgrade (module {running})",
+            hex::encode(&snapshot)
+        ));
         // Recorded at once: the previous snapshot no longer exists.
-        state::update_shard_sync(index, |y| y.rollout_snapshot_id = Some(snapshot));
+        state::update_shard_sync(index, |y| {
+            y.rollout_snapshot_id = Some(snapshot);
+            y.rollout_snapshot_wasm_hash = Some(running);
+            y.rollout_snapshot_at_ns = Some(ic_cdk::api::time());
+        });
+        // The shard's get_version reports the module hash it is told here.
+        let upgrade_args = ShardUpgradeArgs { module_hash: Some(shard_wasm::embedded_hash().to_string()) };
         calls::install_code(
             id,
             CanisterInstallMode::Upgrade(None),
             shard_wasm::USER_PROFILE_WASM_GZ,
-            candid::encode_args(()).expect("empty args"),
+            candid::encode_one(Some(upgrade_args)).expect("ShardUpgradeArgs encode"),
         )
         .await
     }

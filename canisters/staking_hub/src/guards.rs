@@ -140,6 +140,7 @@ mod tests {
             sns_governance_id: anonymous,
             config: None,
             registration_policy: None,
+            icp_refill: None,
         });
         assert!(caller_is_governance(anonymous).is_err());
         let gov = Principal::from_slice(&[3; 10]);
@@ -149,6 +150,7 @@ mod tests {
             sns_governance_id: gov,
             config: None,
             registration_policy: None,
+            icp_refill: None,
         });
         assert!(caller_is_governance(gov).is_ok());
         assert!(caller_is_governance(anonymous).is_err());

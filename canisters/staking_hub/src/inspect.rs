@@ -36,6 +36,7 @@ const OPEN: &[&str] = &[
     "get_version",
     "get_init_args",
     "get_shard_wasm_hash",
+    "get_mint_compaction_status",
     "set_shard_status_validate",
     "update_config_validate",
     "control_shard_rollout_validate",
@@ -46,6 +47,15 @@ const OPEN: &[&str] = &[
     "resolve_withdrawal_validate",
     "get_config_status",
     "get_rollout_status",
+    "http_request",
+    "get_restore_history",
+    "restore_shard_snapshot_validate",
+    "get_cycles_report",
+    "migrate_shard_validate",
+    "get_migration_status",
+    // Refill from ICP: permissionless by design (throttled in `refill`).
+    "refill_from_icp",
+    "get_icp_refill_status",
     "__get_candid_interface_tmp_hack",
 ];
 
@@ -56,13 +66,14 @@ pub fn check(method: &str, caller: Principal, facts: &impl Facts) -> Result<(), 
         "register" => Ok(()),
         // Shard-to-hub methods. Shards call them inter-canister, which is never inspected, so in
         // practice every ingress to them is refused here.
-        "request_allowance" | "mint_withdrawal" if facts.is_shard(caller) => Ok(()),
-        "request_allowance" | "mint_withdrawal" => Err(format!("{caller} is not a shard of this hub")),
+        "request_allowance" | "mint_withdrawal" | "request_top_up" if facts.is_shard(caller) => Ok(()),
+        "request_allowance" | "mint_withdrawal" | "request_top_up" => Err(format!("{caller} is not a shard of this hub")),
         // Proposal targets. SNS governance calls them inter-canister, which is never inspected,
         // so in practice every ingress to them is refused here (an anonymous governance id means
         // "not set yet": nobody).
         "set_shard_status" | "update_config" | "control_shard_rollout" | "update_economic_config"
-        | "set_platform_paused" | "set_registration_policy" | "resolve_withdrawal" => match facts.governance() {
+        | "set_platform_paused" | "set_registration_policy" | "resolve_withdrawal" | "restore_shard_snapshot"
+        | "migrate_shard" => match facts.governance() {
             Some(g) if g == caller && caller != Principal::anonymous() => Ok(()),
             _ => Err(format!("only SNS governance may call {method}")),
         },
@@ -109,7 +120,7 @@ mod tests {
 
     #[test]
     fn shard_methods_admit_only_shards() {
-        for m in ["request_allowance", "mint_withdrawal"] {
+        for m in ["request_allowance", "mint_withdrawal", "request_top_up"] {
             assert!(check(m, p(SHARD), &facts()).is_ok(), "{m}");
             for who in [p(LEARNER), p(GOV), Principal::anonymous()] {
                 assert!(check(m, who, &facts()).is_err(), "{m} from {who}");
@@ -133,7 +144,7 @@ mod tests {
 
     #[test]
     fn ensure_capacity_and_queries_are_open_and_unknown_methods_refused() {
-        for m in ["ensure_capacity", "get_global_stats", "list_shards", "update_config_validate"] {
+        for m in ["ensure_capacity", "get_global_stats", "list_shards", "update_config_validate", "refill_from_icp", "get_icp_refill_status"] {
             assert!(check(m, Principal::anonymous(), &facts()).is_ok(), "{m}");
         }
         assert!(check("no_such_method", p(GOV), &facts()).is_err());

@@ -8,17 +8,23 @@
 //! shard Wasm is embedded at build time (`get_shard_wasm_hash`).
 
 mod admission;
+mod battery;
 mod calls;
+mod compaction;
 mod credential;
 mod fleet;
 mod guards;
 mod inspect;
 mod lifecycle;
+mod metrics;
+mod migration;
 mod mint;
 mod model;
 mod proposals;
 mod queries;
+mod refill;
 mod registry;
+mod restore;
 mod scaling;
 mod shard_wasm;
 mod state;
@@ -105,7 +111,26 @@ fn request_allowance(report: ShardReport) -> Result<AllowanceGrant, AllowanceErr
 /// withdrawal from the journal; `TryLater` means: send the same request again later.
 #[ic_cdk::update]
 async fn mint_withdrawal(request: MintRequest) -> Result<u64, MintError> {
-    updates::mint_withdrawal(ic_cdk::api::msg_caller(), request).await
+    let shard = ic_cdk::api::msg_caller();
+    let answer = updates::mint_withdrawal(shard, request).await;
+    metrics::note_mint_answer(shard, &answer);
+    answer
+}
+
+/// Called by shards: a shard whose balance ran low between the hub's rounds asks for a top-up,
+/// reporting its balance. Only installed shards, once an hour each, within the daily budget;
+/// answers the cycles deposited.
+#[ic_cdk::update]
+async fn request_top_up(balance: candid::Nat) -> Result<candid::Nat, platform_types::TopUpRequestError> {
+    let balance = u128::try_from(balance.0).unwrap_or(u128::MAX);
+    scaling::request_top_up(ic_cdk::api::msg_caller(), balance).await
+}
+
+/// The cycles battery: the hub's balance, burn rate and days left, its level (degradation
+/// order: no new shards, then smaller top-ups), and every shard's and learning_content's figures.
+#[ic_cdk::query]
+fn get_cycles_report() -> platform_types::CyclesReport {
+    scaling::cycles_report()
 }
 
 #[ic_cdk::query]
@@ -134,6 +159,59 @@ fn get_init_args() -> HubInitArgs {
     queries::get_init_args()
 }
 
+/// `/metrics` in the Prometheus text format (uncertified: read it through the raw domain,
+/// `<hub id>.raw.icp0.io/metrics`); every other path is 404.
+#[ic_cdk::query]
+fn http_request(req: platform_types::http::HttpRequest) -> platform_types::http::HttpResponse {
+    metrics::http_request(&req)
+}
+
+/// Each installed shard's last snapshot (taken by the rollout before its last upgrade) and the
+/// restores made from snapshots by proposal (function 1011).
+#[ic_cdk::query]
+fn get_restore_history() -> Vec<platform_types::ShardRestoreHistory> {
+    restore::restore_history()
+}
+
+/// Validator of function 1011 (restore a shard from its last snapshot).
+#[ic_cdk::query]
+fn restore_shard_snapshot_validate(args: platform_types::RestoreShardArgs) -> ValidationResult {
+    restore::restore_shard_snapshot_validate(ic_cdk::api::msg_caller(), &args, ic_cdk::api::time())
+}
+
+/// SNS governance only (function 1011): stops the shard, loads the snapshot the hub took before
+/// its last upgrade, starts it again and records the restore; then re-pushes its status and
+/// configuration. Traps on refusal (no snapshot, another snapshot, a failed load): the proposal
+/// Fails with the reason.
+#[ic_cdk::update]
+async fn restore_shard_snapshot(args: platform_types::RestoreShardArgs) {
+    restore::restore_shard_snapshot(ic_cdk::api::msg_caller(), &args, ic_cdk::api::time)
+        .await
+        .unwrap_or_else(|e| ic_cdk::trap(e));
+    lifecycle::push_now();
+}
+
+/// Converts the ICP sent to the hub's own ICP account into cycles for the hub (through the
+/// cycles minting canister, memo TPUP), or moves an unfinished conversion on; a timer does the
+/// same every 10 minutes. Anyone may call it; it reads the balance at most once a minute.
+#[ic_cdk::update]
+async fn refill_from_icp() -> platform_types::icp_refill::RefillOutcome {
+    refill::refill(true).await
+}
+
+/// Where to send ICP for the hub's cycles (its ICP account), the ledger and CMC it uses, and
+/// the latest conversions with their state.
+#[ic_cdk::query]
+fn get_icp_refill_status() -> platform_types::icp_refill::IcpRefillStatus {
+    refill::status()
+}
+
+/// The mint journal compaction: entries compacted to counters, entries kept, the last run.
+#[ic_cdk::query]
+fn get_mint_compaction_status() -> platform_types::MintCompactionStatus {
+    compaction::status()
+}
+
 /// Hex sha256 of the embedded, gzipped user_profile shard Wasm.
 #[ic_cdk::query]
 fn get_shard_wasm_hash() -> String {
@@ -141,6 +219,28 @@ fn get_shard_wasm_hash() -> String {
 }
 
 // ------------------------------------------------------------------ SNS governance (see `proposals`)
+
+/// Validator of function 1012 (migrate a shard's users to a new shard, or delete a retired one).
+#[ic_cdk::query]
+fn migrate_shard_validate(args: platform_types::MigrateShardArgs) -> ValidationResult {
+    migration::migrate_shard_validate(ic_cdk::api::msg_caller(), &args)
+}
+
+/// SNS governance only (function 1012): starts the migration of a shard to a new one (create,
+/// freeze, copy page by page with checksums, switch the index, carry the allowance, stop the
+/// source) or the deletion of a retired shard (its cycles come back first). A timer carries it
+/// out and resumes it after failures and upgrades (`get_migration_status`). Traps on refusal.
+#[ic_cdk::update]
+fn migrate_shard(args: platform_types::MigrateShardArgs) {
+    migration::migrate_shard(ic_cdk::api::msg_caller(), &args, ic_cdk::api::time()).unwrap_or_else(|e| ic_cdk::trap(e));
+    migration::run_now();
+}
+
+/// The migration under way (if any) and the last finished ones, newest first.
+#[ic_cdk::query]
+fn get_migration_status() -> Vec<platform_types::MigrationView> {
+    migration::status()
+}
 
 /// Validator of function 1000 (emergency shard disable / enable).
 #[ic_cdk::query]

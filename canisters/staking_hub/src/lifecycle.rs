@@ -25,20 +25,36 @@ pub fn init(args: HubInitArgs) {
     state::set_init_args(args);
     state::set_config(config);
     arm_timer();
+    crate::refill::arm_timer();
+    crate::compaction::arm_timer();
+    crate::migration::arm_timer();
 }
 
 /// Everything lives in stable structures: the timer is all an upgrade has to restore. An
-/// upgrade argument may set the SNS governance canister (e.g. once the SNS exists). A new
+/// upgrade argument may set the SNS governance canister (e.g. once the SNS exists) or the ICP
+/// ledger and CMC of the refill from ICP. A new
 /// embedded shard Wasm is rolled out by the timer.
 pub fn post_upgrade(args: Option<HubUpgradeArgs>) {
     let Some(mut init) = state::init_args() else {
         ic_cdk::trap("staking_hub: no init arguments in stable memory after upgrade");
     };
-    if let Some(governance) = args.and_then(|a| a.sns_governance_id) {
+    crate::metrics::event(&format!(
+        "upgraded to the build of commit {} (embedded shard Wasm {})",
+        env!("BUILD_GIT_COMMIT"),
+        crate::shard_wasm::embedded_hash()
+    ));
+    let args = args.unwrap_or_default();
+    if let Some(governance) = args.sns_governance_id {
         init.sns_governance_id = governance;
-        state::set_init_args(init);
     }
+    if let Some(ids) = args.icp_refill {
+        init.icp_refill = Some(ids);
+    }
+    state::set_init_args(init);
     arm_timer();
+    crate::refill::arm_timer();
+    crate::compaction::arm_timer();
+    crate::migration::arm_timer();
 }
 
 /// Every `auto_scale_interval_secs`: capacity, pending learning_content notifications, cycles.
@@ -51,7 +67,7 @@ fn arm_timer() {
             ic_cdk::println!("staking_hub timer: {e}");
         }
         scaling::retry_content_registrations().await;
-        scaling::top_up_shards().await;
+        scaling::battery_round().await;
         fleet::push_pending().await;
         fleet::rollout_tick().await;
     });
@@ -80,7 +96,7 @@ mod tests {
 
     fn args(config: Option<ConfigOverrides>) -> HubInitArgs {
         let p = Principal::anonymous();
-        HubInitArgs { ledger_id: p, learning_content_id: p, sns_governance_id: p, config, registration_policy: None }
+        HubInitArgs { ledger_id: p, learning_content_id: p, sns_governance_id: p, config, registration_policy: None, icp_refill: None }
     }
 
     #[test]

@@ -498,7 +498,7 @@ mod tests {
     }
 
     fn req(id: u64, amount: u64) -> MintRequest {
-        MintRequest { withdrawal_id: id, user: p(7), amount_e8s: amount, created_at_ns: 1_000 }
+        MintRequest { withdrawal_id: id, user: p(7), amount_e8s: amount, created_at_ns: 1_000, origin_shard: None }
     }
 
     fn admit_new(r: &MintRequest, s: &ShardRecord, sc: &MintCounters) -> Admission {
@@ -510,7 +510,7 @@ mod tests {
     #[test]
     fn a_journal_entry_takes_about_300_bytes() {
         let user = Principal::from_slice(&[7; 29]);
-        let mut rec = MintRecord::new(&MintRequest { withdrawal_id: 1, user, amount_e8s: u64::MAX, created_at_ns: u64::MAX });
+        let mut rec = MintRecord::new(&MintRequest { withdrawal_id: 1, user, amount_e8s: u64::MAX, created_at_ns: u64::MAX, origin_shard: None });
         rec.state = MintState::Minted { block_index: u64::MAX };
         rec.attempts_sent = 1;
         // What every entry journals since issue 11: the exact TransferArg and the ledger tip.
@@ -658,7 +658,7 @@ mod tests {
     fn the_transfer_arg_encoding_is_pinned() {
         let bytes = encode_transfer_arg(Principal::from_slice(&[7; 10]), 123_456_789, &withdrawal_memo_of(3, 9), 1_700_000_000_000_000_000);
         assert_eq!(hex::encode(&bytes), PINNED_TRANSFER_ARG);
-        let rec = MintRecord::new(&MintRequest { withdrawal_id: 9, user: Principal::from_slice(&[7; 10]), amount_e8s: 123_456_789, created_at_ns: 1_700_000_000_000_000_000 });
+        let rec = MintRecord::new(&MintRequest { withdrawal_id: 9, user: Principal::from_slice(&[7; 10]), amount_e8s: 123_456_789, created_at_ns: 1_700_000_000_000_000_000, origin_shard: None });
         let key = MintKey { shard: 3, withdrawal_id: 9 };
         assert_eq!(rec.transfer_arg_bytes(key), bytes, "an entry with no journaled bytes encodes the same");
         let journaled = MintRecord { transfer_arg: Some(vec![1, 2, 3]), ..rec };

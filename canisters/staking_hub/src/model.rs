@@ -21,6 +21,13 @@ pub type ShardIndex = u32;
 #[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub struct ShardRecord {
     pub id: Principal,
+    /// Frozen by a migration (function 1012, `migration`): takes no new users.
+    pub migration_frozen: Option<bool>,
+    /// Retired by a migration: its users, balances and unused allowance moved to this shard
+    /// index; the canister is kept stopped (or deleted) and the hub sends it nothing more.
+    pub migrated_to: Option<ShardIndex>,
+    /// When a later proposal deleted the retired canister.
+    pub deleted_at_ns: Option<u64>,
     /// Active, Full (at the hard limit) or Disabled. Meaningful once `installed`.
     pub status: ShardStatus,
     /// Users routed to the shard: registered ones plus registrations still in flight.
@@ -48,6 +55,13 @@ pub struct ShardRecord {
     pub topup_day: Option<u64>,
     /// Cycles topped up to this shard on `topup_day` (bounded by the daily budget).
     pub topup_spent_cycles: Option<u128>,
+    /// The shard's stable memory as it last reported it, in bytes.
+    pub stable_memory_bytes: Option<u64>,
+    /// Its last report put it over the memory budget in force: Full whatever its user count.
+    pub full_by_memory: Option<bool>,
+    /// Every withdrawal id of the shard below this is settled there (its last report): the
+    /// mint journal compaction (`compaction`) stays below it.
+    pub settled_below_withdrawal_id: Option<u64>,
 }
 
 /// The wait after the first failed install; it doubles with every further failure ...
@@ -66,6 +80,9 @@ impl ShardRecord {
     pub fn created(id: Principal, now_ns: u64) -> Self {
         ShardRecord {
             id,
+            migration_frozen: None,
+            migrated_to: None,
+            deleted_at_ns: None,
             status: ShardStatus::Active,
             user_count: 0,
             wasm_hash: String::new(),
@@ -79,7 +96,21 @@ impl ShardRecord {
             next_install_attempt_ns: None,
             topup_day: None,
             topup_spent_cycles: None,
+            stable_memory_bytes: None,
+            full_by_memory: None,
+            settled_below_withdrawal_id: None,
         }
+    }
+
+    /// Installed and not retired by a migration: the hub keeps it configured, upgraded and
+    /// topped up.
+    pub fn is_live(&self) -> bool {
+        self.installed && self.migrated_to.is_none()
+    }
+
+    /// Frozen or retired by a migration.
+    pub fn in_migration(&self) -> bool {
+        self.migration_frozen == Some(true) || self.migrated_to.is_some()
     }
 
     /// A failed install at `now_ns`: counted, and the next attempt backed off. Returns the
@@ -120,7 +151,7 @@ impl ShardRecord {
 
     /// Installed, Active and below the hard limit.
     pub fn accepts_users(&self, hard_limit: u64) -> bool {
-        self.installed && self.status == ShardStatus::Active && self.user_count < hard_limit
+        self.installed && !self.in_migration() && self.status == ShardStatus::Active && self.user_count < hard_limit
     }
 
     /// Counts one more user; an Active shard that reaches the hard limit becomes Full.
@@ -131,12 +162,32 @@ impl ShardRecord {
         }
     }
 
-    /// Un-counts a user whose registration failed; a Full shard below the limit is Active again.
+    /// Un-counts a user whose registration failed; a Full shard below the limit (and not over
+    /// its memory budget) is Active again.
     pub fn remove_user(&mut self, hard_limit: u64) {
         self.user_count = self.user_count.saturating_sub(1);
-        if self.status == ShardStatus::Full && self.user_count < hard_limit {
+        if self.status == ShardStatus::Full && self.user_count < hard_limit && !self.is_full_by_memory() {
             self.status = ShardStatus::Active;
         }
+    }
+
+    pub fn is_full_by_memory(&self) -> bool {
+        self.full_by_memory.unwrap_or(false)
+    }
+
+    /// Full or Active from the user count and the reported stable memory, under the limits in
+    /// force (a Disabled shard stays Disabled). A shard without learners is never Full by
+    /// memory: a budget set near an empty shard's footprint must not make the hub create
+    /// shard after shard.
+    pub fn refresh_status(&mut self, hard_limit: u64, memory_budget_bytes: u64) {
+        let over_budget = self.user_count > 0 && self.stable_memory_bytes.is_some_and(|b| b > memory_budget_bytes);
+        self.full_by_memory = Some(over_budget);
+        let full = self.user_count >= hard_limit || over_budget;
+        self.status = match self.status {
+            ShardStatus::Active if full => ShardStatus::Full,
+            ShardStatus::Full if !full => ShardStatus::Active,
+            other => other,
+        };
     }
 
     pub fn info(&self, mints: &MintCounters) -> ShardInfo {
@@ -150,6 +201,7 @@ impl ShardRecord {
             created_at_ns: self.created_at_ns,
             granted_e8s: self.granted_e8s,
             reported_staked_e8s: self.reported_staked_e8s,
+            stable_memory_bytes: self.stable_memory_bytes,
         }
     }
 }
@@ -198,7 +250,8 @@ pub fn scaling_need<'a>(
         // A Disabled shard is capacity governance took out on purpose, not capacity that ran
         // out: it counts like an Active one, so disabling a shard never makes the hub create a
         // replacement (the stop for everything is the platform pause, function 1010).
-        let counts = matches!(s.status, ShardStatus::Active | ShardStatus::Disabled);
+        // A shard being migrated or retired is no capacity: new learners go elsewhere.
+        let counts = matches!(s.status, ShardStatus::Active | ShardStatus::Disabled) && !s.in_migration();
         if counts && s.user_count < soft_limit {
             any_active_below_soft = true;
         }
@@ -295,6 +348,14 @@ pub fn apply_report(
     now_ns: u64,
 ) -> Result<AllowanceGrant, AllowanceError> {
     shard.reported_staked_e8s = report.total_staked_e8s;
+    if report.stable_memory_bytes.is_some() {
+        shard.stable_memory_bytes = report.stable_memory_bytes;
+    }
+    // Only ever raised: a shard restored from an older snapshot may report a lower mark, but
+    // entries compacted meanwhile stay compacted (see `compaction`).
+    if let Some(below) = report.settled_below_withdrawal_id {
+        shard.settled_below_withdrawal_id = Some(below.max(shard.settled_below_withdrawal_id.unwrap_or(0)));
+    }
     shard.quizzes_passed = shard.quizzes_passed.saturating_add(report.quizzes_passed_delta);
     shard.last_report_ns = now_ns;
     totals.quizzes_passed = totals.quizzes_passed.saturating_add(report.quizzes_passed_delta);
@@ -588,6 +649,7 @@ mod tests {
             user_count: 5,
             quizzes_passed_delta: passed,
             wants_allowance: true,
+            ..Default::default()
         };
         let g = apply_report(&mut s, &mut t, &ask(10, 1), &unlimited(chunk), 100).unwrap();
         assert_eq!(g, AllowanceGrant { granted_e8s: chunk, shard_granted_total_e8s: chunk, withheld: None });
@@ -720,5 +782,43 @@ mod tests {
         }
         assert_eq!(UserEntry { shard: 1, state: UserState::Registered }.into_bytes(), vec![0, 0, 0, 1, 1]);
         assert!(matches!(UserEntry::BOUND, Bound::Bounded { max_size: 5, is_fixed_size: true }));
+    }
+
+    #[test]
+    fn a_shard_over_its_memory_budget_is_full_and_scaling_adds_a_shard() {
+        const MIB: u64 = 1 << 20;
+        let mut a = ShardRecord::created(p(1), 0);
+        a.installed = true;
+        a.user_count = 3;
+        let limits = GrantLimits { chunk_e8s: 10, daily_budget_e8s: u64::MAX, paused: false };
+        let mut totals = HubTotals::default();
+        let report = |bytes: u64| ShardReport { stable_memory_bytes: Some(bytes), settled_below_withdrawal_id: Some(4), ..Default::default() };
+        apply_report(&mut a, &mut totals, &report(300 * MIB), &limits, 1).unwrap();
+        a.refresh_status(100, 512 * MIB);
+        assert_eq!((a.status, a.stable_memory_bytes, a.settled_below_withdrawal_id), (ShardStatus::Active, Some(300 * MIB), Some(4)));
+        assert_eq!(scaling_need([(0, &a)], 50, 1), ScalingNeed::None);
+        apply_report(&mut a, &mut totals, &report(513 * MIB), &limits, 2).unwrap();
+        a.refresh_status(100, 512 * MIB);
+        assert_eq!((a.status, a.is_full_by_memory()), (ShardStatus::Full, true));
+        assert!(!a.accepts_users(100), "no new learner goes to a shard over its budget");
+        assert_eq!(pick_shard([(0, &a)], 100), None);
+        assert_eq!(scaling_need([(0, &a)], 50, 2), ScalingNeed::NewShard, "far below the soft limit, yet full");
+        // A failed registration does not reopen it; a larger budget does.
+        a.remove_user(100);
+        assert_eq!(a.status, ShardStatus::Full);
+        a.refresh_status(100, 1024 * MIB);
+        assert_eq!((a.status, a.is_full_by_memory()), (ShardStatus::Active, false));
+        // The settled mark never goes down (a shard restored from an older snapshot).
+        apply_report(&mut a, &mut totals, &ShardReport { settled_below_withdrawal_id: Some(2), ..Default::default() }, &limits, 3).unwrap();
+        assert_eq!((a.settled_below_withdrawal_id, a.stable_memory_bytes), (Some(4), Some(513 * MIB)));
+        // A shard without learners is never Full by memory; Disabled stays Disabled.
+        let mut empty = ShardRecord::created(p(2), 0);
+        empty.installed = true;
+        empty.stable_memory_bytes = Some(600 * MIB);
+        empty.refresh_status(100, 512 * MIB);
+        assert_eq!(empty.status, ShardStatus::Active);
+        a.status = ShardStatus::Disabled;
+        a.refresh_status(100, 256 * MIB);
+        assert_eq!(a.status, ShardStatus::Disabled);
     }
 }

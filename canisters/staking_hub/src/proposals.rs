@@ -126,15 +126,12 @@ pub fn set_platform_paused(caller: Principal, args: &SetPlatformPausedArgs) -> R
 fn apply_config(old: PlatformConfig, next: PlatformConfig) -> Result<(PlatformConfig, PlatformConfig), String> {
     state::set_config(next.clone());
     state::update_fleet(|f| f.config_version += 1);
-    // Full/Active follow the (possibly changed) hard limit.
+    // Full/Active follow the (possibly changed) hard limit and memory budget.
     for (index, shard) in state::shards() {
-        let status = match shard.status {
-            ShardStatus::Full if shard.user_count < next.shard_hard_limit => ShardStatus::Active,
-            ShardStatus::Active if shard.user_count >= next.shard_hard_limit => ShardStatus::Full,
-            other => other,
-        };
-        if status != shard.status {
-            state::update_shard(index, |s| s.status = status);
+        let mut refreshed = shard.clone();
+        refreshed.refresh_status(next.shard_hard_limit, next.shard_memory_budget());
+        if refreshed != shard {
+            state::update_shard(index, |s| *s = refreshed);
         }
     }
     Ok((old, next))
@@ -278,6 +275,7 @@ mod tests {
             sns_governance_id: p(GOVERNANCE),
             config: None,
             registration_policy: None,
+            icp_refill: None,
         });
         let i = registry::record_created(p(50), 0);
         registry::mark_installed(i, "h".into(), 0);
@@ -399,7 +397,7 @@ mod tests {
     fn withdrawal_resolutions_are_for_governance_and_for_unsettled_journal_entries_only() {
         let i = init();
         let key = MintKey { shard: i, withdrawal_id: 4 };
-        let req = platform_types::MintRequest { withdrawal_id: 4, user: p(7), amount_e8s: 10, created_at_ns: 1_000 };
+        let req = platform_types::MintRequest { withdrawal_id: 4, user: p(7), amount_e8s: 10, created_at_ns: 1_000, origin_shard: None };
         let mut record = MintRecord {
             user: req.user,
             amount_e8s: 10,

@@ -4,9 +4,17 @@ use platform_types::{GlobalStats, HubInitArgs, PlatformConfig, ShardInfo, Versio
 
 pub fn get_version() -> VersionInfo {
     VersionInfo {
-        canister: CANISTER_NAME.to_string(),
-        version: env!("CARGO_PKG_VERSION").to_string(),
-        init_arg_summary: state::init_args().map(|a| a.summary()).unwrap_or_else(|| "not initialized".to_string()),
+        shard_wasm_hash: Some(shard_wasm::embedded_hash().to_string()),
+        // The hub's own module hash: SNS root installs it, the hub cannot read it
+        // (`dfx canister info`, the SNS's canister summary and the proposal show it).
+        module_hash: None,
+        ..VersionInfo::from_build(
+            CANISTER_NAME,
+            env!("CARGO_PKG_VERSION"),
+            env!("BUILD_GIT_COMMIT"),
+            env!("BUILD_COMMIT_TIME_SECS"),
+            state::init_args().map(|a| a.summary()).unwrap_or_else(|| "not initialized".to_string()),
+        )
     }
 }
 
@@ -46,12 +54,16 @@ mod tests {
             sns_governance_id: Principal::from_slice(&[8; 10]),
             config: None,
             registration_policy: None,
+            icp_refill: None,
         };
         state::set_init_args(args.clone());
         let v = get_version();
         assert_eq!(v.canister, "staking_hub");
         assert_eq!(v.version, env!("CARGO_PKG_VERSION"));
         assert_eq!(v.init_arg_summary, args.summary());
+        assert_eq!(v.git_commit.as_deref(), Some(env!("BUILD_GIT_COMMIT")));
+        assert_eq!(v.commit_time_secs, env!("BUILD_COMMIT_TIME_SECS").parse().ok());
+        assert_eq!(v.shard_wasm_hash.as_deref(), Some(get_shard_wasm_hash().as_str()));
         assert_eq!(get_init_args(), args);
     }
 

@@ -147,6 +147,8 @@ pub fn request_allowance(
         paused: totals.is_paused(),
     };
     let result = model::apply_report(&mut shard, &mut totals, report, &limits, now_ns);
+    // Over the memory budget: Full, so no new learner is routed here and scaling adds a shard.
+    shard.refresh_status(config.shard_hard_limit, config.shard_memory_budget());
     state::update_shard(index, |s| *s = shard);
     state::update_totals(|t| *t = totals);
     result
@@ -169,16 +171,36 @@ pub fn begin_mint(
     let Some((index, shard)) = state::shard_by_id(caller) else {
         return Err(Err(MintError::Refused { reason: format!("{caller} is not a shard of this hub") }));
     };
-    let key = MintKey { shard: index, withdrawal_id: req.withdrawal_id };
+    // A withdrawal the caller imported from a migrated shard keeps that shard's journal key
+    // (and so its ledger memo), and is charged to the grants that backed it there; the
+    // caller's own status decides whether it may mint now.
+    let (charged_index, charged) = match req.origin_shard {
+        None => (index, shard.clone()),
+        Some(origin) if origin == index => (index, shard.clone()),
+        Some(origin) => match state::shard(origin).filter(|o| o.migrated_to.is_some()) {
+            Some(o) => (origin, ShardRecord { status: shard.status, installed: shard.installed, ..o }),
+            None => {
+                return Err(Err(MintError::Refused {
+                    reason: format!("withdrawal {} names shard #{origin}, which no migration retired", req.withdrawal_id),
+                }))
+            }
+        },
+    };
+    let key = MintKey { shard: charged_index, withdrawal_id: req.withdrawal_id };
     let existing = state::mint_record(key);
+    if existing.is_none() {
+        if let Some(answer) = crate::compaction::answer_for_compacted(key) {
+            return Err(answer);
+        }
+    }
     let user_on_shard =
         state::user(req.user).is_some_and(|e| e.shard == index && e.state == UserState::Registered);
     let admission = mint::admit(
         existing.as_ref(),
         req,
-        &shard,
+        &charged,
         user_on_shard,
-        &state::shard_mints(index),
+        &state::shard_mints(charged_index),
         &state::mint_totals(),
         state::totals().total_granted_e8s,
         attempt_in_progress(key),
@@ -188,7 +210,7 @@ pub fn begin_mint(
         Admission::Attempt { mut record, new } => {
             if new {
                 let amount = record.amount_e8s;
-                state::update_mint_counters(index, |c| c.in_flight_e8s += amount);
+                state::update_mint_counters(charged_index, |c| c.in_flight_e8s += amount);
             }
             // A block search sends no transfer: it is not an attempt.
             if record.block_search.is_none() {
@@ -393,7 +415,7 @@ mod tests {
     #[test]
     fn allowances_go_to_known_shards_only_and_stop_at_the_cap() {
         let a = installed_shard(60);
-        let report = ShardReport { total_staked_e8s: 5, user_count: 1, quizzes_passed_delta: 2, wants_allowance: true };
+        let report = ShardReport { total_staked_e8s: 5, user_count: 1, quizzes_passed_delta: 2, wants_allowance: true, ..Default::default() };
         let unbudgeted = |chunk| PlatformConfig {
             allowance_chunk_e8s: chunk,
             daily_emission_budget_e8s: Some(u64::MAX),

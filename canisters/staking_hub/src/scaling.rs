@@ -1,17 +1,21 @@
 //! Shard provisioning (create + install, or an install retry), learning_content notifications
-//! and cycles top-ups: the async work of the timer, `ensure_capacity` and inline creation in
-//! `register`. Decisions come from `model`; state changes go through `registry`.
+//! and the cycles battery (rounds, a shard's ask, the report; its rules are in `battery`): the
+//! async work of the timer, `ensure_capacity` and inline creation in `register`. Decisions come
+//! from `model` and `battery`; state changes go through `registry` and `state`.
 
+use crate::battery::{self, Low};
 use crate::guards::ProvisionGuard;
-use crate::model::ScalingNeed;
+use crate::model::{ScalingNeed, ShardIndex};
 use crate::{calls, registry, shard_wasm, state};
-use candid::Principal;
+use candid::{Nat, Principal};
 use ic_management_canister_types::CanisterInstallMode;
-use platform_types::{RegisterError, ShardInitArgs};
+use platform_types::{
+    BatteryLevel, CyclesReport, PlatformConfig, RegisterError, ShardInitArgs, TopUpRequestError, NANOS_PER_DAY,
+};
 
 /// Cycles the hub keeps for its own messages: creating a shard or topping one up never takes
 /// the hub's liquid balance below this.
-pub const HUB_CYCLES_RESERVE: u128 = 100_000_000_000;
+pub const HUB_CYCLES_RESERVE: u128 = platform_types::HUB_CYCLES_RESERVE;
 
 /// `ensure_capacity`: provisions a shard when the scaling decision says so. `Ok(None)`: nothing
 /// to do, or another provisioning is already under way (it serves the same need).
@@ -81,6 +85,8 @@ async fn provision(_guard: &ProvisionGuard) -> Result<Principal, String> {
         learning_content_id: init.learning_content_id,
         config: config.clone(),
         config_version: Some(config_version),
+        // The shard's get_version reports it (a canister cannot read its own module hash).
+        module_hash: Some(shard_wasm::embedded_hash().to_string()),
     };
     let install_arg = candid::encode_one(&shard_args).map_err(|e| format!("encoding ShardInitArgs: {e}"))?;
 
@@ -105,6 +111,19 @@ async fn provision(_guard: &ProvisionGuard) -> Result<Principal, String> {
             (index, id, CanisterInstallMode::Reinstall)
         }
         ScalingNeed::NewShard | ScalingNeed::None => {
+            // First step of degradation: a low hub creates no shard (its cycles go to top-ups).
+            let level = current_level(&config);
+            if level != BatteryLevel::Normal {
+                let msg = format!(
+                    "no shard created: not enough cycles. The hub's liquid balance ({} cycles) is below \
+                     hub_cycles_for_new_shards ({}): its cycles are kept for top-ups (battery level {level:?}). \
+                     Send cycles or ICP to the hub.",
+                    ic_cdk::api::canister_liquid_cycle_balance(),
+                    config.hub_cycles_for_new_shards()
+                );
+                registry::set_scaling_status(msg.clone());
+                return Err(msg);
+            }
             let fee = ic_cdk::api::cost_create_canister();
             let attached = fee.saturating_add(config.shard_initial_cycles);
             let needed = attached
@@ -123,16 +142,20 @@ async fn provision(_guard: &ProvisionGuard) -> Result<Principal, String> {
                 return Err(msg);
             }
             registry::set_scaling_status(format!("creating a shard (since {} ns)", ic_cdk::api::time()));
-            let id = match calls::create_canister(attached).await {
+            let log_viewers = crate::fleet::shard_log_viewers(&config);
+            let id = match calls::create_canister(attached, log_viewers.clone()).await {
                 Ok(id) => id,
                 Err(e) => {
                     let msg = format!("no shard created: {e}");
+                    crate::metrics::error("shard_create_failed", &msg);
                     registry::set_scaling_status(msg.clone());
                     return Err(msg);
                 }
             };
             // Recorded at once, so the canister is never lost even if the install fails.
             let index = registry::record_created(id, ic_cdk::api::time());
+            state::update_shard_sync(index, |y| y.log_viewers = Some(log_viewers));
+            crate::metrics::event(&format!("shard {id} (#{index}) created with {attached} cycles"));
             (index, id, CanisterInstallMode::Install)
         }
     };
@@ -145,9 +168,11 @@ async fn provision(_guard: &ProvisionGuard) -> Result<Principal, String> {
              backoff of {} s.",
             crate::model::install_backoff_ns(attempts) / 1_000_000_000
         );
+        crate::metrics::error("shard_install_failed", &msg);
         registry::set_scaling_status(msg.clone());
         return Err(msg);
     }
+    crate::metrics::event(&format!("shard {id} (#{index}) installed (module {})", shard_wasm::embedded_hash()));
     registry::mark_installed(index, shard_wasm::embedded_hash().to_string(), config_version);
     registry::set_scaling_status(format!("ok: shard {id} (#{index}) installed and active"));
     Ok(id)
@@ -169,7 +194,10 @@ async fn register_with_content(learning_content: Principal, shard: Principal) ->
             true
         }
         Err(e) => {
-            ic_cdk::println!("staking_hub: register_shard({shard}) at learning_content failed, will retry: {e}");
+            crate::metrics::error(
+                "content_registration_failed",
+                &format!("register_shard({shard}) at learning_content failed, will retry: {e}"),
+            );
             false
         }
     }
@@ -183,57 +211,193 @@ pub async fn retry_content_registrations() {
     }
 }
 
-/// Timer: `canister_status` of every shard, and `deposit_cycles` to those below the threshold,
-/// within each shard's daily top-up budget and never below the hub's reserve.
-pub async fn top_up_shards() {
+/// The hub's level now: by the higher of its live liquid balance (above its freezing threshold)
+/// and its previous round's reading (a dip of its own does not degrade it; every spend is
+/// checked against the live balance).
+pub fn current_level(config: &PlatformConfig) -> BatteryLevel {
+    let live = ic_cdk::api::canister_liquid_cycle_balance();
+    let previous = state::battery().previous_hub_balance.unwrap_or(live);
+    battery::level(live.max(previous), config)
+}
+
+/// Whose top-up budget a deposit counts against.
+#[derive(Clone, Copy)]
+enum Target {
+    Shard(ShardIndex),
+    Content,
+}
+
+/// Timer: the battery round (at most once per half timer interval, so the catch-up firings
+/// after a pause do not each act). Reads the hub's own balance (its level), every shard's
+/// (`canister_status`, as controller) and learning_content's (its `get_cycles_balance`: SNS
+/// root, not the hub, controls it), and tops up each one whose last two readings were low
+/// (below the threshold, or fewer estimated days left than `topup_min_days_left`), within
+/// its daily budget and never below the hub's reserve.
+pub async fn battery_round() {
     let config = state::config();
+    let now = ic_cdk::api::time();
+    let gap = battery::min_gap_ns(&config);
+    if !state::update_battery(|b| b.start_round(now, gap)) {
+        return;
+    }
+    let hub = ic_cdk::api::canister_self();
+    let hub_balance = ic_cdk::api::canister_cycle_balance();
+    // The hub's record is for its burn rate and days left; its level is decided below.
+    state::update_watched(hub, |w| w.observe(now, hub_balance, 0, 0, gap));
+    // The level is by what the hub can spend: its balance above its freezing threshold.
+    let hub_liquid = ic_cdk::api::canister_liquid_cycle_balance();
+    let level = state::update_battery(|b| b.observe_hub(hub_liquid, &config));
     let mut topped_up = 0u32;
     let mut problems: Vec<String> = Vec::new();
     for (index, shard) in state::shards() {
-        let balance = match calls::cycles_balance(shard.id).await {
-            Ok(b) => b,
-            Err(e) => {
-                problems.push(format!("{}: {e}", shard.id));
-                continue;
-            }
+        // A shard retired by a migration is kept stopped and gets nothing more.
+        if shard.installed && !shard.is_live() {
+            continue;
+        }
+        let outcome = match calls::cycles_balance(shard.id).await {
+            Ok(balance) => charge(Target::Shard(index), shard.id, balance, gap).await,
+            Err(e) => Err(e),
         };
-        if balance >= config.shard_topup_threshold_cycles {
-            continue;
-        }
-        let amount = config.shard_topup_amount_cycles;
-        let day = ic_cdk::api::time() / platform_types::NANOS_PER_DAY;
-        // Re-read: the record may have changed during the status call.
-        let budget_check = state::shard(index)
-            .ok_or_else(|| "vanished".to_string())
-            .and_then(|s| s.check_topup(day, amount, config.shard_topup_daily_budget()));
-        if let Err(e) = budget_check {
-            problems.push(format!("{}: balance {balance} below the threshold, but {e}", shard.id));
-            continue;
-        }
-        let needed = amount.saturating_add(calls::call_cost("deposit_cycles", 64)).saturating_add(HUB_CYCLES_RESERVE);
-        let liquid = ic_cdk::api::canister_liquid_cycle_balance();
-        if liquid < needed {
-            problems.push(format!(
-                "{}: balance {balance} below the threshold, but the hub has only {liquid} liquid cycles \
-                 (a top-up needs {needed})",
-                shard.id
-            ));
-            continue;
-        }
-        // Counted before the call: a deposit whose outcome is lost still counts against the budget.
-        if let Err(e) = state::update_shard(index, |s| s.note_topup(day, amount)).unwrap_or(Ok(())) {
-            problems.push(format!("{}: {e}", shard.id));
-            continue;
-        }
-        match calls::deposit_cycles(shard.id, amount).await {
-            Ok(()) => topped_up += 1,
+        match outcome {
+            Ok(Some(_)) => topped_up += 1,
+            Ok(None) => {}
             Err(e) => problems.push(format!("{}: {e}", shard.id)),
         }
     }
+    if let Some(init) = state::init_args() {
+        let content = init.learning_content_id;
+        let outcome = match calls::content_cycles_balance(content).await {
+            Ok(balance) => charge(Target::Content, content, balance, gap).await,
+            Err(e) => Err(e),
+        };
+        match outcome {
+            Ok(Some(_)) => topped_up += 1,
+            Ok(None) => {}
+            Err(e) => problems.push(format!("learning_content {content}: {e}")),
+        }
+    }
     let status = if problems.is_empty() {
-        format!("ok: {topped_up} shard(s) topped up at {} ns", ic_cdk::api::time())
+        format!("ok: {topped_up} canister(s) topped up at {now} ns (hub level {level:?})")
     } else {
-        format!("{topped_up} shard(s) topped up; problems: {}", problems.join("; "))
+        format!("{topped_up} canister(s) topped up (hub level {level:?}); problems: {}", problems.join("; "))
     };
+    if topped_up > 0 || !problems.is_empty() {
+        ic_cdk::println!("staking_hub battery: {status}");
+    }
+    state::update_battery(|b| b.last_round_status = status.clone());
     registry::set_topup_status(status);
+}
+
+/// Records a reading of `id` and tops it up if it is confirmed low. `Ok(Some(amount))`: topped
+/// up; `Ok(None)`: nothing needed yet; `Err`: low but refused (also kept as the record's note).
+async fn charge(target: Target, id: Principal, balance: u128, gap: u64) -> Result<Option<u128>, String> {
+    let config = state::config();
+    let (threshold, min_days) = (config.shard_topup_threshold_cycles, config.topup_min_days_left());
+    let reading = state::update_watched(id, |w| w.observe(ic_cdk::api::time(), balance, threshold, min_days, gap));
+    let Some(low) = reading.low else { return Ok(None) };
+    if !reading.confirmed {
+        return Ok(None);
+    }
+    top_up(target, id, &config, low).await.map(Some).map_err(|e| format!("balance {balance} is low ({low:?}), but {e}"))
+}
+
+/// One deposit: the amount the hub's level allows, within the daily budget (counted before
+/// the call: a deposit whose outcome is lost still counts), never below the hub's reserve.
+async fn top_up(target: Target, id: Principal, config: &PlatformConfig, low: Low) -> Result<u128, String> {
+    let result = top_up_inner(target, id, config).await;
+    let note = result.as_ref().err().map(|e| format!("{low:?}: {e}"));
+    state::update_watched(id, |w| {
+        if note.is_some() {
+            w.note = note;
+        }
+    });
+    result
+}
+
+async fn top_up_inner(target: Target, id: Principal, config: &PlatformConfig) -> Result<u128, String> {
+    let day = ic_cdk::api::time() / NANOS_PER_DAY;
+    let call_cost = calls::call_cost("deposit_cycles", 64);
+    let liquid = ic_cdk::api::canister_liquid_cycle_balance();
+    let amount = battery::topup_amount(current_level(config), config.shard_topup_amount_cycles, liquid, call_cost)?;
+    let budget = config.shard_topup_daily_budget();
+    match target {
+        Target::Shard(index) => {
+            let shard = state::shard(index).ok_or("the shard vanished")?;
+            shard.check_topup(day, amount, budget)?;
+            state::update_shard(index, |s| s.note_topup(day, amount)).unwrap_or(Ok(()))?;
+        }
+        Target::Content => {
+            state::watched(id).check_budget(day, amount, budget)?;
+            state::update_watched(id, |w| w.note_budget(day, amount));
+        }
+    }
+    calls::deposit_cycles(id, amount).await?;
+    state::update_watched(id, |w| w.note_deposit(ic_cdk::api::time(), amount));
+    ic_cdk::println!("staking_hub battery: topped up {id} with {amount} cycles");
+    Ok(amount)
+}
+
+/// `request_top_up`: a shard that ran low between rounds asks. Only live shards (installed,
+/// not retired by a migration), at most
+/// once per hour each (every ask counts), within the same daily budget. Its report is the first
+/// low reading; the hub's own `canister_status` reading, which must be low too, is the second.
+pub async fn request_top_up(caller: Principal, reported_balance: u128) -> Result<Nat, TopUpRequestError> {
+    let Some((index, _)) = state::shard_by_id(caller).filter(|(_, s)| s.is_live()) else {
+        return Err(TopUpRequestError::NotAShard);
+    };
+    let now = ic_cdk::api::time();
+    state::update_watched(caller, |w| w.request_allowed(now).map(|()| w.last_request_ns = Some(now)))
+        .map_err(|retry_after_ns| TopUpRequestError::TooSoon { retry_after_ns })?;
+    let config = state::config();
+    let (threshold, min_days) = (config.shard_topup_threshold_cycles, config.topup_min_days_left());
+    if state::watched(caller).low(reported_balance, threshold, min_days).is_none() {
+        return Err(TopUpRequestError::NotLow { balance: Nat::from(reported_balance) });
+    }
+    let balance = calls::cycles_balance(caller).await.map_err(|detail| TopUpRequestError::Unavailable { detail })?;
+    // Re-read after the await: the configuration or the record may have changed.
+    let config = state::config();
+    let (threshold, min_days) = (config.shard_topup_threshold_cycles, config.topup_min_days_left());
+    let reading = state::update_watched(caller, |w| w.observe(ic_cdk::api::time(), balance, threshold, min_days, 0));
+    let Some(low) = reading.low else {
+        return Err(TopUpRequestError::NotLow { balance: Nat::from(balance) });
+    };
+    top_up(Target::Shard(index), caller, &config, low)
+        .await
+        .map(Nat::from)
+        .map_err(|detail| TopUpRequestError::Unavailable { detail })
+}
+
+/// `get_cycles_report`, and the figures for `/metrics`: the hub's balance, burn rate and days
+/// left, its level and thresholds, and every shard's and learning_content's figures.
+pub fn cycles_report() -> CyclesReport {
+    let config = state::config();
+    let hub = ic_cdk::api::canister_self();
+    let battery = state::battery();
+    CyclesReport {
+        hub: state::watched(hub).view(hub, "staking_hub"),
+        level: battery.level.unwrap_or_else(|| current_level(&config)),
+        hub_liquid_now: Nat::from(ic_cdk::api::canister_liquid_cycle_balance()),
+        hub_reserve: Nat::from(HUB_CYCLES_RESERVE),
+        hub_cycles_for_new_shards: Nat::from(config.hub_cycles_for_new_shards()),
+        hub_cycles_for_full_topups: Nat::from(config.hub_cycles_for_full_topups()),
+        topup_threshold: Nat::from(config.shard_topup_threshold_cycles),
+        topup_min_days_left: config.topup_min_days_left(),
+        learning_content: state::init_args()
+            .map(|i| state::watched(i.learning_content_id).view(i.learning_content_id, "learning_content")),
+        shards: state::shards().into_iter().map(|(_, s)| state::watched(s.id).view(s.id, "user_profile")).collect(),
+        last_round_at_ns: battery.last_round_ns,
+        last_round_status: battery.last_round_status,
+    }
+}
+
+/// A migration's target (function 1012, `migration`): a new, empty shard, whatever the scaling
+/// decision says (or the canister whose install failed earlier, which is empty too).
+pub async fn provision_for_migration() -> Result<Principal, String> {
+    let Some(guard) = ProvisionGuard::acquire() else {
+        return Err("another shard is being created; the migration asks again at its next step".into());
+    };
+    let shard = provision(&guard).await?;
+    drop(guard);
+    notify_content(shard).await;
+    Ok(shard)
 }

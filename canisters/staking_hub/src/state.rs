@@ -18,6 +18,12 @@
 //! | 20 | `StableCell` | the `RegistrationPolicy` set by governance (none: the init argument's, see `admission`) |
 //! | 21 | `StableBTreeMap<[u8; 32], InviteCode>` | invite code sha256 → unused / used by a learner / revoked |
 //! | 22 | `StableBTreeMap<Principal, Principal>` | credential subject (id_alias) → the learner it registered |
+//! | 40 | `StableBTreeMap<u64, RefillRecord>` | refill from ICP: the journal of ICP → cycles conversions, by id (`refill`) |
+//! | 30 | `StableBTreeMap<Principal, Watched>` | cycles battery: readings, burn rate, top-ups per canister (shards, learning_content, the hub) |
+//! | 31 | `StableCell` | cycles battery: `BatteryState` (last round, level) |
+//! | 50 | `StableCell` | shard migrations: `MigrationBook` (the one under way, the finished ones) |
+//! | 60 | `StableCell` | mint journal compaction: `CompactionState` (counters of compacted entries, cursor) |
+//! | 61 | `StableBTreeMap<u32, u64>` | per shard index: every withdrawal id below it is compacted (or never journaled) |
 
 use crate::fleet::{FleetState, ShardSync};
 use crate::mint::{MintCounters, MintKey, MintRecord};
@@ -44,8 +50,20 @@ pub const SHARD_SYNC_MEMORY_ID: MemoryId = MemoryId::new(11);
 pub const REGISTRATION_POLICY_MEMORY_ID: MemoryId = MemoryId::new(20);
 pub const INVITE_CODES_MEMORY_ID: MemoryId = MemoryId::new(21);
 pub const CREDENTIAL_SUBJECTS_MEMORY_ID: MemoryId = MemoryId::new(22);
+// Refill from ICP (ids from 40 on).
+pub const REFILL_JOURNAL_MEMORY_ID: MemoryId = MemoryId::new(40);
+// Cycles battery (ids from 30 on).
+pub const BATTERY_WATCHED_MEMORY_ID: MemoryId = MemoryId::new(30);
+pub const BATTERY_STATE_MEMORY_ID: MemoryId = MemoryId::new(31);
+// Mint journal compaction (ids from 60 on).
+pub const COMPACTION_STATE_MEMORY_ID: MemoryId = MemoryId::new(60);
+pub const COMPACTED_BELOW_MEMORY_ID: MemoryId = MemoryId::new(61);
+
+// Shard migrations (ids from 50 on).
+pub const MIGRATIONS_MEMORY_ID: MemoryId = MemoryId::new(50);
 
 type VM<M> = VirtualMemory<M>;
+pub type MigrationCell<M> = StableCell<StableCandid<crate::migration::MigrationBook>, VM<M>>;
 pub type InitArgsCell<M> = StableCell<StableCandid<Option<HubInitArgs>>, VM<M>>;
 pub type ConfigCell<M> = StableCell<StableCandid<Option<PlatformConfig>>, VM<M>>;
 pub type ShardMap<M> = StableBTreeMap<ShardIndex, StableCandid<ShardRecord>, VM<M>>;
@@ -61,6 +79,9 @@ pub type ShardSyncMap<M> = StableBTreeMap<ShardIndex, StableCandid<ShardSync>, V
 pub type RegistrationPolicyCell<M> = StableCell<StableCandid<Option<platform_types::RegistrationPolicy>>, VM<M>>;
 pub type InviteCodeMap<M> = StableBTreeMap<[u8; 32], StableCandid<crate::admission::InviteCode>, VM<M>>;
 pub type CredentialSubjectMap<M> = StableBTreeMap<Principal, Principal, VM<M>>;
+pub type RefillJournal<M> = StableBTreeMap<u64, StableCandid<platform_types::icp_refill::RefillRecord>, VM<M>>;
+pub type BatteryWatchedMap<M> = StableBTreeMap<Principal, StableCandid<crate::battery::Watched>, VM<M>>;
+pub type BatteryStateCell<M> = StableCell<StableCandid<crate::battery::BatteryState>, VM<M>>;
 
 /// The hub's stable structures over one memory manager.
 pub struct Stable<M: Memory> {
@@ -79,6 +100,12 @@ pub struct Stable<M: Memory> {
     pub registration_policy: RegistrationPolicyCell<M>,
     pub invite_codes: InviteCodeMap<M>,
     pub credential_subjects: CredentialSubjectMap<M>,
+    pub refill_journal: RefillJournal<M>,
+    pub battery_watched: BatteryWatchedMap<M>,
+    pub battery: BatteryStateCell<M>,
+    pub migrations: MigrationCell<M>,
+    pub compaction: StableCell<StableCandid<crate::compaction::CompactionState>, VM<M>>,
+    pub compacted_below: StableBTreeMap<ShardIndex, u64, VM<M>>,
 }
 
 impl<M: Memory + Clone> Stable<M> {
@@ -100,6 +127,12 @@ impl<M: Memory + Clone> Stable<M> {
             registration_policy: StableCell::init(manager.get(REGISTRATION_POLICY_MEMORY_ID), StableCandid(None)),
             invite_codes: StableBTreeMap::init(manager.get(INVITE_CODES_MEMORY_ID)),
             credential_subjects: StableBTreeMap::init(manager.get(CREDENTIAL_SUBJECTS_MEMORY_ID)),
+            refill_journal: StableBTreeMap::init(manager.get(REFILL_JOURNAL_MEMORY_ID)),
+            battery_watched: StableBTreeMap::init(manager.get(BATTERY_WATCHED_MEMORY_ID)),
+            battery: StableCell::init(manager.get(BATTERY_STATE_MEMORY_ID), StableCandid(Default::default())),
+            migrations: StableCell::init(manager.get(MIGRATIONS_MEMORY_ID), StableCandid(Default::default())),
+            compaction: StableCell::init(manager.get(COMPACTION_STATE_MEMORY_ID), StableCandid(Default::default())),
+            compacted_below: StableBTreeMap::init(manager.get(COMPACTED_BELOW_MEMORY_ID)),
         }
     }
 }
@@ -252,6 +285,20 @@ pub fn update_shard_sync<R>(index: ShardIndex, f: impl FnOnce(&mut ShardSync) ->
 
 // ------------------------------------------------------------------ mint journal
 
+/// The first withdrawal of shard `index` whose mint the hub journaled at or after `since_ns`
+/// (its id), if any. The journal is ordered by shard, then withdrawal id, so this reads the
+/// shard's entries only.
+pub fn first_mint_since(index: ShardIndex, since_ns: u64) -> Option<u64> {
+    let from = MintKey { shard: index, withdrawal_id: 0 };
+    with(|s| {
+        s.mint_journal
+            .range(from..)
+            .take_while(|entry| entry.key().shard == index)
+            .find(|entry| entry.value().0.created_at_ns >= since_ns)
+            .map(|entry| entry.key().withdrawal_id)
+    })
+}
+
 pub fn mint_record(key: MintKey) -> Option<MintRecord> {
     with(|s| s.mint_journal.get(&key).map(|r| r.0))
 }
@@ -280,6 +327,34 @@ pub fn update_mint_counters(index: ShardIndex, f: impl Fn(&mut MintCounters)) {
     });
 }
 
+// ------------------------------------------------------------------ cycles battery
+
+pub fn watched(canister: Principal) -> crate::battery::Watched {
+    with(|s| s.battery_watched.get(&canister).map(|w| w.0).unwrap_or_default())
+}
+
+pub fn update_watched<R>(canister: Principal, f: impl FnOnce(&mut crate::battery::Watched) -> R) -> R {
+    with_mut(|s| {
+        let mut w = s.battery_watched.get(&canister).map(|w| w.0).unwrap_or_default();
+        let r = f(&mut w);
+        s.battery_watched.insert(canister, StableCandid(w));
+        r
+    })
+}
+
+pub fn battery() -> crate::battery::BatteryState {
+    with(|s| s.battery.get().0.clone())
+}
+
+pub fn update_battery<R>(f: impl FnOnce(&mut crate::battery::BatteryState) -> R) -> R {
+    with_mut(|s| {
+        let mut b = s.battery.get().0.clone();
+        let r = f(&mut b);
+        s.battery.set(StableCandid(b));
+        r
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -302,6 +377,7 @@ mod tests {
                 ..Default::default()
             }),
             registration_policy: None,
+            icp_refill: None,
         }
     }
 
@@ -318,6 +394,8 @@ mod tests {
             s.users.insert(p(20), UserEntry { shard: 0, state: UserState::Registered });
             s.totals.set(StableCandid(HubTotals { registered_users: 1, ..Default::default() }));
             s.pending_content.insert(p(9), ());
+            s.battery_watched.insert(p(9), StableCandid(crate::battery::Watched { deposited_total: 7, ..Default::default() }));
+            s.battery.set(StableCandid(crate::battery::BatteryState { last_round_ns: Some(3), ..Default::default() }));
         }
         // What an upgrade does: a fresh heap, the same stable memory.
         let s = Stable::open(&MemoryManager::init(memory));
@@ -328,6 +406,8 @@ mod tests {
         assert_eq!(s.users.get(&p(20)), Some(UserEntry { shard: 0, state: UserState::Registered }));
         assert_eq!(s.totals.get().0.registered_users, 1);
         assert!(s.pending_content.contains_key(&p(9)));
+        assert_eq!(s.battery_watched.get(&p(9)).unwrap().0.deposited_total, 7);
+        assert_eq!(s.battery.get().0.last_round_ns, Some(3));
     }
 
     #[test]
@@ -384,4 +464,19 @@ mod tests {
         eprintln!("user index: {bytes} bytes for {N} users = {per_user} bytes per user");
         assert!((53..=85).contains(&per_user), "{per_user} bytes per user");
     }
+}
+
+// ------------------------------------------------------------------ shard migrations
+
+pub fn migrations() -> crate::migration::MigrationBook {
+    with(|s| s.migrations.get().0.clone())
+}
+
+pub fn update_migrations<R>(f: impl FnOnce(&mut crate::migration::MigrationBook) -> R) -> R {
+    with_mut(|s| {
+        let mut book = s.migrations.get().0.clone();
+        let r = f(&mut book);
+        s.migrations.set(StableCandid(book));
+        r
+    })
 }

@@ -59,3 +59,18 @@ pub async fn mint_withdrawal(hub: Principal, request: &MintRequest) -> MintAnswe
         Err(e) => MintAnswer::Unsettled(format!("mint_withdrawal on the hub {hub}: unexpected reply: {e}")),
     }
 }
+
+#[derive(candid::CandidType)]
+struct CanisterIdRecord {
+    canister_id: Principal,
+}
+
+/// `deposit_cycles` of the management canister: `amount` cycles to `canister_id`.
+pub async fn deposit_cycles(canister_id: Principal, amount: u128) -> Result<(), String> {
+    Call::unbounded_wait(Principal::management_canister(), "deposit_cycles")
+        .with_arg(CanisterIdRecord { canister_id })
+        .with_cycles(amount)
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("deposit_cycles to {canister_id} failed: {e}"))
+}

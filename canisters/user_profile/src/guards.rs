@@ -52,6 +52,14 @@ pub fn shard_enabled() -> Result<(), ShardError> {
 
 // ------------------------------------------------------------------ in-flight guards
 
+/// Calls to other canisters still awaited: submissions, withdrawal attempts, reports. A
+/// migration copies a frozen shard only once this is 0, so no answer arrives after the copy.
+pub fn calls_in_flight() -> u64 {
+    let submissions = SUBMITTING.with_borrow(|s| s.len()) as u64;
+    let withdrawals = WITHDRAWING.with_borrow(|s| s.len()) as u64;
+    submissions + withdrawals + u64::from(REFILLING.with(Cell::get)) + u64::from(SYNCING.with(Cell::get))
+}
+
 /// At most one submission per user at a time.
 pub struct SubmissionLock {
     user: Principal,
@@ -68,7 +76,6 @@ impl SubmissionLock {
         })
     }
 
-    #[cfg(test)]
     pub fn is_held(user: &Principal) -> bool {
         SUBMITTING.with_borrow(|set| set.contains(user))
     }

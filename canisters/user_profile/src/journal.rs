@@ -98,6 +98,9 @@ pub struct WithdrawalRecord {
     pub updated_at_ns: u64,
     /// Pending only: not retried before this time.
     pub next_retry_ns: u64,
+    /// Imported from a migrated shard: the hub's index of the shard the withdrawal was
+    /// journaled on first (the hub keys its mint by it). None: made on this shard.
+    pub origin_shard: Option<u32>,
 }
 
 impl WithdrawalRecord {
@@ -206,6 +209,7 @@ mod tests {
             attempts: 1,
             updated_at_ns: u64::MAX,
             next_retry_ns: u64::MAX,
+            origin_shard: Some(u32::MAX),
         };
         let bytes = platform_types::StableCandid(rec).to_bytes().len();
         eprintln!("shard journal entry: {bytes} bytes + a key of at most {} bytes", WithdrawalKey::MAX_SIZE);
@@ -232,6 +236,7 @@ mod tests {
             attempts: 3,
             updated_at_ns: 1_000,
             next_retry_ns: 1_000,
+            origin_shard: None,
         };
         let horizon = 1_000 + platform_types::LEDGER_DEDUP_HORIZON_NS;
         assert!(!rec.is_parked(horizon));

@@ -3,11 +3,14 @@
 //! in-flight guards), `state` (stable state and domain logic), `model` (stored types and their
 //! sizes), `rewards` (allowance and reports to the hub), `calls` (other canisters).
 
+mod battery;
 mod calls;
+mod cleanup;
 mod guards;
 mod inspect;
 mod journal;
 mod lifecycle;
+mod metrics;
 pub mod model;
 mod queries;
 mod rewards;
@@ -17,8 +20,8 @@ mod withdrawals;
 
 use candid::Principal;
 use platform_types::{
-    ProfileInput, QuizOutcome, ShardConfigPush, ShardError, ShardInitArgs, ShardStats, UnstakeError, UserView,
-    VersionInfo, Withdrawal,
+    ProfileInput, QuizOutcome, ShardConfigPush, ShardError, ShardInitArgs, ShardStats, ShardUpgradeArgs, UnstakeError,
+    UserView, VersionInfo, Withdrawal,
 };
 
 pub const CANISTER_NAME: &str = "user_profile";
@@ -28,9 +31,11 @@ fn init(args: ShardInitArgs) {
     lifecycle::init(args);
 }
 
+/// `opt ShardUpgradeArgs` (the hub's rollout passes the new module's hash); none or empty
+/// arguments are accepted.
 #[ic_cdk::post_upgrade]
-fn post_upgrade() {
-    lifecycle::post_upgrade();
+fn post_upgrade(args: Option<ShardUpgradeArgs>) {
+    lifecycle::post_upgrade(args);
 }
 
 /// Ingress filter (see `inspect`): accepts only ingress its method could accept, so the shard
@@ -63,6 +68,36 @@ fn set_disabled(disabled: bool, epoch: Option<u64>) -> Result<(), ShardError> {
 #[ic_cdk::update]
 fn apply_config(push: ShardConfigPush) -> Result<u64, ShardError> {
     updates::apply_config(ic_cdk::api::msg_caller(), push)
+}
+
+/// Hub only (a migration, function 1012): freezes the shard (state-changing calls answer
+/// `ShardMigrating`, no report or withdrawal retry is sent), or unfreezes it on a rollback.
+/// Answers how many calls to other canisters are still in flight: the hub copies once it is 0.
+#[ic_cdk::update]
+fn set_migration_freeze(frozen: bool) -> Result<platform_types::MigrationFreeze, ShardError> {
+    updates::set_migration_freeze(ic_cdk::api::msg_caller(), frozen)
+}
+
+/// Hub only: a page of everything this shard keeps about its users, after `cursor` in
+/// principal order (`limit` capped at 500; the page also stops near 1.5 MB), with the sha256 of
+/// the page's Candid bytes. The last page (`next_cursor` = null) carries the shard-wide totals.
+#[ic_cdk::query]
+fn export_users(cursor: Option<Principal>, limit: u32) -> Result<platform_types::ExportedUsers, ShardError> {
+    updates::export_users(ic_cdk::api::msg_caller(), cursor, limit)
+}
+
+/// Hub only: adds a page exported by another shard (checksum checked first; a page imported
+/// before changes nothing; any bad user refuses the whole page).
+#[ic_cdk::update]
+fn import_users(args: platform_types::ImportUsersArgs) -> Result<platform_types::ImportReceipt, ShardError> {
+    updates::import_users(ic_cdk::api::msg_caller(), args)
+}
+
+/// Hub only, on a retired (migrated, frozen, empty of work) shard before its deletion: sends
+/// its cycles but a small reserve back to the hub. Answers the cycles sent.
+#[ic_cdk::update]
+async fn return_cycles_to_hub() -> Result<candid::Nat, ShardError> {
+    updates::return_cycles_to_hub(ic_cdk::api::msg_caller()).await
 }
 
 /// The caller's own profile (validated and normalised; `BadInput` names the field).
@@ -104,9 +139,32 @@ fn get_my_progress(offset: u64, limit: u64) -> Result<Vec<String>, ShardError> {
     queries::get_my_progress(ic_cdk::api::msg_caller(), offset, limit)
 }
 
+/// The caller deletes their own profile: refused while withdrawals are pending, rewards are
+/// owed or a submission is in flight; a staked balance must be withdrawn first, or given up
+/// with `forfeit_staked_balance = true` (it goes back to the shard's reward allowance). The
+/// profile and withdrawal history are deleted; completed unit ids are kept (docs/operations.md).
+#[ic_cdk::update]
+fn delete_my_profile(args: platform_types::DeleteProfileArgs) -> Result<platform_types::ProfileDeleted, platform_types::DeleteProfileError> {
+    cleanup::delete_my_profile(ic_cdk::api::msg_caller(), args)
+}
+
+/// What the cleanup timer did: settled withdrawals compacted, learners archived, the stable
+/// memory and its budget (counts only).
+#[ic_cdk::query]
+fn get_cleanup_status() -> platform_types::ShardCleanupStatus {
+    cleanup::status()
+}
+
 #[ic_cdk::query]
 fn get_shard_stats() -> ShardStats {
     queries::get_shard_stats()
+}
+
+/// `/metrics` in the Prometheus text format (uncertified: read it through the raw domain,
+/// `<shard id>.raw.icp0.io/metrics`); every other path is 404.
+#[ic_cdk::query]
+fn http_request(req: platform_types::http::HttpRequest) -> platform_types::http::HttpResponse {
+    metrics::http_request(&req)
 }
 
 #[ic_cdk::query]

@@ -1,14 +1,19 @@
 //! Query methods. Reads work on a disabled shard too.
 
-use crate::{state, CANISTER_NAME};
+use crate::{lifecycle, state, CANISTER_NAME};
 use candid::Principal;
 use platform_types::{ShardError, ShardInitArgs, ShardStats, UserView, VersionInfo, Withdrawal};
 
 pub fn get_version() -> VersionInfo {
     VersionInfo {
-        canister: CANISTER_NAME.to_string(),
-        version: env!("CARGO_PKG_VERSION").to_string(),
-        init_arg_summary: state::init_args().map(|a| a.summary()).unwrap_or_else(|| "not initialized".to_string()),
+        module_hash: lifecycle::module_hash(),
+        ..VersionInfo::from_build(
+            CANISTER_NAME,
+            env!("CARGO_PKG_VERSION"),
+            env!("BUILD_GIT_COMMIT"),
+            env!("BUILD_COMMIT_TIME_SECS"),
+            state::init_args().map(|a| a.summary()).unwrap_or_else(|| "not initialized".to_string()),
+        )
     }
 }
 
@@ -47,12 +52,16 @@ mod tests {
             learning_content_id: Principal::from_slice(&[8; 10]),
             config: PlatformConfig::default(),
             config_version: None,
+            module_hash: None,
         };
         state::set_init_args(args.clone());
         let v = get_version();
         assert_eq!(v.canister, "user_profile");
         assert_eq!(v.version, env!("CARGO_PKG_VERSION"));
         assert_eq!(v.init_arg_summary, args.summary());
+        assert_eq!(v.git_commit.as_deref(), Some(env!("BUILD_GIT_COMMIT")));
+        assert_ne!(v.git_commit.as_deref(), Some(""));
+        assert_eq!(v.module_hash, None, "no install told this instance its hash");
         assert_eq!(get_init_args(), args);
         assert_eq!(get_my_profile(Principal::anonymous(), 0), Err(ShardError::NotRegistered));
         assert_eq!(get_my_progress(Principal::anonymous(), 0, 10), Err(ShardError::NotRegistered));

@@ -55,9 +55,10 @@ impl Drop for PendingReport {
 
 /// Sends the shard's report; the caller holds the matching [`Flight`].
 async fn send_report(wants_allowance: bool) -> Result<AllowanceGrant, RefillError> {
-    if state::with(|s| s.is_disabled()) {
+    if state::with(|s| s.is_disabled() || s.is_frozen()) {
         return Err(RefillError::Disabled);
     }
+    crate::cleanup::measure_memory();
     let (hub, claimed) = state::with_mut(|s| (s.hub_id(), s.claim_report(wants_allowance)));
     let pending = PendingReport { claimed: Some(claimed.clone()) };
     match calls::request_allowance(hub, &claimed.report).await {
@@ -93,7 +94,7 @@ pub async fn refill() -> Result<u64, RefillError> {
 /// After a payout: schedules a refill with a zero-delay timer if the free allowance is below
 /// the low-water mark (at most one scheduled at a time).
 pub fn schedule_refill_if_low() {
-    let due = state::with(|s| !s.is_disabled() && s.wants_proactive_refill(ic_cdk::api::time()));
+    let due = state::with(|s| !s.is_disabled() && !s.is_frozen() && s.wants_proactive_refill(ic_cdk::api::time()));
     if due && !Flight::refill_in_flight() && guards::mark_refill_scheduled() {
         ic_cdk_timers::set_timer(Duration::ZERO, async {
             guards::clear_refill_scheduled();
@@ -107,19 +108,22 @@ pub fn schedule_refill_if_low() {
 /// The periodic timer: a due proactive refill (which reports the stats too), or else a
 /// stats-only report if anything changed since the last one the hub accepted.
 pub async fn periodic_sync() {
-    if state::with(|s| s.is_disabled()) {
+    // A frozen shard's figures move to its successor: it reports nothing more.
+    if state::with(|s| s.is_disabled() || s.is_frozen()) {
         return;
     }
     if state::with(|s| s.wants_proactive_refill(ic_cdk::api::time())) && !Flight::refill_in_flight() {
         log_refill("periodic refill", refill().await);
         return;
     }
+    // The stable memory size goes to the hub too (over its budget the shard takes no one new).
+    crate::cleanup::measure_memory();
     if !state::with(|s| s.has_unreported_changes()) {
         return;
     }
     let Some(_flight) = Flight::sync() else { return };
     if let Err(e) = send_report(false).await {
-        ic_cdk::println!("user_profile: stats sync failed: {e:?}");
+        crate::metrics::error("hub_report_failed", &format!("stats sync failed: {e:?}"));
     }
 }
 
@@ -127,6 +131,6 @@ fn log_refill(what: &str, result: Result<u64, RefillError>) {
     match result {
         Ok(granted) => ic_cdk::println!("user_profile: {what}: granted {granted} e8s"),
         Err(RefillError::InFlight) => {}
-        Err(e) => ic_cdk::println!("user_profile: {what} failed: {e:?}"),
+        Err(e) => crate::metrics::error("allowance_refill_failed", &format!("{what} failed: {e:?}")),
     }
 }

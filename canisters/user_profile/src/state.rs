@@ -43,6 +43,23 @@ pub const MAX_OWED_PAID_PER_STEP: usize = 500;
 /// retries the most overdue first, whatever their users' keys.
 pub const RETRY_QUEUE_MEMORY_ID: MemoryId = MemoryId::new(9);
 
+/// Moving users (issue 13): [`export::MigrationFlags`] (freeze flag, import counters).
+pub const MIGRATION_MEMORY_ID: MemoryId = MemoryId::new(50);
+/// `imported_pages`: sha256 of each page `import_users` applied -> its user count (a retried
+/// page is answered, not applied twice).
+pub const IMPORTED_PAGES_MEMORY_ID: MemoryId = MemoryId::new(51);
+
+pub mod export;
+
+/// Size limits and cleanup (issue 13): `tombstones`, principal -> [`cleanup::Tombstone`] (an
+/// archived or self-deleted learner: balance and completed-unit count, no profile).
+pub const TOMBSTONES_MEMORY_ID: MemoryId = MemoryId::new(60);
+/// [`cleanup::CleanupState`]: counters of what was compacted, archived and deleted, the
+/// cursors of the resumable cleanup run, the last measured stable memory size.
+pub const CLEANUP_MEMORY_ID: MemoryId = MemoryId::new(61);
+
+pub mod cleanup;
+
 pub type InitArgsCell<M> = StableCell<StableCandid<Option<ShardInitArgs>>, VirtualMemory<M>>;
 
 thread_local! {
@@ -118,6 +135,12 @@ pub struct ShardState<M: Memory> {
     owed_by_user: StableBTreeMap<Principal, u64, VirtualMemory<M>>,
     owed_queue: StableBTreeMap<u64, StableCandid<OwedReward>, VirtualMemory<M>>,
     retry_queue: StableBTreeMap<RetryKey, (), VirtualMemory<M>>,
+    /// Moving users (`export`): the freeze flag and import counters, and the pages imported.
+    migration: StableCell<StableCandid<export::MigrationFlags>, VirtualMemory<M>>,
+    imported_pages: StableBTreeMap<[u8; 32], u64, VirtualMemory<M>>,
+    /// Archived and self-deleted learners (`cleanup`), and the cleanup counters and cursors.
+    tombstones: StableBTreeMap<Principal, cleanup::Tombstone, VirtualMemory<M>>,
+    cleanup: StableCell<StableCandid<cleanup::CleanupState>, VirtualMemory<M>>,
 }
 
 /// The hub's answer to a `mint_withdrawal`, or why there is none.
@@ -145,6 +168,10 @@ impl<M: Memory> ShardState<M> {
             owed_by_user: StableBTreeMap::init(manager.get(OWED_BY_USER_MEMORY_ID)),
             owed_queue: StableBTreeMap::init(manager.get(OWED_QUEUE_MEMORY_ID)),
             retry_queue: StableBTreeMap::init(manager.get(RETRY_QUEUE_MEMORY_ID)),
+            migration: StableCell::init(manager.get(MIGRATION_MEMORY_ID), StableCandid(export::MigrationFlags::default())),
+            imported_pages: StableBTreeMap::init(manager.get(IMPORTED_PAGES_MEMORY_ID)),
+            tombstones: StableBTreeMap::init(manager.get(TOMBSTONES_MEMORY_ID)),
+            cleanup: StableCell::init(manager.get(CLEANUP_MEMORY_ID), StableCandid(cleanup::CleanupState::default())),
         };
         state.fill_retry_queue();
         state
@@ -259,8 +286,10 @@ impl<M: Memory> ShardState<M> {
         newer
     }
 
+    /// Learners of this shard: with a profile, or archived (a tombstone, see `cleanup`): the
+    /// hub's index routes both here.
     pub fn user_count(&self) -> u64 {
-        self.users.len()
+        self.users.len() + self.tombstones.len()
     }
 
     pub fn stats(&self) -> ShardStats {
@@ -284,7 +313,7 @@ impl<M: Memory> ShardState<M> {
     // -------------------------------------------------------------- users
 
     pub fn is_registered(&self, user: &Principal) -> bool {
-        self.users.contains_key(user)
+        self.users.contains_key(user) || self.tombstones.contains_key(user)
     }
 
     /// Adds `user` (idempotent: an existing user is left as is). A disabled shard takes no
@@ -293,11 +322,16 @@ impl<M: Memory> ShardState<M> {
         if user == Principal::anonymous() {
             return Err(ShardError::BadInput { detail: "the anonymous principal cannot be registered".into() });
         }
-        if self.users.contains_key(&user) {
+        // An archived learner is registered too: a record next to their tombstone would put
+        // them in both maps (their next update restores the record instead).
+        if self.is_registered(&user) {
             return Ok(());
         }
         if self.is_disabled() {
             return Err(ShardError::ShardDisabled);
+        }
+        if self.is_frozen() {
+            return Err(ShardError::ShardMigrating);
         }
         self.users.insert(user, UserRecord::new(now_ns));
         Ok(())
@@ -308,7 +342,9 @@ impl<M: Memory> ShardState<M> {
     }
 
     pub fn view(&self, user: &Principal, now_ns: u64) -> Result<UserView, ShardError> {
-        let view = self.user(user)?.view(*user, now_ns);
+        // An archived learner sees their balance (their next update restores the record).
+        let rec = self.user(user).or_else(|e| self.tombstones.get(user).map(|t| t.record()).ok_or(e))?;
+        let view = rec.view(*user, now_ns);
         Ok(UserView { rewards_owed_e8s: Some(self.owed_of(user)), ..view })
     }
 
@@ -323,9 +359,13 @@ impl<M: Memory> ShardState<M> {
         input: &ProfileInput,
         now_ns: u64,
     ) -> Result<UserView, ShardError> {
+        self.restore_if_archived(&user, now_ns);
         let mut rec = self.user(&user)?;
         if self.is_disabled() {
             return Err(ShardError::ShardDisabled);
+        }
+        if self.is_frozen() {
+            return Err(ShardError::ShardMigrating);
         }
         let profile = input.validated().map_err(|detail| ShardError::BadInput { detail })?;
         rec.profile = Some(profile);
@@ -373,9 +413,13 @@ impl<M: Memory> ShardState<M> {
         now_ns: u64,
         unfunded: bool,
     ) -> Result<Ticket, Blocked> {
+        self.restore_if_archived(&user, now_ns);
         let mut rec = self.user(&user)?;
         if self.is_disabled() {
             return Err(ShardError::ShardDisabled.into());
+        }
+        if self.is_frozen() {
+            return Err(ShardError::ShardMigrating.into());
         }
         if self.is_platform_paused() {
             return Err(ShardError::PlatformPaused.into());
@@ -505,7 +549,7 @@ impl<M: Memory> ShardState<M> {
             } else {
                 self.owed_by_user.insert(owed.user, left);
             }
-            // Users are never removed, so the learner is still here.
+            // Learners with owed rewards are never archived or deleted (`cleanup`): still here.
             if let Some(mut rec) = self.users.get(&owed.user) {
                 rec.staked_e8s = rec.staked_e8s.checked_add(owed.amount_e8s).expect("stake fits in u64");
                 self.users.insert(owed.user, rec);
@@ -587,6 +631,7 @@ impl<M: Memory> ShardState<M> {
         c.quizzes_passed != c.passed_reported
             || c.total_staked_e8s != c.last_reported_staked_e8s
             || self.user_count() != c.last_reported_users
+            || self.cleanup_has_unreported_changes()
     }
 
     /// Builds a report and counts its passed-quiz delta as reported.
@@ -597,6 +642,8 @@ impl<M: Memory> ShardState<M> {
             user_count: self.user_count(),
             quizzes_passed_delta: c.quizzes_passed - c.passed_reported,
             wants_allowance,
+            stable_memory_bytes: self.cleanup_state().measured_memory_bytes(),
+            settled_below_withdrawal_id: self.cleanup_state().settled_below_withdrawal_id,
         };
         self.update_counters(|c| c.passed_reported = c.quizzes_passed);
         ClaimedReport { report }
@@ -609,6 +656,7 @@ impl<M: Memory> ShardState<M> {
 
     /// The hub recorded the report (and perhaps granted allowance).
     pub fn report_succeeded(&mut self, claimed: &ClaimedReport, grant: Option<&AllowanceGrant>, now_ns: u64) {
+        self.note_cleanup_reported(&claimed.report);
         self.update_counters(|c| {
             c.last_reported_staked_e8s = claimed.report.total_staked_e8s;
             c.last_reported_users = claimed.report.user_count;
@@ -679,9 +727,13 @@ impl<M: Memory> ShardState<M> {
         amount_e8s: u64,
         now_ns: u64,
     ) -> Result<WithdrawalKey, UnstakeError> {
+        self.restore_if_archived(&user, now_ns);
         let mut rec = self.users.get(&user).ok_or(UnstakeError::NotRegistered)?;
         if self.is_disabled() {
             return Err(UnstakeError::ShardDisabled);
+        }
+        if self.is_frozen() {
+            return Err(UnstakeError::ShardMigrating);
         }
         if amount_e8s == 0 {
             return Err(UnstakeError::BadAmount { detail: "the amount must be above zero".into() });
@@ -719,6 +771,7 @@ impl<M: Memory> ShardState<M> {
             attempts: 0,
             updated_at_ns: now_ns,
             next_retry_ns: now_ns,
+            origin_shard: None,
         };
         self.withdrawals.insert(key.clone(), StableCandid(entry));
         self.pending_withdrawals.insert(key.clone(), ());
@@ -738,6 +791,7 @@ impl<M: Memory> ShardState<M> {
             user: key.user(),
             amount_e8s: rec.amount_e8s,
             created_at_ns: rec.created_at_ns,
+            origin_shard: rec.origin_shard,
         })
     }
 
@@ -865,7 +919,7 @@ mod tests {
 
     fn fresh() -> ShardState<DefaultMemoryImpl> {
         let mut s = ShardState::open(&MemoryManager::init(DefaultMemoryImpl::default()));
-        s.set_init_args(ShardInitArgs { hub_id: p(200), learning_content_id: p(201), config: config(), config_version: None });
+        s.set_init_args(ShardInitArgs { hub_id: p(200), learning_content_id: p(201), config: config(), config_version: None, module_hash: None });
         s
     }
 
@@ -950,7 +1004,7 @@ mod tests {
         let req = s.mint_request(&key).unwrap();
         assert_eq!(
             req,
-            MintRequest { withdrawal_id: 1, user: p(1), amount_e8s: 2 * REWARD, created_at_ns: T0 + 1 }
+            MintRequest { withdrawal_id: 1, user: p(1), amount_e8s: 2 * REWARD, created_at_ns: T0 + 1, origin_shard: None }
         );
         assert_eq!(s.stats().pending_withdrawals_e8s, 2 * REWARD);
         // The next id is 2; the whole rest can go too, but not a e8s more.
@@ -1071,7 +1125,7 @@ mod tests {
     fn the_retry_queue_is_filled_from_the_journal_after_an_upgrade_from_a_release_without_it() {
         let memory = DefaultMemoryImpl::default();
         let mut s = ShardState::open(&MemoryManager::init(memory.clone()));
-        s.set_init_args(ShardInitArgs { hub_id: p(200), learning_content_id: p(201), config: config(), config_version: None });
+        s.set_init_args(ShardInitArgs { hub_id: p(200), learning_content_id: p(201), config: config(), config_version: None, module_hash: None });
         staked_user(&mut s, p(1), 3);
         let a = s.begin_unstake(p(1), REWARD, T0).unwrap();
         let b = s.begin_unstake(p(1), REWARD, T0).unwrap();
@@ -1506,7 +1560,8 @@ mod tests {
                 total_staked_e8s: 2 * REWARD,
                 user_count: 1,
                 quizzes_passed_delta: 2,
-                wants_allowance: false
+                wants_allowance: false,
+                ..Default::default()
             }
         );
         // A pass while the report is in flight goes into the next one.
@@ -1591,7 +1646,7 @@ mod tests {
         let memory = DefaultMemoryImpl::default();
         {
             let mut s = ShardState::open(&MemoryManager::init(memory.clone()));
-            s.set_init_args(ShardInitArgs { hub_id: p(200), learning_content_id: p(201), config: config(), config_version: None });
+            s.set_init_args(ShardInitArgs { hub_id: p(200), learning_content_id: p(201), config: config(), config_version: None, module_hash: None });
             s.register_user(p(1), T0).unwrap();
             grant(&mut s, CHUNK);
             let t = s.begin_submission(p(1), "a", T0, false).unwrap();

@@ -18,6 +18,7 @@ fn now() -> u64 {
 /// Hub only. Idempotent: an existing user stays as is.
 pub fn register_user(caller: Principal, user: Principal) -> Result<(), ShardError> {
     guards::caller_is_hub(caller)?;
+    crate::battery::ask_if_low();
     state::with_mut(|s| s.register_user(user, now()))
 }
 
@@ -42,9 +43,68 @@ pub fn apply_config(caller: Principal, push: ShardConfigPush) -> Result<u64, Sha
     Ok(version)
 }
 
+/// Hub only: see `ShardState::set_frozen`.
+pub fn set_migration_freeze(caller: Principal, frozen: bool) -> Result<platform_types::MigrationFreeze, ShardError> {
+    guards::caller_is_hub(caller)?;
+    state::with_mut(|s| s.set_frozen(frozen, now()));
+    if frozen {
+        ic_cdk::println!("user_profile: {}", "frozen for a migration (function 1012)");
+    }
+    Ok(platform_types::MigrationFreeze {
+        frozen,
+        users: state::with(|s| s.user_count()),
+        calls_in_flight: guards::calls_in_flight(),
+    })
+}
+
+/// Hub only: see `ShardState::export_page`.
+pub fn export_users(
+    caller: Principal,
+    cursor: Option<Principal>,
+    limit: u32,
+) -> Result<platform_types::ExportedUsers, ShardError> {
+    guards::caller_is_hub(caller)?;
+    let page = state::with(|s| s.export_page(cursor, limit, guards::calls_in_flight()));
+    let sha256 = state::export::sha256_of(&page);
+    Ok(platform_types::ExportedUsers { page, sha256 })
+}
+
+/// Hub only: see `ShardState::import_page`.
+pub fn import_users(
+    caller: Principal,
+    args: platform_types::ImportUsersArgs,
+) -> Result<platform_types::ImportReceipt, ShardError> {
+    guards::caller_is_hub(caller)?;
+    let receipt = state::with_mut(|s| s.import_page(&args))?;
+    if !receipt.already_imported {
+        ic_cdk::println!("user_profile: {}", &format!("imported {} users from shard #{}", receipt.users_imported, args.source_shard));
+    }
+    Ok(receipt)
+}
+
+/// Cycles a retired shard keeps when it returns the rest to the hub (what its last calls and
+/// its deletion need).
+const RETURN_CYCLES_RESERVE: u128 = 100_000_000_000;
+
+/// Hub only, frozen shards only (a live shard must keep its cycles).
+pub async fn return_cycles_to_hub(caller: Principal) -> Result<candid::Nat, ShardError> {
+    guards::caller_is_hub(caller)?;
+    if !state::with(|s| s.is_frozen()) {
+        return Err(ShardError::BadInput { detail: "only a shard frozen for a migration returns its cycles".into() });
+    }
+    let amount = ic_cdk::api::canister_liquid_cycle_balance().saturating_sub(RETURN_CYCLES_RESERVE);
+    if amount == 0 {
+        return Ok(candid::Nat::from(0u64));
+    }
+    calls::deposit_cycles(caller, amount).await.map_err(|detail| ShardError::BadInput { detail })?;
+    ic_cdk::println!("user_profile: {}", &format!("returned {amount} cycles to the hub"));
+    Ok(candid::Nat::from(amount))
+}
+
 /// The user themself only: the record changed is always the caller's.
 pub fn update_profile(caller: Principal, input: ProfileInput) -> Result<UserView, ShardError> {
     guards::caller_is_registered(caller)?;
+    crate::battery::ask_if_low();
     guards::shard_enabled()?;
     state::with_mut(|s| s.update_profile(caller, &input, now()))
 }
@@ -101,6 +161,8 @@ pub fn after_failed_refill(e: RefillError) -> Result<String, ShardError> {
 ///    also counts the attempt (each cost a call to learning_content). Without a verdict
 ///    (learning_content unreachable) the attempt is not counted.
 pub async fn submit_quiz(caller: Principal, unit_id: String, answers: Vec<u32>) -> Result<QuizOutcome, ShardError> {
+    // Ask before the awaits: the balance the previous messages left (see `battery`).
+    crate::battery::ask_if_low();
     check_submission_input(&unit_id, &answers)?;
     guards::caller_is_registered(caller)?;
     guards::shard_enabled()?;
@@ -161,6 +223,8 @@ pub async fn submit_quiz(caller: Principal, unit_id: String, answers: Vec<u32>) 
 /// after the first attempt: Completed, Failed (credited back) or still Pending (retried by the
 /// timer; see `get_my_withdrawals`).
 pub async fn unstake(caller: Principal, amount_e8s: u64) -> Result<Withdrawal, UnstakeError> {
+    // Ask before the awaits: the balance the previous messages left (see `battery`).
+    crate::battery::ask_if_low();
     let key = state::with_mut(|s| s.begin_unstake(caller, amount_e8s, now()))?;
     Ok(withdrawals::attempt(&key).await.expect("the withdrawal was just journaled"))
 }
@@ -206,6 +270,7 @@ mod tests {
             learning_content_id: Principal::anonymous(),
             config,
             config_version: None,
+            module_hash: None,
         });
         state::with_mut(|s| {
             s.register_user(user, 0).unwrap();

@@ -3,7 +3,8 @@
 
 use crate::guards::WithdrawalFlight;
 use crate::journal::{WithdrawalKey, RETRY_BATCH};
-use crate::{calls, state};
+use crate::state::MintAnswer;
+use crate::{calls, metrics, state};
 use platform_types::Withdrawal;
 
 fn now() -> u64 {
@@ -25,13 +26,22 @@ pub async fn attempt(key: &WithdrawalKey) -> Option<Withdrawal> {
         s.hub_id()
     });
     let answer = calls::mint_withdrawal(hub, &request).await;
+    match &answer {
+        MintAnswer::Minted(_) => {}
+        MintAnswer::Refused(e) if e.is_definite() => {
+            metrics::error("withdrawal_mint_refused", &format!("withdrawal {} refused for certain (re-credited): {e:?}", request.withdrawal_id))
+        }
+        MintAnswer::Refused(e) => metrics::error("withdrawal_mint_unsettled", &format!("withdrawal {}: {e:?}", request.withdrawal_id)),
+        MintAnswer::Unsettled(why) => metrics::error("withdrawal_mint_unsettled", &format!("withdrawal {}: {why}", request.withdrawal_id)),
+    }
     state::with_mut(|s| s.settle_withdrawal(key, answer, now()))
 }
 
 /// The retry timer: sends due Pending withdrawals again, [`RETRY_BATCH`] at most per run, all
-/// at once. Nothing is sent while the shard is disabled.
+/// at once. Nothing is sent while the shard is disabled, or frozen for a migration (its
+/// Pending withdrawals are retried by the shard they move to).
 pub async fn retry_due() {
-    if state::with(|s| s.is_disabled() || !s.has_pending_withdrawals()) {
+    if state::with(|s| s.is_disabled() || s.is_frozen() || !s.has_pending_withdrawals()) {
         return;
     }
     let due = state::with(|s| s.due_withdrawals(now(), RETRY_BATCH));

@@ -16,6 +16,8 @@ use crate::types::{CanisterRunStatus, ErrorCode};
 use crate::wasm::{prepare, sha256};
 
 pub const MAX_CONTROLLERS: usize = 10;
+/// The most principals a log visibility `allowed_viewers` may name (as on the IC).
+pub const MAX_ALLOWED_LOG_VIEWERS: usize = 10;
 pub const MAX_SNAPSHOTS: usize = 10;
 pub const MAX_CHUNK_BYTES: usize = 1024 * 1024;
 pub const MAX_CHUNK_STORE_BYTES: usize = 100 * 1024 * 1024;
@@ -692,6 +694,14 @@ fn validate_into(next: &mut crate::net::Settings, s: &CanisterSettings) -> Resul
         next.reserved_cycles_limit = nat_u128(v, "reserved_cycles_limit")?;
     }
     if let Some(v) = &s.log_visibility {
+        if let ic_management_canister_types::LogVisibility::AllowedViewers(viewers) = v {
+            if viewers.len() > MAX_ALLOWED_LOG_VIEWERS {
+                return Err(bad(format!(
+                    "log_visibility: {} allowed viewers given; at most {MAX_ALLOWED_LOG_VIEWERS} are allowed",
+                    viewers.len()
+                )));
+            }
+        }
         next.log_visibility = v.clone();
     }
     if let Some(v) = &s.log_memory_limit {

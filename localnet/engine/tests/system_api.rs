@@ -58,6 +58,33 @@ fn debug_print_goes_to_the_canister_log() {
 }
 
 #[test]
+fn allowed_log_viewers_read_the_log_and_are_bounded() {
+    use localnet::management_types::{CanisterSettings, LogVisibility};
+    let net = LocalNet::new();
+    let id = install(&net, "counter", (None::<u64>,));
+    let () = net.update_candid(id, "log", ("for the operators",)).unwrap();
+    let viewers = |n: u8| CanisterSettings {
+        log_visibility: Some(LogVisibility::AllowedViewers((0..n).map(|i| user(10 + i)).collect())),
+        ..Default::default()
+    };
+    net.update_canister_settings(id, Some(owner()), viewers(2)).unwrap();
+    for who in [user(10), user(11), owner()] {
+        let logs = net.fetch_canister_logs(id, who).unwrap();
+        assert!(logs.iter().any(|r| String::from_utf8_lossy(&r.content).contains("for the operators")));
+    }
+    assert_eq!(net.fetch_canister_logs(id, user(12)).unwrap_err().error_code, ErrorCode::CanisterRejectedMessage);
+    // As on the IC: at most 10 allowed viewers, at creation and in updates.
+    net.update_canister_settings(id, Some(owner()), viewers(10)).unwrap();
+    let err = net.update_canister_settings(id, Some(owner()), viewers(11)).unwrap_err();
+    assert!(err.reject_message.contains("at most 10"), "{err:?}");
+    assert!(net.fetch_canister_logs(id, user(19)).is_ok(), "the refused update changed nothing");
+    let create = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        net.create_canister_with_settings(Some(owner()), Some(viewers(11)))
+    }));
+    assert!(create.is_err(), "a creation with 11 allowed viewers is refused");
+}
+
+#[test]
 fn time_is_the_network_time_and_moves_with_it() {
     let net = LocalNet::new();
     let id = install(&net, "counter", (None::<u64>,));

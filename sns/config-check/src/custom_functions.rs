@@ -119,8 +119,9 @@ pub fn validate(functions: &[(String, CustomFunction)], dfx_canisters: &BTreeSet
             ));
         } else if !SNS_CONTROLLED_TARGETS.contains(&f.target_canister.as_str()) {
             d.push(format!(
-                "{at}: target_canister {:?} is not controlled by the SNS",
-                f.target_canister
+                "{at}: target_canister {:?} is not a platform canister with validate/execute methods ({})",
+                f.target_canister,
+                SNS_CONTROLLED_TARGETS.join(", ")
             ));
         }
         let is_ident = |m: &str| {

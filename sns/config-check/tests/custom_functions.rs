@@ -125,6 +125,22 @@ fn the_real_functions_are_the_fixed_contract() {
             "set_platform_paused_validate",
             "ApplicationBusinessLogic",
         ],
+        [
+            "1011",
+            "Restore a shard from its snapshot",
+            "staking_hub",
+            "restore_shard_snapshot",
+            "restore_shard_snapshot_validate",
+            "CriticalDappOperations",
+        ],
+        [
+            "1012",
+            "Migrate a shard to a new shard",
+            "staking_hub",
+            "migrate_shard",
+            "migrate_shard_validate",
+            "CriticalDappOperations",
+        ],
     ];
     assert_eq!(got, expected.map(|row| row.map(String::from)));
 }
@@ -252,12 +268,21 @@ fn platform_rules_are_enforced() {
         }],
         "not a canister in dfx.json",
     );
+    // The shards are created by the hub, never deployed by dfx or icp (so not in dfx.json)...
     assert_rejected(
         vec![CustomFunction {
             target_canister: "user_profile".into(),
             ..good()
         }],
-        "not controlled by the SNS",
+        "not a canister in dfx.json",
+    );
+    // ...and the reward ledger, an SNS dapp canister, has no validate/execute pair.
+    assert_rejected(
+        vec![CustomFunction {
+            target_canister: "reward_ledger".into(),
+            ..good()
+        }],
+        "not a platform canister with validate/execute methods",
     );
     assert_rejected(
         vec![CustomFunction {

@@ -154,7 +154,7 @@ fn dao(hard_limit: u64) -> Dao {
         reward_per_quiz_e8s: Some(10 * E8S),
         ..Default::default()
     };
-    let init = HubInitArgs { ledger_id: ledger, learning_content_id: content, sns_governance_id: gov, config: Some(config), registration_policy: Some(platform_types::RegistrationPolicy::Open) };
+    let init = HubInitArgs { ledger_id: ledger, learning_content_id: content, sns_governance_id: gov, config: Some(config), registration_policy: Some(platform_types::RegistrationPolicy::Open), icp_refill: None };
     pic.install_canister(hub, wasm("staking_hub"), encode_one(init).unwrap(), Some(deployer()));
     for c in [hub, content, ledger, gov, root] {
         pic.set_controllers(c, Some(deployer()), vec![root]).unwrap();

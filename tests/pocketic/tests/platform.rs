@@ -84,6 +84,7 @@ fn platform(overrides: ConfigOverrides) -> Platform {
         sns_governance_id: governance,
         config: Some(overrides),
         registration_policy: Some(platform_types::RegistrationPolicy::Open),
+        icp_refill: None,
     };
     pic.install_canister(hub, wasm("staking_hub"), encode_one(init).unwrap(), None);
     Platform { pic, hub, content, ledger }
@@ -250,6 +251,6 @@ fn unstake_mints_to_the_learner_on_the_ledger() {
     assert_eq!(listed.unwrap().iter().map(|w| w.id).collect::<Vec<_>>(), vec![2, 1], "newest first");
 
     // Only the hub's own shards may ask it to mint.
-    let req = MintRequest { withdrawal_id: 99, user: ada, amount_e8s: 1, created_at_ns: 0 };
+    let req = MintRequest { withdrawal_id: 99, user: ada, amount_e8s: 1, created_at_ns: 0, origin_shard: None };
     p.assert_refused(p.hub, ada, "mint_withdrawal", encode_one(req).unwrap());
 }

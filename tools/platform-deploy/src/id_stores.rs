@@ -28,6 +28,8 @@ pub fn named_ids(d: &Deployment) -> Vec<(&'static str, Principal)> {
     if let Some(f) = d.frontend_assets {
         ids.push(("frontend_assets", f));
     }
+    ids.extend(d.icp_ledger.map(|id| ("icp_ledger", id)));
+    ids.extend(d.cmc.map(|id| ("cmc", id)));
     ids
 }
 

@@ -146,6 +146,7 @@ pub fn mainnet(ids: &BTreeMap<String, Principal>, options: &MainnetOptions) -> a
                 sns_governance_id: not_yet,
                 config: None,
                 registration_policy: options.registration_policy.clone(),
+                icp_refill: None,
             },
         )?,
     ];

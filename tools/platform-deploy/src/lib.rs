@@ -30,6 +30,7 @@ use ic_management_canister_types as mgmt;
 use icrc_ledger::types::{FeatureFlags, InitArgs, LedgerArgument};
 use icrc_ledger_types::icrc1::account::Account;
 use platform_types::sns::root::SnsRootCanister;
+use platform_types::icp_refill::IcpRefillIds;
 use platform_types::sns::{GovernanceInitArgs, InitialNeuron};
 use platform_types::*;
 use serde::Serialize;
@@ -48,6 +49,11 @@ pub struct Deployment {
     /// The web app's asset canister, when deployed with a web app directory.
     #[serde(default)]
     pub frontend_assets: Option<Principal>,
+    /// The local ICP ledger and CMC the hub refills itself through (absent in older records).
+    #[serde(default)]
+    pub icp_ledger: Option<Principal>,
+    #[serde(default)]
+    pub cmc: Option<Principal>,
     pub units: Vec<UnitKey>,
 }
 
@@ -224,12 +230,14 @@ pub async fn deploy_with(agent: &Agent, wasm_dir: &Path, options: &DeployOptions
         feature_flags: Some(FeatureFlags { icrc2: true }),
     });
     mgmt.install(ledger, read_wasm(wasm_dir, "icrc_ledger")?, candid::encode_one(init)?).await?;
+    let (icp_ledger, cmc) = install_icp_standins(&mgmt, wasm_dir, me).await?;
     let init = HubInitArgs {
         ledger_id: ledger,
         learning_content_id: content,
         sns_governance_id: governance,
         config,
         registration_policy: options.registration_policy.clone(),
+        icp_refill: Some(IcpRefillIds { icp_ledger_id: icp_ledger, cmc_id: cmc }),
     };
     mgmt.install(hub, read_wasm(wasm_dir, "staking_hub")?, candid::encode_one(init)?).await?;
 
@@ -248,8 +256,41 @@ pub async fn deploy_with(agent: &Agent, wasm_dir: &Path, options: &DeployOptions
         sns_governance: governance,
         sns_root: root,
         frontend_assets: frontend,
+        icp_ledger: Some(icp_ledger),
+        cmc: Some(cmc),
         units: keys,
     })
+}
+
+/// ICP the deployer holds on the local ICP ledger, to try the hub's refill from ICP with.
+pub const DEPLOYER_ICP_E8S: u64 = 10_000 * 100_000_000;
+
+/// The local ICP ledger and cycles minting canister (standins/icp_ledger, standins/cmc; see
+/// docs/cmc-local.md), so the hub's refill from ICP works as on the IC: the deployer holds
+/// [`DEPLOYER_ICP_E8S`]; the CMC burns what it converts to its minting account and pays
+/// top-ups from its own cycles (100 T at creation).
+async fn install_icp_standins(mgmt: &Management<'_>, wasm_dir: &Path, deployer: Principal) -> anyhow::Result<(Principal, Principal)> {
+    use platform_types::cmc::{AccountIdentifier, CyclesCanisterInitPayload, LedgerCanisterPayload, LedgerInitArgs, Tokens, DEFAULT_SUBACCOUNT};
+    let icp_ledger = mgmt.create_canister().await?;
+    let cmc = mgmt.create_canister().await?;
+    let minting = AccountIdentifier::new(&cmc, &DEFAULT_SUBACCOUNT).to_hex();
+    let init = LedgerCanisterPayload::Init(LedgerInitArgs {
+        minting_account: minting.clone(),
+        icrc1_minting_account: None,
+        initial_values: vec![(AccountIdentifier::new(&deployer, &DEFAULT_SUBACCOUNT).to_hex(), Tokens::from_e8s(DEPLOYER_ICP_E8S))],
+        max_message_size_bytes: None,
+        transaction_window: None,
+        archive_options: None,
+        send_whitelist: vec![],
+        transfer_fee: None,
+        token_symbol: Some("ICP".into()),
+        token_name: Some("Internet Computer (local)".into()),
+        feature_flags: None,
+    });
+    mgmt.install(icp_ledger, read_wasm(wasm_dir, "icp_ledger")?, candid::encode_one(init)?).await.context("installing the local ICP ledger")?;
+    let init = Some(CyclesCanisterInitPayload { ledger_canister_id: Some(icp_ledger), minting_account_id: Some(minting), ..Default::default() });
+    mgmt.install(cmc, read_wasm(wasm_dir, "cmc")?, candid::encode_one(init)?).await.context("installing the local CMC")?;
+    Ok((icp_ledger, cmc))
 }
 
 /// Installs frontend_assets (the installer gets Commit), uploads the web app with its

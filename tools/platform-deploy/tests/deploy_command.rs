@@ -82,6 +82,11 @@ async fn the_deploy_command_brings_the_platform_up_with_a_pem_identity() {
     let icp: serde_json::Value = serde_json::from_slice(&std::fs::read(project.join(".icp/data/mappings/local.ids.json")).unwrap()).unwrap();
     assert_eq!(icp["staking_hub"], hub.to_text());
     assert_eq!(icp["sns_governance"], governance.to_text());
+    // The hub refills itself through the local ICP ledger and CMC, whose ids are named too.
+    let refill = anyone.query(&hub, "get_icp_refill_status").with_arg(Encode!().unwrap()).call().await.unwrap();
+    let refill: platform_types::icp_refill::IcpRefillStatus = candid::decode_one(&refill).unwrap();
+    assert_eq!(refill.icp_ledger_id.to_text(), icp["icp_ledger"].as_str().unwrap());
+    assert_eq!(refill.cmc_id.to_text(), icp["cmc"].as_str().unwrap());
     let dfx: serde_json::Value = serde_json::from_slice(&std::fs::read(project.join(".dfx/localnet/canister_ids.json")).unwrap()).unwrap();
     assert_eq!(dfx["reward_ledger"]["localnet"], ledger.to_text());
 

@@ -158,7 +158,7 @@ fn icp_yaml_declares_the_platform_as_the_command_deploys_it() {
     let canisters = yaml["canisters"].as_sequence().unwrap();
     let names: Vec<&str> = canisters.iter().map(|c| c["name"].as_str().unwrap()).collect();
     assert!(!names.contains(&"user_profile"), "the hub creates the shards; a standalone one would be nobody's");
-    for name in PLATFORM.iter().chain(&["sns_governance", "sns_root"]) {
+    for name in PLATFORM.iter().chain(&["sns_governance", "sns_root", "icp_ledger", "cmc"]) {
         assert!(names.contains(name), "icp.yaml lacks {name}");
     }
     for c in canisters {
@@ -203,5 +203,45 @@ fn dfx_json_installs_the_files_the_command_writes_and_the_release_ledger_unchang
         } else {
             assert_eq!(c["build"].as_str().unwrap(), format!("bash scripts/build-canisters.sh --only {name}"));
         }
+    }
+}
+
+/// dfx.json uses only what dfx's configuration schema knows (dfinity/sdk `docs/dfx-json-schema.json`
+/// at commit 0f6445903bd3, 2026-06-23): the custom canister's required `candid`, `type`, `wasm`, its
+/// optional `build`, and the common canister properties; networks with `providers`. dfx itself is
+/// not installable here, so its schema is the check.
+#[test]
+fn dfx_json_keys_are_those_of_dfxs_schema() {
+    const TOP: [&str; 6] = ["canisters", "defaults", "dfx", "networks", "profile", "version"];
+    const COMMON: [&str; 18] = [
+        "args", "declarations", "dependencies", "frontend", "gzip", "init_arg", "init_arg_file", "initialization_values", "main",
+        "metadata", "optimize", "post_install", "pre_install", "pullable", "remote", "shrink", "specified_id", "tech_stack",
+    ];
+    const CUSTOM: [&str; 4] = ["build", "candid", "type", "wasm"];
+    const CUSTOM_REQUIRED: [&str; 3] = ["candid", "type", "wasm"];
+    const NETWORK_PROVIDER: [&str; 3] = ["playground", "providers", "type"];
+    let dfx: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(repo().join("dfx.json")).unwrap()).unwrap();
+    for key in dfx.as_object().unwrap().keys() {
+        assert!(TOP.contains(&key.as_str()), "dfx.json: unknown top-level key {key}");
+    }
+    for (name, c) in dfx["canisters"].as_object().unwrap() {
+        assert_eq!(c["type"], "custom", "{name}");
+        for key in c.as_object().unwrap().keys() {
+            assert!(COMMON.contains(&key.as_str()) || CUSTOM.contains(&key.as_str()), "{name}: dfx does not know {key}");
+        }
+        for key in CUSTOM_REQUIRED {
+            assert!(c.get(key).is_some(), "{name}: a custom canister needs {key}");
+        }
+        // "No build commands are allowed if the `wasm` field is a URL."
+        if c["wasm"].as_str().unwrap().starts_with("https://") {
+            assert!(c.get("build").is_none(), "{name}");
+        }
+    }
+    for (name, n) in dfx["networks"].as_object().unwrap() {
+        for key in n.as_object().unwrap().keys() {
+            assert!(NETWORK_PROVIDER.contains(&key.as_str()), "network {name}: dfx does not know {key}");
+        }
+        assert!(["ephemeral", "persistent"].contains(&n["type"].as_str().unwrap()));
+        assert!(n["providers"].as_array().unwrap().iter().all(|p| p.as_str().unwrap().starts_with("http://127.0.0.1:")));
     }
 }

@@ -1,0 +1,243 @@
+//! Size limits and cleanup (issue 13, section 4) on localnet: learning_content + staking_hub
+//! (+ the shards it creates) + the project's ICRC-1 ledger, the hub minting.
+//!
+//! * a shard reports its real stable memory to the hub; over the budget it is Full, no new
+//!   learner goes there and the hub creates a new shard. (The over-budget figure is sent as the
+//!   shard: filling the smallest budget, 256 MiB, takes about 100,000 learners.)
+//! Compaction (7 days at least) and archiving (180 days at least) are covered by the unit tests
+//! of `user_profile::state::cleanup` and `staking_hub::compaction`: on localnet every timer
+//! catches up each interval it missed when time jumps (the shard's 30 s withdrawal retry timer
+//! runs ~2,900 times a simulated day), which makes multi-day runs slow and drains the shard.
+//! * self-deletion: refused while anything is under way or a balance would be lost silently.
+
+use candid::{Nat, Principal};
+use icrc_ledger::types::{FeatureFlags, InitArgs, LedgerArgument};
+use icrc_ledger_types::icrc1::account::Account;
+use integration_tests::wasm;
+use localnet::LocalNet;
+use platform_types::*;
+use std::time::Duration;
+
+const REWARD: u64 = 10 * E8S;
+const UNITS: usize = 6;
+
+fn learner(n: u32) -> Principal {
+    let mut b = [7u8; 29];
+    b[..4].copy_from_slice(&n.to_be_bytes());
+    Principal::from_slice(&b)
+}
+
+fn unit_id(i: usize) -> String {
+    format!("u-{i:02}")
+}
+
+fn answers(i: usize) -> Vec<u32> {
+    vec![(i % 3) as u32]
+}
+
+fn units() -> Vec<UnitInput> {
+    (0..UNITS)
+        .map(|i| UnitInput {
+            unit: Unit {
+                id: unit_id(i),
+                subject: "s".into(),
+                title: format!("Unit {i}"),
+                body: "b".into(),
+                questions: vec![Question { text: "Q".into(), options: vec!["a".into(), "b".into(), "c".into()] }],
+            },
+            answer_key: answers(i),
+        })
+        .collect()
+}
+
+struct Env {
+    net: LocalNet,
+    hub: Principal,
+    ledger: Principal,
+}
+
+fn env(storage: ConfigOverrides) -> Env {
+    let net = LocalNet::new();
+    let hub = net.create_canister();
+    let content = net.create_canister();
+    let ledger = net.create_canister();
+    let governance = Principal::from_slice(&[9; 29]);
+    let init = ContentInitArgs { hub_id: hub, sns_governance_id: governance, units: units(), pass_mark_percent: Some(100) };
+    net.install_canister(content, wasm("learning_content"), candid::encode_one(init).unwrap(), None);
+    let init = LedgerArgument::Init(InitArgs {
+        minting_account: Account { owner: hub, subaccount: None },
+        fee_collector_account: None,
+        transfer_fee: 10_000u64.into(),
+        decimals: Some(8),
+        max_memo_length: None,
+        token_symbol: "LRN".into(),
+        token_name: "Learn".into(),
+        metadata: vec![],
+        initial_balances: vec![],
+        feature_flags: Some(FeatureFlags { icrc2: true }),
+    });
+    net.install_canister(ledger, wasm("icrc_ledger"), candid::encode_one(init).unwrap(), None);
+    let config = ConfigOverrides {
+        shard_soft_limit: Some(99),
+        shard_hard_limit: Some(100),
+        allowance_chunk_e8s: Some(10 * REWARD),
+        reward_per_quiz_e8s: Some(REWARD),
+        daily_attempt_limit: Some(100),
+        min_withdrawal_e8s: Some(1),
+        withdrawal_cooldown_secs: Some(0),
+        ..storage
+    };
+    let init = HubInitArgs {
+        ledger_id: ledger,
+        learning_content_id: content,
+        sns_governance_id: governance,
+        config: Some(config),
+        registration_policy: Some(RegistrationPolicy::Open),
+        icp_refill: None,
+    };
+    net.install_canister(hub, wasm("staking_hub"), candid::encode_one(init).unwrap(), None);
+    Env { net, hub, ledger }
+}
+
+impl Env {
+    fn register(&self, who: Principal) -> Principal {
+        let (r,): (Result<Principal, RegisterError>,) =
+            self.net.update_candid_as(self.hub, who, "register", (None::<RegistrationProof>,)).unwrap();
+        r.unwrap()
+    }
+
+    fn staked_learner(&self, n: u32, passes: usize) -> (Principal, Principal) {
+        let who = learner(n);
+        let shard = self.register(who);
+        for u in 0..passes {
+            let (r,): (Result<QuizOutcome, ShardError>,) =
+                self.net.update_candid_as(shard, who, "submit_quiz", (unit_id(u), answers(u))).unwrap();
+            assert!(r.unwrap().passed);
+        }
+        (who, shard)
+    }
+
+    fn unstake(&self, shard: Principal, who: Principal, amount: u64) -> Withdrawal {
+        let (r,): (Result<Withdrawal, UnstakeError>,) = self.net.update_candid_as(shard, who, "unstake", (amount,)).unwrap();
+        r.unwrap()
+    }
+
+    fn withdrawals(&self, shard: Principal, who: Principal) -> Vec<Withdrawal> {
+        let (r,): (Result<Vec<Withdrawal>, ShardError>,) =
+            self.net.query_candid_as(shard, who, "get_my_withdrawals", (0u64, 100u64)).unwrap();
+        r.unwrap()
+    }
+
+    fn profile(&self, shard: Principal, who: Principal) -> UserView {
+        let (r,): (Result<UserView, ShardError>,) = self.net.query_candid_as(shard, who, "get_my_profile", ()).unwrap();
+        r.unwrap()
+    }
+
+    fn delete(&self, shard: Principal, who: Principal, forfeit: bool) -> Result<ProfileDeleted, DeleteProfileError> {
+        let args = DeleteProfileArgs { forfeit_staked_balance: forfeit };
+        self.net.update_candid_as::<_, (Result<ProfileDeleted, DeleteProfileError>,)>(shard, who, "delete_my_profile", (args,)).unwrap().0
+    }
+
+    fn cleanup_status(&self, shard: Principal) -> ShardCleanupStatus {
+        self.net.query_candid::<_, (ShardCleanupStatus,)>(shard, "get_cleanup_status", ()).unwrap().0
+    }
+
+    fn shards(&self) -> Vec<ShardInfo> {
+        self.net.query_candid::<_, (Vec<ShardInfo>,)>(self.hub, "list_shards", ()).unwrap().0
+    }
+
+    fn shard_stats(&self, shard: Principal) -> ShardStats {
+        self.net.query_candid::<_, (ShardStats,)>(shard, "get_shard_stats", ()).unwrap().0
+    }
+
+    fn balance(&self, who: Principal) -> u64 {
+        let (b,): (Nat,) =
+            self.net.query_candid(self.ledger, "icrc1_balance_of", (Account { owner: who, subaccount: None },)).unwrap();
+        u64::try_from(b.0).unwrap()
+    }
+
+    /// Time moves on `hours` hours, one hour a round, and every timer due runs.
+    fn run_hours(&self, hours: u64) {
+        for _ in 0..hours {
+            self.net.advance_time(Duration::from_secs(3_600));
+            self.net.tick();
+            self.net.run_until_idle(10_000);
+        }
+    }
+}
+
+#[test]
+fn a_shard_over_its_memory_budget_is_full_and_the_hub_creates_a_new_shard() {
+    let budget = MIN_SHARD_MEMORY_BUDGET_BYTES;
+    let e = env(ConfigOverrides { shard_memory_budget_bytes: Some(budget), ..Default::default() });
+    let (_, first) = e.staked_learner(1, 1);
+    e.run_hours(1);
+    // The shard measures its own stable memory and reports it to the hub.
+    let measured = e.cleanup_status(first);
+    assert!(measured.stable_memory_bytes > 0 && measured.memory_budget_bytes == budget, "{measured:?}");
+    let info = e.shards().into_iter().find(|s| s.id == first).unwrap();
+    let reported = info.stable_memory_bytes.expect("reported with the periodic sync");
+    assert!(reported > 32 << 20 && reported < budget, "an empty-ish shard: {reported} bytes");
+    assert_eq!((info.status, e.shards().len()), (ShardStatus::Active, 1));
+
+    // The shard's report says it passed the budget (sent as the shard: see the module docs).
+    let report = ShardReport {
+        total_staked_e8s: REWARD,
+        user_count: 1,
+        stable_memory_bytes: Some(budget + 1),
+        ..Default::default()
+    };
+    let (r,): (Result<AllowanceGrant, AllowanceError>,) =
+        e.net.update_candid_as(e.hub, first, "request_allowance", (report,)).unwrap();
+    r.unwrap();
+    let info = e.shards().into_iter().find(|s| s.id == first).unwrap();
+    assert_eq!((info.status, info.user_count), (ShardStatus::Full, 1), "Full with 1 of 100 learners");
+    // The hub adds a shard (here for the next registration), and new learners go there.
+    let second = e.register(learner(2));
+    assert_ne!(second, first, "no new learner on the full shard");
+    for n in 3..5 {
+        assert_eq!(e.register(learner(n)), second);
+    }
+    assert_eq!(e.shards().len(), 2);
+    assert_eq!(e.register(learner(1)), first, "a learner of the full shard stays there");
+    // Its own next report (real size, under the budget) makes it Active again.
+    let (r,): (Result<QuizOutcome, ShardError>,) =
+        e.net.update_candid_as(first, learner(1), "submit_quiz", (unit_id(1), answers(1))).unwrap();
+    r.unwrap();
+    e.run_hours(2);
+    let info = e.shards().into_iter().find(|s| s.id == first).unwrap();
+    assert_eq!(info.status, ShardStatus::Active, "{info:?}");
+}
+
+#[test]
+fn self_deletion_is_safe_for_the_balance_and_the_books() {
+    let e = env(ConfigOverrides::default());
+    let (keeper, shard) = e.staked_learner(1, 3);
+    let (leaver, _) = e.staked_learner(2, 2);
+    let stranger = learner(99);
+    let args = DeleteProfileArgs { forfeit_staked_balance: true };
+    let refused = e.net.update_candid_as::<_, (Result<ProfileDeleted, DeleteProfileError>,)>(shard, stranger, "delete_my_profile", (args,));
+    assert!(format!("{refused:?}").contains("not registered on this shard"), "refused at ingress: {refused:?}");
+    // A balance is never given up without confirmation: withdraw it, then delete.
+    assert_eq!(e.delete(shard, keeper, false), Err(DeleteProfileError::StakedBalance { staked_e8s: 3 * REWARD }));
+    e.unstake(shard, keeper, 3 * REWARD);
+    assert_eq!(e.balance(keeper), 3 * REWARD);
+    let done = e.delete(shard, keeper, false).unwrap();
+    assert_eq!(done, ProfileDeleted { forfeited_e8s: 0, withdrawals_removed: 1, completed_units_kept: 3 });
+    let view = e.profile(shard, keeper);
+    assert_eq!((view.profile, view.staked_e8s), (None, 0));
+    assert!(e.withdrawals(shard, keeper).is_empty());
+    assert_eq!(e.balance(keeper), 3 * REWARD, "what was withdrawn is the learner's");
+    // Forfeiting on confirmation: the balance goes back to the shard's allowance.
+    let before = e.shard_stats(shard);
+    let done = e.delete(shard, leaver, true).unwrap();
+    assert_eq!(done.forfeited_e8s, 2 * REWARD);
+    let after = e.shard_stats(shard);
+    assert_eq!(after.total_staked_e8s, before.total_staked_e8s - 2 * REWARD);
+    assert_eq!(after.allowance_remaining_e8s, before.allowance_remaining_e8s + 2 * REWARD);
+    assert_eq!(e.cleanup_status(shard).forfeited_e8s, 2 * REWARD);
+    // A unit completed before is not paid again after coming back.
+    let (r,): (Result<QuizOutcome, ShardError>,) =
+        e.net.update_candid_as(shard, leaver, "submit_quiz", (unit_id(0), answers(0))).unwrap();
+    assert_eq!(r, Err(ShardError::AlreadyCompleted { unit_id: unit_id(0) }));
+}
