@@ -202,6 +202,8 @@ describe('learner flow through @icp-sdk/core', { timeout: DEPLOY_TIMEOUT_MS + 30
         total_staked_e8s: 0n,
         wants_allowance: true,
         quizzes_passed_delta: 0n,
+        stable_memory_bytes: [],
+        settled_below_withdrawal_id: [],
       }),
       refusedAtIngress,
     );
