@@ -324,7 +324,7 @@ impl Certified {
                         );
                     }
                 }
-                response.into()
+                crate::http::from_cert(response)
             }
         }
     }
@@ -363,14 +363,14 @@ impl Certified {
             .with_body(response.body.into_vec())
             .build();
         let Some(certificate) = certificate else {
-            return out.into();
+            return crate::http::from_cert(out);
         };
         let path = HttpCertificationPath::exact(http::METRICS_PATH);
         let entry = HttpCertificationTreeEntry::new(&path, HttpCertification::skip());
         if let Ok(witness) = self.tree.witness(&entry, http::METRICS_PATH) {
             add_v2_certificate_header(certificate, &mut out, &witness, &path.to_expr_path());
         }
-        out.into()
+        crate::http::from_cert(out)
     }
 
     #[cfg(test)]

@@ -19,46 +19,28 @@
 //! The JSON is written from the structs below, built from [`Unit`], which has no answer field:
 //! no route can serve an answer key.
 
-use candid::CandidType;
 use ic_http_certification::{
     DefaultCelBuilder, DefaultResponseCertification, DefaultResponseOnlyCelExpression,
     HttpResponse as CertResponse, StatusCode, CERTIFICATE_EXPRESSION_HEADER_NAME,
 };
 use platform_types::Unit;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_bytes::ByteBuf;
 use sha2::{Digest, Sha256};
 use std::sync::OnceLock;
 
 use crate::model;
 
-pub type HeaderField = (String, String);
+// The gateway's Candid types, shared with the hub's and the shards' `/metrics`.
+pub use platform_types::http::{HeaderField, HttpRequest, HttpResponse};
 
-#[derive(CandidType, Deserialize, Serialize, Clone, Debug, PartialEq, Eq)]
-pub struct HttpRequest {
-    pub method: String,
-    pub url: String,
-    pub headers: Vec<HeaderField>,
-    pub body: ByteBuf,
-    pub certificate_version: Option<u16>,
-}
-
-#[derive(CandidType, Deserialize, Serialize, Clone, Debug, PartialEq, Eq)]
-pub struct HttpResponse {
-    pub status_code: u16,
-    pub headers: Vec<HeaderField>,
-    pub body: ByteBuf,
-    pub upgrade: Option<bool>,
-}
-
-impl From<CertResponse<'_>> for HttpResponse {
-    fn from(r: CertResponse<'_>) -> Self {
-        HttpResponse {
-            status_code: r.status_code().as_u16(),
-            headers: r.headers().to_vec(),
-            body: ByteBuf::from(r.body().to_vec()),
-            upgrade: None,
-        }
+/// The certification library's response as the gateway interface carries it.
+pub fn from_cert(r: CertResponse<'_>) -> HttpResponse {
+    HttpResponse {
+        status_code: r.status_code().as_u16(),
+        headers: r.headers().to_vec(),
+        body: ByteBuf::from(r.body().to_vec()),
+        upgrade: None,
     }
 }
 

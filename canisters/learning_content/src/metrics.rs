@@ -22,14 +22,7 @@ pub struct ContentFigures {
 
 /// `/metrics` for the routing point: GET only (405 otherwise).
 pub fn http_response(req: &HttpRequest) -> HttpResponse {
-    let platform_req = platform_types::http::HttpRequest {
-        method: req.method.clone(),
-        url: req.url.clone(),
-        headers: vec![],
-        body: Default::default(),
-        certificate_version: req.certificate_version,
-    };
-    let r = platform_types::http::metrics_response(&platform_req, || {
+    platform_types::http::metrics_response(req, || {
         let runtime = CanisterRuntime {
             cycles_balance: ic_cdk::api::canister_cycle_balance(),
             heap_memory_bytes: heap_memory_bytes(),
@@ -37,8 +30,7 @@ pub fn http_response(req: &HttpRequest) -> HttpResponse {
             now_ns: ic_cdk::api::time(),
         };
         encode(&runtime, &state::with(|s| s.metrics_figures()))
-    });
-    HttpResponse { status_code: r.status_code, headers: r.headers, body: r.body, upgrade: None }
+    })
 }
 
 #[cfg(target_arch = "wasm32")]
