@@ -4,10 +4,10 @@
 //! * a shard reports its real stable memory to the hub; over the budget it is Full, no new
 //!   learner goes there and the hub creates a new shard. (The over-budget figure is sent as the
 //!   shard: filling the smallest budget, 256 MiB, takes about 100,000 learners.)
-//! Compaction (7 days at least) and archiving (180 days at least) are covered by the unit tests
-//! of `user_profile::state::cleanup` and `staking_hub::compaction`: on localnet every timer
-//! catches up each interval it missed when time jumps (the shard's 30 s withdrawal retry timer
-//! runs ~2,900 times a simulated day), which makes multi-day runs slow and drains the shard.
+//! * compaction and archiving over months of simulated time: settled withdrawals (shard) and
+//!   settled mints (hub) older than the retention become counters, inactive learners become
+//!   tombstones keeping their balance and come back with it; nothing a learner needs is lost.
+//!   Each periodic job runs once after a jump, not once per interval missed (`periodic_jobs`).
 //! * self-deletion: refused while anything is under way or a balance would be lost silently.
 
 use candid::{Nat, Principal};
@@ -15,6 +15,7 @@ use icrc_ledger::types::{FeatureFlags, InitArgs, LedgerArgument};
 use icrc_ledger_types::icrc1::account::Account;
 use integration_tests::wasm;
 use localnet::LocalNet;
+use platform_types::http::{HttpRequest, HttpResponse, METRICS_PATH};
 use platform_types::*;
 use std::time::Duration;
 
@@ -156,6 +157,33 @@ impl Env {
         u64::try_from(b.0).unwrap()
     }
 
+    fn mint_compaction(&self) -> MintCompactionStatus {
+        self.net.query_candid::<_, (MintCompactionStatus,)>(self.hub, "get_mint_compaction_status", ()).unwrap().0
+    }
+
+    fn metrics(&self, canister: Principal) -> std::collections::BTreeMap<platform_types::metrics::Series, f64> {
+        let request = HttpRequest {
+            method: "GET".into(),
+            url: METRICS_PATH.into(),
+            headers: vec![],
+            body: Default::default(),
+            certificate_version: None,
+        };
+        let (r,): (HttpResponse,) = self.net.query_candid(canister, "http_request", (request,)).unwrap();
+        assert_eq!(r.status_code, 200);
+        platform_types::metrics::parse_exposition(&String::from_utf8(r.body.into_vec()).unwrap()).unwrap()
+    }
+
+    /// Time jumps `days` days at once (the canisters paused meanwhile, as on a frozen subnet),
+    /// then a few rounds run whatever is due.
+    fn jump_days(&self, days: u64) {
+        self.net.advance_time(Duration::from_secs(days * 86_400));
+        for _ in 0..3 {
+            self.net.tick();
+            self.net.run_until_idle(1_000);
+        }
+    }
+
     /// Time moves on `hours` hours, one hour a round, and every timer due runs.
     fn run_hours(&self, hours: u64) {
         for _ in 0..hours {
@@ -240,4 +268,73 @@ fn self_deletion_is_safe_for_the_balance_and_the_books() {
     let (r,): (Result<QuizOutcome, ShardError>,) =
         e.net.update_candid_as(shard, leaver, "submit_quiz", (unit_id(0), answers(0))).unwrap();
     assert_eq!(r, Err(ShardError::AlreadyCompleted { unit_id: unit_id(0) }));
+}
+
+/// One job's firings, as the canister's /metrics show them.
+fn firings(m: &std::collections::BTreeMap<platform_types::metrics::Series, f64>, name: &str, job: &str) -> (u64, u64) {
+    let get = |outcome| platform_types::metrics::sample(m, name, &[("job", job), ("outcome", outcome)]).unwrap() as u64;
+    (get("started"), get("skipped"))
+}
+
+#[test]
+fn settled_entries_are_compacted_and_inactive_learners_archived_over_months_with_nothing_lost() {
+    let e = env(ConfigOverrides {
+        settled_retention_secs: Some(MIN_SETTLED_RETENTION_SECS),
+        inactive_archive_secs: Some(MIN_INACTIVE_ARCHIVE_SECS),
+        ..Default::default()
+    });
+    let (active, shard) = e.staked_learner(1, 4);
+    let (idle, _) = e.staked_learner(2, 3);
+    e.unstake(shard, active, REWARD);
+    e.unstake(shard, active, REWARD);
+    assert_eq!(e.balance(active), 2 * REWARD, "both minted");
+    let settled = e.withdrawals(shard, active);
+    assert!(settled.len() == 2 && settled.iter().all(|w| matches!(w.state, WithdrawalState::Completed { .. })), "{settled:?}");
+    let before = e.shard_stats(shard);
+    e.run_hours(1);
+
+    // Eight days on: past the retention. One jump, as after a pause of the whole subnet.
+    let jobs_before = firings(&e.metrics(shard), "shard_job_firings_total", "withdrawal_retry");
+    e.jump_days(8);
+    let jobs_after = firings(&e.metrics(shard), "shard_job_firings_total", "withdrawal_retry");
+    // Without the catch-up guard the 30 s retry timer would fire ~23,000 times for 8 days.
+    eprintln!("withdrawal retry job (started, skipped): {jobs_before:?} -> {jobs_after:?}");
+    assert!((1..=3).contains(&(jobs_after.0 - jobs_before.0)), "one start per round at most: {jobs_before:?} -> {jobs_after:?}");
+    assert!(jobs_after.1 - jobs_before.1 <= 4 * 3, "at most 4 catch-up firings per round: {jobs_before:?} -> {jobs_after:?}");
+    e.run_hours(2);
+    let status = e.cleanup_status(shard);
+    assert_eq!((status.compacted_completed, status.compacted_completed_e8s), (2, 2 * REWARD), "{status:?}");
+    assert!(settled.iter().all(|w| w.id < status.settled_below_withdrawal_id), "{status:?}");
+    assert!(e.withdrawals(shard, active).is_empty(), "settled withdrawals compacted away");
+    // The hub's journal follows once the shard reported the settled ids.
+    let mints = e.mint_compaction();
+    assert_eq!((mints.compacted_minted, mints.compacted_minted_e8s, mints.journal_entries), (2, 2 * REWARD, 0), "{mints:?}");
+    let after = e.shard_stats(shard);
+    assert_eq!((after.total_staked_e8s, after.users), (before.total_staked_e8s, before.users));
+    assert_eq!(e.profile(shard, active).staked_e8s, 2 * REWARD);
+    assert_eq!(e.balance(active), 2 * REWARD, "the ledger is not touched");
+
+    // 180 days without activity archive the idle learner; the active one came back meanwhile.
+    e.jump_days(170);
+    let (r,): (Result<QuizOutcome, ShardError>,) =
+        e.net.update_candid_as(shard, active, "submit_quiz", (unit_id(4), answers(4))).unwrap();
+    assert!(r.unwrap().passed);
+    e.jump_days(5);
+    e.run_hours(2);
+    let status = e.cleanup_status(shard);
+    assert_eq!((status.archived, status.tombstones, status.tombstone_staked_e8s), (1, 1, 3 * REWARD), "{status:?}");
+    let view = e.profile(shard, idle);
+    assert_eq!((view.staked_e8s, view.completed_units), (3 * REWARD, 3), "the balance and progress stay visible");
+    assert_eq!(e.shard_stats(shard).users, before.users, "an archived learner stays a learner");
+    // Coming back restores the learner, balance included, and a completed unit is not paid twice.
+    let (r,): (Result<QuizOutcome, ShardError>,) =
+        e.net.update_candid_as(shard, idle, "submit_quiz", (unit_id(0), answers(0))).unwrap();
+    assert_eq!(r, Err(ShardError::AlreadyCompleted { unit_id: unit_id(0) }));
+    e.unstake(shard, idle, 3 * REWARD);
+    assert_eq!(e.balance(idle), 3 * REWARD);
+    let status = e.cleanup_status(shard);
+    assert_eq!((status.restored, status.tombstones, status.tombstone_staked_e8s), (1, 0, 0), "{status:?}");
+    assert_eq!(e.register(idle), shard, "still routed to its shard");
+    let books = e.shard_stats(shard);
+    assert_eq!(books.total_staked_e8s, 3 * REWARD, "the active learner's 2 + 1 rewards");
 }

@@ -130,18 +130,16 @@ pub fn status() -> MintCompactionStatus {
     })
 }
 
-/// The hourly run, bounded by [`RUN_INSTRUCTIONS`].
-pub fn arm_timer() {
-    ic_cdk_timers::set_timer_interval(COMPACTION_INTERVAL, async || {
-        let retention_ns = state::config().settled_retention().saturating_mul(1_000_000_000);
-        let now = ic_cdk::api::time();
-        let complete = state::with_mut(|s| {
-            compact(s, now, retention_ns, &mut || ic_cdk::api::instruction_counter() < RUN_INSTRUCTIONS)
-        });
-        if !complete {
-            ic_cdk::println!("staking_hub: mint journal compaction stopped at its instruction bound; the next run resumes");
-        }
+/// The hourly run (armed in `jobs`), bounded by [`RUN_INSTRUCTIONS`].
+pub fn run() {
+    let retention_ns = state::config().settled_retention().saturating_mul(1_000_000_000);
+    let now = ic_cdk::api::time();
+    let complete = state::with_mut(|s| {
+        compact(s, now, retention_ns, &mut || ic_cdk::api::instruction_counter() < RUN_INSTRUCTIONS)
     });
+    if !complete {
+        ic_cdk::println!("staking_hub: mint journal compaction stopped at its instruction bound; the next run resumes");
+    }
 }
 
 #[cfg(test)]

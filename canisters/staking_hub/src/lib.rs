@@ -15,6 +15,7 @@ mod credential;
 mod fleet;
 mod guards;
 mod inspect;
+mod jobs;
 mod lifecycle;
 mod metrics;
 mod migration;
@@ -268,7 +269,7 @@ fn update_config(changes: ConfigOverrides) {
     let (old, new) =
         proposals::update_config(ic_cdk::api::msg_caller(), &changes).unwrap_or_else(|e| ic_cdk::trap(e));
     if old.auto_scale_interval_secs != new.auto_scale_interval_secs {
-        lifecycle::rearm_timer();
+        jobs::restart_fleet_round();
     }
     lifecycle::push_now();
 }

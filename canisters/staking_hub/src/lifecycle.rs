@@ -1,14 +1,8 @@
-//! init, post_upgrade and the periodic timer.
+//! init and post_upgrade (which arm the periodic jobs, see `jobs`).
 
-use crate::{fleet, scaling, state};
-use ic_cdk_timers::TimerId;
+use crate::{fleet, jobs, state};
 use platform_types::{HubInitArgs, HubUpgradeArgs, PlatformConfig};
-use std::cell::Cell;
 use std::time::Duration;
-
-thread_local! {
-    static TIMER: Cell<Option<TimerId>> = const { Cell::new(None) };
-}
 
 /// The configuration the init arguments ask for: the defaults with the overrides applied, or
 /// the validation message.
@@ -24,10 +18,7 @@ pub fn init(args: HubInitArgs) {
     }
     state::set_init_args(args);
     state::set_config(config);
-    arm_timer();
-    crate::refill::arm_timer();
-    crate::compaction::arm_timer();
-    crate::migration::arm_timer();
+    jobs::start_all();
 }
 
 /// Everything lives in stable structures: the timer is all an upgrade has to restore. An
@@ -35,7 +26,7 @@ pub fn init(args: HubInitArgs) {
 /// ledger and CMC of the refill from ICP. A new
 /// embedded shard Wasm is rolled out by the timer.
 pub fn post_upgrade(args: Option<HubUpgradeArgs>) {
-    let Some(mut init) = state::init_args() else {
+    let Some(init) = state::init_args() else {
         ic_cdk::trap("staking_hub: no init arguments in stable memory after upgrade");
     };
     crate::metrics::event(&format!(
@@ -43,43 +34,25 @@ pub fn post_upgrade(args: Option<HubUpgradeArgs>) {
         env!("BUILD_GIT_COMMIT"),
         crate::shard_wasm::embedded_hash()
     ));
-    let args = args.unwrap_or_default();
+    let init = with_upgrade_args(init, args.unwrap_or_default()).unwrap_or_else(|e| ic_cdk::trap(format!("staking_hub post_upgrade: {e}")));
+    state::set_init_args(init);
+    jobs::start_all();
+}
+
+/// The stored init arguments with what the upgrade argument changes.
+pub fn with_upgrade_args(mut init: HubInitArgs, args: HubUpgradeArgs) -> Result<HubInitArgs, String> {
     if let Some(governance) = args.sns_governance_id {
+        // Anonymous is "no governance yet" (a mainnet install before the SNS exists); an
+        // upgrade only ever hands governance to a canister, never back to no one.
+        if governance == candid::Principal::anonymous() {
+            return Err("sns_governance_id must not be the anonymous principal".into());
+        }
         init.sns_governance_id = governance;
     }
     if let Some(ids) = args.icp_refill {
         init.icp_refill = Some(ids);
     }
-    state::set_init_args(init);
-    arm_timer();
-    crate::refill::arm_timer();
-    crate::compaction::arm_timer();
-    crate::migration::arm_timer();
-}
-
-/// Every `auto_scale_interval_secs`: capacity, pending learning_content notifications, cycles.
-/// Serial: a run still awaiting its calls when the next is due makes that one skip.
-/// Also: configuration and status pushes still unconfirmed, and one shard rollout batch.
-fn arm_timer() {
-    let interval = Duration::from_secs(state::config().auto_scale_interval_secs);
-    let id = ic_cdk_timers::set_timer_interval_serial(interval, async || {
-        if let Err(e) = scaling::ensure_capacity().await {
-            ic_cdk::println!("staking_hub timer: {e}");
-        }
-        scaling::retry_content_registrations().await;
-        scaling::battery_round().await;
-        fleet::push_pending().await;
-        fleet::rollout_tick().await;
-    });
-    TIMER.set(Some(id));
-}
-
-/// After a configuration change of the interval.
-pub fn rearm_timer() {
-    if let Some(id) = TIMER.take() {
-        ic_cdk_timers::clear_timer(id);
-    }
-    arm_timer();
+    Ok(init)
 }
 
 /// Pushes a change to the shards and learning_content right away (the periodic timer retries
@@ -97,6 +70,19 @@ mod tests {
     fn args(config: Option<ConfigOverrides>) -> HubInitArgs {
         let p = Principal::anonymous();
         HubInitArgs { ledger_id: p, learning_content_id: p, sns_governance_id: p, config, registration_policy: None, icp_refill: None }
+    }
+
+    #[test]
+    fn an_upgrade_sets_governance_but_never_back_to_anonymous() {
+        let gov = Principal::from_slice(&[4; 10]);
+        let set = HubUpgradeArgs { sns_governance_id: Some(gov), icp_refill: None };
+        assert_eq!(with_upgrade_args(args(None), set).unwrap().sns_governance_id, gov);
+        let nothing = with_upgrade_args(args(None), HubUpgradeArgs::default()).unwrap();
+        assert_eq!(nothing, args(None), "an empty argument changes nothing");
+        let back = HubUpgradeArgs { sns_governance_id: Some(Principal::anonymous()), icp_refill: None };
+        let mut governed = args(None);
+        governed.sns_governance_id = gov;
+        assert!(with_upgrade_args(governed, back).unwrap_err().contains("anonymous"));
     }
 
     #[test]

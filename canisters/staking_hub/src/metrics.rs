@@ -99,6 +99,7 @@ fn encode_all<W: io::Write>(w: &mut MetricsEncoder<W>, runtime: &CanisterRuntime
     encode_users_and_shards(w)?;
     encode_fleet(w)?;
     encode_tokens(w, runtime.now_ns)?;
+    encode_jobs(w)?;
     ERRORS.with_borrow(|e| e.encode(w, "hub", ERROR_KINDS))
 }
 
@@ -211,6 +212,18 @@ fn encode_tokens<W: io::Write>(w: &mut MetricsEncoder<W>, now_ns: u64) -> io::Re
     w.encode_gauge("hub_quizzes_passed", stats.quizzes_passed as f64, "Quizzes passed, as the shards reported.")
 }
 
+fn encode_jobs<W: io::Write>(w: &mut MetricsEncoder<W>) -> io::Result<()> {
+    let mut runs = w.counter_vec(
+        "hub_job_firings_total",
+        "Timer firings of each periodic job since the last upgrade: started, or skipped (a run under way, or a catch-up after a pause).",
+    )?;
+    for (job, (started, skipped)) in crate::jobs::counts() {
+        runs = runs.value(&[("job", job), ("outcome", "started")], started as f64)?;
+        runs = runs.value(&[("job", job), ("outcome", "skipped")], skipped as f64)?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -240,6 +253,9 @@ mod tests {
             assert!(sample(&s, "hub_errors_total", &[("kind", kind)]).is_some(), "{kind}");
         }
         assert_eq!(sample(&s, "hub_cap_remaining_e8s", &[]), Some(platform_types::HARD_CAP_E8S as f64));
+        for job in ["fleet_round", "refill", "compaction", "migration"] {
+            assert_eq!(sample(&s, "hub_job_firings_total", &[("job", job), ("outcome", "skipped")]), Some(0.0), "{job}");
+        }
     }
 
     #[test]

@@ -44,7 +44,7 @@ const STEPS_PER_RUN: usize = 100;
 /// Finished migrations kept for `get_migration_status`.
 const HISTORY: usize = 20;
 /// The timer's period.
-const TICK: Duration = Duration::from_secs(5);
+pub const TICK: Duration = Duration::from_secs(5);
 
 #[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 pub enum Step {
@@ -319,9 +319,6 @@ impl Drop for RunGuard {
     }
 }
 
-pub fn arm_timer() {
-    ic_cdk_timers::set_timer_interval_serial(TICK, async || run().await);
-}
 
 /// Runs a migration right away (after a proposal executed).
 pub fn run_now() {

@@ -269,16 +269,14 @@ impl Drop for RunGuard {
     }
 }
 
-/// The periodic check (see [`REFILL_INTERVAL`]).
-pub fn arm_timer() {
-    ic_cdk_timers::set_timer_interval_serial(REFILL_INTERVAL, async || {
-        match refill(false).await {
-            RefillOutcome::Worked(r) if !r.last_error.is_empty() => {
-                ic_cdk::println!("staking_hub refill {}: {}", r.id, r.last_error)
-            }
-            _ => {}
+/// The periodic check (see [`REFILL_INTERVAL`]; armed in `jobs`).
+pub async fn tick() {
+    match refill(false).await {
+        RefillOutcome::Worked(r) if !r.last_error.is_empty() => {
+            ic_cdk::println!("staking_hub refill {}: {}", r.id, r.last_error)
         }
-    });
+        _ => {}
+    }
 }
 
 /// One run: moves the open refill on until it settles or must wait, or starts one from the

@@ -3,7 +3,6 @@
 use crate::guards::SubmissionLock;
 use crate::state;
 use candid::Principal;
-use ic_cdk_timers::TimerId;
 use platform_types::{DeleteProfileArgs, DeleteProfileError, ProfileDeleted, ShardCleanupStatus};
 use std::time::Duration;
 
@@ -24,11 +23,8 @@ pub fn measure_memory() {
     state::with_mut(|s| s.note_stable_memory(bytes));
 }
 
-pub fn arm_timer() -> TimerId {
-    ic_cdk_timers::set_timer_interval(CLEANUP_INTERVAL, async || run())
-}
-
-fn run() {
+/// The hourly run (armed in `jobs`), bounded by [`RUN_INSTRUCTIONS`].
+pub fn run() {
     measure_memory();
     let now = ic_cdk::api::time();
     let before = state::with(|s| s.cleanup_state());

@@ -8,6 +8,7 @@ mod calls;
 mod cleanup;
 mod guards;
 mod inspect;
+mod jobs;
 mod journal;
 mod lifecycle;
 mod metrics;

@@ -31,14 +31,14 @@ pub fn set_disabled(caller: Principal, disabled: bool, epoch: Option<u64>) -> Re
 }
 
 /// Hub only: the configuration in force (see `ShardState::apply_config`). A changed sync
-/// interval re-arms the timers.
+/// interval re-arms the sync job.
 pub fn apply_config(caller: Principal, push: ShardConfigPush) -> Result<u64, ShardError> {
     guards::caller_is_hub(caller)?;
     let old_interval = state::with(|s| s.config().shard_sync_interval_secs);
     let (version, changed) = state::with_mut(|s| s.apply_config(push.version, push.config, push.platform_paused))
         .map_err(|detail| ShardError::BadInput { detail })?;
     if changed && state::with(|s| s.config().shard_sync_interval_secs) != old_interval {
-        crate::lifecycle::rearm_timers();
+        crate::jobs::restart_sync();
     }
     Ok(version)
 }
