@@ -4,8 +4,8 @@
 use candid::Principal;
 use ic_cdk::call::{Call, CallFailed};
 use platform_types::sns::root::{
-    ChangeCanisterRequest, ListSnsCanistersRequest, ListSnsCanistersResponse, RegisterDappCanistersRequest,
-    RegisterDappCanistersResponse,
+    ChangeCanisterRequest, ListSnsCanistersRequest, ListSnsCanistersResponse, ManageDappCanisterSettingsRequest,
+    ManageDappCanisterSettingsResponse, RegisterDappCanistersRequest, RegisterDappCanistersResponse,
 };
 
 fn failed(e: CallFailed) -> String {
@@ -61,4 +61,37 @@ pub async fn register_dapp_canisters(root: Principal, canister_ids: Vec<Principa
     let _: RegisterDappCanistersResponse =
         reply.candid().map_err(|e| format!("SNS root register_dapp_canisters reply: {e}"))?;
     Ok(())
+}
+
+/// Root's `manage_dapp_canister_settings`: its `failure_reason`, if any, is the failure (as on the
+/// real SNS, root answers before the settings are applied).
+pub async fn manage_dapp_canister_settings(
+    root: Principal,
+    request: &ManageDappCanisterSettingsRequest,
+) -> Result<(), String> {
+    let reply = Call::unbounded_wait(root, "manage_dapp_canister_settings")
+        .with_arg(request)
+        .await
+        .map_err(|e| format!("SNS root manage_dapp_canister_settings failed: {}", failed(e)))?;
+    settings_outcome(reply.candid().map_err(|e| format!("SNS root manage_dapp_canister_settings reply: {e}"))?)
+}
+
+/// Root's answer to `manage_dapp_canister_settings` as the proposal's outcome.
+fn settings_outcome(response: ManageDappCanisterSettingsResponse) -> Result<(), String> {
+    match response.failure_reason {
+        None => Ok(()),
+        Some(reason) => Err(format!("Failed to change the dapp canister settings: {reason}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_reason_from_root_fails_the_proposal() {
+        assert_eq!(settings_outcome(ManageDappCanisterSettingsResponse { failure_reason: None }), Ok(()));
+        let refused = ManageDappCanisterSettingsResponse { failure_reason: Some("not a dapp: x".into()) };
+        assert_eq!(settings_outcome(refused), Err("Failed to change the dapp canister settings: not a dapp: x".into()));
+    }
 }

@@ -53,10 +53,11 @@ async fn make_proposal(
                 .map_err(|e| GovernanceError::new(ErrorType::InvalidProposal, format!("Invalid proposal: {e}")))?;
             validation::render_execute(&function, &payload, &text)
         }
-        Check::RegisteredDapp(canister) => {
+        Check::RegisteredDapps { action, canisters } => {
             let dapps = calls::list_dapps(root).await.map_err(external)?;
-            if !dapps.contains(&canister) {
-                return Err(not_a_dapp(canister));
+            let strangers: Vec<Principal> = canisters.into_iter().filter(|c| !dapps.contains(c)).collect();
+            if !strangers.is_empty() {
+                return Err(not_a_dapp(action, &strangers));
             }
             submission.rendering
         }
@@ -71,11 +72,14 @@ async fn make_proposal(
     Ok(id)
 }
 
-fn not_a_dapp(canister: Principal) -> GovernanceError {
+fn not_a_dapp(action: &str, canisters: &[Principal]) -> GovernanceError {
+    let names: Vec<String> = canisters.iter().map(|c| c.to_text()).collect();
+    let verb = if canisters.len() == 1 { "is" } else { "are" };
     GovernanceError::new(
         ErrorType::InvalidProposal,
         format!(
-            "Invalid proposal: UpgradeSnsControlledCanister can only upgrade dapp canisters that are registered with the SNS root; {canister} is not"
+            "Invalid proposal: {action} can only name dapp canisters that are registered with the SNS root; {} {verb} not",
+            names.join(", ")
         ),
     )
 }
@@ -114,11 +118,14 @@ async fn execute(id: u64) {
             Err(e) => Err(external(e)),
             Ok(dapps) if !dapps.contains(&request.canister_id) => Err(GovernanceError::new(
                 ErrorType::PreconditionFailed,
-                not_a_dapp(request.canister_id).error_message.replace("Invalid proposal: ", ""),
+                not_a_dapp("UpgradeSnsControlledCanister", &[request.canister_id])
+                    .error_message
+                    .replace("Invalid proposal: ", ""),
             )),
             Ok(_) => calls::change_canister(root, &request).await.map_err(external),
         },
         Execution::RegisterDapps(ids) => calls::register_dapp_canisters(root, ids).await.map_err(external),
+        Execution::ManageDappSettings(request) => calls::manage_dapp_canister_settings(root, &request).await.map_err(external),
     };
     state::with_mut(|g| g.finish_execution(id, result, now_seconds()));
 }

@@ -71,8 +71,9 @@ pub enum Check {
     /// Call the custom function's validator with the payload; its `Ok` text goes into the
     /// rendering (`validation::render_execute`).
     Validator { canister: Principal, method: String, payload: Vec<u8>, function: NervousSystemFunction },
-    /// Ask root whether the canister is a registered dapp canister.
-    RegisteredDapp(Principal),
+    /// Ask root whether the canisters are registered dapp canisters (`action` names the action
+    /// in the refusal).
+    RegisteredDapps { action: &'static str, canisters: Vec<Principal> },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -92,6 +93,8 @@ pub enum Execution {
     Upgrade(ChangeCanisterRequest),
     /// Root's `register_dapp_canisters`.
     RegisterDapps(Vec<Principal>),
+    /// Root's `manage_dapp_canister_settings`; a `failure_reason` in its reply fails the proposal.
+    ManageDappSettings(sns_root::ManageDappCanisterSettingsRequest),
 }
 
 fn err(t: ErrorType, m: impl Into<String>) -> GovernanceError {
@@ -102,14 +105,10 @@ fn invalid(m: impl Into<String>) -> GovernanceError {
     err(ErrorType::InvalidProposal, format!("Invalid proposal: {}", m.into()))
 }
 
-/// The refusal of an action the real SNS has and the local one does not execute.
-fn unsupported_by_local_sns(action: &Action) -> String {
-    let name = match action {
-        Action::TransferSnsTreasuryFunds(_) => "TransferSnsTreasuryFunds",
-        Action::ManageDappCanisterSettings(_) => "ManageDappCanisterSettings",
-        _ => "this action",
-    };
-    format!("{name} is not supported by the local SNS (it has no treasury and leaves canister settings to the tests); the real SNS executes it")
+/// The refusal of TransferSnsTreasuryFunds, which the real SNS has and the local one does not
+/// execute (it has no treasury).
+fn unsupported_by_local_sns() -> String {
+    "TransferSnsTreasuryFunds is not supported by the local SNS (it has no treasury); the real SNS executes it".into()
 }
 
 impl Governance {
@@ -296,15 +295,24 @@ impl Governance {
             }
             Action::UpgradeSnsControlledCanister(u) => {
                 let (canister, rendering) = validation::validate_upgrade(u).map_err(invalid)?;
-                Submission { rendering, check: Check::RegisteredDapp(canister) }
+                Submission {
+                    rendering,
+                    check: Check::RegisteredDapps { action: "UpgradeSnsControlledCanister", canisters: vec![canister] },
+                }
             }
             Action::RegisterDappCanisters(r) => {
                 ready(validation::validate_register_dapps(r, &self.reserved_canisters()).map_err(invalid)?)
             }
-            // The local SNS has no treasury and does not change canister settings (docs/sns-local.md).
-            Action::TransferSnsTreasuryFunds(_) | Action::ManageDappCanisterSettings(_) => {
-                return Err(invalid(unsupported_by_local_sns(action)))
+            Action::ManageDappCanisterSettings(m) => {
+                let (request, rendering) =
+                    validation::validate_manage_dapp_settings(m, &self.reserved_canisters()).map_err(invalid)?;
+                Submission {
+                    rendering,
+                    check: Check::RegisteredDapps { action: "ManageDappCanisterSettings", canisters: request.canister_ids },
+                }
             }
+            // The local SNS has no treasury (docs/sns-local.md).
+            Action::TransferSnsTreasuryFunds(_) => return Err(invalid(unsupported_by_local_sns())),
         })
     }
 
@@ -526,10 +534,16 @@ impl Governance {
                 }
             }
             Action::RegisterDappCanisters(r) => Execution::RegisterDapps(r.canister_ids),
-            // Refused at submission; only reachable from a proposal stored by another version.
-            a @ (Action::TransferSnsTreasuryFunds(_) | Action::ManageDappCanisterSettings(_)) => {
-                done(self, Err(invalid(unsupported_by_local_sns(&a))))
+            // Checked again: the reserved canisters are fixed, but this keeps execution honest
+            // for a proposal stored by another version. Root checks the dapps.
+            Action::ManageDappCanisterSettings(m) => {
+                match validation::validate_manage_dapp_settings(&m, &self.reserved_canisters()) {
+                    Ok((request, _)) => Execution::ManageDappSettings(request),
+                    Err(e) => done(self, Err(invalid(e))),
+                }
             }
+            // Refused at submission; only reachable from a proposal stored by another version.
+            Action::TransferSnsTreasuryFunds(_) => done(self, Err(invalid(unsupported_by_local_sns()))),
         }
     }
 
@@ -846,6 +860,11 @@ fn native_functions() -> Vec<NervousSystemFunction> {
             "Runs a custom proposal: calls its target with the payload.",
         ),
         (REGISTER_DAPP_CANISTERS, "Register dapp canisters", "Makes SNS root the only controller of dapp canisters."),
+        (
+            MANAGE_DAPP_CANISTER_SETTINGS,
+            "Manage dapp canister settings",
+            "Changes settings (log visibility, freezing threshold, ...) of dapp canisters through SNS root.",
+        ),
     ]
     .into_iter()
     .map(|(id, name, description)| NervousSystemFunction {
@@ -923,16 +942,42 @@ mod tests {
     }
 
     #[test]
-    fn treasury_transfers_and_canister_settings_are_refused_by_name() {
-        use platform_types::sns::{ManageDappCanisterSettings, TransferSnsTreasuryFunds};
+    fn treasury_transfers_are_refused_by_name() {
+        use platform_types::sns::TransferSnsTreasuryFunds;
         let g = gov();
         let transfer = Action::TransferSnsTreasuryFunds(TransferSnsTreasuryFunds { from_treasury: 2, amount_e8s: 1, ..Default::default() });
-        let settings = Action::ManageDappCanisterSettings(ManageDappCanisterSettings { canister_ids: vec![p(70)], ..Default::default() });
-        for (action, name) in [(transfer, "TransferSnsTreasuryFunds"), (settings, "ManageDappCanisterSettings")] {
-            let e = g.prepare(&proposal(action)).err().expect("refused");
-            assert_eq!(e.error_type, ErrorType::InvalidProposal as i32);
-            assert!(e.error_message.contains(&format!("{name} is not supported by the local SNS")), "{}", e.error_message);
+        let e = g.prepare(&proposal(transfer)).expect_err("refused");
+        assert_eq!(e.error_type, ErrorType::InvalidProposal as i32);
+        assert!(e.error_message.contains("TransferSnsTreasuryFunds is not supported by the local SNS"), "{}", e.error_message);
+    }
+
+    #[test]
+    fn canister_settings_are_checked_with_root_then_executed_through_it() {
+        use platform_types::sns::ManageDappCanisterSettings;
+        let mut g = gov();
+        let settings = |ids: Vec<Principal>, log: Option<i32>| {
+            proposal(Action::ManageDappCanisterSettings(ManageDappCanisterSettings {
+                canister_ids: ids,
+                log_visibility: log,
+                ..Default::default()
+            }))
+        };
+        let s = g.prepare(&settings(vec![p(70), p(71)], Some(2))).unwrap();
+        assert_eq!(s.check, Check::RegisteredDapps { action: "ManageDappCanisterSettings", canisters: vec![p(70), p(71)] });
+        assert!(s.rendering.contains("Log visibility: public"), "{}", s.rendering);
+        // Malformed: refused before any call.
+        for bad in [settings(vec![p(70)], Some(9)), settings(vec![], Some(2)), settings(vec![p(70)], None), settings(vec![g.root], Some(2))] {
+            let e = g.prepare(&bad).expect_err("refused");
+            assert_eq!(e.error_type, ErrorType::InvalidProposal as i32, "{}", e.error_message);
         }
+        // Adopted: executed by root's manage_dapp_canister_settings with the same settings.
+        let id = submit(&mut g, 1, settings(vec![p(70)], Some(1)), T0);
+        vote(&mut g, 2, id, Vote::Yes, T0 + 1).unwrap();
+        assert_eq!(g.process(T0 + 1), vec![id]);
+        let expected =
+            sns_root::ManageDappCanisterSettingsRequest { canister_ids: vec![p(70)], log_visibility: Some(1), ..Default::default() };
+        assert_eq!(g.begin_execution(id, T0 + 2), Execution::ManageDappSettings(expected));
+        assert_eq!(g.proposals[&id].proposal.as_ref().unwrap().action.as_ref().unwrap().native_topic(), Some(Topic::DappCanisterManagement));
     }
 
     /// Submits as neuron `n` (all checks passing) and returns the id.
@@ -1506,7 +1551,10 @@ mod tests {
     fn upgrades_go_through_root_one_at_a_time() {
         let mut g = gov();
         let s = g.prepare(&proposal(upgrade(60))).unwrap();
-        assert_eq!(s.check, Check::RegisteredDapp(p(60)));
+        assert_eq!(
+            s.check,
+            Check::RegisteredDapps { action: "UpgradeSnsControlledCanister", canisters: vec![p(60)] }
+        );
         let a = adopt(&mut g, proposal(upgrade(60)), T0);
         let b = adopt(&mut g, proposal(upgrade(61)), T0);
         match g.begin_execution(a, T0) {

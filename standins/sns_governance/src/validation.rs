@@ -3,6 +3,7 @@
 //! actions this governance supports.
 
 use candid::Principal;
+use platform_types::sns::root as sns_root;
 use platform_types::sns::*;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -208,6 +209,86 @@ pub fn validate_register_dapps(r: &RegisterDappCanisters, reserved: &[Principal]
     Ok(format!("# Proposal to register dapp canisters:\n\n## Canister ids:\n\n{}", list.join("\n")))
 }
 
+/// A `ManageDappCanisterSettings` proposal: at least one canister, none named twice, none of
+/// the SNS's own (that the others are registered dapp canisters is checked with root), and at
+/// least one setting, each well-formed: `log_visibility` 1 (controllers) or 2 (public), which is
+/// all the SNS can set (no `allowed_viewers`); `compute_allocation` a percentage; no
+/// `snapshot_visibility`, which root's request (that of the reference Candid) cannot carry. Returns root's request and the
+/// rendering.
+pub fn validate_manage_dapp_settings(
+    m: &ManageDappCanisterSettings,
+    reserved: &[Principal],
+) -> Result<(sns_root::ManageDappCanisterSettingsRequest, String), String> {
+    if m.canister_ids.is_empty() {
+        return Err("ManageDappCanisterSettings must specify at least one canister id".into());
+    }
+    if m.canister_ids.len() > MAX_DAPPS_PER_PROPOSAL {
+        return Err(format!("ManageDappCanisterSettings may specify at most {MAX_DAPPS_PER_PROPOSAL} canister ids"));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for id in &m.canister_ids {
+        if reserved.contains(id) {
+            return Err(format!("Canister {id} is an SNS canister (or the management canister), not a dapp canister"));
+        }
+        if !seen.insert(*id) {
+            return Err(format!("Canister {id} is listed twice"));
+        }
+    }
+    if m.snapshot_visibility.is_some() {
+        return Err(
+            "snapshot_visibility cannot be set by the local SNS: its root's ManageDappCanisterSettingsRequest (as the real root's in candid/reference/sns_root.did) has no such field".into(),
+        );
+    }
+    let mut settings: Vec<String> = Vec::new();
+    let log_visibility = match m.log_visibility {
+        None => None,
+        Some(code) if code == LogVisibilityCode::Controllers as i32 => Some("controllers"),
+        Some(code) if code == LogVisibilityCode::Public as i32 => Some("public"),
+        Some(other) => {
+            return Err(format!("log_visibility {other} is not a log visibility (1 controllers, 2 public)"));
+        }
+    };
+    if let Some(v) = log_visibility {
+        settings.push(format!("- Log visibility: {v}"));
+    }
+    if let Some(c) = m.compute_allocation {
+        if c > 100 {
+            return Err(format!("compute_allocation is a percentage (0 to 100), not {c}"));
+        }
+    }
+    let numbers = [
+        ("Compute allocation (%)", m.compute_allocation),
+        ("Memory allocation (bytes)", m.memory_allocation),
+        ("Freezing threshold (seconds)", m.freezing_threshold),
+        ("Reserved cycles limit", m.reserved_cycles_limit),
+        ("Wasm memory limit (bytes)", m.wasm_memory_limit),
+        ("Wasm memory threshold (bytes)", m.wasm_memory_threshold),
+    ];
+    settings.extend(numbers.iter().filter_map(|(name, v)| v.map(|v| format!("- {name}: {v}"))));
+    if settings.is_empty() {
+        return Err("ManageDappCanisterSettings must change at least one setting".into());
+    }
+    let request = sns_root::ManageDappCanisterSettingsRequest {
+        freezing_threshold: m.freezing_threshold,
+        canister_ids: m.canister_ids.clone(),
+        reserved_cycles_limit: m.reserved_cycles_limit,
+        log_visibility: m.log_visibility,
+        wasm_memory_limit: m.wasm_memory_limit,
+        memory_allocation: m.memory_allocation,
+        compute_allocation: m.compute_allocation,
+        wasm_memory_threshold: m.wasm_memory_threshold,
+    };
+    let list: Vec<String> = m.canister_ids.iter().map(|c| format!("- {c}")).collect();
+    Ok((
+        request,
+        format!(
+            "# Proposal to change dapp canister settings:\n\n## Canister ids:\n\n{}\n\n## New settings (the others stay as they are):\n\n{}",
+            list.join("\n"),
+            settings.join("\n")
+        ),
+    ))
+}
+
 fn render_function(f: &NervousSystemFunction) -> String {
     let mut s =
         format!("## Id: {}\n\n## Name: {}\n\n## Description: {}", f.id, f.name, f.description.as_deref().unwrap_or(""));
@@ -396,5 +477,52 @@ mod tests {
         assert!(r(vec![p(1), p(9)]).unwrap_err().contains("SNS canister"));
         assert!(r(vec![p(1), p(1)]).unwrap_err().contains("twice"));
         assert!(r((0..1001u32).map(|i| Principal::from_slice(&i.to_be_bytes())).collect()).is_err());
+    }
+
+    #[test]
+    fn manage_dapp_settings_rules_and_rendering() {
+        let reserved = [p(9)];
+        let ok = ManageDappCanisterSettings {
+            canister_ids: vec![p(1), p(2)],
+            log_visibility: Some(LogVisibilityCode::Public as i32),
+            freezing_threshold: Some(2_592_000),
+            ..Default::default()
+        };
+        let (request, rendering) = validate_manage_dapp_settings(&ok, &reserved).unwrap();
+        assert_eq!(
+            request,
+            sns_root::ManageDappCanisterSettingsRequest {
+                canister_ids: vec![p(1), p(2)],
+                log_visibility: Some(2),
+                freezing_threshold: Some(2_592_000),
+                ..Default::default()
+            }
+        );
+        for part in [p(1).to_text(), p(2).to_text(), "Log visibility: public".into(), "Freezing threshold (seconds): 2592000".into()] {
+            assert!(rendering.contains(&part), "{part} in {rendering}");
+        }
+        assert!(!rendering.contains("Compute allocation"), "only the settings given are rendered: {rendering}");
+        let controllers = ManageDappCanisterSettings { log_visibility: Some(1), freezing_threshold: None, ..ok.clone() };
+        assert!(validate_manage_dapp_settings(&controllers, &reserved).unwrap().1.contains("Log visibility: controllers"));
+
+        let refused = |f: &dyn Fn(&mut ManageDappCanisterSettings)| {
+            let mut m = ok.clone();
+            f(&mut m);
+            validate_manage_dapp_settings(&m, &reserved).unwrap_err()
+        };
+        assert!(refused(&|m| m.canister_ids.clear()).contains("at least one canister"));
+        assert!(refused(&|m| m.canister_ids.push(p(9))).contains("SNS canister"));
+        assert!(refused(&|m| m.canister_ids.push(p(1))).contains("twice"));
+        assert!(refused(&|m| m.log_visibility = Some(3)).contains("log_visibility 3"));
+        assert!(refused(&|m| m.log_visibility = Some(0)).contains("log_visibility 0"), "unspecified is not a change");
+        assert!(refused(&|m| m.snapshot_visibility = Some(1)).contains("snapshot_visibility"));
+        assert!(refused(&|m| m.compute_allocation = Some(101)).contains("percentage"));
+        assert!(refused(&|m| {
+            m.log_visibility = None;
+            m.freezing_threshold = None;
+        })
+        .contains("at least one setting"));
+        let many: Vec<Principal> = (0..1001u32).map(|i| Principal::from_slice(&i.to_be_bytes())).collect();
+        assert!(refused(&|m| m.canister_ids = many.clone()).contains("at most"));
     }
 }

@@ -74,3 +74,9 @@ pub async fn set_controllers(canister_id: Principal, controllers: Vec<Principal>
     };
     management("update_settings", args).await.map(|_| ())
 }
+
+/// Applies `settings` to `canister_id` (the settings left out stay as they are).
+pub async fn update_settings(canister_id: Principal, settings: CanisterSettings) -> Result<(), String> {
+    let args = UpdateSettingsArgs { canister_id, settings, sender_canister_version: Some(ic_cdk::api::canister_version()) };
+    management("update_settings", args).await.map(|_| ())
+}

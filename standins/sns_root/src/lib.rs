@@ -1,10 +1,10 @@
 //! `sns_root`: a local stand-in for SNS root, for localnet tests and the demo. It serves the
-//! real SNS root Candid for `change_canister`, `register_dapp_canisters` and
-//! `list_sns_canisters` (`platform_types::sns::root`). Only the SNS governance canister may
-//! change or register canisters. What differs from the real SNS is listed in
+//! real SNS root Candid for `change_canister`, `register_dapp_canisters`,
+//! `manage_dapp_canister_settings` and `list_sns_canisters` (`platform_types::sns::root`). Only
+//! the SNS governance canister may change, register or configure canisters. What differs from the real SNS is listed in
 //! `docs/sns-local.md`. Test infrastructure, never deployed.
 //!
-//! Entry points and the two flows; the rules live in `root` (plain Rust), the management
+//! Entry points and the flows; the rules live in `root` (plain Rust), the management
 //! canister calls in `calls`, the heap state (saved across upgrades) in `state`.
 
 mod calls;
@@ -107,6 +107,31 @@ async fn register_dapp_canisters(req: RegisterDappCanistersRequest) -> RegisterD
         state::with_mut(|r| r.add_dapp(id));
     }
     RegisterDappCanistersResponse {}
+}
+
+/// Changes settings of registered dapp canisters (governance only), as the real root does: it
+/// checks the request at once and answers `failure_reason` if it refuses it (a canister that is
+/// not a registered dapp, no setting, an unknown log visibility); otherwise it starts
+/// `update_settings` on each canister in the background and answers at once, and each
+/// canister's outcome is only logged. So governance marks the proposal Executed when root
+/// accepts, even if the management canister then refuses a value: the settings show in
+/// `canister_status`.
+#[ic_cdk::update]
+fn manage_dapp_canister_settings(req: ManageDappCanisterSettingsRequest) -> ManageDappCanisterSettingsResponse {
+    check_governance("manage_dapp_canister_settings");
+    let (canisters, settings) = match state::with(|r| r.dapp_settings(&req)) {
+        Ok(plan) => plan,
+        Err(reason) => return ManageDappCanisterSettingsResponse { failure_reason: Some(reason) },
+    };
+    ic_cdk::futures::spawn(async move {
+        for id in canisters {
+            match calls::update_settings(id, settings.clone()).await {
+                Ok(()) => ic_cdk::println!("manage_dapp_canister_settings: settings of canister {id} changed"),
+                Err(e) => ic_cdk::println!("manage_dapp_canister_settings: canister {id}: {e}"),
+            }
+        }
+    });
+    ManageDappCanisterSettingsResponse { failure_reason: None }
 }
 
 #[ic_cdk::query]

@@ -1,7 +1,9 @@
 //! The root state and its rules, in plain Rust (unit-tested natively): which canisters belong
-//! to the SNS, who may call, which canisters may be registered.
+//! to the SNS, who may call, which canisters may be registered, which settings a
+//! `manage_dapp_canister_settings` request gives to which canisters.
 
-use candid::{CandidType, Principal};
+use candid::{CandidType, Nat, Principal};
+use ic_management_canister_types::{CanisterSettings, LogVisibility};
 use platform_types::sns::root::*;
 use serde::Deserialize;
 
@@ -86,6 +88,49 @@ impl Root {
         }
     }
 
+    /// What `manage_dapp_canister_settings` does: the canisters (each named once, in order) and
+    /// the management canister settings to give each of them, or why the request is refused
+    /// (the real root's `failure_reason`). Only registered dapp canisters are accepted; the
+    /// controllers are never changed (registration manages them); a setting left out stays as
+    /// it is.
+    pub fn dapp_settings(
+        &self,
+        req: &ManageDappCanisterSettingsRequest,
+    ) -> Result<(Vec<Principal>, CanisterSettings), String> {
+        if req.canister_ids.is_empty() {
+            return Err("No canister ids: name at least one registered dapp canister".into());
+        }
+        let not_dapps: Vec<String> =
+            req.canister_ids.iter().filter(|id| !self.dapps.contains(id)).map(|id| id.to_text()).collect();
+        if !not_dapps.is_empty() {
+            return Err(format!(
+                "The following canister IDs are not registered dapp canisters: {}",
+                not_dapps.join(", ")
+            ));
+        }
+        let mut canisters: Vec<Principal> = Vec::new();
+        for id in &req.canister_ids {
+            if !canisters.contains(id) {
+                canisters.push(*id);
+            }
+        }
+        let settings = CanisterSettings {
+            controllers: None,
+            compute_allocation: req.compute_allocation.map(Nat::from),
+            memory_allocation: req.memory_allocation.map(Nat::from),
+            freezing_threshold: req.freezing_threshold.map(Nat::from),
+            reserved_cycles_limit: req.reserved_cycles_limit.map(Nat::from),
+            log_visibility: log_visibility(req.log_visibility)?,
+            wasm_memory_limit: req.wasm_memory_limit.map(Nat::from),
+            wasm_memory_threshold: req.wasm_memory_threshold.map(Nat::from),
+            ..Default::default()
+        };
+        if settings == CanisterSettings::default() {
+            return Err("No setting to change: give at least one".into());
+        }
+        Ok((canisters, settings))
+    }
+
     pub fn list(&self) -> ListSnsCanistersResponse {
         ListSnsCanistersResponse {
             root: Some(self.root),
@@ -97,6 +142,19 @@ impl Root {
             extensions: Some(Extensions { extension_canister_ids: vec![] }),
             archives: self.archives.clone(),
         }
+    }
+}
+
+/// The management canister's log visibility for the SNS's `int32` (`LogVisibility` of the SNS
+/// protos): 1 controllers, 2 public; absent or 0 (unspecified) leaves it as it is. The real root
+/// silently ignores unknown values; the local one refuses them, so a proposal never claims a
+/// change it does not make.
+pub fn log_visibility(code: Option<i32>) -> Result<Option<LogVisibility>, String> {
+    match code {
+        None | Some(0) => Ok(None),
+        Some(1) => Ok(Some(LogVisibility::Controllers)),
+        Some(2) => Ok(Some(LogVisibility::Public)),
+        Some(other) => Err(format!("log_visibility {other} is not a log visibility (1 controllers, 2 public)")),
     }
 }
 
@@ -163,6 +221,73 @@ mod tests {
         let many: Vec<Principal> = (0..98u32).map(|i| Principal::from_slice(&i.to_be_bytes())).collect();
         assert!(r.to_register(&many).unwrap_err().contains("At most 100"));
         assert_eq!(r.to_register(&many[..97]).unwrap().len(), 97);
+    }
+
+    #[test]
+    fn dapp_settings_apply_the_given_settings_to_registered_dapps_only() {
+        let r = root();
+        let req = ManageDappCanisterSettingsRequest {
+            canister_ids: vec![p(11), p(10), p(11)],
+            log_visibility: Some(2),
+            freezing_threshold: Some(2_592_000),
+            ..Default::default()
+        };
+        let (canisters, settings) = r.dapp_settings(&req).unwrap();
+        assert_eq!(canisters, vec![p(11), p(10)], "each canister once, in order");
+        assert_eq!(
+            settings,
+            CanisterSettings {
+                log_visibility: Some(LogVisibility::Public),
+                freezing_threshold: Some(Nat::from(2_592_000u64)),
+                ..Default::default()
+            },
+            "the other settings (and the controllers) are left as they are"
+        );
+        let every = ManageDappCanisterSettingsRequest {
+            canister_ids: vec![p(10)],
+            freezing_threshold: Some(1),
+            reserved_cycles_limit: Some(2),
+            log_visibility: Some(1),
+            wasm_memory_limit: Some(3),
+            memory_allocation: Some(4),
+            compute_allocation: Some(5),
+            wasm_memory_threshold: Some(6),
+        };
+        let (_, s) = r.dapp_settings(&every).unwrap();
+        assert_eq!(s.controllers, None);
+        assert_eq!(s.log_visibility, Some(LogVisibility::Controllers));
+        let n = |v: u64| Some(Nat::from(v));
+        assert_eq!(
+            (s.freezing_threshold, s.reserved_cycles_limit, s.wasm_memory_limit, s.memory_allocation),
+            (n(1), n(2), n(3), n(4))
+        );
+        assert_eq!((s.compute_allocation, s.wasm_memory_threshold), (n(5), n(6)));
+    }
+
+    #[test]
+    fn dapp_settings_refusals() {
+        let r = root();
+        let req = |ids: Vec<Principal>, log: Option<i32>| ManageDappCanisterSettingsRequest {
+            canister_ids: ids,
+            log_visibility: log,
+            ..Default::default()
+        };
+        let e = r.dapp_settings(&req(vec![p(10), p(12), p(2)], Some(2))).unwrap_err();
+        assert!(e.contains("not registered dapp canisters") && e.contains(&p(12).to_text()), "{e}");
+        assert!(e.contains(&p(2).to_text()) && !e.contains(&p(10).to_text()), "only the strangers are named: {e}");
+        assert!(r.dapp_settings(&req(vec![], Some(2))).unwrap_err().contains("at least one"));
+        assert!(r.dapp_settings(&req(vec![p(10)], None)).unwrap_err().contains("No setting"));
+        assert!(r.dapp_settings(&req(vec![p(10)], Some(0))).unwrap_err().contains("No setting"), "unspecified");
+        assert!(r.dapp_settings(&req(vec![p(10)], Some(3))).unwrap_err().contains("log_visibility 3"));
+    }
+
+    #[test]
+    fn log_visibility_codes_map_to_the_management_canister() {
+        assert_eq!(log_visibility(None), Ok(None));
+        assert_eq!(log_visibility(Some(0)), Ok(None));
+        assert_eq!(log_visibility(Some(1)), Ok(Some(LogVisibility::Controllers)));
+        assert_eq!(log_visibility(Some(2)), Ok(Some(LogVisibility::Public)));
+        assert!(log_visibility(Some(-1)).is_err());
     }
 
     #[test]

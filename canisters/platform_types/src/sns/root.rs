@@ -1,6 +1,7 @@
 //! Candid types of the SNS root canister, for the methods this project uses
-//! (`change_canister`, `register_dapp_canisters`, `list_sns_canisters`). Field names and types
-//! mirror DFINITY's `rs/sns/root/canister/root.did`.
+//! (`change_canister`, `register_dapp_canisters`, `list_sns_canisters`,
+//! `manage_dapp_canister_settings`). Field names and types mirror DFINITY's
+//! `rs/sns/root/canister/root.did`.
 
 use candid::{CandidType, Principal};
 use serde::{Deserialize, Serialize};
@@ -73,6 +74,30 @@ pub struct ListSnsCanistersResponse {
     pub dapps: Vec<Principal>,
     pub extensions: Option<Extensions>,
     pub archives: Vec<Principal>,
+}
+
+/// `manage_dapp_canister_settings`' argument (what governance sends to execute a
+/// `ManageDappCanisterSettings` proposal): each setting given is applied to every canister
+/// named, the others are left as they are. `log_visibility` is the SNS's `LogVisibility` code
+/// (1 controllers, 2 public; `LogVisibilityCode`): the SNS cannot set `allowed_viewers`. Unlike
+/// governance's action, root's request has no `snapshot_visibility`.
+#[derive(CandidType, Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct ManageDappCanisterSettingsRequest {
+    pub freezing_threshold: Option<u64>,
+    pub canister_ids: Vec<Principal>,
+    pub reserved_cycles_limit: Option<u64>,
+    pub log_visibility: Option<i32>,
+    pub wasm_memory_limit: Option<u64>,
+    pub memory_allocation: Option<u64>,
+    pub compute_allocation: Option<u64>,
+    pub wasm_memory_threshold: Option<u64>,
+}
+
+/// `manage_dapp_canister_settings`' reply: `failure_reason` is set when root refused the request
+/// (e.g. a canister that is not a registered dapp); none means the changes were started.
+#[derive(CandidType, Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct ManageDappCanisterSettingsResponse {
+    pub failure_reason: Option<String>,
 }
 
 /// Init argument of the local SNS root canister (`standins/sns_root`): the fields of the real
