@@ -420,6 +420,15 @@ pub struct UpdateConfigArgs {
     /// Archive learners inactive this long (0 = never; else 180 ..= 3650 days).
     #[arg(long, value_parser = num::<u64>)]
     pub inactive_archive_secs: Option<u64>,
+    /// A principal that may read every learner's data (profile with email and name, balances)
+    /// through the shards' `export_users`, to take an off-chain archive (repeat the flag; at most
+    /// 10). Replaces the list in force; clear it after the archive with
+    /// --clear-user-export-readers.
+    #[arg(long = "user-export-reader", value_name = "PRINCIPAL", value_parser = parse_principal_arg)]
+    pub user_export_readers: Vec<candid::Principal>,
+    /// Remove every user export reader (only the hub exports learner data).
+    #[arg(long, conflicts_with = "user_export_readers")]
+    pub clear_user_export_readers: bool,
 }
 
 fn parse_principal_arg(s: &str) -> Result<candid::Principal, String> {
@@ -503,6 +512,11 @@ impl UpdateConfigArgs {
             shard_memory_budget_bytes: self.shard_memory_budget_bytes,
             settled_retention_secs: self.settled_retention_secs,
             inactive_archive_secs: self.inactive_archive_secs,
+            user_export_readers: if self.clear_user_export_readers {
+                Some(vec![])
+            } else {
+                (!self.user_export_readers.is_empty()).then(|| self.user_export_readers.clone())
+            },
             // The battery's fields are economic (1009): update-economic-config has their flags.
             ..Default::default()
         }

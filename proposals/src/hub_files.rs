@@ -138,6 +138,7 @@ fn config_from_json(text: &str) -> Result<PlatformConfig, String> {
         "shard_memory_budget_bytes",
         "settled_retention_secs",
         "inactive_archive_secs",
+        "user_export_readers",
     ];
     if let Some(k) = obj.keys().find(|k| !FIELDS.contains(&k.as_str())) {
         return Err(format!("unknown field {k:?}"));
@@ -176,6 +177,7 @@ fn config_from_json(text: &str) -> Result<PlatformConfig, String> {
         shard_memory_budget_bytes: json_opt_u64(obj, "shard_memory_budget_bytes")?,
         settled_retention_secs: json_opt_u64(obj, "settled_retention_secs")?,
         inactive_archive_secs: json_opt_u64(obj, "inactive_archive_secs")?,
+        user_export_readers: json_opt_principals(obj, "user_export_readers")?,
     })
 }
 

@@ -783,6 +783,65 @@ fn update_config_carries_only_the_given_fields() {
 }
 
 #[test]
+fn update_config_names_and_clears_user_export_readers() {
+    // Two readers: the payload lists them, voters see the privacy warning.
+    let (p, out, r) = good(&[
+        "update-config",
+        "--current-config",
+        &fixture("current_config.did"),
+        "--user-export-reader",
+        STRANGER,
+        "--user-export-reader",
+        FRONTEND,
+        "--summary",
+        "archive before enabling inactive archiving",
+    ]);
+    let c: ConfigOverrides = payload_of(&p, 1001, &out, &r);
+    assert_eq!(
+        c,
+        ConfigOverrides {
+            user_export_readers: Some(vec![principal(STRANGER), principal(FRONTEND)]),
+            ..Default::default()
+        }
+    );
+    assert!(
+        r.stdout.contains(&format!("user_export_readers (may read every learner's private data): [] -> [{STRANGER}, {FRONTEND}]")),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("WARNING: these principals can read every learner's profile (email, name)"), "{}", r.stdout);
+    // Bad lists are refused before anything is written.
+    bad(
+        &["update-config", "--current-config", &fixture("current_config.did"), "--user-export-reader", STRANGER,
+          "--user-export-reader", STRANGER, "--summary", "s"],
+        "user_export_readers: b77ix-eeaaa-aaaaa-qaada-cai is listed twice",
+    );
+    let anonymous = run(&["--neuron", &neuron(), "update-config", "--user-export-reader", "2vxsx-fae", "--summary", "s"]);
+    assert!(!anonymous.ok && anonymous.stderr.contains("the anonymous principal"), "{}", anonymous.stderr);
+    bad(
+        &["update-config", "--current-config", &fixture("current_config.did"), "--clear-user-export-readers", "--summary", "s"],
+        "the proposal changes nothing",
+    );
+    let both = run(&["--neuron", &neuron(), "update-config", "--user-export-reader", STRANGER, "--clear-user-export-readers", "--summary", "s"]);
+    assert!(!both.ok && both.stderr.contains("cannot be used with"), "{}", both.stderr);
+    // With readers in force, --clear-user-export-readers empties the list.
+    let dir = temp_path("readers");
+    std::fs::create_dir_all(&dir).unwrap();
+    let current = dir.join("current_config.did");
+    let with_reader = std::fs::read_to_string(fixture("current_config.did")).unwrap().replace(
+        "shard_topup_amount_cycles = 1_000_000_000_000 : nat;",
+        &format!("shard_topup_amount_cycles = 1_000_000_000_000 : nat;\n    user_export_readers = opt vec {{ principal \"{STRANGER}\" }};"),
+    );
+    std::fs::write(&current, with_reader).unwrap();
+    let (p, out, r) = good(&["update-config", "--current-config", current.to_str().unwrap(), "--clear-user-export-readers", "--summary", "s"]);
+    let c: ConfigOverrides = payload_of(&p, 1001, &out, &r);
+    assert_eq!(c, ConfigOverrides { user_export_readers: Some(vec![]), ..Default::default() });
+    assert!(r.stdout.contains(&format!("[{STRANGER}] -> []")), "{}", r.stdout);
+    assert!(r.stdout.contains("only the hub can export learner data"), "{}", r.stdout);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn update_config_refuses_out_of_range_and_empty_changes() {
     let cur = fixture("current_config.did");
     bad(

@@ -1020,3 +1020,107 @@ fn operators_named_by_a_config_proposal_read_every_shards_log() {
     assert_eq!(visibility(second), LogVisibility::AllowedViewers(vec![d.hub, operator]));
     assert!(d.net.fetch_canister_logs(second, operator).is_ok());
 }
+
+/// Issue 13, section 3: the DAO names user export readers by a config proposal (1001); the
+/// hub pushes the configuration, and each reader can walk every shard's `export_users` to the
+/// end with checked pages, for an off-chain archive. A stranger cannot, the reader can call no
+/// other hub-only method, and clearing the list revokes the access.
+#[test]
+fn export_readers_named_by_a_config_proposal_walk_every_shards_users_and_nothing_more() {
+    let d = dao(3);
+    let reader = Principal::self_authenticating(b"the DAO's archive reader");
+    let stranger = Principal::self_authenticating(b"not named by the DAO");
+    let learners: Vec<u32> = (1..=7).collect();
+    let mut shard_of = BTreeMap::new();
+    for &n in &learners {
+        let shard = d.register(learner(n));
+        let (r,): (Result<UserView, ShardError>,) =
+            d.net.update_candid_as(shard, learner(n), "update_profile", (profile(n),)).unwrap();
+        r.unwrap();
+        shard_of.insert(learner(n), shard);
+        d.ticks(1);
+    }
+    let shards: Vec<Principal> = d.shards().iter().map(|s| s.id).collect();
+    assert!(shards.len() >= 2, "{} shards", shards.len());
+
+    // Every page as a query (`limit` 2, so several pages), each checked with page_sha256.
+    let walk = |shard: Principal, who: Principal| -> Result<Vec<ExportedUser>, ShardError> {
+        let (mut cursor, mut users) = (None::<Principal>, Vec::new());
+        loop {
+            let (r,): (Result<ExportedUsers, ShardError>,) =
+                d.net.query_candid_as(shard, who, "export_users", (cursor, 2u32)).unwrap();
+            let exported = r?;
+            assert_eq!(exported.sha256, page_sha256(&exported.page), "page after {cursor:?} of {shard}");
+            users.extend(exported.page.users);
+            match exported.page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => {
+                    assert_eq!(exported.page.shard_totals.map(|t| t.users), Some(users.len() as u64), "the last page's totals");
+                    return Ok(users);
+                }
+            }
+        }
+    };
+    let as_update = |shard: Principal, who: Principal| {
+        d.net.update_call(shard, who, "export_users", candid::encode_args((None::<Principal>, 500u32)).unwrap())
+    };
+
+    // Before the proposal: the reader is refused (as a query, and by the ingress filter).
+    for &shard in &shards {
+        assert_eq!(walk(shard, reader).unwrap_err(), ShardError::NotAuthorized);
+        assert!(as_update(shard, reader).is_err());
+    }
+
+    // A bad list is refused at submission and changes nothing.
+    let e = d.submit("update_config", &ConfigOverrides { user_export_readers: Some(vec![reader, reader]), ..Default::default() }).unwrap_err();
+    assert!(e.error_message.contains("listed twice"), "{e:?}");
+    let e = d.submit("update_config", &ConfigOverrides { user_export_readers: Some(vec![Principal::anonymous()]), ..Default::default() }).unwrap_err();
+    assert!(e.error_message.contains("cannot be an export reader"), "{e:?}");
+
+    let name = ConfigOverrides { user_export_readers: Some(vec![reader]), ..Default::default() };
+    let p = d.execute("update_config", &name);
+    let rendering = p.payload_text_rendering.unwrap();
+    assert!(rendering.contains(&reader.to_text()) && rendering.contains("WARNING"), "{rendering}");
+    d.ticks(1);
+    assert!(d.config_status().shards_behind.is_empty(), "{:?}", d.config_status());
+
+    // After it: the reader walks every shard to the end; together the pages hold every learner
+    // with the profile they gave, on the shard the hub routes them to.
+    let mut seen = BTreeMap::new();
+    for &shard in &shards {
+        for user in walk(shard, reader).unwrap() {
+            assert!(seen.insert(user.principal, (shard, user.profile.clone())).is_none(), "{} twice", user.principal);
+        }
+        let (r,): (Result<ExportedUsers, ShardError>,) =
+            candid::decode_args(&as_update(shard, reader).expect("a replicated call passes the ingress filter")).unwrap();
+        assert_eq!(r.unwrap().page.next_cursor, None, "500 users fit one page");
+    }
+    assert_eq!(seen.len(), learners.len());
+    for &n in &learners {
+        assert_eq!(seen[&learner(n)], (shard_of[&learner(n)], Some(profile(n))), "learner {n}");
+    }
+
+    // A stranger is still refused; the reader reads and nothing else.
+    let shard = shards[0];
+    assert_eq!(walk(shard, stranger).unwrap_err(), ShardError::NotAuthorized);
+    assert!(as_update(shard, stranger).is_err());
+    let (r,): (Result<ExportedUsers, ShardError>,) = d.net.query_candid_as(shard, d.hub, "export_users", (None::<Principal>, 500u32)).unwrap();
+    let exported = r.unwrap();
+    let import = ImportUsersArgs { source_shard: 1, sha256: exported.sha256.clone(), page: exported.page };
+    assert!(d.net.update_call(shard, reader, "import_users", candid::encode_one(&import).unwrap()).is_err(), "import_users stays hub-only");
+    for method in ["set_migration_freeze", "return_cycles_to_hub"] {
+        let arg = if method == "set_migration_freeze" { candid::encode_one(true).unwrap() } else { candid::encode_args(()).unwrap() };
+        assert!(d.net.update_call(shard, reader, method, arg).is_err(), "{method} stays hub-only");
+    }
+    let on_shard = learners.iter().map(|&n| learner(n)).find(|w| shard_of[w] == shard).unwrap();
+    let (r,): (Result<UserView, ShardError>,) = d.net.update_candid_as(shard, on_shard, "update_profile", (profile(99),)).unwrap();
+    assert!(r.is_ok(), "the shard was not frozen: {r:?}");
+
+    // Cleared after the archive: the access ends with the next push.
+    let p = d.execute("update_config", &ConfigOverrides { user_export_readers: Some(vec![]), ..Default::default() });
+    assert!(p.payload_text_rendering.unwrap().contains("only the hub can export"));
+    d.ticks(1);
+    for &shard in &shards {
+        assert_eq!(walk(shard, reader).unwrap_err(), ShardError::NotAuthorized);
+    }
+}

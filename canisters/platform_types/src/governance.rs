@@ -329,6 +329,20 @@ fn render_change(
             list(next.shard_log_viewers())
         ));
     }
+    if current.user_export_readers() != next.user_export_readers() {
+        let list = |v: &[candid::Principal]| v.iter().map(|p| p.to_text()).collect::<Vec<_>>().join(", ");
+        let consequence = if next.user_export_readers().is_empty() {
+            "    After it only the hub can export learner data."
+        } else {
+            "    WARNING: these principals can read every learner's profile (email, name) and balances on every \
+             shard (export_users). Name readers only to take an archive, and clear them afterwards."
+        };
+        lines.push(format!(
+            "  user_export_readers (may read every learner's private data): [{}] -> [{}]\n{consequence}",
+            list(current.user_export_readers()),
+            list(next.user_export_readers())
+        ));
+    }
     for (name, before, after) in [
         ("shard_memory_budget_bytes", current.shard_memory_budget(), next.shard_memory_budget()),
         ("settled_retention_secs", current.settled_retention(), next.settled_retention()),
@@ -487,6 +501,79 @@ mod tests {
         }
         let cleared = ConfigOverrides { shard_log_viewers: Some(vec![]), ..Default::default() };
         assert!(render_config_change(&next, &cleared).unwrap().0.shard_log_viewers().is_empty());
+    }
+
+    #[test]
+    fn user_export_readers_are_rendered_with_a_privacy_warning_and_bounded() {
+        let current = PlatformConfig::default();
+        assert!(current.user_export_readers().is_empty());
+        let archive = candid::Principal::from_slice(&[9; 29]);
+        let set = ConfigOverrides { user_export_readers: Some(vec![archive]), ..Default::default() };
+        let (next, text) = render_config_change(&current, &set).unwrap();
+        assert_eq!(next.user_export_readers(), &[archive]);
+        assert!(text.contains(&format!("user_export_readers (may read every learner's private data): [] -> [{archive}]")), "{text}");
+        assert!(text.contains("WARNING") && text.contains("(email, name) and balances"), "{text}");
+        assert_eq!(set.fields_set(), vec!["user_export_readers"]);
+        assert_eq!(set.fields_unchanged(&next), vec!["user_export_readers"]);
+        assert!(render_config_change(&next, &set).unwrap_err().contains("changes nothing"));
+        // The log viewers are a separate list: naming a reader does not make it a log viewer.
+        assert!(next.shard_log_viewers().is_empty());
+        let ten: Vec<_> = (0..10u8).map(|n| candid::Principal::from_slice(&[n + 1; 29])).collect();
+        assert!(render_config_change(&current, &ConfigOverrides { user_export_readers: Some(ten.clone()), ..Default::default() }).is_ok());
+        let eleven: Vec<_> = (0..11u8).map(|n| candid::Principal::from_slice(&[n + 1; 29])).collect();
+        for (bad, why) in [
+            (eleven, "user_export_readers: at most 10 principals, got 11"),
+            (vec![archive, archive], "is listed twice"),
+            (vec![candid::Principal::anonymous()], "cannot be an export reader"),
+            (vec![archive, candid::Principal::management_canister()], "cannot be an export reader"),
+        ] {
+            let o = ConfigOverrides { user_export_readers: Some(bad), ..Default::default() };
+            let e = render_config_change(&current, &o).unwrap_err();
+            assert!(e.contains(why), "{why}: {e}");
+            // Bad input loses nothing: the configuration it would replace is untouched.
+            assert!(o.apply_to(&next).is_err());
+        }
+        let cleared = ConfigOverrides { user_export_readers: Some(vec![]), ..Default::default() };
+        let (after, text) = render_config_change(&next, &cleared).unwrap();
+        assert!(after.user_export_readers().is_empty());
+        assert!(text.contains("only the hub can export") && !text.contains("WARNING"), "{text}");
+    }
+
+    #[test]
+    fn a_config_stored_before_user_export_readers_decodes_with_none() {
+        // The config as stored before the field existed: the same record without it.
+        #[derive(candid::CandidType)]
+        struct Old {
+            shard_soft_limit: u64,
+            shard_hard_limit: u64,
+            auto_scale_interval_secs: u64,
+            allowance_chunk_e8s: u64,
+            reward_per_quiz_e8s: u64,
+            daily_attempt_limit: u32,
+            pass_mark_percent: u8,
+            shard_sync_interval_secs: u64,
+            shard_initial_cycles: u128,
+            shard_topup_threshold_cycles: u128,
+            shard_topup_amount_cycles: u128,
+        }
+        let d = PlatformConfig::default();
+        let old = Old {
+            shard_soft_limit: d.shard_soft_limit,
+            shard_hard_limit: d.shard_hard_limit,
+            auto_scale_interval_secs: d.auto_scale_interval_secs,
+            allowance_chunk_e8s: d.allowance_chunk_e8s,
+            reward_per_quiz_e8s: d.reward_per_quiz_e8s,
+            daily_attempt_limit: d.daily_attempt_limit,
+            pass_mark_percent: d.pass_mark_percent,
+            shard_sync_interval_secs: d.shard_sync_interval_secs,
+            shard_initial_cycles: d.shard_initial_cycles,
+            shard_topup_threshold_cycles: d.shard_topup_threshold_cycles,
+            shard_topup_amount_cycles: d.shard_topup_amount_cycles,
+        };
+        let decoded: PlatformConfig = candid::decode_one(&candid::encode_one(old).unwrap()).unwrap();
+        assert_eq!(decoded.user_export_readers, None);
+        assert!(decoded.user_export_readers().is_empty());
+        assert!(decoded.validate().is_ok());
     }
 
     #[test]

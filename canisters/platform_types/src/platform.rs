@@ -85,6 +85,10 @@ pub struct PlatformConfig {
     /// Learners inactive this long are archived (profile deleted, balance kept); 0 or `None`:
     /// never.
     pub inactive_archive_secs: Option<u64>,
+    /// Principals the DAO names (function 1001) to read every learner's data through the
+    /// shards' `export_users`, for an off-chain archive, besides the hub. At most
+    /// [`MAX_USER_EXPORT_READERS`]; `None` = none.
+    pub user_export_readers: Option<Vec<candid::Principal>>,
 }
 
 /// Default daily emission budget: 1 M tokens a day pays the 4.2 B cap out over 4,200 days
@@ -158,6 +162,26 @@ fn check_shard_log_viewers(viewers: &[candid::Principal]) -> Result<(), String> 
     Ok(())
 }
 
+/// Most principals the configuration may name as user export readers: an archive needs one or
+/// two; each one more is one more holder of every learner's private data.
+pub const MAX_USER_EXPORT_READERS: usize = 10;
+
+fn check_user_export_readers(readers: &[candid::Principal]) -> Result<(), String> {
+    if readers.len() > MAX_USER_EXPORT_READERS {
+        return Err(format!("user_export_readers: at most {MAX_USER_EXPORT_READERS} principals, got {}", readers.len()));
+    }
+    for (i, r) in readers.iter().enumerate() {
+        // Anyone can call as the anonymous principal; the management canister calls no one.
+        if *r == candid::Principal::anonymous() || *r == candid::Principal::management_canister() {
+            return Err(format!("user_export_readers: {r} cannot be an export reader"));
+        }
+        if readers[..i].contains(r) {
+            return Err(format!("user_export_readers: {r} is listed twice"));
+        }
+    }
+    Ok(())
+}
+
 impl Default for PlatformConfig {
     fn default() -> Self {
         PlatformConfig {
@@ -183,6 +207,7 @@ impl Default for PlatformConfig {
             shard_memory_budget_bytes: None,
             settled_retention_secs: None,
             inactive_archive_secs: None,
+            user_export_readers: None,
         }
     }
 }
@@ -276,6 +301,7 @@ impl PlatformConfig {
             ));
         }
         check_shard_log_viewers(c.shard_log_viewers())?;
+        check_user_export_readers(c.user_export_readers())?;
         crate::validate_storage_config(c.shard_memory_budget(), c.settled_retention(), c.inactive_archive())?;
         if c.withdrawal_cooldown() > MAX_WITHDRAWAL_COOLDOWN_SECS {
             return Err(format!(
@@ -295,6 +321,11 @@ impl PlatformConfig {
     /// The operators who may read the shards' logs besides the hub (see the field).
     pub fn shard_log_viewers(&self) -> &[candid::Principal] {
         self.shard_log_viewers.as_deref().unwrap_or(&[])
+    }
+
+    /// The principals who may call the shards' `export_users` besides the hub (see the field).
+    pub fn user_export_readers(&self) -> &[candid::Principal] {
+        self.user_export_readers.as_deref().unwrap_or(&[])
     }
 
     /// The smallest amount a learner may withdraw, in e8s.
@@ -395,6 +426,8 @@ pub struct ConfigOverrides {
     pub shard_memory_budget_bytes: Option<u64>,
     pub settled_retention_secs: Option<u64>,
     pub inactive_archive_secs: Option<u64>,
+    /// Replaces the list of user export readers (an empty list removes them all).
+    pub user_export_readers: Option<Vec<candid::Principal>>,
 }
 
 /// The economic parameters to change (function 1009, `update_economic_config`): the fields of
@@ -472,6 +505,9 @@ impl ConfigOverrides {
         if let Some(v) = self.inactive_archive_secs {
             c.inactive_archive_secs = Some(v);
         }
+        if let Some(v) = &self.user_export_readers {
+            c.user_export_readers = Some(v.clone());
+        }
         c.validate()?;
         Ok(c)
     }
@@ -521,6 +557,9 @@ impl ConfigOverrides {
         if self.inactive_archive_secs.is_some() {
             names.push("inactive_archive_secs");
         }
+        if self.user_export_readers.is_some() {
+            names.push("user_export_readers");
+        }
         names
     }
 
@@ -563,6 +602,9 @@ impl ConfigOverrides {
         }
         if self.inactive_archive_secs.is_some_and(|v| v == current.inactive_archive()) {
             names.push("inactive_archive_secs");
+        }
+        if self.user_export_readers.as_deref().is_some_and(|v| v == current.user_export_readers()) {
+            names.push("user_export_readers");
         }
         names
     }

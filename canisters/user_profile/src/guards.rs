@@ -7,7 +7,7 @@
 use crate::journal::WithdrawalKey;
 use crate::state::{self, Ticket};
 use candid::Principal;
-use platform_types::{QuizOutcome, ShardError, VerifyResult};
+use platform_types::{PlatformConfig, QuizOutcome, ShardError, VerifyResult};
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeSet;
 
@@ -28,6 +28,23 @@ thread_local! {
 
 pub fn caller_is_hub(caller: Principal) -> Result<(), ShardError> {
     if state::init_args().is_some_and(|a| a.hub_id == caller) {
+        Ok(())
+    } else {
+        Err(ShardError::NotAuthorized)
+    }
+}
+
+/// `export_users`: the hub, or a principal the DAO named in `user_export_readers` of the
+/// configuration in force here (the hub pushes every change; clearing the list revokes at once).
+pub fn caller_may_export_users(caller: Principal) -> Result<(), ShardError> {
+    state::with(|s| match s.init_args() {
+        Some(args) => may_export_users(caller, args.hub_id, &args.config),
+        None => Err(ShardError::NotAuthorized),
+    })
+}
+
+fn may_export_users(caller: Principal, hub: Principal, config: &PlatformConfig) -> Result<(), ShardError> {
+    if caller == hub || config.user_export_readers().contains(&caller) {
         Ok(())
     } else {
         Err(ShardError::NotAuthorized)
@@ -183,6 +200,22 @@ pub fn clear_refill_scheduled() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn export_admits_the_hub_and_the_named_readers_only() {
+        let (hub, reader, stranger) = (Principal::from_slice(&[1; 29]), Principal::from_slice(&[2; 29]), Principal::from_slice(&[3; 29]));
+        let mut config = PlatformConfig::default();
+        assert_eq!(may_export_users(hub, hub, &config), Ok(()));
+        assert_eq!(may_export_users(reader, hub, &config), Err(ShardError::NotAuthorized), "no reader named yet");
+        config.user_export_readers = Some(vec![reader]);
+        assert_eq!(may_export_users(reader, hub, &config), Ok(()));
+        assert_eq!(may_export_users(hub, hub, &config), Ok(()), "the hub keeps its access");
+        for who in [stranger, Principal::anonymous()] {
+            assert_eq!(may_export_users(who, hub, &config), Err(ShardError::NotAuthorized), "{who}");
+        }
+        config.user_export_readers = Some(vec![]);
+        assert_eq!(may_export_users(reader, hub, &config), Err(ShardError::NotAuthorized), "cleared: revoked");
+    }
 
     #[test]
     fn one_submission_per_user_and_release_on_drop() {

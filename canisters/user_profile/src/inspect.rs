@@ -12,6 +12,8 @@ pub trait Facts {
     fn hub(&self) -> Option<Principal>;
     /// Whether `p` is a user of this shard.
     fn is_registered(&self, p: Principal) -> bool;
+    /// Whether the configuration in force names `p` in `user_export_readers`.
+    fn is_user_export_reader(&self, p: Principal) -> bool;
 }
 
 /// The state of this canister.
@@ -23,6 +25,9 @@ impl Facts for ShardState {
     }
     fn is_registered(&self, p: Principal) -> bool {
         crate::state::with(|s| s.is_registered(&p))
+    }
+    fn is_user_export_reader(&self, p: Principal) -> bool {
+        crate::state::with(|s| s.init_args().is_some_and(|a| a.config.user_export_readers().contains(&p)))
     }
 }
 
@@ -44,11 +49,14 @@ pub fn check(method: &str, caller: Principal, facts: &impl Facts) -> Result<(), 
     match method {
         // The hub calls them inter-canister, which is never inspected, so in practice every
         // ingress to them is refused here.
-        "register_user" | "set_disabled" | "apply_config" | "set_migration_freeze" | "export_users" | "import_users"
+        "register_user" | "set_disabled" | "apply_config" | "set_migration_freeze" | "import_users"
         | "return_cycles_to_hub" => match facts.hub() {
             Some(hub) if hub == caller => Ok(()),
             _ => Err(format!("only the hub may call {method}")),
         },
+        // A query; called as an update (replicated) by a reader the DAO named for an archive.
+        "export_users" if facts.hub() == Some(caller) || facts.is_user_export_reader(caller) => Ok(()),
+        "export_users" => Err("only the hub or a user export reader named by the DAO may call export_users".into()),
         // The learner's own methods: the caller must be a user of this shard.
         "update_profile" | "submit_quiz" | "unstake" | "delete_my_profile" if caller == Principal::anonymous() => {
             Err("the anonymous principal has no profile".into())
@@ -69,6 +77,7 @@ mod tests {
     struct Fake {
         hub: Option<Principal>,
         user: Principal,
+        reader: Option<Principal>,
     }
 
     impl Facts for Fake {
@@ -77,6 +86,9 @@ mod tests {
         }
         fn is_registered(&self, p: Principal) -> bool {
             p == self.user
+        }
+        fn is_user_export_reader(&self, p: Principal) -> bool {
+            self.reader == Some(p)
         }
     }
 
@@ -89,7 +101,7 @@ mod tests {
     const STRANGER: u8 = 3;
 
     fn facts() -> Fake {
-        Fake { hub: Some(p(HUB)), user: p(USER) }
+        Fake { hub: Some(p(HUB)), user: p(USER), reader: None }
     }
 
     #[test]
@@ -99,7 +111,23 @@ mod tests {
             for who in [p(USER), p(STRANGER), Principal::anonymous()] {
                 assert!(check(m, who, &facts()).is_err(), "{m} from {who}");
             }
-            assert!(check(m, p(HUB), &Fake { hub: None, user: p(USER) }).is_err(), "{m} before init");
+            assert!(check(m, p(HUB), &Fake { hub: None, user: p(USER), reader: None }).is_err(), "{m} before init");
+        }
+    }
+
+    #[test]
+    fn export_admits_the_hub_and_a_named_reader_and_other_hub_methods_stay_hub_only() {
+        const READER: u8 = 4;
+        assert!(check("export_users", p(HUB), &facts()).is_ok());
+        assert!(check("export_users", p(READER), &facts()).is_err(), "no reader named");
+        let named = Fake { reader: Some(p(READER)), ..facts() };
+        assert!(check("export_users", p(READER), &named).is_ok());
+        for who in [p(USER), p(STRANGER), Principal::anonymous()] {
+            assert!(check("export_users", who, &named).is_err(), "export_users from {who}");
+        }
+        for m in ["import_users", "set_migration_freeze", "return_cycles_to_hub", "register_user", "set_disabled", "apply_config"] {
+            assert!(check(m, p(READER), &named).is_err(), "{m} from a reader");
+            assert!(check(m, p(HUB), &named).is_ok(), "{m} from the hub");
         }
     }
 
@@ -110,7 +138,7 @@ mod tests {
             for who in [p(STRANGER), p(HUB), Principal::anonymous()] {
                 assert!(check(m, who, &facts()).is_err(), "{m} from {who}");
             }
-            let anonymous_user = Fake { hub: Some(p(HUB)), user: Principal::anonymous() };
+            let anonymous_user = Fake { hub: Some(p(HUB)), user: Principal::anonymous(), reader: None };
             assert!(check(m, Principal::anonymous(), &anonymous_user).is_err(), "{m}: anonymous is refused first");
         }
     }

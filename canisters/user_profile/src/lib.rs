@@ -79,9 +79,11 @@ fn set_migration_freeze(frozen: bool) -> Result<platform_types::MigrationFreeze,
     updates::set_migration_freeze(ic_cdk::api::msg_caller(), frozen)
 }
 
-/// Hub only: a page of everything this shard keeps about its users, after `cursor` in
-/// principal order (`limit` capped at 500; the page also stops near 1.5 MB), with the sha256 of
-/// the page's Candid bytes. The last page (`next_cursor` = null) carries the shard-wide totals.
+/// The hub, or a principal the DAO named in the configuration's `user_export_readers`
+/// (function 1001, for an off-chain archive): a page of everything this shard keeps about its
+/// users, after `cursor` in principal order (`limit` capped at 500; the page also stops near
+/// 1.5 MB), with the sha256 of the page's Candid bytes. The last page (`next_cursor` = null)
+/// carries the shard-wide totals.
 #[ic_cdk::query]
 fn export_users(cursor: Option<Principal>, limit: u32) -> Result<platform_types::ExportedUsers, ShardError> {
     updates::export_users(ic_cdk::api::msg_caller(), cursor, limit)

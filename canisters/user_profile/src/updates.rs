@@ -57,13 +57,13 @@ pub fn set_migration_freeze(caller: Principal, frozen: bool) -> Result<platform_
     })
 }
 
-/// Hub only: see `ShardState::export_page`.
+/// The hub, or a reader the DAO named (`user_export_readers`): see `ShardState::export_page`.
 pub fn export_users(
     caller: Principal,
     cursor: Option<Principal>,
     limit: u32,
 ) -> Result<platform_types::ExportedUsers, ShardError> {
-    guards::caller_is_hub(caller)?;
+    guards::caller_may_export_users(caller)?;
     let page = state::with(|s| s.export_page(cursor, limit, guards::calls_in_flight()));
     let sha256 = state::export::sha256_of(&page);
     Ok(platform_types::ExportedUsers { page, sha256 })
