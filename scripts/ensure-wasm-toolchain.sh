@@ -74,6 +74,14 @@ _ewt_install_debian() {
     "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${DEBIAN_PACKAGES[@]}" >&2
 }
 
+# Reproducible builds: panic messages hold the source paths of dependencies (absolute, under
+# CARGO_HOME); they are written as /cargo/..., so the Wasm does not depend on where cargo keeps
+# its registry. Workspace crates are compiled with relative paths already. (One flag, so the
+# encoded form needs no separator; it applies to the wasm32 target only, since --target is given.)
+_ewt_remap_flags() {
+    printf 'CARGO_ENCODED_RUSTFLAGS=--remap-path-prefix=%s=/cargo' "${CARGO_HOME:-$HOME/.cargo}"
+}
+
 _ewt_setup() {
     local choice="${WASM_TOOLCHAIN:-}"
     if [[ -z "$choice" ]]; then
@@ -84,7 +92,7 @@ _ewt_setup() {
         _ewt_have_rustup_target || { _ewt_log "rustup has no wasm32-unknown-unknown target"; return 1; }
         WASM_TOOLCHAIN=rustup
         WASM_CARGO="$(command -v cargo)"
-        WASM_ENV=()
+        WASM_ENV=("$(_ewt_remap_flags)")
         WASM_CARGO_FLAGS=()
         ;;
     debian)
@@ -97,7 +105,7 @@ _ewt_setup() {
         fi
         WASM_TOOLCHAIN=debian
         WASM_CARGO=/usr/bin/cargo
-        WASM_ENV=(RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1)
+        WASM_ENV=(RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1 "$(_ewt_remap_flags)")
         local linker
         linker="$(_ewt_find_linker)"
         if [[ "$(basename "$linker")" != rust-lld ]]; then
