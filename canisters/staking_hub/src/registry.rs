@@ -253,9 +253,10 @@ pub fn finish_mint(key: MintKey, outcome: LedgerOutcome) -> Result<u64, MintErro
     if let Some(answer) = settled_answer(&record) {
         return answer;
     }
+    let amount = record.amount_e8s;
     let (answer, change) = mint::apply_outcome(&mut record, outcome);
     state::put_mint_record(key, record);
-    state::update_mint_counters(key.shard, |c| change.apply(c));
+    apply_mint_change(key, &change, amount);
     answer
 }
 
@@ -286,9 +287,10 @@ pub fn apply_search_page(
     let progressed = search.next_block > before;
     record.block_search = Some(search);
     let more = step == SearchStep::Continue && progressed;
+    let amount = record.amount_e8s;
     let (answer, change) = mint::apply_search_step(&mut record, step);
     state::put_mint_record(key, record);
-    state::update_mint_counters(key.shard, |c| change.apply(c));
+    apply_mint_change(key, &change, amount);
     (answer, more)
 }
 
@@ -309,9 +311,43 @@ pub fn search_page_failed(key: MintKey, error: String) -> Result<u64, MintError>
 pub fn resolve_mint(key: MintKey, minted_at_block: Option<u64>, now_ns: u64) -> Result<MintRecord, String> {
     let mut record = state::mint_record(key).ok_or_else(|| format!("no withdrawal {key:?} in the mint journal"))?;
     let change = mint::resolution_change(&mut record, minted_at_block, now_ns)?;
+    let amount = record.amount_e8s;
     state::put_mint_record(key, record.clone());
-    state::update_mint_counters(key.shard, |c| change.apply(c));
+    apply_mint_change(key, &change, amount);
     Ok(record)
+}
+
+/// Moves the counters of the shard that journaled an entry just settled. A withdrawal made on a
+/// shard a migration retired that ends Failed is credited back to the learner where they are
+/// now (the end of the `migrated_to` chain): the grant that backed it moves there with it, so
+/// that shard's grant covers the balance it holds, and the total granted does not change.
+fn apply_mint_change(key: MintKey, change: &mint::CounterChange, amount_e8s: u64) {
+    state::update_mint_counters(key.shard, |c| change.apply(c));
+    if !change.failed {
+        return;
+    }
+    let Some(holder) = final_successor(key.shard) else { return };
+    let moved = state::update_shard(key.shard, |a| {
+        let moved = amount_e8s.min(a.granted_e8s);
+        a.granted_e8s -= moved;
+        moved
+    })
+    .unwrap_or(0);
+    state::update_shard(holder, |b| b.granted_e8s = b.granted_e8s.saturating_add(moved));
+}
+
+/// The shard that holds a retired shard's learners now (following migrations of migrations);
+/// `None` for a shard no migration retired.
+fn final_successor(index: ShardIndex) -> Option<ShardIndex> {
+    let mut at = state::shard(index)?.migrated_to?;
+    // Each migration creates a new shard, so the chain has fewer links than there are shards.
+    for _ in 0..state::shards().len() {
+        match state::shard(at).and_then(|s| s.migrated_to) {
+            Some(next) => at = next,
+            None => break,
+        }
+    }
+    Some(at)
 }
 
 /// Installed shards, oldest first.
@@ -376,6 +412,41 @@ mod tests {
         release(p(1), 2);
         assert_eq!(registered_shard(p(1)), Some(p(100)), "a registered user is never released");
         assert_eq!(global_stats(0).users, 1);
+    }
+
+    #[test]
+    fn a_moved_withdrawal_that_fails_moves_its_grant_to_the_shard_holding_the_learner() {
+        let (a, b, c) = (installed_shard(120), installed_shard(121), installed_shard(122));
+        state::update_shard(a, |s| {
+            s.granted_e8s = 1_000;
+            s.migrated_to = Some(b);
+        });
+        state::update_shard(b, |s| {
+            s.granted_e8s = 5_000;
+            s.migrated_to = Some(c);
+        });
+        state::update_shard(c, |s| s.granted_e8s = 7_000);
+        state::update_totals(|t| t.total_granted_e8s += 13_000);
+        reserve(p(7), c, 10);
+        confirm(p(7));
+        // A withdrawal made on A, moved A -> B -> C, sent by C under A's journal key.
+        let attempt = |id: u64| {
+            let req = MintRequest { withdrawal_id: id, user: p(7), amount_e8s: 300, created_at_ns: 1, origin_shard: Some(a) };
+            begin_mint(p(122), &req, |_| false).unwrap_or_else(|e| panic!("{e:?}"))
+        };
+        let first = attempt(1);
+        assert!(matches!(finish_mint(first.key, LedgerOutcome::Rejected("bad".into())), Err(MintError::LedgerRejected { .. })));
+        let granted = |i| state::shard(i).unwrap().granted_e8s;
+        assert_eq!((granted(a), granted(b), granted(c)), (700, 5_000, 7_300), "the grant follows the learner to C");
+        assert_eq!(state::shard_mints(a).in_flight_e8s, 0);
+        // Asked again: the journal answers, nothing moves twice.
+        assert!(finish_mint(first.key, LedgerOutcome::Rejected("bad".into())).is_err());
+        assert_eq!((granted(a), granted(c)), (700, 7_300));
+        // Minted: A keeps the grant that backs it.
+        let second = attempt(2);
+        assert_eq!(finish_mint(second.key, LedgerOutcome::Minted(9)), Ok(9));
+        assert_eq!((granted(a), granted(c)), (700, 7_300));
+        assert_eq!(granted(a) + granted(b) + granted(c), 13_000, "nothing granted or lost");
     }
 
     #[test]
