@@ -15,6 +15,8 @@ bash scripts/build-frontend.sh >/dev/null
 # same package selection cargo unifies the same features, so none of them rebuilds another's.
 cargo build --locked -j "$(nproc)" --workspace --bins --examples
 cargo test --workspace --locked -j "$(nproc)" "$@"
+# The demo walks the whole governed lifecycle (~5 s); run here so it cannot rot unseen.
+cargo run --locked -q -p integration-tests --example platform_demo >/dev/null
 # The web app's asset canister is a workspace of its own (ic-cdk 0.18, see its Cargo.toml).
 cargo test --manifest-path canisters/frontend_assets/Cargo.toml --locked -j "$(nproc)" --target-dir "${CARGO_TARGET_DIR:-target}"
 bash scripts/test-frontend.sh

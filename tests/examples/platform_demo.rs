@@ -7,18 +7,14 @@
 //! shards by itself; every learner's state is still there.
 
 use candid::{CandidType, Deserialize, Principal};
+use integration_tests::platform::{learner_of, Platform};
 use integration_tests::wasm;
-use localnet::LocalNet;
-use icrc_ledger::types::{FeatureFlags, InitArgs, LedgerArgument};
-use icrc_ledger_types::icrc1::account::Account;
 use platform_types::sns::root::SnsRootCanister;
 use platform_types::sns::*;
 use platform_types::*;
 
 fn learner(n: u32) -> Principal {
-    let mut b = [3u8; 29];
-    b[..4].copy_from_slice(&n.to_be_bytes());
-    Principal::from_slice(&b)
+    learner_of(3, n)
 }
 
 fn unit(id: &str, subject: &str, title: &str, questions: &[(&str, &[&str], u32)]) -> UnitInput {
@@ -53,17 +49,42 @@ struct HttpResponse {
     body: serde_bytes::ByteBuf,
 }
 
+fn units() -> Vec<UnitInput> {
+    vec![
+        unit("ic-1", "internet-computer", "Canisters", &[
+            ("What runs a canister's code?", &["WebAssembly", "JVM", "Python"], 0),
+            ("Who pays for computation?", &["The user", "The canister, in cycles", "Nobody"], 1),
+        ]),
+        unit("ic-2", "internet-computer", "Stable memory", &[
+            ("What survives an upgrade?", &["The heap", "Stable memory", "Nothing"], 1),
+        ]),
+        unit("gov-1", "governance", "SNS proposals", &[
+            ("Who decides on an SNS upgrade?", &["The deployer", "Neuron holders", "A controller key"], 1),
+        ]),
+    ]
+}
+
 fn tokens(e8s: u64) -> String {
     format!("{}.{:02}", e8s / E8S, (e8s % E8S) / 1_000_000)
 }
 
 fn main() {
-    let net = LocalNet::new();
-    let hub = net.create_canister();
-    let content = net.create_canister();
-    let ledger = net.create_canister();
-    let governance = net.create_canister();
-    let root = net.create_canister();
+    let overrides = ConfigOverrides {
+        shard_soft_limit: Some(4),
+        shard_hard_limit: Some(5),
+        allowance_chunk_e8s: Some(1_000 * E8S),
+        ..Default::default()
+    };
+    // hub, learning_content and the reward ledger first, then the SNS's governance and root.
+    let canisters = Platform::builder()
+        .units(units())
+        .pass_mark_percent(60)
+        .token_name("LearnStake Reward")
+        .config(overrides)
+        .create();
+    let (hub, content) = (canisters.hub, canisters.content);
+    let governance = canisters.net.create_canister();
+    let root = canisters.net.create_canister();
     let neuron_owner = Principal::self_authenticating(b"demo-neuron-owner");
     let init = GovernanceInitArgs {
         root_canister_id: root,
@@ -75,52 +96,12 @@ fn main() {
         neuron_minimum_dissolve_delay_to_vote_seconds: None,
         wait_for_quiet_deadline_increase_seconds: None,
     };
-    net.install_canister(governance, wasm("sns_governance"), candid::encode_one(init).unwrap(), None);
+    canisters.net.install_canister(governance, wasm("sns_governance"), candid::encode_one(init).unwrap(), None);
     let init = SnsRootCanister { governance_canister_id: Some(governance), dapp_canister_ids: vec![hub, content], ..Default::default() };
-    net.install_canister(root, wasm("sns_root"), candid::encode_one(init).unwrap(), None);
+    canisters.net.install_canister(root, wasm("sns_root"), candid::encode_one(init).unwrap(), None);
+    let p = canisters.governance(governance).install();
+    let (net, ledger) = (&p.net, p.ledger);
 
-    let units = vec![
-        unit("ic-1", "internet-computer", "Canisters", &[
-            ("What runs a canister's code?", &["WebAssembly", "JVM", "Python"], 0),
-            ("Who pays for computation?", &["The user", "The canister, in cycles", "Nobody"], 1),
-        ]),
-        unit("ic-2", "internet-computer", "Stable memory", &[
-            ("What survives an upgrade?", &["The heap", "Stable memory", "Nothing"], 1),
-        ]),
-        unit("gov-1", "governance", "SNS proposals", &[
-            ("Who decides on an SNS upgrade?", &["The deployer", "Neuron holders", "A controller key"], 1),
-        ]),
-    ];
-    let init = ContentInitArgs { hub_id: hub, sns_governance_id: governance, units, pass_mark_percent: Some(60) };
-    net.install_canister(content, wasm("learning_content"), candid::encode_one(init).unwrap(), None);
-    let overrides = ConfigOverrides {
-        shard_soft_limit: Some(4),
-        shard_hard_limit: Some(5),
-        allowance_chunk_e8s: Some(1_000 * E8S),
-        ..Default::default()
-    };
-    let init = LedgerArgument::Init(InitArgs {
-        minting_account: Account { owner: hub, subaccount: None },
-        fee_collector_account: None,
-        transfer_fee: 10_000u64.into(),
-        decimals: Some(8),
-        max_memo_length: None,
-        token_symbol: "LRN".into(),
-        token_name: "LearnStake Reward".into(),
-        metadata: vec![],
-        initial_balances: vec![],
-        feature_flags: Some(FeatureFlags { icrc2: true }),
-    });
-    net.install_canister(ledger, wasm("icrc_ledger"), candid::encode_one(init).unwrap(), None);
-    let init = HubInitArgs {
-        ledger_id: ledger,
-        learning_content_id: content,
-        sns_governance_id: governance,
-        config: Some(overrides),
-        registration_policy: Some(platform_types::RegistrationPolicy::Open),
-        icp_refill: None,
-    };
-    net.install_canister(hub, wasm("staking_hub"), candid::encode_one(init).unwrap(), None);
     let (hash,): (String,) = net.query_candid(hub, "get_shard_wasm_hash", ()).unwrap();
     println!("learning_content {content}\nstaking_hub      {hub} (admin-less; embedded shard Wasm sha256 {hash})");
     println!("reward ledger    {ledger} (ICRC-1/2/3; minting account: the hub)");
@@ -151,8 +132,7 @@ fn main() {
     net.take_execution_log();
     for n in 0..12u32 {
         let who = learner(n);
-        let (r,): (Result<Principal, RegisterError>,) = net.update_candid_as(hub, who, "register", ()).unwrap();
-        let shard = r.expect("register");
+        let shard = p.register(who).expect("register");
         if !shards.contains(&shard) {
             shards.push(shard);
             println!("learner {n:>2} registered -> new shard {shard} (created by the hub)");
@@ -163,18 +143,13 @@ fn main() {
             education: "Self-taught".into(),
             gender: Gender::PreferNotToSay,
         };
-        let (r,): (Result<UserView, ShardError>,) = net.update_candid_as(shard, who, "update_profile", (profile,)).unwrap();
-        r.expect("profile");
+        p.update_profile(shard, who, profile).expect("profile");
         // Everyone passes ic-1; every other learner misses ic-2 once first.
         for (unit, good) in &answers[..1 + (n as usize % 3)] {
             if n % 2 == 1 && *unit == "ic-2" {
-                let (r,): (Result<QuizOutcome, ShardError>,) =
-                    net.update_candid_as(shard, who, "submit_quiz", (*unit, vec![0u32])).unwrap();
-                assert!(!r.unwrap().passed);
+                assert!(!p.submit_quiz(shard, who, unit, vec![0]).unwrap().passed);
             }
-            let (r,): (Result<QuizOutcome, ShardError>,) =
-                net.update_candid_as(shard, who, "submit_quiz", (*unit, good.clone())).unwrap();
-            assert!(r.expect("submit").passed);
+            assert!(p.submit_quiz(shard, who, unit, good.clone()).expect("submit").passed);
         }
     }
     let log = net.take_execution_log();
@@ -191,7 +166,7 @@ fn main() {
     // Let the shards' sync timers report their totals.
     net.advance_time(std::time::Duration::from_secs(600));
     net.run_until_idle(500);
-    let (g,): (GlobalStats,) = net.query_candid(hub, "get_global_stats", ()).unwrap();
+    let g = p.stats();
     println!("\nglobal stats: {} users, {} shards, {} quizzes passed", g.users, g.shards.len(), g.quizzes_passed);
     println!(
         "  staked {} tokens, granted {} tokens, cap remaining {} tokens",
@@ -200,7 +175,7 @@ fn main() {
         tokens(g.cap_remaining_e8s)
     );
     for s in &g.shards {
-        let (st,): (ShardStats,) = net.query_candid(s.id, "get_shard_stats", ()).unwrap();
+        let st = p.shard_stats(s.id);
         println!(
             "  shard {} {:?}: {} users, staked {} tokens, allowance left {} of {} received",
             s.id,
@@ -216,21 +191,17 @@ fn main() {
     println!("\nunstaking (the hub mints on the reward ledger; memo = shard index + withdrawal id):");
     for n in (0..12u32).step_by(3) {
         let who = learner(n);
-        let (shard,): (Option<Principal>,) = net.query_candid(hub, "get_user_shard", (who,)).unwrap();
-        let shard = shard.unwrap();
-        let (me,): (Result<UserView, ShardError>,) = net.query_candid_as(shard, who, "get_my_profile", ()).unwrap();
-        let half = me.unwrap().staked_e8s / 2;
-        let (w,): (Result<Withdrawal, UnstakeError>,) = net.update_candid_as(shard, who, "unstake", (half,)).unwrap();
-        let w = w.expect("unstake");
-        let (balance,): (candid::Nat,) =
-            net.query_candid(ledger, "icrc1_balance_of", (Account { owner: who, subaccount: None },)).unwrap();
+        let shard = p.user_shard(who).unwrap();
+        let half = p.profile(shard, who).unwrap().staked_e8s / 2;
+        let w = p.unstake(shard, who, half).expect("unstake");
+        let balance = p.balance(who);
         println!("  learner {n:>2}: withdrawal #{} of {} tokens -> {:?}; ledger balance {balance} e8s", w.id, tokens(w.amount_e8s), w.state);
         assert!(matches!(w.state, WithdrawalState::Completed { .. }));
     }
-    let (supply,): (candid::Nat,) = net.query_candid(ledger, "icrc1_total_supply", ()).unwrap();
-    let (g,): (GlobalStats,) = net.query_candid(hub, "get_global_stats", ()).unwrap();
+    let supply = p.total_supply();
+    let g = p.stats();
     println!("  hub total minted {} tokens = ledger total supply {supply} e8s", tokens(g.total_minted_e8s));
-    assert_eq!(supply, candid::Nat::from(g.total_minted_e8s));
+    assert_eq!(supply, g.total_minted_e8s);
 
     println!("\nhanding control to the SNS: root becomes the only controller of the hub and learning_content");
     for c in [hub, content] {
@@ -291,8 +262,7 @@ fn main() {
 
     let before: Vec<UserView> = (0..12)
         .map(|n| {
-            let (shard,): (Option<Principal>,) = net.query_candid(hub, "get_user_shard", (learner(n),)).unwrap();
-            net.query_candid_as::<_, (Result<UserView, ShardError>,)>(shard.unwrap(), learner(n), "get_my_profile", ()).unwrap().0.unwrap()
+            p.profile(p.user_shard(learner(n)).unwrap(), learner(n)).unwrap()
         })
         .collect();
     let upgrade = |canister: Principal, wasm_module: Vec<u8>| {
@@ -305,15 +275,16 @@ fn main() {
         })
     };
     propose("Upgrade learning_content", upgrade(content, wasm("learning_content")));
-    propose(
-        "Roll new shard releases out 1 shard per tick",
-        Action::ExecuteGenericNervousSystemFunction(ExecuteGenericNervousSystemFunction {
-            function_id: 1005,
-            payload: candid::encode_one(RolloutCommand::SetBatchSize { batch_size: 1 }).unwrap(),
-        }),
-    );
     let new_hub = wasm("staking_hub_rollout");
     propose(&format!("Upgrade staking_hub ({} bytes gzipped, embeds a new shard release)", new_hub.len()), upgrade(hub, new_hub));
+    // The new hub rolls its shard release out only once a Start proposal approved it.
+    propose(
+        "Roll the hub's new shard release out, 1 shard per tick",
+        Action::ExecuteGenericNervousSystemFunction(ExecuteGenericNervousSystemFunction {
+            function_id: 1005,
+            payload: candid::encode_one(RolloutCommand::Start { batch_size: 1 }).unwrap(),
+        }),
+    );
     loop {
         let (r,): (RolloutStatus,) = net.query_candid(hub, "get_rollout_status", ()).unwrap();
         println!(
@@ -331,9 +302,7 @@ fn main() {
         net.run_until_idle(100_000);
     }
     for (n, old) in before.iter().enumerate() {
-        let (shard,): (Option<Principal>,) = net.query_candid(hub, "get_user_shard", (learner(n as u32),)).unwrap();
-        let (now,): (Result<UserView, ShardError>,) =
-            net.query_candid_as(shard.unwrap(), learner(n as u32), "get_my_profile", ()).unwrap();
+        let now = p.profile(p.user_shard(learner(n as u32)).unwrap(), learner(n as u32));
         assert_eq!(&now.unwrap(), old, "learner {n} after the upgrades");
     }
     println!("all 12 learners' profiles, balances and progress are intact after the upgrades");

@@ -1,4 +1,7 @@
-//! Helpers shared by the integration tests: where the built canister Wasm lives.
+//! Helpers shared by the integration tests: where the built canister Wasm lives, and the
+//! platform's environment with typed clients (`platform`).
+
+pub mod platform;
 
 use platform_types::{Question, Unit, UnitInput};
 use std::path::PathBuf;

@@ -4,83 +4,27 @@
 //! nothing when lifted. learning_content + staking_hub (+ its shards) + the ICRC-1 ledger; the
 //! hub's governance is a plain principal here (the SNS path is in tests/governance.rs).
 
-use candid::{Nat, Principal};
-use icrc_ledger::types::{FeatureFlags, InitArgs, LedgerArgument};
-use icrc_ledger_types::icrc1::account::Account;
-use integration_tests::wasm;
-use localnet::LocalNet;
+use candid::Principal;
+use integration_tests::platform::{learner_of, test_governance, Platform, Quizzes};
 use platform_types::*;
 use std::time::{Duration, UNIX_EPOCH};
 
 const REWARD: u64 = 10 * E8S;
 /// Ten rewards a day for the whole platform.
 const BUDGET: u64 = 10 * REWARD;
-const UNITS: usize = 4;
-const GOVERNANCE: [u8; 29] = [9; 29];
-
-fn governance() -> Principal {
-    Principal::from_slice(&GOVERNANCE)
-}
+/// Units `e-0` .. `e-3`, one question of two options; the right answer is `i % 2`.
+const QUIZZES: Quizzes = Quizzes { prefix: "e-", width: 0, count: 4, options: 2, key: |i| vec![(i % 2) as u32] };
 
 fn learner(n: u32) -> Principal {
-    let mut b = [6u8; 29];
-    b[..4].copy_from_slice(&n.to_be_bytes());
-    Principal::from_slice(&b)
+    learner_of(6, n)
 }
 
-fn unit_id(i: usize) -> String {
-    format!("e-{i}")
-}
-
-fn answers(i: usize) -> Vec<u32> {
-    vec![(i % 2) as u32]
-}
-
-fn units() -> Vec<UnitInput> {
-    (0..UNITS)
-        .map(|i| UnitInput {
-            unit: Unit {
-                id: unit_id(i),
-                subject: "s".into(),
-                title: format!("Unit {i}"),
-                body: "b".into(),
-                questions: vec![Question { text: "Q".into(), options: vec!["a".into(), "b".into()] }],
-            },
-            answer_key: answers(i),
-        })
-        .collect()
-}
-
-struct Env {
-    net: LocalNet,
-    hub: Principal,
-    ledger: Principal,
-}
-
-fn env() -> Env {
-    let net = LocalNet::new();
+fn env() -> Platform {
+    let net = localnet::LocalNet::new();
     // 01:00 UTC of the next day: the test's first day has 23 hours left.
     let now = net.get_time_nanos();
     let day_start = (now / NANOS_PER_DAY + 1) * NANOS_PER_DAY;
     net.set_time(UNIX_EPOCH + Duration::from_nanos(day_start + 3_600 * 1_000_000_000));
-    let hub = net.create_canister();
-    let content = net.create_canister();
-    let ledger = net.create_canister();
-    let init = ContentInitArgs { hub_id: hub, sns_governance_id: governance(), units: units(), pass_mark_percent: Some(100) };
-    net.install_canister(content, wasm("learning_content"), candid::encode_one(init).unwrap(), None);
-    let init = LedgerArgument::Init(InitArgs {
-        minting_account: Account { owner: hub, subaccount: None },
-        fee_collector_account: None,
-        transfer_fee: 10_000u64.into(),
-        decimals: Some(8),
-        max_memo_length: None,
-        token_symbol: "LRN".into(),
-        token_name: "Learn".into(),
-        metadata: vec![],
-        initial_balances: vec![],
-        feature_flags: Some(FeatureFlags { icrc2: true }),
-    });
-    net.install_canister(ledger, wasm("icrc_ledger"), candid::encode_one(init).unwrap(), None);
     let config = ConfigOverrides {
         shard_soft_limit: Some(7),
         shard_hard_limit: Some(8),
@@ -93,74 +37,13 @@ fn env() -> Env {
         auto_scale_interval_secs: Some(10),
         ..Default::default()
     };
-    let init = HubInitArgs {
-        ledger_id: ledger,
-        learning_content_id: content,
-        sns_governance_id: governance(),
-        config: Some(config),
-        registration_policy: Some(RegistrationPolicy::Open),
-        icp_refill: None,
-    };
-    net.install_canister(hub, wasm("staking_hub"), candid::encode_one(init).unwrap(), None);
-    Env { net, hub, ledger }
+    Platform::builder().net(net).quizzes(QUIZZES).pass_mark_percent(100).config(config).deploy()
 }
 
-impl Env {
-    fn register(&self, who: Principal) -> Result<Principal, RegisterError> {
-        self.net.update_candid_as::<_, (Result<Principal, RegisterError>,)>(self.hub, who, "register", ()).unwrap().0
-    }
-
-    fn submit_quiz(&self, shard: Principal, who: Principal, unit: usize) -> Result<QuizOutcome, ShardError> {
-        self.net
-            .update_candid_as::<_, (Result<QuizOutcome, ShardError>,)>(shard, who, "submit_quiz", (unit_id(unit), answers(unit)))
-            .unwrap()
-            .0
-    }
-
-    fn me(&self, shard: Principal, who: Principal) -> UserView {
-        self.net.query_candid_as::<_, (Result<UserView, ShardError>,)>(shard, who, "get_my_profile", ()).unwrap().0.unwrap()
-    }
-
-    fn stats(&self) -> GlobalStats {
-        self.net.query_candid::<_, (GlobalStats,)>(self.hub, "get_global_stats", ()).unwrap().0
-    }
-
-    fn shard_stats(&self, shard: Principal) -> ShardStats {
-        self.net.query_candid::<_, (ShardStats,)>(shard, "get_shard_stats", ()).unwrap().0
-    }
-
-    fn unstake(&self, shard: Principal, who: Principal, amount: u64) -> Result<Withdrawal, UnstakeError> {
-        self.net.update_candid_as::<_, (Result<Withdrawal, UnstakeError>,)>(shard, who, "unstake", (amount,)).unwrap().0
-    }
-
-    fn withdrawals(&self, shard: Principal, who: Principal) -> Vec<Withdrawal> {
-        self.net
-            .query_candid_as::<_, (Result<Vec<Withdrawal>, ShardError>,)>(shard, who, "get_my_withdrawals", (0u64, 100u64))
-            .unwrap()
-            .0
-            .unwrap()
-    }
-
-    fn balance(&self, who: Principal) -> u64 {
-        let (b,): (Nat,) =
-            self.net.query_candid(self.ledger, "icrc1_balance_of", (Account { owner: who, subaccount: None },)).unwrap();
-        u64::try_from(b.0).unwrap()
-    }
-
-    fn set_paused(&self, paused: bool) {
-        let args = SetPlatformPausedArgs { paused, reason: "drill".into() };
-        let _: () = self.net.update_candid_as(self.hub, governance(), "set_platform_paused", (args,)).unwrap();
-        self.run_for(30);
-    }
-
-    /// Lets timers run: time moves on by `secs`, one second per round.
-    fn run_for(&self, secs: u64) {
-        for _ in 0..secs {
-            self.net.advance_time(Duration::from_secs(1));
-            self.net.tick();
-        }
-        self.net.run_until_idle(10_000);
-    }
+fn set_paused(e: &Platform, paused: bool) {
+    let args = SetPlatformPausedArgs { paused, reason: "drill".into() };
+    let _: () = e.net.update_candid_as(e.hub, test_governance(), "set_platform_paused", (args,)).unwrap();
+    e.run_for(30);
 }
 
 #[test]
@@ -181,7 +64,7 @@ fn a_farm_gets_no_more_than_the_daily_budget_and_owed_rewards_are_paid_once_the_
     let (mut paid, mut owed) = (0u64, 0u64);
     for unit in 0..2 {
         for (who, shard) in &farm {
-            let out = e.submit_quiz(*shard, *who, unit).unwrap();
+            let out = e.answer(*shard, *who, unit).unwrap();
             assert!(out.passed);
             assert_eq!(out.reward_e8s + out.reward_owed_e8s.unwrap_or(0), REWARD, "{out:?}");
             paid += out.reward_e8s;
@@ -196,7 +79,7 @@ fn a_farm_gets_no_more_than_the_daily_budget_and_owed_rewards_are_paid_once_the_
     // Nothing was lost: every pass counts, and what was not paid is owed and visible.
     let (mut staked, mut owed_now, mut completed) = (0, 0, 0);
     for (who, shard) in &farm {
-        let me = e.me(*shard, *who);
+        let me = e.profile(*shard, *who).unwrap();
         staked += me.staked_e8s;
         owed_now += me.rewards_owed_e8s.unwrap();
         completed += me.completed_units;
@@ -213,7 +96,7 @@ fn a_farm_gets_no_more_than_the_daily_budget_and_owed_rewards_are_paid_once_the_
     // The next two UTC days: a fresh budget each day pays owed rewards (oldest first on each
     // shard); the hub never grants more than the budget in a day, and no reward is lost or paid
     // twice (staked + owed stays exactly two rewards per learner).
-    let staked_of = || -> u64 { farm.iter().map(|(w, s)| e.me(*s, *w).staked_e8s).sum() };
+    let staked_of = || -> u64 { farm.iter().map(|(w, s)| e.profile(*s, *w).unwrap().staked_e8s).sum() };
     let mut staked_before = staked_of();
     e.net.advance_time(Duration::from_secs(23 * 3_600));
     for day in 2..=3u64 {
@@ -226,7 +109,7 @@ fn a_farm_gets_no_more_than_the_daily_budget_and_owed_rewards_are_paid_once_the_
         assert!(staked > staked_before, "day {day}: owed rewards are paid");
         staked_before = staked;
         for (who, shard) in &farm {
-            let me = e.me(*shard, *who);
+            let me = e.profile(*shard, *who).unwrap();
             assert_eq!(me.staked_e8s + me.rewards_owed_e8s.unwrap(), 2 * REWARD, "day {day}: {who}");
         }
         let shard_owed: u64 = shards.iter().map(|s| e.shard_stats(*s).rewards_owed_e8s.unwrap()).sum();
@@ -240,22 +123,22 @@ fn the_pause_stops_registration_quizzes_allowances_and_minting_and_resuming_lose
     let e = env();
     let ada = learner(1);
     let shard = e.register(ada).unwrap();
-    assert!(e.submit_quiz(shard, ada, 0).unwrap().passed);
-    assert!(e.submit_quiz(shard, ada, 1).unwrap().passed);
-    let staked = e.me(shard, ada).staked_e8s;
+    assert!(e.answer(shard, ada, 0).unwrap().passed);
+    assert!(e.answer(shard, ada, 1).unwrap().passed);
+    let staked = e.profile(shard, ada).unwrap().staked_e8s;
     assert_eq!(staked, 2 * REWARD);
     let granted = e.stats().total_granted_e8s;
     let shard_count = e.stats().shards.len();
 
     // Only governance may pause.
     assert!(e.net.update_candid_as::<_, ()>(e.hub, ada, "set_platform_paused", (SetPlatformPausedArgs { paused: true, reason: "x".into() },)).is_err());
-    e.set_paused(true);
+    set_paused(&e, true);
     assert_eq!(e.stats().platform_paused, Some(true));
     assert_eq!(e.shard_stats(shard).platform_paused, Some(true), "pushed to the shard");
     assert_eq!(e.register(learner(2)), Err(RegisterError::PlatformPaused));
     assert_eq!(e.register(ada), Ok(shard), "a registered learner still finds their shard");
-    assert_eq!(e.submit_quiz(shard, ada, 2), Err(ShardError::PlatformPaused));
-    assert_eq!(e.me(shard, ada).attempts_today, 2, "the refused attempt is not counted");
+    assert_eq!(e.answer(shard, ada, 2), Err(ShardError::PlatformPaused));
+    assert_eq!(e.profile(shard, ada).unwrap().attempts_today, 2, "the refused attempt is not counted");
     // A withdrawal is accepted but waits: the hub mints nothing while paused.
     let w = e.unstake(shard, ada, REWARD).unwrap();
     assert!(matches!(&w.state, WithdrawalState::Pending { last_error: Some(why) } if why.contains("paused")), "{w:?}");
@@ -269,15 +152,15 @@ fn the_pause_stops_registration_quizzes_allowances_and_minting_and_resuming_lose
     assert_eq!((stats.total_granted_e8s, stats.shards.len()), (granted, shard_count), "no grants, no shards");
 
     // Resumed: the pending withdrawal is minted exactly once, quizzes and registration work.
-    e.set_paused(false);
+    set_paused(&e, false);
     assert_eq!(e.shard_stats(shard).platform_paused, Some(false));
     // Past the withdrawal's retry backoff.
     e.net.advance_time(Duration::from_secs(3_600));
     e.run_for(30);
     assert!(matches!(e.withdrawals(shard, ada)[0].state, WithdrawalState::Completed { .. }));
     assert_eq!(e.balance(ada), REWARD);
-    assert_eq!(e.me(shard, ada).staked_e8s, staked - REWARD);
-    assert!(e.submit_quiz(shard, ada, 2).unwrap().passed);
+    assert_eq!(e.profile(shard, ada).unwrap().staked_e8s, staked - REWARD);
+    assert!(e.answer(shard, ada, 2).unwrap().passed);
     e.register(learner(2)).unwrap();
     e.net.advance_time(Duration::from_secs(3_600));
     e.run_for(30);

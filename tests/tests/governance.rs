@@ -12,8 +12,7 @@
 //! code and is reported; every learner's data is intact.
 
 use candid::{CandidType, Principal};
-use icrc_ledger::types::{FeatureFlags, InitArgs, LedgerArgument};
-use icrc_ledger_types::icrc1::account::Account;
+use integration_tests::platform::{learner_of, Platform};
 use integration_tests::{another_release, unit, wasm};
 use sha2::{Digest, Sha256};
 use localnet::management_types::{CanisterSettings, CanisterStatusType};
@@ -41,9 +40,7 @@ fn neuron(n: u8) -> NeuronId {
 }
 
 fn learner(n: u32) -> Principal {
-    let mut b = [4u8; 29];
-    b[..4].copy_from_slice(&n.to_be_bytes());
-    Principal::from_slice(&b)
+    learner_of(4, n)
 }
 
 fn deployer() -> Principal {
@@ -90,14 +87,20 @@ fn function_files() -> Vec<FunctionFile> {
     files
 }
 
+/// The platform under the local SNS.
 struct Dao {
-    net: LocalNet,
+    platform: Platform,
     gov: Principal,
     root: Principal,
-    hub: Principal,
-    content: Principal,
     /// Custom function ids by target method.
     functions: BTreeMap<String, u64>,
+}
+
+impl std::ops::Deref for Dao {
+    type Target = Platform;
+    fn deref(&self) -> &Platform {
+        &self.platform
+    }
 }
 
 fn hub_config(hard_limit: u64) -> ConfigOverrides {
@@ -123,10 +126,19 @@ fn dao_with(hard_limit: u64, hub_knows_governance: bool) -> Dao {
     let net = LocalNet::new();
     let mine = Some(CanisterSettings { controllers: Some(vec![deployer()]), ..Default::default() });
     let gov = net.create_canister_with_settings(Some(deployer()), mine.clone());
-    let root = net.create_canister_with_settings(Some(deployer()), mine.clone());
-    let hub = net.create_canister_with_settings(Some(deployer()), mine.clone());
-    let content = net.create_canister_with_settings(Some(deployer()), mine.clone());
-    let ledger = net.create_canister_with_settings(Some(deployer()), mine);
+    let root = net.create_canister_with_settings(Some(deployer()), mine);
+    let units = vec![unit("math-1", "math", vec![0, 1, 2]), unit("math-2", "math", vec![2, 2, 2])];
+    let builder = Platform::builder()
+        .net(net)
+        .controller(deployer())
+        .governance(gov)
+        .units(units)
+        .pass_mark_percent(60)
+        .config(hub_config(hard_limit));
+    let builder = if hub_knows_governance { builder } else { builder.hub_governance(Principal::anonymous()) };
+    // hub, learning_content, ledger; installed after governance and root.
+    let canisters = builder.create();
+    let (net, hub, content, ledger) = (&canisters.net, canisters.hub, canisters.content, canisters.ledger.unwrap());
     let init = GovernanceInitArgs {
         root_canister_id: root,
         ledger_canister_id: None,
@@ -147,38 +159,15 @@ fn dao_with(hard_limit: u64, hub_knows_governance: bool) -> Dao {
         ..Default::default()
     };
     net.install_canister(root, wasm("sns_root"), candid::encode_one(init).unwrap(), Some(deployer()));
-    let units = vec![unit("math-1", "math", vec![0, 1, 2]), unit("math-2", "math", vec![2, 2, 2])];
-    let init = ContentInitArgs { hub_id: hub, sns_governance_id: gov, units, pass_mark_percent: Some(60) };
-    net.install_canister(content, wasm("learning_content"), candid::encode_one(init).unwrap(), Some(deployer()));
-    let init = LedgerArgument::Init(InitArgs {
-        minting_account: Account { owner: hub, subaccount: None },
-        fee_collector_account: None,
-        transfer_fee: 10_000u64.into(),
-        decimals: Some(8),
-        max_memo_length: None,
-        token_symbol: "LRN".into(),
-        token_name: "Learn".into(),
-        metadata: vec![],
-        initial_balances: vec![],
-        feature_flags: Some(FeatureFlags { icrc2: true }),
-    });
-    net.install_canister(ledger, wasm("icrc_ledger"), candid::encode_one(init).unwrap(), Some(deployer()));
-    let init = HubInitArgs {
-        ledger_id: ledger,
-        learning_content_id: content,
-        sns_governance_id: if hub_knows_governance { gov } else { Principal::anonymous() },
-        config: Some(hub_config(hard_limit)),
-        registration_policy: Some(platform_types::RegistrationPolicy::Open),
-        icp_refill: None,
-    };
-    net.install_canister(hub, wasm("staking_hub"), candid::encode_one(init).unwrap(), Some(deployer()));
+    let platform = canisters.install();
+    let net = &platform.net;
     for c in [hub, content, ledger, gov, root] {
         net.set_controllers(c, Some(deployer()), vec![root]).unwrap();
     }
     // Governance and root control each other on a real SNS.
     net.set_controllers(root, Some(root), vec![gov]).unwrap();
     net.set_controllers(gov, Some(root), vec![root]).unwrap();
-    let mut dao = Dao { net, gov, root, hub, content, functions: BTreeMap::new() };
+    let mut dao = Dao { platform, gov, root, functions: BTreeMap::new() };
     let ids = BTreeMap::from([("staking_hub", hub), ("learning_content", content)]);
     for f in function_files() {
         let canister = ids[f.target_canister.as_str()];
@@ -282,27 +271,13 @@ impl Dao {
         }
     }
 
+    /// `register`, which must succeed: the learner's shard.
     fn register(&self, who: Principal) -> Principal {
-        let (r,): (Result<Principal, RegisterError>,) = self.net.update_candid_as(self.hub, who, "register", ()).unwrap();
-        r.unwrap()
-    }
-
-    fn shards(&self) -> Vec<ShardInfo> {
-        self.net.query_candid::<_, (Vec<ShardInfo>,)>(self.hub, "list_shards", ()).unwrap().0
+        self.platform.register(who).unwrap()
     }
 
     fn shard(&self, id: Principal) -> ShardInfo {
         self.shards().into_iter().find(|s| s.id == id).unwrap()
-    }
-
-    fn me(&self, shard: Principal, who: Principal) -> Result<UserView, ShardError> {
-        self.net.query_candid_as::<_, (Result<UserView, ShardError>,)>(shard, who, "get_my_profile", ()).unwrap().0
-    }
-
-    fn submit_quiz(&self, shard: Principal, who: Principal, unit: &str, answers: Vec<u32>) -> Result<QuizOutcome, ShardError> {
-        let (r,): (Result<QuizOutcome, ShardError>,) =
-            self.net.update_candid_as(shard, who, "submit_quiz", (unit, answers)).unwrap();
-        r
     }
 
     fn config_status(&self) -> ConfigStatus {
@@ -346,11 +321,6 @@ fn the_custom_functions_are_registered_from_the_sns_folder() {
 }
 
 /// `register` with an optional proof, as a learner's client sends it.
-fn register_with(d: &Dao, who: Principal, proof: Option<RegistrationProof>) -> Result<Principal, RegisterError> {
-    let (r,): (Result<Principal, RegisterError>,) = d.net.update_candid_as(d.hub, who, "register", (proof,)).unwrap();
-    r
-}
-
 fn registration_view(d: &Dao) -> RegistrationPolicyView {
     d.net.query_candid::<_, (RegistrationPolicyView,)>(d.hub, "get_registration_policy", ()).unwrap().0
 }
@@ -388,11 +358,11 @@ fn registration_closed_by_proposal_admits_exactly_one_learner_per_invite_code_ag
     let mut learners = Vec::new();
     for n in 0..40 {
         let bot = learner(2_000 + n);
-        assert!(matches!(register_with(&d, bot, None), Err(RegisterError::ProofRequired { .. })));
+        assert!(matches!(d.register_with(bot, None), Err(RegisterError::ProofRequired { .. })));
         let guessed = Some(RegistrationProof::InviteCode(format!("k7-guess-{n}")));
-        assert_eq!(register_with(&d, bot, guessed), Err(RegisterError::InvalidInviteCode));
+        assert_eq!(d.register_with(bot, guessed), Err(RegisterError::InvalidInviteCode));
         for code in codes {
-            match register_with(&d, bot, Some(RegistrationProof::InviteCode(code.into()))) {
+            match d.register_with(bot, Some(RegistrationProof::InviteCode(code.into()))) {
                 Ok(_) => {
                     learners.push(bot);
                     break;
@@ -406,10 +376,10 @@ fn registration_closed_by_proposal_admits_exactly_one_learner_per_invite_code_ag
     let view = registration_view(&d);
     assert_eq!((view.unused_invite_codes, view.used_invite_codes), (0, 3));
     // A learner registered before keeps working without a proof; a used code stays used.
-    assert_eq!(register_with(&d, learner(1_000), None).map(|_| ()), Ok(()));
-    assert_eq!(register_with(&d, learners[0], None).map(|_| ()), Ok(()));
+    assert_eq!(d.register_with(learner(1_000), None).map(|_| ()), Ok(()));
+    assert_eq!(d.register_with(learners[0], None).map(|_| ()), Ok(()));
     assert_eq!(
-        register_with(&d, learner(3_000), Some(RegistrationProof::InviteCode(codes[0].into()))),
+        d.register_with(learner(3_000), Some(RegistrationProof::InviteCode(codes[0].into()))),
         Err(RegisterError::InviteCodeAlreadyUsed)
     );
 
@@ -421,10 +391,10 @@ fn registration_closed_by_proposal_admits_exactly_one_learner_per_invite_code_ag
     let p = d.execute("set_registration_policy", &codes_args(&[], &["k8-two"], None));
     assert!(p.payload_text_rendering.unwrap().contains("Revoke 1"));
     assert_eq!(
-        register_with(&d, learner(3_001), Some(RegistrationProof::InviteCode("k8-two".into()))),
+        d.register_with(learner(3_001), Some(RegistrationProof::InviteCode("k8-two".into()))),
         Err(RegisterError::InvalidInviteCode)
     );
-    assert!(register_with(&d, learner(3_001), Some(RegistrationProof::InviteCode("k8-one".into()))).is_ok());
+    assert!(d.register_with(learner(3_001), Some(RegistrationProof::InviteCode("k8-one".into()))).is_ok());
     let view = registration_view(&d);
     assert_eq!((view.unused_invite_codes, view.used_invite_codes, view.revoked_invite_codes), (0, 4, 1));
     let stats = d.net.query_candid::<_, (GlobalStats,)>(d.hub, "get_global_stats", ()).unwrap().0;
@@ -439,7 +409,7 @@ fn an_emergency_disable_and_enable_pass_as_proposals_and_lose_nothing() {
     let (r,): (Result<UserView, ShardError>,) = d.net.update_candid_as(shard, ada, "update_profile", (profile(1),)).unwrap();
     r.unwrap();
     assert!(d.submit_quiz(shard, ada, "math-1", vec![0, 1, 2]).unwrap().passed);
-    let before = d.me(shard, ada).unwrap();
+    let before = d.profile(shard, ada).unwrap();
 
     // A bad payload is refused at submission: no proposal is created.
     let unknown = SetShardStatusArgs { shard_id: learner(99), disabled: true, reason: "bug".into() };
@@ -473,7 +443,7 @@ fn an_emergency_disable_and_enable_pass_as_proposals_and_lose_nothing() {
     assert_eq!(r, Err(ShardError::ShardDisabled));
     let (r,): (Result<Withdrawal, UnstakeError>,) = d.net.update_candid_as(shard, ada, "unstake", (1u64,)).unwrap();
     assert_eq!(r, Err(UnstakeError::ShardDisabled));
-    assert_eq!(d.me(shard, ada).unwrap(), before, "reads keep working");
+    assert_eq!(d.profile(shard, ada).unwrap(), before, "reads keep working");
     // No new learners go to it, and (issue 11) disabling the only shard with room does not make
     // the hub create a replacement: registration waits for governance.
     let bob = learner(2);
@@ -488,7 +458,7 @@ fn an_emergency_disable_and_enable_pass_as_proposals_and_lose_nothing() {
     assert_eq!(d.shard(shard).status, ShardStatus::Active);
     assert_eq!(d.register(bob), shard);
     assert!(d.submit_quiz(shard, ada, "math-2", vec![2, 2, 2]).unwrap().passed);
-    assert_eq!(d.me(shard, ada).unwrap().staked_e8s, before.staked_e8s + 10 * E8S);
+    assert_eq!(d.profile(shard, ada).unwrap().staked_e8s, before.staked_e8s + 10 * E8S);
 }
 
 #[test]
@@ -580,7 +550,7 @@ fn content_is_added_updated_and_retired_by_proposals() {
     let unknown = RetireUnitsArgs { unit_ids: vec!["nope".into()], reason: "x".into() };
     assert!(d.submit("retire_units", &unknown).is_err());
     // The learner keeps what they earned.
-    assert_eq!(d.me(shard, ada).unwrap().completed_units, 2);
+    assert_eq!(d.profile(shard, ada).unwrap().completed_units, 2);
 }
 
 #[test]
@@ -603,7 +573,7 @@ fn the_hub_upgraded_by_proposal_rolls_the_new_shard_wasm_out_in_batches_and_a_pa
     let with_users = shards.iter().filter(|s| s.user_count > 0).count();
     assert!(with_users >= 5, "{with_users} shards with users (of {})", shards.len());
     assert!(learners.iter().all(|(_, s)| shards.iter().any(|x| x.id == *s)));
-    let before: Vec<UserView> = learners.iter().map(|(w, s)| d.me(*s, *w).unwrap()).collect();
+    let before: Vec<UserView> = learners.iter().map(|(w, s)| d.profile(*s, *w).unwrap()).collect();
     let old_hash = d.rollout().target_hash;
     assert!(shards.iter().all(|s| s.wasm_hash == old_hash));
 
@@ -701,7 +671,7 @@ fn the_hub_upgraded_by_proposal_rolls_the_new_shard_wasm_out_in_batches_and_a_pa
     assert_eq!(d.net.canister_metadata(broken, "build_tag").as_deref(), Some(b"rollout-test".as_slice()));
     // Every learner's data is intact.
     for ((who, shard), old) in learners.iter().zip(&before) {
-        assert_eq!(&d.me(*shard, *who).unwrap(), old);
+        assert_eq!(&d.profile(*shard, *who).unwrap(), old);
     }
 }
 
@@ -762,7 +732,7 @@ fn an_upgrade_proposal_sets_the_hubs_governance_id_after_the_sns_exists() {
     assert_eq!(init.sns_governance_id, d.gov);
     d.execute("set_shard_status", &disable);
     assert_eq!(d.shard(shard).status, ShardStatus::Disabled);
-    assert!(d.me(shard, ada).is_ok(), "the learner is still there");
+    assert!(d.profile(shard, ada).is_ok(), "the learner is still there");
 }
 
 #[test]
@@ -907,7 +877,7 @@ fn a_shard_is_restored_from_its_rollout_snapshot_by_proposal_and_the_restore_is_
     let (r,): (Result<UserView, ShardError>,) = d.net.update_candid_as(shard, ada, "update_profile", (profile(1),)).unwrap();
     r.unwrap();
     assert!(d.submit_quiz(shard, ada, "math-1", vec![0, 1, 2]).unwrap().passed);
-    let at_snapshot = d.me(shard, ada).unwrap();
+    let at_snapshot = d.profile(shard, ada).unwrap();
     let old_hash = d.rollout().target_hash;
     let history = |d: &Dao| -> ShardRestoreHistory {
         let (all,): (Vec<ShardRestoreHistory>,) = d.net.query_candid(d.hub, "get_restore_history", ()).unwrap();
@@ -946,7 +916,7 @@ fn a_shard_is_restored_from_its_rollout_snapshot_by_proposal_and_the_restore_is_
 
     // After the upgrade the learner's state moves on.
     assert!(d.submit_quiz(shard, ada, "math-2", vec![2, 2, 2]).unwrap().passed);
-    assert_ne!(d.me(shard, ada).unwrap(), at_snapshot);
+    assert_ne!(d.profile(shard, ada).unwrap(), at_snapshot);
 
     // Another snapshot id than the hub's is refused; the right one is rendered for voters.
     let e = d.submit("restore_shard_snapshot", &restore(vec![1, 2, 3])).unwrap_err();
@@ -959,7 +929,7 @@ fn a_shard_is_restored_from_its_rollout_snapshot_by_proposal_and_the_restore_is_
     assert!(text.contains("RESTORE") && text.contains(&hex_id(&snapshot)) && text.contains(&old_hash), "{text}");
 
     // The shard runs the snapshot's code and state, and is running.
-    assert_eq!(d.me(shard, ada).unwrap(), at_snapshot);
+    assert_eq!(d.profile(shard, ada).unwrap(), at_snapshot);
     assert_eq!(d.net.canister_metadata(shard, "build_tag"), None, "the old release again");
     assert_eq!(d.net.canister_status(shard, Some(d.hub)).unwrap().status, CanisterStatusType::Running);
     assert_eq!(hex_id(&d.net.module_hash(shard).unwrap()), old_hash);

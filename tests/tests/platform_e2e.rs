@@ -1,77 +1,19 @@
 //! End to end on localnet: learning_content + staking_hub (which creates its shards) and
 //! learners who register, fill in profiles, answer quizzes and earn from shard allowances.
 
-use candid::{CandidType, Principal};
+use candid::Principal;
+use integration_tests::platform::{learner, LedgerKind, Platform};
 use integration_tests::{unit, wasm};
 use localnet::LocalNet;
 use platform_types::*;
 
-fn learner(n: u32) -> Principal {
-    let mut b = [7u8; 29];
-    b[..4].copy_from_slice(&n.to_be_bytes());
-    Principal::from_slice(&b)
-}
-
-struct Platform {
-    net: LocalNet,
-    hub: Principal,
-    content: Principal,
-}
-
 fn platform(overrides: ConfigOverrides) -> Platform {
-    let net = LocalNet::new();
-    let hub = net.create_canister();
-    let content = net.create_canister();
-    let governance = Principal::from_slice(&[9; 29]);
     let units = vec![
         unit("math-1", "math", vec![0, 1, 2]),
         unit("math-2", "math", vec![2, 2, 2]),
         unit("hist-1", "history", vec![1, 0, 1, 0, 1]),
     ];
-    let init = ContentInitArgs { hub_id: hub, sns_governance_id: governance, units, pass_mark_percent: Some(60) };
-    net.install_canister(content, wasm("learning_content"), candid::encode_one(init).unwrap(), None);
-    let init = HubInitArgs {
-        ledger_id: Principal::from_slice(&[8; 29]),
-        learning_content_id: content,
-        sns_governance_id: governance,
-        config: Some(overrides),
-        registration_policy: Some(platform_types::RegistrationPolicy::Open),
-        icp_refill: None,
-    };
-    net.install_canister(hub, wasm("staking_hub"), candid::encode_one(init).unwrap(), None);
-    Platform { net, hub, content }
-}
-
-impl Platform {
-    fn register(&self, who: Principal) -> Result<Principal, RegisterError> {
-        let (r,): (Result<Principal, RegisterError>,) = self.net.update_candid_as(self.hub, who, "register", ()).unwrap();
-        r
-    }
-
-    fn submit(&self, shard: Principal, who: Principal, unit: &str, answers: Vec<u32>) -> Result<QuizOutcome, ShardError> {
-        let (r,): (Result<QuizOutcome, ShardError>,) =
-            self.net.update_candid_as(shard, who, "submit_quiz", (unit, answers)).unwrap();
-        r
-    }
-
-    fn me(&self, shard: Principal, who: Principal) -> Result<UserView, ShardError> {
-        let (r,): (Result<UserView, ShardError>,) = self.net.query_candid_as(shard, who, "get_my_profile", ()).unwrap();
-        r
-    }
-
-    fn stats(&self) -> GlobalStats {
-        self.net.query_candid::<_, (GlobalStats,)>(self.hub, "get_global_stats", ()).unwrap().0
-    }
-
-    fn shard_stats(&self, shard: Principal) -> ShardStats {
-        self.net.query_candid::<_, (ShardStats,)>(shard, "get_shard_stats", ()).unwrap().0
-    }
-
-    fn upgrade<A: CandidType>(&self, id: Principal, name: &str, arg: A) {
-        // Shards are controlled by the hub alone; the others by the test principal that created them.
-        let sender = if name == "user_profile" { Some(self.hub) } else { None };
-        self.net.upgrade_canister(id, wasm(name), candid::encode_one(arg).unwrap(), sender).unwrap();
-    }
+    Platform::builder().units(units).pass_mark_percent(60).ledger(LedgerKind::None).config(overrides).deploy()
 }
 
 fn small() -> ConfigOverrides {
@@ -101,14 +43,14 @@ fn a_learner_registers_studies_and_earns() {
     assert!(matches!(r, Err(ShardError::BadInput { .. })));
 
     // A fail counts as an attempt and earns nothing; a pass earns the reward once.
-    let fail = p.submit(shard, ada, "math-1", vec![2, 2, 0]).unwrap();
+    let fail = p.submit_quiz(shard, ada, "math-1", vec![2, 2, 0]).unwrap();
     assert!(!fail.passed && fail.reward_e8s == 0);
-    let pass = p.submit(shard, ada, "math-1", vec![0, 1, 2]).unwrap();
+    let pass = p.submit_quiz(shard, ada, "math-1", vec![0, 1, 2]).unwrap();
     assert!(pass.passed);
     assert_eq!((pass.total, pass.reward_e8s, pass.staked_e8s), (3, 100 * E8S, 100 * E8S));
-    assert_eq!(p.submit(shard, ada, "math-1", vec![0, 1, 2]), Err(ShardError::AlreadyCompleted { unit_id: "math-1".into() }));
-    assert!(matches!(p.submit(shard, ada, "nope", vec![0]), Err(ShardError::UnknownUnit { .. })));
-    let me = p.me(shard, ada).unwrap();
+    assert_eq!(p.submit_quiz(shard, ada, "math-1", vec![0, 1, 2]), Err(ShardError::AlreadyCompleted { unit_id: "math-1".into() }));
+    assert!(matches!(p.submit_quiz(shard, ada, "nope", vec![0]), Err(ShardError::UnknownUnit { .. })));
+    let me = p.profile(shard, ada).unwrap();
     assert_eq!((me.staked_e8s, me.completed_units, me.attempts_today), (100 * E8S, 1, 3), "the unknown unit counts");
 
     // The shard took one allowance chunk from the hub for it, not one call per quiz.
@@ -127,11 +69,11 @@ fn daily_limit_counts_failed_attempts_and_resets_at_utc_midnight() {
     let bob = learner(2);
     let shard = p.register(bob).unwrap();
     for _ in 0..5 {
-        assert!(!p.submit(shard, bob, "hist-1", vec![0, 0, 0, 0, 0]).unwrap().passed);
+        assert!(!p.submit_quiz(shard, bob, "hist-1", vec![0, 0, 0, 0, 0]).unwrap().passed);
     }
-    assert_eq!(p.submit(shard, bob, "hist-1", vec![1, 0, 1, 0, 1]), Err(ShardError::DailyLimitReached { limit: 5 }));
+    assert_eq!(p.submit_quiz(shard, bob, "hist-1", vec![1, 0, 1, 0, 1]), Err(ShardError::DailyLimitReached { limit: 5 }));
     p.net.advance_time(std::time::Duration::from_secs(86_400));
-    assert!(p.submit(shard, bob, "hist-1", vec![1, 0, 1, 0, 1]).unwrap().passed);
+    assert!(p.submit_quiz(shard, bob, "hist-1", vec![1, 0, 1, 0, 1]).unwrap().passed);
 }
 
 #[test]
@@ -144,7 +86,7 @@ fn allowances_are_batched_and_every_token_is_accounted_for() {
         shards.insert(shard);
         for u in ["math-1", "math-2"] {
             let answers = if u == "math-1" { vec![0, 1, 2] } else { vec![2, 2, 2] };
-            assert!(p.submit(shard, who, u, answers).unwrap().passed);
+            assert!(p.submit_quiz(shard, who, u, answers).unwrap().passed);
         }
     }
     p.net.advance_time(std::time::Duration::from_secs(600));
@@ -169,32 +111,17 @@ fn data_survives_upgrades_of_every_canister() {
     let p = platform(small());
     let cy = learner(3);
     let shard = p.register(cy).unwrap();
-    assert!(p.submit(shard, cy, "math-2", vec![2, 2, 2]).unwrap().passed);
-    let before = p.me(shard, cy).unwrap();
+    assert!(p.submit_quiz(shard, cy, "math-2", vec![2, 2, 2]).unwrap().passed);
+    let before = p.profile(shard, cy).unwrap();
     p.upgrade(p.hub, "staking_hub", ());
     p.upgrade(p.content, "learning_content", ());
     p.upgrade(shard, "user_profile", ());
-    assert_eq!(p.me(shard, cy).unwrap(), before);
+    assert_eq!(p.profile(shard, cy).unwrap(), before);
     assert_eq!(p.register(cy).unwrap(), shard);
     assert_eq!(p.stats().users, 1);
     let (unit,): (Option<Unit>,) = p.net.query_candid(p.content, "get_unit", ("math-2",)).unwrap();
     assert!(unit.is_some());
-    assert!(p.submit(shard, cy, "math-1", vec![0, 1, 2]).unwrap().passed, "everything still works");
-}
-
-impl Platform {
-    /// Submits ingress that `canister`'s `canister_inspect_message` must refuse: the submission
-    /// itself fails (nothing is queued, the method never runs) and the canister pays nothing.
-    fn assert_refused_at_ingress(&self, canister: Principal, who: Principal, method: &str, arg: Vec<u8>) {
-        let before = self.net.cycle_balance(canister);
-        self.net.take_execution_log();
-        let err = self.net.submit_call(canister, who, method, arg).expect_err(method);
-        assert_eq!(err.error_code, localnet::ErrorCode::CanisterRejectedMessage, "{method} from {who}: {err:?}");
-        assert!(err.reject_message.contains("refuses this ingress message"), "{method}: {}", err.reject_message);
-        let log = self.net.take_execution_log();
-        assert!(log.iter().all(|r| r.entry == format!("inspect_message {method}")), "{method} never executed: {log:?}");
-        assert_eq!(self.net.cycle_balance(canister), before, "{method} from {who}: the canister paid nothing");
-    }
+    assert!(p.submit_quiz(shard, cy, "math-1", vec![0, 1, 2]).unwrap().passed, "everything still works");
 }
 
 #[test]
@@ -231,8 +158,8 @@ fn outsiders_are_rejected_everywhere() {
     let hub_before = p.net.cycle_balance(p.hub);
     let shard_of_eve = p.register(eve).unwrap();
     assert!(p.net.cycle_balance(p.hub) < hub_before, "the hub paid for an accepted register");
-    assert!(p.submit(shard_of_eve, eve, "math-1", vec![0, 1, 2]).unwrap().passed);
-    assert!(p.submit(shard, dee, "math-2", vec![2, 2, 2]).unwrap().passed);
+    assert!(p.submit_quiz(shard_of_eve, eve, "math-1", vec![0, 1, 2]).unwrap().passed);
+    assert!(p.submit_quiz(shard, dee, "math-2", vec![2, 2, 2]).unwrap().passed);
     let (r,): (Result<Option<Principal>, String>,) = p.net.update_candid(p.hub, "ensure_capacity", ()).unwrap();
     assert!(r.is_ok(), "{r:?}");
 }

@@ -10,6 +10,7 @@
 //! tampered are refused; a farm of principals without credentials registers nobody.
 
 use candid::{CandidType, Deserialize, Principal};
+use integration_tests::platform::{key_learner, LedgerKind, Platform};
 use integration_tests::wasm;
 use localnet::{Certifier, LocalNet};
 use localnet_server::keys::Keys;
@@ -53,40 +54,40 @@ struct CredentialRequest {
 }
 
 fn person(n: u32) -> Principal {
-    let mut key = b"vc-learner-key-".to_vec();
-    key.extend_from_slice(&n.to_be_bytes());
-    Principal::self_authenticating(key)
+    key_learner(b"vc-learner-key-", n)
 }
 
 fn alias(n: u32) -> Principal {
-    let mut key = b"vc-id-alias-key-".to_vec();
-    key.extend_from_slice(&n.to_be_bytes());
-    Principal::self_authenticating(key)
+    key_learner(b"vc-id-alias-key-", n)
 }
 
+/// The platform (no ledger) with the credential policy, and the two issuers.
 struct Env {
-    net: LocalNet,
-    hub: Principal,
+    platform: Platform,
     /// Signs id_alias credentials (stands in for II) and personhood credentials.
     issuer: Principal,
     /// Another issuer, which governance did not name.
     stranger: Principal,
-    governance: Principal,
+}
+
+impl std::ops::Deref for Env {
+    type Target = Platform;
+    fn deref(&self) -> &Platform {
+        &self.platform
+    }
 }
 
 fn env() -> Env {
     let keys = Arc::new(Keys::generate());
     let net = LocalNet::builder().with_certifier(Arc::new(SigningCertifier(keys.clone()))).build();
-    let hub = net.create_canister();
-    let content = net.create_canister();
-    let issuer = net.create_canister();
-    let stranger = net.create_canister();
+    let config = ConfigOverrides { shard_soft_limit: Some(49), shard_hard_limit: Some(50), auto_scale_interval_secs: Some(3_600), ..Default::default() };
+    // hub and learning_content first, then the issuers the policy names.
+    let canisters = Platform::builder().net(net).ledger(LedgerKind::None).config(config).create();
+    let issuer = canisters.net.create_canister();
+    let stranger = canisters.net.create_canister();
     for c in [issuer, stranger] {
-        net.install_canister(c, wasm("vc_issuer"), candid::encode_args(()).unwrap(), None);
+        canisters.net.install_canister(c, wasm("vc_issuer"), candid::encode_args(()).unwrap(), None);
     }
-    let governance = Principal::from_slice(&[9; 29]);
-    let init = ContentInitArgs { hub_id: hub, sns_governance_id: governance, units: vec![], pass_mark_percent: None };
-    net.install_canister(content, wasm("learning_content"), candid::encode_one(init).unwrap(), None);
     let root_key_raw = keys.root_key_der()[37..].to_vec();
     let policy = RegistrationPolicy::Credential(CredentialRequirement {
         issuer_canister_id: issuer,
@@ -97,16 +98,7 @@ fn env() -> Env {
         derivation_origin: DERIVATION_ORIGIN.into(),
         ic_root_key_raw: Some(serde_bytes::ByteBuf::from(root_key_raw)),
     });
-    let init = HubInitArgs {
-        ledger_id: Principal::from_slice(&[8; 29]),
-        learning_content_id: content,
-        sns_governance_id: governance,
-        config: Some(ConfigOverrides { shard_soft_limit: Some(49), shard_hard_limit: Some(50), auto_scale_interval_secs: Some(3_600), ..Default::default() }),
-        registration_policy: Some(policy),
-        icp_refill: None,
-    };
-    net.install_canister(hub, wasm("staking_hub"), candid::encode_one(init).unwrap(), None);
-    Env { net, hub, issuer, stranger, governance }
+    Env { platform: canisters.registration_policy(policy).install(), issuer, stranger }
 }
 
 impl Env {
@@ -160,18 +152,12 @@ impl Env {
         ic_verifiable_credentials::build_ii_verifiable_presentation_jwt(id_dapp, alias_vc, personhood).unwrap()
     }
 
-    fn register(&self, who: Principal, proof: Option<RegistrationProof>) -> Result<Principal, RegisterError> {
-        let (r,): (Result<Principal, RegisterError>,) =
-            self.net.update_candid_as(self.hub, who, "register", (proof,)).unwrap();
-        r
-    }
-
     fn register_vc(&self, who: Principal, vp: &str) -> Result<Principal, RegisterError> {
-        self.register(who, Some(RegistrationProof::CredentialPresentation(vp.to_string())))
+        self.register_with(who, Some(RegistrationProof::CredentialPresentation(vp.to_string())))
     }
 
     fn users(&self) -> u64 {
-        self.net.query_candid::<_, (GlobalStats,)>(self.hub, "get_global_stats", ()).unwrap().0.users
+        self.stats().users
     }
 }
 
@@ -250,9 +236,9 @@ fn presentations_from_another_issuer_expired_or_tampered_are_refused() {
 fn a_farm_without_credentials_registers_nobody_and_invite_codes_are_not_taken() {
     let e = env();
     for n in 100..130 {
-        assert!(matches!(e.register(person(n), None), Err(RegisterError::ProofRequired { .. })), "{n}");
+        assert!(matches!(e.register_with(person(n), None), Err(RegisterError::ProofRequired { .. })), "{n}");
         assert!(matches!(
-            e.register(person(n), Some(RegistrationProof::InviteCode("guess".into()))),
+            e.register_with(person(n), Some(RegistrationProof::InviteCode("guess".into()))),
             Err(RegisterError::ProofNotAccepted { .. })
         ));
     }

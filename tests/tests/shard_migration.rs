@@ -9,18 +9,18 @@
 //! both sides, and an archived learner who comes back on the new shard gets their balance and
 //! can withdraw it.
 
-use candid::{Nat, Principal};
-use icrc_ledger::types::{FeatureFlags, InitArgs, LedgerArgument};
-use icrc_ledger_types::icrc1::account::Account;
+use candid::Principal;
+use integration_tests::platform::{Platform, Quizzes};
 use integration_tests::wasm;
-use localnet::{LocalNet, RawMessageId};
+use localnet::RawMessageId;
 use platform_types::*;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 const REWARD: u64 = 10 * E8S;
 const LEARNERS: u32 = 10_000;
-const UNITS: usize = 6;
+/// Units `m-00` .. `m-05`, one question of three options; the right answer is `i % 3`.
+const QUIZZES: Quizzes = Quizzes { prefix: "m-", width: 2, count: 6, options: 3, key: |i| vec![(i % 3) as u32] };
 
 fn learner(n: u32) -> Principal {
     let mut b = [7u8; 29];
@@ -29,34 +29,14 @@ fn learner(n: u32) -> Principal {
     Principal::from_slice(&b)
 }
 
-fn unit_id(i: usize) -> String {
-    format!("m-{i:02}")
-}
+/// The platform, with this file's own calls on top.
+struct Env(Platform);
 
-fn answers(i: usize) -> Vec<u32> {
-    vec![(i % 3) as u32]
-}
-
-fn units() -> Vec<UnitInput> {
-    (0..UNITS)
-        .map(|i| UnitInput {
-            unit: Unit {
-                id: unit_id(i),
-                subject: "s".into(),
-                title: format!("Unit {i}"),
-                body: "b".into(),
-                questions: vec![Question { text: "Q".into(), options: vec!["a".into(), "b".into(), "c".into()] }],
-            },
-            answer_key: answers(i),
-        })
-        .collect()
-}
-
-struct Env {
-    net: LocalNet,
-    hub: Principal,
-    ledger: Principal,
-    governance: Principal,
+impl std::ops::Deref for Env {
+    type Target = Platform;
+    fn deref(&self) -> &Platform {
+        &self.0
+    }
 }
 
 impl Env {
@@ -66,26 +46,6 @@ impl Env {
 
     /// `extra`'s storage fields (archiving, retention) over the test's economics.
     fn with(extra: ConfigOverrides) -> Env {
-        let net = LocalNet::new();
-        let hub = net.create_canister();
-        let content = net.create_canister();
-        let ledger = net.create_canister();
-        let governance = Principal::from_slice(&[9; 29]);
-        let init = ContentInitArgs { hub_id: hub, sns_governance_id: governance, units: units(), pass_mark_percent: Some(100) };
-        net.install_canister(content, wasm("learning_content"), candid::encode_one(init).unwrap(), None);
-        let init = LedgerArgument::Init(InitArgs {
-            minting_account: Account { owner: hub, subaccount: None },
-            fee_collector_account: None,
-            transfer_fee: 10_000u64.into(),
-            decimals: Some(8),
-            max_memo_length: None,
-            token_symbol: "LRN".into(),
-            token_name: "Learn".into(),
-            metadata: vec![],
-            initial_balances: vec![],
-            feature_flags: Some(FeatureFlags { icrc2: true }),
-        });
-        net.install_canister(ledger, wasm("icrc_ledger"), candid::encode_one(init).unwrap(), None);
         let config = ConfigOverrides {
             shard_soft_limit: Some(19_999),
             shard_hard_limit: Some(20_000),
@@ -98,18 +58,10 @@ impl Env {
             settled_retention_secs: extra.settled_retention_secs,
             ..Default::default()
         };
-        let init = HubInitArgs {
-            ledger_id: ledger,
-            learning_content_id: content,
-            sns_governance_id: governance,
-            config: Some(config),
-            registration_policy: Some(RegistrationPolicy::Open),
-            icp_refill: None,
-        };
-        net.install_canister(hub, wasm("staking_hub"), candid::encode_one(init).unwrap(), None);
+        let p = Platform::builder().quizzes(QUIZZES).pass_mark_percent(100).config(config).deploy();
         // Thousands of registrations in flight at once reserve the hub's cycles for their calls.
-        net.add_cycles(hub, 1_000_000_000_000_000);
-        Env { net, hub, ledger, governance }
+        p.net.add_cycles(p.hub, 1_000_000_000_000_000);
+        Env(p)
     }
 
     /// Registers learners `range` at once: every `register` submitted, then the rounds run.
@@ -126,38 +78,8 @@ impl Env {
             .collect()
     }
 
-    fn quiz(&self, shard: Principal, who: Principal, unit: usize) -> Result<QuizOutcome, ShardError> {
-        let (r,): (Result<QuizOutcome, ShardError>,) =
-            self.net.update_candid_as(shard, who, "submit_quiz", (unit_id(unit), answers(unit))).unwrap();
-        r
-    }
-
-    fn unstake(&self, shard: Principal, who: Principal, amount: u64) -> Result<Withdrawal, UnstakeError> {
-        let (r,): (Result<Withdrawal, UnstakeError>,) = self.net.update_candid_as(shard, who, "unstake", (amount,)).unwrap();
-        r
-    }
-
-    fn withdrawals(&self, shard: Principal, who: Principal) -> Vec<Withdrawal> {
-        let (r,): (Result<Vec<Withdrawal>, ShardError>,) =
-            self.net.query_candid_as(shard, who, "get_my_withdrawals", (0u64, 100u64)).unwrap();
-        r.unwrap()
-    }
-
-    fn user_shard(&self, who: Principal) -> Option<Principal> {
-        self.net.query_candid::<_, (Option<Principal>,)>(self.hub, "get_user_shard", (who,)).unwrap().0
-    }
-
-    fn stats(&self) -> GlobalStats {
-        self.net.query_candid::<_, (GlobalStats,)>(self.hub, "get_global_stats", ()).unwrap().0
-    }
-
     fn migrations(&self) -> Vec<MigrationView> {
         self.net.query_candid::<_, (Vec<MigrationView>,)>(self.hub, "get_migration_status", ()).unwrap().0
-    }
-
-    fn supply(&self) -> u64 {
-        let (s,): (Nat,) = self.net.query_candid(self.ledger, "icrc1_total_supply", ()).unwrap();
-        u64::try_from(s.0).unwrap()
     }
 
     /// Every user of `shard`, by principal, as its export shows them (read as the hub).
@@ -177,14 +99,6 @@ impl Env {
                 None => return (users, exported.page.shard_totals.unwrap()),
             }
         }
-    }
-
-    fn run_for(&self, secs: u64) {
-        for _ in 0..secs {
-            self.net.advance_time(Duration::from_secs(1));
-            self.net.tick();
-        }
-        self.net.run_until_idle(100_000);
     }
 }
 
@@ -213,7 +127,7 @@ fn a_shard_of_10000_learners_moves_mid_traffic_and_survives_a_hub_upgrade() {
     // while it is stopped (Pending when they move).
     for n in 0..40 {
         for u in 0..3 {
-            assert!(e.quiz(a, learner(n), u).unwrap().passed);
+            assert!(e.answer(a, learner(n), u).unwrap().passed);
         }
     }
     for n in 0..10 {
@@ -237,7 +151,7 @@ fn a_shard_of_10000_learners_moves_mid_traffic_and_survives_a_hub_upgrade() {
     let _: () = e.net.update_candid_as(e.hub, e.governance, "migrate_shard", (args.clone(),)).unwrap();
 
     // Traffic while it runs: a quiz on A is either done before the freeze or refused clearly.
-    let quiz = e.net.submit_call(a, learner(30), "submit_quiz", candid::encode_args((unit_id(4), answers(4))).unwrap()).unwrap();
+    let quiz = e.net.submit_call(a, learner(30), "submit_quiz", candid::encode_args((QUIZZES.id(4), QUIZZES.answers(4))).unwrap()).unwrap();
     let mut upgraded = false;
     for _ in 0..2_000 {
         e.net.advance_time(Duration::from_millis(500));
@@ -286,7 +200,7 @@ fn a_shard_of_10000_learners_moves_mid_traffic_and_survives_a_hub_upgrade() {
     // ledger restarts, B mints the moved Pending withdrawals once, under A's journal keys.
     let granted_before: u64 = e.stats().total_granted_e8s;
     e.net.start_canister(e.ledger, None).unwrap();
-    e.run_for(4_000);
+    e.run_for_rounds(4_000, 100_000);
     for n in 10..20 {
         let ws = e.withdrawals(b, learner(n));
         assert!(ws.iter().all(|w| matches!(w.state, WithdrawalState::Completed { .. })), "{ws:?}");
@@ -294,8 +208,8 @@ fn a_shard_of_10000_learners_moves_mid_traffic_and_survives_a_hub_upgrade() {
     let g = e.stats();
     assert_eq!(g.total_granted_e8s, granted_before);
     assert_eq!(g.shards.iter().map(|s| s.granted_e8s).sum::<u64>(), g.total_granted_e8s);
-    assert_eq!(e.supply(), 10 * REWARD + 10 * 2 * REWARD, "each withdrawal minted exactly once");
-    assert_eq!((g.total_minted_e8s, g.pending_mint_e8s), (e.supply(), 0));
+    assert_eq!(e.total_supply(), 10 * REWARD + 10 * 2 * REWARD, "each withdrawal minted exactly once");
+    assert_eq!((g.total_minted_e8s, g.pending_mint_e8s), (e.total_supply(), 0));
     let a_info = g.shards.iter().find(|s| s.id == a).unwrap();
     assert_eq!(a_info.minted_e8s, 30 * REWARD, "the moved withdrawals count on A's journal keys");
     assert_eq!(a_info.granted_e8s, a_info.minted_e8s, "A keeps exactly what backs its withdrawals");
@@ -306,7 +220,7 @@ impl Env {
     fn supply_when_running_after(&self, f: impl FnOnce()) -> u64 {
         f();
         self.net.start_canister(self.ledger, None).unwrap();
-        let s = self.supply();
+        let s = self.total_supply();
         self.net.stop_canister(self.ledger, None).unwrap();
         s
     }
@@ -317,20 +231,6 @@ const DAY_SECS: u64 = 86_400;
 impl Env {
     fn cleanup_status(&self, shard: Principal) -> ShardCleanupStatus {
         self.net.query_candid::<_, (ShardCleanupStatus,)>(shard, "get_cleanup_status", ()).unwrap().0
-    }
-
-    fn shard_stats(&self, shard: Principal) -> ShardStats {
-        self.net.query_candid::<_, (ShardStats,)>(shard, "get_shard_stats", ()).unwrap().0
-    }
-
-    fn profile(&self, shard: Principal, who: Principal) -> UserView {
-        let (r,): (Result<UserView, ShardError>,) = self.net.query_candid_as(shard, who, "get_my_profile", ()).unwrap();
-        r.unwrap()
-    }
-
-    fn balance(&self, who: Principal) -> u64 {
-        let (b,): (Nat,) = self.net.query_candid(self.ledger, "icrc1_balance_of", (Account { owner: who, subaccount: None },)).unwrap();
-        u64::try_from(b.0).unwrap()
     }
 
     /// Half a year passes with no learner active. The hub and the shard are stopped over the
@@ -365,11 +265,11 @@ fn archived_and_self_deleted_learners_move_as_tombstones_and_come_back_on_the_ne
     // again before the cleanup; 8..12 never did anything.
     for n in 0..8 {
         for u in 0..2 {
-            assert!(e.quiz(a, learner(n), u).unwrap().passed);
+            assert!(e.answer(a, learner(n), u).unwrap().passed);
         }
     }
     e.unstake(a, learner(1), REWARD).unwrap();
-    e.run_for(5);
+    e.run_for_rounds(5, 100_000);
     assert!(matches!(e.withdrawals(a, learner(1))[0].state, WithdrawalState::Completed { .. }));
     let args = DeleteProfileArgs { forfeit_staked_balance: true };
     let (deleted,): (Result<ProfileDeleted, DeleteProfileError>,) =
@@ -432,18 +332,18 @@ fn archived_and_self_deleted_learners_move_as_tombstones_and_come_back_on_the_ne
 
     // The self-deleted learner: nothing of the profile, and no second payment for a unit (the
     // attempt itself restores them as a fresh account with no balance).
-    let gone = e.profile(b, learner(6));
+    let gone = e.profile(b, learner(6)).unwrap();
     assert_eq!((gone.profile, gone.staked_e8s), (None, 0));
-    assert_eq!(e.quiz(b, learner(6), 0), Err(ShardError::AlreadyCompleted { unit_id: unit_id(0) }));
+    assert_eq!(e.answer(b, learner(6), 0), Err(ShardError::AlreadyCompleted { unit_id: QUIZZES.id(0) }));
 
     // An archived learner comes back on B: the first update restores the record with the
     // balance, which they withdraw to the ledger.
-    assert_eq!(e.profile(b, learner(3)).staked_e8s, 2 * REWARD);
-    assert!(e.quiz(b, learner(3), 2).unwrap().passed);
-    assert_eq!(e.profile(b, learner(3)).staked_e8s, 3 * REWARD);
+    assert_eq!(e.profile(b, learner(3)).unwrap().staked_e8s, 2 * REWARD);
+    assert!(e.answer(b, learner(3), 2).unwrap().passed);
+    assert_eq!(e.profile(b, learner(3)).unwrap().staked_e8s, 3 * REWARD);
     assert_eq!(e.cleanup_status(b).restored, 2, "learners 6 and 3 restored on B");
     let w = e.unstake(b, learner(3), 3 * REWARD).unwrap();
-    e.run_for(5);
+    e.run_for_rounds(5, 100_000);
     assert!(matches!(e.withdrawals(b, learner(3)).iter().find(|x| x.id == w.id).unwrap().state, WithdrawalState::Completed { .. }));
     assert_eq!(e.balance(learner(3)), 3 * REWARD);
     // Learner 1 (archived with a settled withdrawal) still sees it on B.

@@ -3,6 +3,7 @@
 //! seeded scheduler, cycles (too few to create; top-ups), allowances and the hard cap, upgrades.
 
 use candid::{CandidType, Principal};
+use integration_tests::platform::{key_learner, LedgerKind, Platform};
 use integration_tests::wasm;
 use localnet::{LocalNet, RawMessageId};
 use platform_types::*;
@@ -12,9 +13,7 @@ use std::time::Duration;
 const T: u128 = 1_000_000_000_000;
 
 fn learner(n: u32) -> Principal {
-    let mut key = b"learner-public-key-".to_vec();
-    key.extend_from_slice(&n.to_be_bytes());
-    Principal::self_authenticating(key)
+    key_learner(b"learner-public-key-", n)
 }
 
 fn small_limits() -> ConfigOverrides {
@@ -27,32 +26,23 @@ fn small_limits() -> ConfigOverrides {
     }
 }
 
-struct Hub {
-    net: LocalNet,
-    hub: Principal,
-    content: Principal,
+/// The platform without a ledger, with this file's own calls on top.
+struct Hub(Platform);
+
+impl std::ops::Deref for Hub {
+    type Target = Platform;
+    fn deref(&self) -> &Platform {
+        &self.0
+    }
 }
 
 fn deploy(net: LocalNet, overrides: ConfigOverrides, hub_cycles: Option<u128>) -> Hub {
-    // The hub's id comes first: learning_content's init needs it.
-    let hub = match hub_cycles {
-        Some(c) => net.create_canister_with_cycles(None, c),
-        None => net.create_canister(),
+    let builder = Platform::builder().net(net).ledger(LedgerKind::None).config(overrides);
+    let builder = match hub_cycles {
+        Some(c) => builder.hub_cycles(c),
+        None => builder,
     };
-    let content = net.create_canister();
-    let governance = Principal::from_slice(&[9; 29]);
-    let init = ContentInitArgs { hub_id: hub, sns_governance_id: governance, units: vec![], pass_mark_percent: None };
-    net.install_canister(content, wasm("learning_content"), candid::encode_one(init).unwrap(), None);
-    let init = HubInitArgs {
-        ledger_id: Principal::from_slice(&[8; 29]),
-        learning_content_id: content,
-        sns_governance_id: governance,
-        config: Some(overrides),
-        registration_policy: Some(platform_types::RegistrationPolicy::Open),
-        icp_refill: None,
-    };
-    net.install_canister(hub, wasm("staking_hub"), candid::encode_one(init).unwrap(), None);
-    Hub { net, hub, content }
+    Hub(builder.deploy())
 }
 
 fn hub(overrides: ConfigOverrides) -> Hub {
@@ -60,12 +50,6 @@ fn hub(overrides: ConfigOverrides) -> Hub {
 }
 
 impl Hub {
-    fn register(&self, user: Principal) -> Result<Principal, RegisterError> {
-        let (r,): (Result<Principal, RegisterError>,) =
-            self.net.update_candid_as(self.hub, user, "register", ()).unwrap();
-        r
-    }
-
     /// Ingress the hub's `canister_inspect_message` refuses: rejected at submission, never
     /// executed (the method's own check is unit-tested in the canister).
     fn assert_refused(&self, caller: Principal, method: &str, arg: Vec<u8>) {
@@ -79,21 +63,6 @@ impl Hub {
         r
     }
 
-    fn user_shard(&self, user: Principal) -> Option<Principal> {
-        let (r,): (Option<Principal>,) = self.net.query_candid(self.hub, "get_user_shard", (user,)).unwrap();
-        r
-    }
-
-    fn shards(&self) -> Vec<ShardInfo> {
-        let (r,): (Vec<ShardInfo>,) = self.net.query_candid(self.hub, "list_shards", ()).unwrap();
-        r
-    }
-
-    fn stats(&self) -> GlobalStats {
-        let (r,): (GlobalStats,) = self.net.query_candid(self.hub, "get_global_stats", ()).unwrap();
-        r
-    }
-
     fn request_allowance(&self, caller: Principal, report: ShardReport) -> Result<AllowanceGrant, AllowanceError> {
         let (r,): (Result<AllowanceGrant, AllowanceError>,) =
             self.net.update_candid_as(self.hub, caller, "request_allowance", (report,)).unwrap();
@@ -102,15 +71,6 @@ impl Hub {
 
     fn submit<A: CandidType>(&self, caller: Principal, method: &str, arg: A) -> RawMessageId {
         self.net.submit_call(self.hub, caller, method, candid::encode_one(arg).unwrap()).unwrap()
-    }
-
-    fn submit_register(&self, caller: Principal) -> RawMessageId {
-        self.net.submit_call(self.hub, caller, "register", candid::encode_args(()).unwrap()).unwrap()
-    }
-
-    fn await_register(&self, id: RawMessageId) -> Result<Principal, RegisterError> {
-        let bytes = self.net.await_call(id).expect("register never traps");
-        candid::decode_one(&bytes).unwrap()
     }
 
     /// Registers `users` one after the other, retrying the transient `NoCapacity` ("being
@@ -135,14 +95,7 @@ impl Hub {
 
     /// The user as the shard itself knows it (its own query, as the user).
     fn shard_knows(&self, shard: Principal, user: Principal) -> bool {
-        let (r,): (Result<UserView, ShardError>,) =
-            self.net.query_candid_as(shard, user, "get_my_profile", ()).unwrap();
-        matches!(r, Ok(view) if view.principal == user)
-    }
-
-    fn shard_stats(&self, shard: Principal) -> ShardStats {
-        let (r,): (ShardStats,) = self.net.query_candid(shard, "get_shard_stats", ()).unwrap();
-        r
+        matches!(self.profile(shard, user), Ok(view) if view.principal == user)
     }
 
     /// Whether learning_content lets `shard` verify answers (i.e. the hub registered it there).

@@ -10,74 +10,36 @@
 //!   Each periodic job runs once after a jump, not once per interval missed (`periodic_jobs`).
 //! * self-deletion: refused while anything is under way or a balance would be lost silently.
 
-use candid::{Nat, Principal};
-use icrc_ledger::types::{FeatureFlags, InitArgs, LedgerArgument};
-use icrc_ledger_types::icrc1::account::Account;
-use integration_tests::wasm;
-use localnet::LocalNet;
+use candid::Principal;
+use integration_tests::platform::{learner, Platform, Quizzes};
 use platform_types::http::{HttpRequest, HttpResponse, METRICS_PATH};
 use platform_types::*;
 use std::time::Duration;
 
 const REWARD: u64 = 10 * E8S;
-const UNITS: usize = 6;
 
-fn learner(n: u32) -> Principal {
-    let mut b = [7u8; 29];
-    b[..4].copy_from_slice(&n.to_be_bytes());
-    Principal::from_slice(&b)
-}
+/// Units u-00 .. u-05, one three-option question each.
+const QUIZZES: Quizzes = Quizzes { prefix: "u-", width: 2, count: 6, options: 3, key: answers };
 
 fn unit_id(i: usize) -> String {
-    format!("u-{i:02}")
+    QUIZZES.id(i)
 }
 
 fn answers(i: usize) -> Vec<u32> {
     vec![(i % 3) as u32]
 }
 
-fn units() -> Vec<UnitInput> {
-    (0..UNITS)
-        .map(|i| UnitInput {
-            unit: Unit {
-                id: unit_id(i),
-                subject: "s".into(),
-                title: format!("Unit {i}"),
-                body: "b".into(),
-                questions: vec![Question { text: "Q".into(), options: vec!["a".into(), "b".into(), "c".into()] }],
-            },
-            answer_key: answers(i),
-        })
-        .collect()
-}
+/// The platform with the storage settings under test.
+struct Env(Platform);
 
-struct Env {
-    net: LocalNet,
-    hub: Principal,
-    ledger: Principal,
+impl std::ops::Deref for Env {
+    type Target = Platform;
+    fn deref(&self) -> &Platform {
+        &self.0
+    }
 }
 
 fn env(storage: ConfigOverrides) -> Env {
-    let net = LocalNet::new();
-    let hub = net.create_canister();
-    let content = net.create_canister();
-    let ledger = net.create_canister();
-    let governance = Principal::from_slice(&[9; 29]);
-    let init = ContentInitArgs { hub_id: hub, sns_governance_id: governance, units: units(), pass_mark_percent: Some(100) };
-    net.install_canister(content, wasm("learning_content"), candid::encode_one(init).unwrap(), None);
-    let init = LedgerArgument::Init(InitArgs {
-        minting_account: Account { owner: hub, subaccount: None },
-        fee_collector_account: None,
-        transfer_fee: 10_000u64.into(),
-        decimals: Some(8),
-        max_memo_length: None,
-        token_symbol: "LRN".into(),
-        token_name: "Learn".into(),
-        metadata: vec![],
-        initial_balances: vec![],
-        feature_flags: Some(FeatureFlags { icrc2: true }),
-    });
-    net.install_canister(ledger, wasm("icrc_ledger"), candid::encode_one(init).unwrap(), None);
     let config = ConfigOverrides {
         shard_soft_limit: Some(99),
         shard_hard_limit: Some(100),
@@ -88,50 +50,18 @@ fn env(storage: ConfigOverrides) -> Env {
         withdrawal_cooldown_secs: Some(0),
         ..storage
     };
-    let init = HubInitArgs {
-        ledger_id: ledger,
-        learning_content_id: content,
-        sns_governance_id: governance,
-        config: Some(config),
-        registration_policy: Some(RegistrationPolicy::Open),
-        icp_refill: None,
-    };
-    net.install_canister(hub, wasm("staking_hub"), candid::encode_one(init).unwrap(), None);
-    Env { net, hub, ledger }
+    Env(Platform::builder().quizzes(QUIZZES).pass_mark_percent(100).config(config).deploy())
 }
 
 impl Env {
-    fn register(&self, who: Principal) -> Principal {
-        let (r,): (Result<Principal, RegisterError>,) =
-            self.net.update_candid_as(self.hub, who, "register", (None::<RegistrationProof>,)).unwrap();
-        r.unwrap()
-    }
-
+    /// Learner `n`, registered, having passed units 0 .. passes.
     fn staked_learner(&self, n: u32, passes: usize) -> (Principal, Principal) {
         let who = learner(n);
-        let shard = self.register(who);
+        let shard = self.register(who).unwrap();
         for u in 0..passes {
-            let (r,): (Result<QuizOutcome, ShardError>,) =
-                self.net.update_candid_as(shard, who, "submit_quiz", (unit_id(u), answers(u))).unwrap();
-            assert!(r.unwrap().passed);
+            self.pass(shard, who, u);
         }
         (who, shard)
-    }
-
-    fn unstake(&self, shard: Principal, who: Principal, amount: u64) -> Withdrawal {
-        let (r,): (Result<Withdrawal, UnstakeError>,) = self.net.update_candid_as(shard, who, "unstake", (amount,)).unwrap();
-        r.unwrap()
-    }
-
-    fn withdrawals(&self, shard: Principal, who: Principal) -> Vec<Withdrawal> {
-        let (r,): (Result<Vec<Withdrawal>, ShardError>,) =
-            self.net.query_candid_as(shard, who, "get_my_withdrawals", (0u64, 100u64)).unwrap();
-        r.unwrap()
-    }
-
-    fn profile(&self, shard: Principal, who: Principal) -> UserView {
-        let (r,): (Result<UserView, ShardError>,) = self.net.query_candid_as(shard, who, "get_my_profile", ()).unwrap();
-        r.unwrap()
     }
 
     fn delete(&self, shard: Principal, who: Principal, forfeit: bool) -> Result<ProfileDeleted, DeleteProfileError> {
@@ -141,20 +71,6 @@ impl Env {
 
     fn cleanup_status(&self, shard: Principal) -> ShardCleanupStatus {
         self.net.query_candid::<_, (ShardCleanupStatus,)>(shard, "get_cleanup_status", ()).unwrap().0
-    }
-
-    fn shards(&self) -> Vec<ShardInfo> {
-        self.net.query_candid::<_, (Vec<ShardInfo>,)>(self.hub, "list_shards", ()).unwrap().0
-    }
-
-    fn shard_stats(&self, shard: Principal) -> ShardStats {
-        self.net.query_candid::<_, (ShardStats,)>(shard, "get_shard_stats", ()).unwrap().0
-    }
-
-    fn balance(&self, who: Principal) -> u64 {
-        let (b,): (Nat,) =
-            self.net.query_candid(self.ledger, "icrc1_balance_of", (Account { owner: who, subaccount: None },)).unwrap();
-        u64::try_from(b.0).unwrap()
     }
 
     fn mint_compaction(&self) -> MintCompactionStatus {
@@ -221,13 +137,13 @@ fn a_shard_over_its_memory_budget_is_full_and_the_hub_creates_a_new_shard() {
     let info = e.shards().into_iter().find(|s| s.id == first).unwrap();
     assert_eq!((info.status, info.user_count), (ShardStatus::Full, 1), "Full with 1 of 100 learners");
     // The hub adds a shard (here for the next registration), and new learners go there.
-    let second = e.register(learner(2));
+    let second = e.register(learner(2)).unwrap();
     assert_ne!(second, first, "no new learner on the full shard");
     for n in 3..5 {
-        assert_eq!(e.register(learner(n)), second);
+        assert_eq!(e.register(learner(n)), Ok(second));
     }
     assert_eq!(e.shards().len(), 2);
-    assert_eq!(e.register(learner(1)), first, "a learner of the full shard stays there");
+    assert_eq!(e.register(learner(1)), Ok(first), "a learner of the full shard stays there");
     // Its own next report (real size, under the budget) makes it Active again.
     let (r,): (Result<QuizOutcome, ShardError>,) =
         e.net.update_candid_as(first, learner(1), "submit_quiz", (unit_id(1), answers(1))).unwrap();
@@ -248,11 +164,11 @@ fn self_deletion_is_safe_for_the_balance_and_the_books() {
     assert!(format!("{refused:?}").contains("not registered on this shard"), "refused at ingress: {refused:?}");
     // A balance is never given up without confirmation: withdraw it, then delete.
     assert_eq!(e.delete(shard, keeper, false), Err(DeleteProfileError::StakedBalance { staked_e8s: 3 * REWARD }));
-    e.unstake(shard, keeper, 3 * REWARD);
+    e.unstake(shard, keeper, 3 * REWARD).unwrap();
     assert_eq!(e.balance(keeper), 3 * REWARD);
     let done = e.delete(shard, keeper, false).unwrap();
     assert_eq!(done, ProfileDeleted { forfeited_e8s: 0, withdrawals_removed: 1, completed_units_kept: 3 });
-    let view = e.profile(shard, keeper);
+    let view = e.profile(shard, keeper).unwrap();
     assert_eq!((view.profile, view.staked_e8s), (None, 0));
     assert!(e.withdrawals(shard, keeper).is_empty());
     assert_eq!(e.balance(keeper), 3 * REWARD, "what was withdrawn is the learner's");
@@ -285,8 +201,8 @@ fn settled_entries_are_compacted_and_inactive_learners_archived_over_months_with
     });
     let (active, shard) = e.staked_learner(1, 4);
     let (idle, _) = e.staked_learner(2, 3);
-    e.unstake(shard, active, REWARD);
-    e.unstake(shard, active, REWARD);
+    e.unstake(shard, active, REWARD).unwrap();
+    e.unstake(shard, active, REWARD).unwrap();
     assert_eq!(e.balance(active), 2 * REWARD, "both minted");
     let settled = e.withdrawals(shard, active);
     assert!(settled.len() == 2 && settled.iter().all(|w| matches!(w.state, WithdrawalState::Completed { .. })), "{settled:?}");
@@ -311,7 +227,7 @@ fn settled_entries_are_compacted_and_inactive_learners_archived_over_months_with
     assert_eq!((mints.compacted_minted, mints.compacted_minted_e8s, mints.journal_entries), (2, 2 * REWARD, 0), "{mints:?}");
     let after = e.shard_stats(shard);
     assert_eq!((after.total_staked_e8s, after.users), (before.total_staked_e8s, before.users));
-    assert_eq!(e.profile(shard, active).staked_e8s, 2 * REWARD);
+    assert_eq!(e.profile(shard, active).unwrap().staked_e8s, 2 * REWARD);
     assert_eq!(e.balance(active), 2 * REWARD, "the ledger is not touched");
 
     // 180 days without activity archive the idle learner; the active one came back meanwhile.
@@ -323,18 +239,18 @@ fn settled_entries_are_compacted_and_inactive_learners_archived_over_months_with
     e.run_hours(2);
     let status = e.cleanup_status(shard);
     assert_eq!((status.archived, status.tombstones, status.tombstone_staked_e8s), (1, 1, 3 * REWARD), "{status:?}");
-    let view = e.profile(shard, idle);
+    let view = e.profile(shard, idle).unwrap();
     assert_eq!((view.staked_e8s, view.completed_units), (3 * REWARD, 3), "the balance and progress stay visible");
     assert_eq!(e.shard_stats(shard).users, before.users, "an archived learner stays a learner");
     // Coming back restores the learner, balance included, and a completed unit is not paid twice.
     let (r,): (Result<QuizOutcome, ShardError>,) =
         e.net.update_candid_as(shard, idle, "submit_quiz", (unit_id(0), answers(0))).unwrap();
     assert_eq!(r, Err(ShardError::AlreadyCompleted { unit_id: unit_id(0) }));
-    e.unstake(shard, idle, 3 * REWARD);
+    e.unstake(shard, idle, 3 * REWARD).unwrap();
     assert_eq!(e.balance(idle), 3 * REWARD);
     let status = e.cleanup_status(shard);
     assert_eq!((status.restored, status.tombstones, status.tombstone_staked_e8s), (1, 0, 0), "{status:?}");
-    assert_eq!(e.register(idle), shard, "still routed to its shard");
+    assert_eq!(e.register(idle), Ok(shard), "still routed to its shard");
     let books = e.shard_stats(shard);
     assert_eq!(books.total_staked_e8s, 3 * REWARD, "the active learner's 2 + 1 rewards");
 }

@@ -4,9 +4,9 @@
 //! does not decode).
 
 use candid::{CandidType, Nat, Principal};
-use icrc_ledger::types::{FeatureFlags, InitArgs, LedgerArgument};
 use icrc_ledger_types::icrc1::account::Account;
 use icrc_ledger_types::icrc1::transfer::{TransferArg, TransferError};
+use integration_tests::platform::{learner_of, LedgerKind, Platform, Quizzes};
 use integration_tests::wasm;
 use localnet::{LocalNet, RawMessageId};
 use platform_types::*;
@@ -15,43 +15,13 @@ use std::time::Duration;
 
 const REWARD: u64 = 10 * E8S;
 const UNITS: usize = 12;
+/// Units `u-00` .. `u-11`, two questions of three options; the right answers are
+/// `[i % 3, (i + 1) % 3]`.
+const QUIZZES: Quizzes =
+    Quizzes { prefix: "u-", width: 2, count: UNITS, options: 3, key: |i| vec![(i % 3) as u32, ((i + 1) % 3) as u32] };
 
 fn learner(n: u32) -> Principal {
-    let mut b = [5u8; 29];
-    b[..4].copy_from_slice(&n.to_be_bytes());
-    Principal::from_slice(&b)
-}
-
-fn unit_id(i: usize) -> String {
-    format!("u-{i:02}")
-}
-
-/// Unit `i` has two questions; the right answers are `[i % 3, (i + 1) % 3]`.
-fn answers(i: usize) -> Vec<u32> {
-    vec![(i % 3) as u32, ((i + 1) % 3) as u32]
-}
-
-fn units() -> Vec<UnitInput> {
-    (0..UNITS)
-        .map(|i| UnitInput {
-            unit: Unit {
-                id: unit_id(i),
-                subject: "s".into(),
-                title: format!("Unit {i}"),
-                body: "b".into(),
-                questions: (0..2)
-                    .map(|q| Question { text: format!("Q{q}"), options: vec!["a".into(), "b".into(), "c".into()] })
-                    .collect(),
-            },
-            answer_key: answers(i),
-        })
-        .collect()
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum LedgerKind {
-    Icrc,
-    Mock,
+    learner_of(5, n)
 }
 
 /// `mock_ledger`'s script entries.
@@ -62,10 +32,14 @@ enum Scripted {
     WrongType,
 }
 
-struct Env {
-    net: LocalNet,
-    hub: Principal,
-    ledger: Principal,
+/// The platform, with this file's own calls on top.
+struct Env(Platform);
+
+impl std::ops::Deref for Env {
+    type Target = Platform;
+    fn deref(&self) -> &Platform {
+        &self.0
+    }
 }
 
 fn config(hard_limit: u64) -> ConfigOverrides {
@@ -83,40 +57,7 @@ fn config(hard_limit: u64) -> ConfigOverrides {
 }
 
 fn env_with(net: LocalNet, kind: LedgerKind, hard_limit: u64) -> Env {
-    let hub = net.create_canister();
-    let content = net.create_canister();
-    let ledger = net.create_canister();
-    let governance = Principal::from_slice(&[9; 29]);
-    let init = ContentInitArgs { hub_id: hub, sns_governance_id: governance, units: units(), pass_mark_percent: Some(100) };
-    net.install_canister(content, wasm("learning_content"), candid::encode_one(init).unwrap(), None);
-    match kind {
-        LedgerKind::Icrc => {
-            let init = LedgerArgument::Init(InitArgs {
-                minting_account: Account { owner: hub, subaccount: None },
-                fee_collector_account: None,
-                transfer_fee: 10_000u64.into(),
-                decimals: Some(8),
-                max_memo_length: None,
-                token_symbol: "LRN".into(),
-                token_name: "Learn".into(),
-                metadata: vec![],
-                initial_balances: vec![],
-                feature_flags: Some(FeatureFlags { icrc2: true }),
-            });
-            net.install_canister(ledger, wasm("icrc_ledger"), candid::encode_one(init).unwrap(), None);
-        }
-        LedgerKind::Mock => net.install_canister(ledger, wasm("mock_ledger"), candid::encode_args(()).unwrap(), None),
-    }
-    let init = HubInitArgs {
-        ledger_id: ledger,
-        learning_content_id: content,
-        sns_governance_id: governance,
-        config: Some(config(hard_limit)),
-        registration_policy: Some(platform_types::RegistrationPolicy::Open),
-        icp_refill: None,
-    };
-    net.install_canister(hub, wasm("staking_hub"), candid::encode_one(init).unwrap(), None);
-    Env { net, hub, ledger }
+    Env(Platform::builder().net(net).quizzes(QUIZZES).pass_mark_percent(100).ledger(kind).config(config(hard_limit)).deploy())
 }
 
 fn env(kind: LedgerKind) -> Env {
@@ -124,62 +65,18 @@ fn env(kind: LedgerKind) -> Env {
 }
 
 impl Env {
-    fn register(&self, who: Principal) -> Principal {
-        let (r,): (Result<Principal, RegisterError>,) = self.net.update_candid_as(self.hub, who, "register", ()).unwrap();
-        r.unwrap()
-    }
-
-    fn pass(&self, shard: Principal, who: Principal, unit: usize) {
-        let (r,): (Result<QuizOutcome, ShardError>,) =
-            self.net.update_candid_as(shard, who, "submit_quiz", (unit_id(unit), answers(unit))).unwrap();
-        assert!(r.unwrap().passed);
-    }
-
     /// A registered learner with `passes` rewards staked.
     fn staked_learner(&self, n: u32, passes: usize) -> (Principal, Principal) {
         let who = learner(n);
-        let shard = self.register(who);
+        let shard = self.register(who).unwrap();
         for u in 0..passes {
             self.pass(shard, who, u);
         }
         (who, shard)
     }
 
-    fn unstake(&self, shard: Principal, who: Principal, amount: u64) -> Result<Withdrawal, UnstakeError> {
-        let (r,): (Result<Withdrawal, UnstakeError>,) = self.net.update_candid_as(shard, who, "unstake", (amount,)).unwrap();
-        r
-    }
-
-    fn withdrawals(&self, shard: Principal, who: Principal) -> Vec<Withdrawal> {
-        let (r,): (Result<Vec<Withdrawal>, ShardError>,) =
-            self.net.query_candid_as(shard, who, "get_my_withdrawals", (0u64, 100u64)).unwrap();
-        r.unwrap()
-    }
-
     fn staked(&self, shard: Principal, who: Principal) -> u64 {
-        let (r,): (Result<UserView, ShardError>,) = self.net.query_candid_as(shard, who, "get_my_profile", ()).unwrap();
-        r.unwrap().staked_e8s
-    }
-
-    fn stats(&self) -> GlobalStats {
-        self.net.query_candid::<_, (GlobalStats,)>(self.hub, "get_global_stats", ()).unwrap().0
-    }
-
-    fn shard_stats(&self, shard: Principal) -> ShardStats {
-        self.net.query_candid::<_, (ShardStats,)>(shard, "get_shard_stats", ()).unwrap().0
-    }
-
-    fn balance(&self, who: Principal) -> u64 {
-        let (b,): (Nat,) = self
-            .net
-            .query_candid(self.ledger, "icrc1_balance_of", (Account { owner: who, subaccount: None },))
-            .unwrap();
-        u64::try_from(b.0).unwrap()
-    }
-
-    fn total_supply(&self) -> u64 {
-        let (s,): (Nat,) = self.net.query_candid(self.ledger, "icrc1_total_supply", ()).unwrap();
-        u64::try_from(s.0).unwrap()
+        self.profile(shard, who).unwrap().staked_e8s
     }
 
     fn script(&self, answers: Vec<Scripted>) {
@@ -188,15 +85,6 @@ impl Env {
 
     fn mock_transfers(&self) -> Vec<TransferArg> {
         self.net.query_candid::<_, (Vec<TransferArg>,)>(self.ledger, "transfers", ()).unwrap().0
-    }
-
-    /// Lets the shards' retry timers run: time moves on by `secs` one second per round.
-    fn run_for(&self, secs: u64) {
-        for _ in 0..secs {
-            self.net.advance_time(Duration::from_secs(1));
-            self.net.tick();
-        }
-        self.net.run_until_idle(10_000);
     }
 }
 
@@ -481,7 +369,7 @@ fn interleavings(seed: u64) {
     // Hard limit 4: 12 learners on 3+ shards.
     let e = env_with(net, LedgerKind::Icrc, 4);
     let users: Vec<Principal> = (0..USERS).map(learner).collect();
-    let homes: Vec<Principal> = users.iter().map(|u| e.register(*u)).collect();
+    let homes: Vec<Principal> = users.iter().map(|u| e.register(*u).unwrap()).collect();
     let mut shards = homes.clone();
     shards.sort();
     shards.dedup();
@@ -499,8 +387,8 @@ fn interleavings(seed: u64) {
                 let u = next_unit[i];
                 next_unit[i] += 1;
                 // Right answers most of the time.
-                let a = if rng.below(4) > 0 { answers(u) } else { vec![9, 9] };
-                e.net.submit_call(shard, who, "submit_quiz", candid::encode_args((unit_id(u), a)).unwrap())
+                let a = if rng.below(4) > 0 { QUIZZES.answers(u) } else { vec![9, 9] };
+                e.net.submit_call(shard, who, "submit_quiz", candid::encode_args((QUIZZES.id(u), a)).unwrap())
             } else {
                 let staked = e.staked(shard, who);
                 let amount = match rng.below(3) {
