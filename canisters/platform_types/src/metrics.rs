@@ -71,6 +71,25 @@ impl ErrorCounts {
     }
 }
 
+/// `<prefix>_job_firings_total{job,outcome}`: each periodic job's timer firings since the last
+/// install or upgrade, as `(job, (started, skipped))` (see the `periodic_jobs` crate).
+pub fn encode_job_firings<W: io::Write>(
+    w: &mut MetricsEncoder<W>,
+    prefix: &str,
+    jobs: &[(&str, (u64, u64))],
+) -> io::Result<()> {
+    let name = format!("{prefix}_job_firings_total");
+    let mut vec = w.counter_vec(
+        &name,
+        "Timer firings of each periodic job since the last upgrade: started, or skipped (a run under way, or a catch-up after a pause).",
+    )?;
+    for (job, (started, skipped)) in jobs {
+        vec = vec.value(&[("job", job), ("outcome", "started")], *started as f64)?;
+        vec = vec.value(&[("job", job), ("outcome", "skipped")], *skipped as f64)?;
+    }
+    Ok(())
+}
+
 /// One sample of a parsed exposition: the metric name and its labels, sorted.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Series {

@@ -99,7 +99,7 @@ fn encode_all<W: io::Write>(w: &mut MetricsEncoder<W>, runtime: &CanisterRuntime
     encode_users_and_shards(w)?;
     encode_fleet(w)?;
     encode_tokens(w, runtime.now_ns)?;
-    encode_jobs(w)?;
+    platform_types::metrics::encode_job_firings(w, "hub", &crate::jobs::counts())?;
     ERRORS.with_borrow(|e| e.encode(w, "hub", ERROR_KINDS))
 }
 
@@ -210,18 +210,6 @@ fn encode_tokens<W: io::Write>(w: &mut MetricsEncoder<W>, now_ns: u64) -> io::Re
     )?;
     w.encode_gauge("hub_cap_remaining_e8s", stats.cap_remaining_e8s as f64, "What the hard cap still allows, in e8s.")?;
     w.encode_gauge("hub_quizzes_passed", stats.quizzes_passed as f64, "Quizzes passed, as the shards reported.")
-}
-
-fn encode_jobs<W: io::Write>(w: &mut MetricsEncoder<W>) -> io::Result<()> {
-    let mut runs = w.counter_vec(
-        "hub_job_firings_total",
-        "Timer firings of each periodic job since the last upgrade: started, or skipped (a run under way, or a catch-up after a pause).",
-    )?;
-    for (job, (started, skipped)) in crate::jobs::counts() {
-        runs = runs.value(&[("job", job), ("outcome", "started")], started as f64)?;
-        runs = runs.value(&[("job", job), ("outcome", "skipped")], skipped as f64)?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -91,20 +91,8 @@ fn encode_all<W: io::Write>(
     w.encode_gauge("shard_withdrawn_e8s", stats.withdrawn_e8s as f64, "Withdrawals minted and settled, in e8s.")?;
     w.encode_gauge("shard_quizzes_submitted", stats.quizzes_submitted as f64, "Quiz attempts verified.")?;
     w.encode_gauge("shard_quizzes_passed", stats.quizzes_passed as f64, "Quizzes passed.")?;
-    encode_jobs(w)?;
+    platform_types::metrics::encode_job_firings(w, "shard", &crate::jobs::counts())?;
     ERRORS.with_borrow(|e| e.encode(w, "shard", ERROR_KINDS))
-}
-
-fn encode_jobs<W: io::Write>(w: &mut MetricsEncoder<W>) -> io::Result<()> {
-    let mut runs = w.counter_vec(
-        "shard_job_firings_total",
-        "Timer firings of each periodic job since the last upgrade: started, or skipped (a run under way, or a catch-up after a pause).",
-    )?;
-    for (job, (started, skipped)) in crate::jobs::counts() {
-        runs = runs.value(&[("job", job), ("outcome", "started")], started as f64)?;
-        runs = runs.value(&[("job", job), ("outcome", "skipped")], skipped as f64)?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]
