@@ -134,8 +134,13 @@ if [[ -n "$ONLY" ]]; then
     exit 0
 fi
 
-build_wasm user_profile icrc_ledger "${SNS_CANISTERS[@]}" "${NNS_STANDINS[@]}" "${TEST_CANISTERS[@]}"
-package user_profile icrc_ledger "${SNS_CANISTERS[@]}" "${NNS_STANDINS[@]}" "${TEST_CANISTERS[@]}"
+# Each platform canister is compiled by a cargo invocation of its own, as `--only` does: cargo
+# unifies dependency features across the packages of one invocation, so compiling user_profile
+# beside the stand-ins gave another Wasm than a voter's `--only staking_hub` rebuild.
+build_wasm user_profile
+package user_profile
+build_wasm icrc_ledger "${SNS_CANISTERS[@]}" "${NNS_STANDINS[@]}" "${TEST_CANISTERS[@]}"
+package icrc_ledger "${SNS_CANISTERS[@]}" "${NNS_STANDINS[@]}" "${TEST_CANISTERS[@]}"
 
 export USER_PROFILE_WASM="$OUT/user_profile.wasm.gz"
 build_wasm staking_hub
