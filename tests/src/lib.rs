@@ -2,6 +2,7 @@
 //! platform's environment with typed clients (`platform`).
 
 pub mod platform;
+pub mod sns;
 
 use platform_types::{Question, Unit, UnitInput};
 use std::path::PathBuf;

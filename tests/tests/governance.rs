@@ -13,6 +13,7 @@
 
 use candid::{CandidType, Principal};
 use integration_tests::platform::{learner_of, Platform};
+use integration_tests::sns::{governance_init, initial_neurons, SnsGovernance};
 use integration_tests::{another_release, unit, wasm};
 use sha2::{Digest, Sha256};
 use localnet::management_types::{CanisterSettings, CanisterStatusType};
@@ -33,10 +34,6 @@ const TICK_SECS: u64 = 10;
 
 fn neuron_controller(n: u8) -> Principal {
     Principal::self_authenticating([b"dao-neuron-".as_slice(), &[n]].concat())
-}
-
-fn neuron(n: u8) -> NeuronId {
-    NeuronId { id: vec![n; 32] }
 }
 
 fn learner(n: u32) -> Principal {
@@ -139,19 +136,8 @@ fn dao_with(hard_limit: u64, hub_knows_governance: bool) -> Dao {
     // hub, learning_content, ledger; installed after governance and root.
     let canisters = builder.create();
     let (net, hub, content, ledger) = (&canisters.net, canisters.hub, canisters.content, canisters.ledger.unwrap());
-    let init = GovernanceInitArgs {
-        root_canister_id: root,
-        ledger_canister_id: None,
-        swap_canister_id: None,
-        neurons: NEURONS
-            .iter()
-            .map(|&(n, voting_power)| InitialNeuron { id: neuron(n).id, controller: neuron_controller(n), voting_power, stake_e8s: None, dissolve_delay_seconds: None })
-            .collect(),
-        initial_voting_period_seconds: VOTING_PERIOD_SECS,
-        reject_cost_e8s: None,
-        neuron_minimum_dissolve_delay_to_vote_seconds: None,
-        wait_for_quiet_deadline_increase_seconds: None,
-    };
+    let init = governance_init(root, initial_neurons(&NEURONS, neuron_controller), VOTING_PERIOD_SECS);
+
     net.install_canister(gov, wasm("sns_governance"), candid::encode_one(init).unwrap(), Some(deployer()));
     let init = SnsRootCanister {
         governance_canister_id: Some(gov),
@@ -200,19 +186,16 @@ fn proposal(title: &str, action: Action) -> Proposal {
 }
 
 impl Dao {
+    fn governance(&self) -> SnsGovernance<'_> {
+        SnsGovernance { net: &self.net, gov: self.gov }
+    }
+
     fn propose(&self, n: u8, p: Proposal) -> Result<u64, GovernanceError> {
-        let (r,): (ManageNeuronResponse,) = self
-            .net
-            .update_candid_as(self.gov, neuron_controller(n), "manage_neuron", (ManageNeuron::make_proposal(&neuron(n), p),))
-            .unwrap();
-        r.proposal_id().map(|p| p.id)
+        self.governance().propose(neuron_controller(n), n, p)
     }
 
     fn vote(&self, n: u8, id: u64, vote: Vote) {
-        let req = ManageNeuron::register_vote(&neuron(n), ProposalId { id }, vote);
-        let (r,): (ManageNeuronResponse,) =
-            self.net.update_candid_as(self.gov, neuron_controller(n), "manage_neuron", (req,)).unwrap();
-        r.vote_result().unwrap();
+        self.governance().vote(neuron_controller(n), n, id, vote).unwrap();
     }
 
     fn settle(&self) {
@@ -248,14 +231,7 @@ impl Dao {
     }
 
     fn proposal(&self, id: u64) -> ProposalData {
-        let (r,): (GetProposalResponse,) = self
-            .net
-            .query_candid(self.gov, "get_proposal", (GetProposal { proposal_id: Some(ProposalId { id }) },))
-            .unwrap();
-        match r.result {
-            Some(GetProposalResult::Proposal(p)) => p,
-            other => panic!("get_proposal {id}: {other:?}"),
-        }
+        self.governance().proposal(id)
     }
 
     fn assert_executed(&self, id: u64) {
@@ -772,23 +748,13 @@ fn rejected_proposals_and_refused_payloads_change_nothing_for_every_action() {
     assert!(d.submit_quiz(shard, ada, "math-1", vec![0, 1, 2]).unwrap().passed, "the old key still grades");
 
     // Payloads the validators refuse at submission (no proposal is created).
-    let before = d.net.query_candid::<_, (ListProposalsResponse,)>(
-        d.gov,
-        "list_proposals",
-        (ListProposals { limit: 100, ..Default::default() },),
-    );
-    let count = |r: Result<(ListProposalsResponse,), _>| r.map(|(r,)| r.proposals.len()).unwrap_or(0);
-    let n = count(before);
+    let count = || d.governance().list(ListProposals { limit: 100, ..Default::default() }).len();
+    let n = count();
     assert!(d.submit("update_unit", &UpdateUnitArgs { unit: unit("nope-1", "x", vec![0]) }).is_err());
     assert!(d.submit("control_shard_rollout", &RolloutCommand::SetBatchSize { batch_size: MAX_ROLLOUT_BATCH + 1 }).is_err());
     assert!(d.submit("control_shard_rollout", &RolloutCommand::Resume).is_err(), "not paused");
     assert!(d.submit("retire_units", &RetireUnitsArgs { unit_ids: vec!["math-1".into()], reason: "".into() }).is_err());
-    let after = d.net.query_candid::<_, (ListProposalsResponse,)>(
-        d.gov,
-        "list_proposals",
-        (ListProposals { limit: 100, ..Default::default() },),
-    );
-    assert_eq!(count(after), n, "refused submissions create no proposal");
+    assert_eq!(count(), n, "refused submissions create no proposal");
 
     // Direct calls to the remaining targets.
     for who in [ada, deployer(), shard] {

@@ -1563,6 +1563,7 @@ fn an_upgrade_argument_sets_the_governance_id_and_an_empty_one_keeps_everything(
 /// executed after adoption; a proposal made stale during the vote fails.
 #[test]
 fn content_proposals_through_the_local_sns() {
+    use integration_tests::sns::{governance_init, initial_neurons, SnsGovernance};
     use platform_types::sns::*;
     use serde_bytes::ByteBuf;
 
@@ -1572,28 +1573,9 @@ fn content_proposals_through_the_local_sns() {
         net.create_canister(),
         net.create_canister(),
     );
-    let neuron = |n: u8| NeuronId { id: vec![n; 32] };
     let controller =
         |n: u8| Principal::self_authenticating([b"content-neuron-".as_slice(), &[n]].concat());
-    let init = GovernanceInitArgs {
-        root_canister_id: root,
-        ledger_canister_id: None,
-        swap_canister_id: None,
-        neurons: [(1, 40), (2, 35), (3, 25)]
-            .iter()
-            .map(|&(n, voting_power)| InitialNeuron {
-                id: neuron(n).id,
-                controller: controller(n),
-                voting_power,
-                stake_e8s: None,
-                dissolve_delay_seconds: None,
-            })
-            .collect(),
-        initial_voting_period_seconds: 3_600,
-        reject_cost_e8s: None,
-        neuron_minimum_dissolve_delay_to_vote_seconds: None,
-        wait_for_quiet_deadline_increase_seconds: None,
-    };
+    let init = governance_init(root, initial_neurons(&[(1, 40), (2, 35), (3, 25)], controller), 3_600);
     net.install_canister(
         gov,
         wasm("sns_governance"),
@@ -1624,12 +1606,7 @@ fn content_proposals_through_the_local_sns() {
     net.set_controllers(content_id, None, vec![root]).unwrap();
     register_shard(&net, content_id, principal(HUB), principal(SHARD)).unwrap();
 
-    let manage = |n: u8, req: ManageNeuron| -> ManageNeuronResponse {
-        let (r,): (ManageNeuronResponse,) = net
-            .update_candid_as(gov, controller(n), "manage_neuron", (req,))
-            .unwrap();
-        r
-    };
+    let sns = SnsGovernance { net: &net, gov };
     let propose = |title: &str, action: Action| -> Result<u64, GovernanceError> {
         let p = Proposal {
             title: title.into(),
@@ -1637,34 +1614,13 @@ fn content_proposals_through_the_local_sns() {
             url: "https://example.org".into(),
             action: Some(action),
         };
-        manage(1, ManageNeuron::make_proposal(&neuron(1), p))
-            .proposal_id()
-            .map(|p| p.id)
+        sns.propose(controller(1), 1, p)
     };
     let yes = |id: u64| {
-        manage(
-            2,
-            ManageNeuron::register_vote(&neuron(2), ProposalId { id }, Vote::Yes),
-        )
-        .vote_result()
-        .unwrap();
+        sns.vote(controller(2), 2, id, Vote::Yes).unwrap();
         net.run_until_idle(10_000);
     };
-    let proposal = |id: u64| -> ProposalData {
-        let (r,): (GetProposalResponse,) = net
-            .query_candid(
-                gov,
-                "get_proposal",
-                (GetProposal {
-                    proposal_id: Some(ProposalId { id }),
-                },),
-            )
-            .unwrap();
-        match r.result {
-            Some(GetProposalResult::Proposal(p)) => p,
-            other => panic!("get_proposal {id}: {other:?}"),
-        }
-    };
+    let proposal = |id: u64| sns.proposal(id);
     let adopt = |title: &str, action: Action| -> ProposalData {
         let id = propose(title, action).unwrap();
         yes(id);

@@ -7,6 +7,7 @@
 //! no `allowed_viewers`.
 
 use candid::{Nat, Principal};
+use integration_tests::sns::{governance_init, initial_neurons, SnsGovernance};
 use integration_tests::wasm;
 use localnet::management_types::{CanisterSettings, LogVisibility};
 use localnet::LocalNet;
@@ -26,9 +27,6 @@ fn neuron_controller(n: u8) -> Principal {
     Principal::self_authenticating([b"sns-dapp-settings-neuron-".as_slice(), &[n]].concat())
 }
 
-fn neuron(n: u8) -> NeuronId {
-    NeuronId { id: vec![n; 32] }
-}
 
 /// A principal the DAO trusts to read logs (not a controller of anything).
 fn operator() -> Principal {
@@ -59,25 +57,8 @@ fn deploy() -> Dao {
     let net = LocalNet::new();
     let mine = Some(CanisterSettings { controllers: Some(vec![deployer()]), ..Default::default() });
     let [gov, root, hub, content] = [(); 4].map(|_| net.create_canister_with_settings(Some(deployer()), mine.clone()));
-    let init = GovernanceInitArgs {
-        root_canister_id: root,
-        ledger_canister_id: None,
-        swap_canister_id: None,
-        neurons: NEURONS
-            .iter()
-            .map(|&(n, voting_power)| InitialNeuron {
-                id: neuron(n).id,
-                controller: neuron_controller(n),
-                voting_power,
-                stake_e8s: None,
-                dissolve_delay_seconds: None,
-            })
-            .collect(),
-        initial_voting_period_seconds: VOTING_PERIOD_SECS,
-        reject_cost_e8s: None,
-        neuron_minimum_dissolve_delay_to_vote_seconds: None,
-        wait_for_quiet_deadline_increase_seconds: None,
-    };
+    let init = governance_init(root, initial_neurons(&NEURONS, neuron_controller), VOTING_PERIOD_SECS);
+
     net.install_canister(gov, wasm("sns_governance"), candid::encode_one(init).unwrap(), Some(deployer()));
     let init =
         SnsRootCanister { governance_canister_id: Some(gov), dapp_canister_ids: vec![hub, content], ..Default::default() };
@@ -116,20 +97,19 @@ fn manage(s: ManageDappCanisterSettings) -> Proposal {
 }
 
 impl Dao {
+    fn governance(&self) -> SnsGovernance<'_> {
+        SnsGovernance { net: &self.net, gov: self.gov }
+    }
+
+    /// Neuron 1 proposes.
     fn propose(&self, p: Proposal) -> Result<u64, GovernanceError> {
-        let req = ManageNeuron::make_proposal(&neuron(1), p);
-        let (r,): (ManageNeuronResponse,) =
-            self.net.update_candid_as(self.gov, neuron_controller(1), "manage_neuron", (req,)).unwrap();
-        r.proposal_id().map(|p| p.id)
+        self.governance().propose(neuron_controller(1), 1, p)
     }
 
     /// Neuron 2 votes yes: adopted at once; executed (and root's background work done) once
     /// settled.
     fn accept(&self, id: u64) {
-        let req = ManageNeuron::register_vote(&neuron(2), ProposalId { id }, Vote::Yes);
-        let (r,): (ManageNeuronResponse,) =
-            self.net.update_candid_as(self.gov, neuron_controller(2), "manage_neuron", (req,)).unwrap();
-        r.vote_result().unwrap();
+        self.governance().vote(neuron_controller(2), 2, id, Vote::Yes).unwrap();
         self.net.run_until_idle(100_000);
     }
 
@@ -140,20 +120,11 @@ impl Dao {
     }
 
     fn proposal(&self, id: u64) -> ProposalData {
-        let (r,): (GetProposalResponse,) = self
-            .net
-            .query_candid(self.gov, "get_proposal", (GetProposal { proposal_id: Some(ProposalId { id }) },))
-            .unwrap();
-        match r.result {
-            Some(GetProposalResult::Proposal(p)) => p,
-            other => panic!("get_proposal {id}: {other:?}"),
-        }
+        self.governance().proposal(id)
     }
 
     fn proposal_count(&self) -> usize {
-        let (r,): (ListProposalsResponse,) =
-            self.net.query_candid(self.gov, "list_proposals", (ListProposals::default(),)).unwrap();
-        r.proposals.len()
+        self.governance().list(ListProposals::default()).len()
     }
 
     fn settings_of(&self, canister: Principal) -> localnet::management_types::DefiniteCanisterSettings {

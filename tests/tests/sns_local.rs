@@ -8,6 +8,7 @@
 //! function's validator and target, and the dapp canister upgraded.
 
 use candid::{CandidType, Deserialize, Principal};
+use integration_tests::sns::{governance_init, initial_neurons, neuron, SnsGovernance};
 use integration_tests::{another_release, wasm};
 use localnet::management_types::{CanisterSettings, CanisterStatusType};
 use localnet::LocalNet;
@@ -29,9 +30,6 @@ fn principal(n: u8) -> Principal {
     Principal::self_authenticating([b"sns-local-neuron-controller-".as_slice(), &[n]].concat())
 }
 
-fn neuron(n: u8) -> NeuronId {
-    NeuronId { id: vec![n; 32] }
-}
 
 #[derive(CandidType)]
 struct SetValueArg {
@@ -68,16 +66,7 @@ const MIN_DISSOLVE_DELAY_SECS: u64 = 2_630_016;
 
 /// The neurons of [`NEURONS`] with the default stake and dissolve delay.
 fn default_neurons() -> Vec<InitialNeuron> {
-    NEURONS
-        .iter()
-        .map(|&(n, voting_power)| InitialNeuron {
-            id: neuron(n).id,
-            controller: principal(n),
-            voting_power,
-            stake_e8s: None,
-            dissolve_delay_seconds: None,
-        })
-        .collect()
+    initial_neurons(&NEURONS, principal)
 }
 
 /// Governance, root and `gnsf_target`; the target is a registered dapp (root its only
@@ -92,16 +81,7 @@ fn deploy_with(registered: bool, neurons: Vec<InitialNeuron>) -> Sns {
     let gov = net.create_canister();
     let root = net.create_canister();
     let target = net.create_canister();
-    let init = GovernanceInitArgs {
-        root_canister_id: root,
-        ledger_canister_id: None,
-        swap_canister_id: None,
-        neurons,
-        initial_voting_period_seconds: PERIOD_SECS,
-        reject_cost_e8s: None,
-        neuron_minimum_dissolve_delay_to_vote_seconds: None,
-        wait_for_quiet_deadline_increase_seconds: None,
-    };
+    let init = governance_init(root, neurons, PERIOD_SECS);
     net.install_canister(gov, wasm("sns_governance"), candid::encode_one(init).unwrap(), None);
     let init = SnsRootCanister {
         governance_canister_id: Some(gov),
@@ -155,19 +135,21 @@ fn upgrade(canister: Principal, wasm: Vec<u8>, arg: Option<&str>) -> Action {
 }
 
 impl Sns {
+    fn governance(&self) -> SnsGovernance<'_> {
+        SnsGovernance { net: &self.net, gov: self.gov }
+    }
+
     fn manage_neuron(&self, caller: Principal, req: ManageNeuron) -> ManageNeuronResponse {
-        let (r,): (ManageNeuronResponse,) =
-            self.net.update_candid_as(self.gov, caller, "manage_neuron", (req,)).unwrap();
-        r
+        self.governance().manage_neuron(caller, req)
     }
 
     /// Neuron `n`'s controller makes a proposal with it.
     fn propose(&self, n: u8, p: Proposal) -> Result<u64, GovernanceError> {
-        self.manage_neuron(principal(n), ManageNeuron::make_proposal(&neuron(n), p)).proposal_id().map(|p| p.id)
+        self.governance().propose(principal(n), n, p)
     }
 
     fn vote(&self, n: u8, id: u64, vote: Vote) -> Result<(), GovernanceError> {
-        self.manage_neuron(principal(n), ManageNeuron::register_vote(&neuron(n), ProposalId { id }, vote)).vote_result()
+        self.governance().vote(principal(n), n, id, vote)
     }
 
     /// Runs rounds until nothing is left to execute (executions are asynchronous).
@@ -184,14 +166,7 @@ impl Sns {
     }
 
     fn proposal(&self, id: u64) -> ProposalData {
-        let (r,): (GetProposalResponse,) = self
-            .net
-            .query_candid(self.gov, "get_proposal", (GetProposal { proposal_id: Some(ProposalId { id }) },))
-            .unwrap();
-        match r.result {
-            Some(GetProposalResult::Proposal(p)) => p,
-            other => panic!("get_proposal {id}: {other:?}"),
-        }
+        self.governance().proposal(id)
     }
 
     fn status(&self, id: u64) -> ProposalDecisionStatus {
@@ -199,8 +174,7 @@ impl Sns {
     }
 
     fn list(&self, req: ListProposals) -> Vec<ProposalData> {
-        let (r,): (ListProposalsResponse,) = self.net.query_candid(self.gov, "list_proposals", (req,)).unwrap();
-        r.proposals
+        self.governance().list(req)
     }
 
     fn functions(&self) -> ListNervousSystemFunctionsResponse {
