@@ -38,7 +38,7 @@ use ic_management_canister_types::{
 
 pub use crate::certificate::{Certifier, UnsignedCertifier};
 pub use crate::cycles::{FeeSchedule, InstructionLimits};
-pub use crate::net::Scheduling;
+pub use crate::net::{RoundLimits, Scheduling, SubnetStats, CANISTER_IDS_PER_SUBNET};
 pub use crate::persist::{StateError, FORMAT_NAME as STATE_FORMAT_NAME, FORMAT_VERSION as STATE_FORMAT_VERSION};
 pub use crate::types::*;
 pub use ic_management_canister_types as management_types;
@@ -83,6 +83,8 @@ pub struct LocalNetBuilder {
     fees: Option<FeeSchedule>,
     limits: Option<cycles::InstructionLimits>,
     certifier: Option<std::sync::Arc<dyn Certifier>>,
+    subnets: Option<usize>,
+    round_limits: Option<RoundLimits>,
 }
 
 impl LocalNetBuilder {
@@ -120,6 +122,22 @@ impl LocalNetBuilder {
         self
     }
 
+    /// A network of `count` application subnets (at least 1; the default is 1). Subnet 0 has
+    /// the id and canister ids a one-subnet net always had; subnet `k` owns canister ids
+    /// `[k << 20, (k + 1) << 20)`. A loaded state keeps its saved subnets and gains any more
+    /// asked for here.
+    pub fn with_subnets(mut self, count: usize) -> Self {
+        self.subnets = Some(count.max(1));
+        self
+    }
+
+    /// What each subnet may execute per round ([`RoundLimits::IC`] for the IC's figures);
+    /// the default is [`RoundLimits::UNLIMITED`].
+    pub fn with_round_limits(mut self, limits: RoundLimits) -> Self {
+        self.round_limits = Some(limits);
+        self
+    }
+
     pub fn build(self) -> LocalNet {
         let time = self
             .time
@@ -150,10 +168,14 @@ impl LocalNetBuilder {
         }
         if let Some(c) = &self.certifier {
             let key = c.root_key();
-            net.subnet_id = Principal::self_authenticating(&key);
+            net.subnets[0].id = Principal::self_authenticating(&key);
             net.root_key = std::sync::Arc::new(key);
             net.certifier = c.clone();
         }
+        if let Some(l) = self.round_limits {
+            net.round_limits = l;
+        }
+        net.set_subnet_count(self.subnets.unwrap_or(1));
     }
 }
 
@@ -219,7 +241,7 @@ impl LocalNet {
             ));
         }
         let id = self.next_message_id();
-        let answer = self.net.borrow_mut().handle_management(sender, method, &bytes, 0, Origin::Ingress(id), true);
+        let answer = self.net.borrow_mut().handle_management(sender, method, &bytes, 0, Origin::Ingress(id), true, 0);
         match answer {
             Some((r, _)) => r.map_err(|r| r.into_response()),
             None => {
@@ -252,14 +274,30 @@ impl LocalNet {
         let sender = sender_or_anonymous(sender);
         self.net
             .borrow_mut()
-            .create_with_settings(sender, settings, cycles::DEFAULT_PROVISIONAL_CYCLES, None)
+            .create_with_settings(sender, settings, cycles::DEFAULT_PROVISIONAL_CYCLES, None, 0)
             .unwrap_or_else(|r| panic!("create_canister_with_settings: {}", r.message))
     }
 
     /// Creates an empty canister with an exact cycles balance.
     pub fn create_canister_with_cycles(&self, sender: Option<Principal>, cycles: u128) -> Principal {
         let sender = sender_or_anonymous(sender);
-        self.net.borrow_mut().create_with_settings(sender, None, cycles, None).expect("default settings are valid")
+        self.net.borrow_mut().create_with_settings(sender, None, cycles, None, 0).expect("default settings are valid")
+    }
+
+    /// Creates an empty canister on subnet `subnet` (an index, 0 first) with `cycles`
+    /// (provisional creation, as `provisional_create_canister_with_cycles` with an effective
+    /// subnet); controllers default to `[sender]`. Fails for a subnet that does not exist.
+    pub fn create_canister_on_subnet(
+        &self,
+        subnet: usize,
+        sender: Option<Principal>,
+        settings: Option<CanisterSettings>,
+        cycles: u128,
+    ) -> Result<Principal, RejectResponse> {
+        self.net
+            .borrow_mut()
+            .create_with_settings(sender_or_anonymous(sender), settings, cycles, None, subnet)
+            .map_err(|r| r.into_response())
     }
 
     /// Creates a canister with a chosen id (provisional_create_canister_with_cycles' `specified_id`).
@@ -273,7 +311,7 @@ impl LocalNet {
         if net.canisters.contains_key(&canister_id) {
             return Err(format!("Canister {canister_id} already exists"));
         }
-        net.create_with_settings(sender_or_anonymous(sender), settings, cycles::DEFAULT_PROVISIONAL_CYCLES, Some(canister_id))
+        net.create_with_settings(sender_or_anonymous(sender), settings, cycles::DEFAULT_PROVISIONAL_CYCLES, Some(canister_id), 0)
             .map_err(|r| r.message)
     }
 
@@ -813,8 +851,44 @@ impl LocalNet {
         self.net.borrow().root_key.to_vec()
     }
 
+    /// Subnet 0's id (a one-subnet net's only subnet).
     pub fn subnet_id(&self) -> Principal {
-        self.net.borrow().subnet_id
+        self.net.borrow().subnet_id()
+    }
+
+    /// Every subnet's id, by index.
+    pub fn subnet_ids(&self) -> Vec<Principal> {
+        self.net.borrow().subnets.iter().map(|s| s.id).collect()
+    }
+
+    /// The id of the subnet `canister_id` lives on (what its `ic0.subnet_self_copy` answers).
+    pub fn subnet_of(&self, canister_id: Principal) -> Option<Principal> {
+        let net = self.net.borrow();
+        net.canisters.get(&canister_id).map(|c| net.subnets[c.subnet].id)
+    }
+
+    /// What each subnet executed so far, by index (see [`SubnetStats`]).
+    pub fn subnet_stats(&self) -> Vec<SubnetStats> {
+        self.net.borrow().subnets.iter().map(|s| s.stats).collect()
+    }
+
+    /// Zeroes every subnet's [`SubnetStats`] (to measure from here on).
+    pub fn reset_subnet_stats(&self) {
+        for s in &mut self.net.borrow_mut().subnets {
+            s.stats = SubnetStats::default();
+        }
+    }
+
+    /// The limits each subnet's rounds run under.
+    pub fn round_limits(&self) -> RoundLimits {
+        self.net.borrow().round_limits
+    }
+
+    /// Lets `canister` address another subnet's management canister by the subnet's id (on
+    /// the IC only NNS canisters may; the cycles minting canister does so to create a
+    /// canister on a chosen subnet). Other canisters get a reject.
+    pub fn allow_subnet_addressing(&self, canister: Principal) {
+        self.net.borrow_mut().subnet_addressing.insert(canister);
     }
 
     /// Whether anything is queued or due (messages, due timers, stopping canisters).

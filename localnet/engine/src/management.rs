@@ -48,6 +48,26 @@ fn nat_u128(n: &Nat, what: &str) -> Result<u128, Reject> {
         .map_err(|_| Reject::new(ErrorCode::InvalidManagementPayload, format!("{what} is out of range: {n}")))
 }
 
+/// The canister a management request is about (the IC routes the request to its subnet): the
+/// `canister_id` (or `target_canister`) field of the argument record. `None` for methods about
+/// no canister (`create_canister`, `raw_rand`, ...) or an argument that does not decode.
+pub fn effective_canister_id(method: &str, arg: &[u8]) -> Option<Principal> {
+    // Records decode into a type with a subset of their fields; the rest is skipped.
+    #[derive(candid::Deserialize, CandidType)]
+    struct About {
+        canister_id: Principal,
+    }
+    #[derive(candid::Deserialize, CandidType)]
+    struct Target {
+        target_canister: Principal,
+    }
+    match method {
+        "create_canister" | "provisional_create_canister_with_cycles" | "raw_rand" => None,
+        "install_chunked_code" => Decode!(arg, Target).ok().map(|t| t.target_canister),
+        _ => Decode!(arg, About).ok().map(|a| a.canister_id),
+    }
+}
+
 /// How to install.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum InstallMode {
@@ -79,7 +99,9 @@ impl Net {
         }
     }
 
-    /// Handles a request to `aaaaa-aa`. `None` while the answer is pending (stop_canister).
+    /// Handles a request to the management canister of `subnet` (where `create_canister`
+    /// creates). `None` while the answer is pending (stop_canister).
+    #[allow(clippy::too_many_arguments)]
     pub fn handle_management(
         &mut self,
         caller: Principal,
@@ -88,6 +110,7 @@ impl Net {
         cycles: u128,
         origin: Origin,
         is_ingress: bool,
+        subnet: usize,
     ) -> Option<(CallResult, u128)> {
         let canister_only = ["create_canister", "raw_rand", "deposit_cycles"];
         if is_ingress && canister_only.contains(&method) {
@@ -112,7 +135,7 @@ impl Net {
                             format!("Creating a canister requires a fee of {fee} that is deducted from the canister's initial balance but only {cycles} cycles were received with the create_canister request."),
                         ));
                     }
-                    let id = self.create_with_settings(caller, args.settings, cycles - fee, None)?;
+                    let id = self.create_with_settings(caller, args.settings, cycles - fee, None, subnet)?;
                     encode(&CanisterIdRecord { canister_id: id })
                 }
                 "provisional_create_canister_with_cycles" => {
@@ -129,7 +152,7 @@ impl Net {
                             ));
                         }
                     }
-                    let id = self.create_with_settings(caller, args.settings, amount, args.specified_id)?;
+                    let id = self.create_with_settings(caller, args.settings, amount, args.specified_id, subnet)?;
                     encode(&CanisterIdRecord { canister_id: id })
                 }
                 "provisional_top_up_canister" => {
@@ -334,6 +357,7 @@ impl Net {
         settings: Option<CanisterSettings>,
         cycles: u128,
         specified_id: Option<Principal>,
+        subnet: usize,
     ) -> Result<Principal, Reject> {
         let settings = settings.unwrap_or_default();
         if let Some(c) = &settings.controllers {
@@ -343,7 +367,7 @@ impl Net {
         let mut probe = crate::net::Settings::default();
         validate_into(&mut probe, &settings)?;
         let controllers = settings.controllers.clone().unwrap_or_else(|| vec![caller]);
-        let id = self.new_canister(specified_id, controllers, cycles);
+        let id = self.new_canister(specified_id, controllers, cycles, subnet)?;
         self.canisters.get_mut(&id).unwrap().settings = probe;
         Ok(id)
     }

@@ -183,6 +183,8 @@ pub(crate) struct Canister {
     pub stop_waiters: Vec<(Origin, u64)>,
     pub query_calls: u64,
     pub query_instructions: u64,
+    /// Index of the subnet the canister lives on (`Net::subnets`).
+    pub subnet: usize,
 }
 
 impl Canister {
@@ -260,11 +262,108 @@ impl Rng {
 }
 
 pub(crate) const MAX_EXECUTION_LOG: usize = 100_000;
+
+/// Canister ids per subnet: subnet `k` owns the contiguous range `[k << 20, (k + 1) << 20)`, as
+/// the IC's registry hands each subnet ranges of 2^20 ids. Subnet 0 starts at id 0, so a
+/// one-subnet net allocates exactly the ids it always did.
+pub const CANISTER_IDS_PER_SUBNET: u64 = 1 << 20;
+
+/// What one subnet may execute in a round.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RoundLimits {
+    /// A subnet starts no further message in a round once its executions in that round used
+    /// this many instructions; the message that crosses the line completes (as the last
+    /// message of an IC execution thread does). Messages left over wait for the subnet's next
+    /// round, in order.
+    pub instructions_per_round: u64,
+    /// At most this many ingress messages are inducted per subnet and round (the IC's block
+    /// holds at most 1,000 ingress messages); the rest wait for the next round, in order.
+    pub ingress_messages_per_round: u64,
+}
+
+impl RoundLimits {
+    /// No limit: every queued message executes in the next round (localnet's default, so
+    /// single-subnet tests count rounds exactly as before subnets existed).
+    pub const UNLIMITED: RoundLimits =
+        RoundLimits { instructions_per_round: u64::MAX, ingress_messages_per_round: u64::MAX };
+    /// The IC's figures (docs/localnet.md, "Subnets"): 4 execution threads at the scheduler's
+    /// target of 2B instructions each per round (~1 round per second, so the subnet's 8B
+    /// instructions per second), and at most 1,000 ingress messages per block.
+    pub const IC: RoundLimits =
+        RoundLimits { instructions_per_round: 4 * 2_000_000_000, ingress_messages_per_round: 1_000 };
+}
+
+/// What a subnet executed, for benchmarks (`LocalNet::subnet_stats`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SubnetStats {
+    /// Rounds in which the subnet executed at least one message.
+    pub busy_rounds: u64,
+    /// Messages delivered on the subnet (requests, responses, timers, heartbeats, and
+    /// requests to its management canister).
+    pub messages: u64,
+    /// Instructions of every replicated execution on the subnet.
+    pub instructions: u64,
+    /// The most instructions the subnet executed in one round.
+    pub max_round_instructions: u64,
+    /// Messages that did not fit a round and waited for the next (counted once per wait).
+    pub deferred: u64,
+}
+
+/// One application subnet: its id, its canister-id range and what it executed.
+pub(crate) struct Subnet {
+    pub id: Principal,
+    /// The next id number to try in this subnet's range.
+    pub next_canister_id: u64,
+    pub stats: SubnetStats,
+    /// The current round's instructions and inducted ingress messages.
+    pub round_instructions: u64,
+    pub round_ingress: u64,
+    pub round_messages: u64,
+}
+
+impl Subnet {
+    pub fn new(index: usize, id: Principal) -> Self {
+        Subnet {
+            id,
+            next_canister_id: index as u64 * CANISTER_IDS_PER_SUBNET,
+            stats: SubnetStats::default(),
+            round_instructions: 0,
+            round_ingress: 0,
+            round_messages: 0,
+        }
+    }
+
+    pub fn id_range(index: usize) -> std::ops::Range<u64> {
+        let start = index as u64 * CANISTER_IDS_PER_SUBNET;
+        start..start + CANISTER_IDS_PER_SUBNET
+    }
+}
+
+/// Subnet 0's id without a certifier: fixed and self-authenticating-shaped (29 bytes).
+pub(crate) const DEFAULT_SUBNET_ID: [u8; 29] = [0x5a; 29];
+
+/// The id of subnet `index` >= 1: a self-authenticating principal derived from the root key
+/// and the index, so it is stable across saves and distinct per network.
+pub(crate) fn derived_subnet_id(root_key: &[u8], index: usize) -> Principal {
+    let mut seed = b"localnet subnet ".to_vec();
+    seed.extend_from_slice(&(index as u64).to_be_bytes());
+    seed.extend_from_slice(root_key);
+    Principal::self_authenticating(&seed)
+}
 pub(crate) const STOP_CANISTER_TIMEOUT_NS: u64 = 5 * 60 * 1_000_000_000;
 
 pub(crate) struct Net {
     pub canisters: BTreeMap<Principal, Canister>,
-    pub next_canister_id: u64,
+    /// The application subnets; every net has at least one. Rounds run in lockstep on all.
+    pub subnets: Vec<Subnet>,
+    pub round_limits: RoundLimits,
+    /// Cross-subnet messages in flight: (the round they arrive in, message), in send order.
+    pub xnet: VecDeque<(u64, Message)>,
+    /// The subnet executing the message being delivered (`None` outside a round's delivery).
+    pub executing_subnet: Option<usize>,
+    /// Canisters that may address another subnet's management canister by its subnet id (on
+    /// the IC only NNS canisters may; the cycles minting canister does to create canisters).
+    pub subnet_addressing: BTreeSet<Principal>,
     pub time: u64,
     pub scheduling: Scheduling,
     pub rng: Rng,
@@ -276,7 +375,6 @@ pub(crate) struct Net {
     pub ingress: HashMap<RawMessageId, IngressStatus>,
     pub fees: FeeSchedule,
     pub limits: cycles::InstructionLimits,
-    pub subnet_id: Principal,
     pub certifier: Arc<dyn crate::certificate::Certifier>,
     pub root_key: Arc<Vec<u8>>,
     pub execution_log: VecDeque<ExecutionRecord>,
@@ -293,7 +391,11 @@ impl Net {
         };
         Net {
             canisters: BTreeMap::new(),
-            next_canister_id: 0,
+            subnets: vec![Subnet::new(0, Principal::from_slice(&DEFAULT_SUBNET_ID))],
+            round_limits: RoundLimits::UNLIMITED,
+            xnet: VecDeque::new(),
+            executing_subnet: None,
+            subnet_addressing: BTreeSet::new(),
             time,
             scheduling,
             rng: Rng(seed ^ 0x6c6f_6361_6c6e_6574),
@@ -305,8 +407,6 @@ impl Net {
             ingress: HashMap::new(),
             fees: FeeSchedule::APPLICATION_SUBNET,
             limits: cycles::InstructionLimits::IC,
-            // A fixed, self-authenticating-shaped subnet id.
-            subnet_id: Principal::from_slice(&[0x5a; 29]),
             certifier: Arc::new(crate::certificate::UnsignedCertifier),
             root_key: Arc::new(crate::system_api::root_key()),
             execution_log: VecDeque::new(),
@@ -320,15 +420,85 @@ impl Net {
         self.next_id
     }
 
-    pub fn new_canister(&mut self, id: Option<Principal>, controllers: Vec<Principal>, cycles: u128) -> Principal {
-        let id = id.unwrap_or_else(|| {
-            let mut n = self.next_canister_id;
-            while self.canisters.contains_key(&canister_id_from_u64(n)) {
-                n += 1;
-            }
-            self.next_canister_id = n + 1;
-            canister_id_from_u64(n)
-        });
+    /// Subnet 0's id (the one a single-subnet net has always had).
+    pub fn subnet_id(&self) -> Principal {
+        self.subnets[0].id
+    }
+
+    /// Sets the number of subnets (never fewer than there are) and derives the ids of
+    /// subnets 1.. from the root key.
+    pub fn set_subnet_count(&mut self, count: usize) {
+        while self.subnets.len() < count.max(1) {
+            let index = self.subnets.len();
+            self.subnets.push(Subnet::new(index, derived_subnet_id(&self.root_key, index)));
+        }
+        self.rederive_subnet_ids();
+    }
+
+    /// Recomputes the ids of subnets 1.. after the root key changed.
+    pub fn rederive_subnet_ids(&mut self) {
+        for index in 1..self.subnets.len() {
+            self.subnets[index].id = derived_subnet_id(&self.root_key, index);
+        }
+    }
+
+    /// The subnet whose id is `id`, if any.
+    pub fn subnet_index_of_id(&self, id: Principal) -> Option<usize> {
+        self.subnets.iter().position(|s| s.id == id)
+    }
+
+    /// The subnet whose canister-id range holds `canister`, if that subnet exists.
+    pub fn subnet_of_range(&self, canister: &Principal) -> Option<usize> {
+        let n = canister_id_to_u64(canister)?;
+        let index = (n / CANISTER_IDS_PER_SUBNET) as usize;
+        (index < self.subnets.len()).then_some(index)
+    }
+
+    /// Where a message to `canister` executes: its subnet, else the subnet of its id range
+    /// (which rejects it), else subnet 0.
+    pub fn subnet_of(&self, canister: &Principal) -> usize {
+        match self.canisters.get(canister) {
+            Some(c) => c.subnet,
+            None => self.subnet_of_range(canister).unwrap_or(0),
+        }
+    }
+
+    /// The next free id in `subnet`'s range, or why there is none.
+    fn next_free_id(&mut self, subnet: usize) -> Result<Principal, Reject> {
+        let range = Subnet::id_range(subnet);
+        let mut n = self.subnets[subnet].next_canister_id.max(range.start);
+        while n < range.end && self.canisters.contains_key(&canister_id_from_u64(n)) {
+            n += 1;
+        }
+        if n >= range.end {
+            return Err(Reject::new(
+                ErrorCode::MaxNumberOfCanistersReached,
+                format!("Subnet {} has no canister ids left in its range", self.subnets[subnet].id),
+            ));
+        }
+        self.subnets[subnet].next_canister_id = n + 1;
+        Ok(canister_id_from_u64(n))
+    }
+
+    /// Creates a canister on `subnet` (a specified id lives on the subnet whose range holds
+    /// it, where that subnet exists, as routing on the IC follows id ranges).
+    pub fn new_canister(
+        &mut self,
+        id: Option<Principal>,
+        controllers: Vec<Principal>,
+        cycles: u128,
+        subnet: usize,
+    ) -> Result<Principal, Reject> {
+        if subnet >= self.subnets.len() {
+            return Err(Reject::new(
+                ErrorCode::CanisterRejectedMessage,
+                format!("Subnet index {subnet} does not exist: this network has {} subnets", self.subnets.len()),
+            ));
+        }
+        let (id, subnet) = match id {
+            Some(id) => (id, self.subnet_of_range(&id).unwrap_or(subnet)),
+            None => (self.next_free_id(subnet)?, subnet),
+        };
         self.canisters.insert(
             id,
             Canister {
@@ -354,9 +524,10 @@ impl Net {
                 stop_waiters: Vec::new(),
                 query_calls: 0,
                 query_instructions: 0,
+                subnet,
             },
         );
-        id
+        Ok(id)
     }
 
     /// A base `ExecState` for `canister`.
@@ -376,12 +547,18 @@ impl Net {
         e.wasm_memory_limit = canister.settings.wasm_memory_limit;
         e.global_timer = canister.global_timer;
         e.fees = self.fees;
-        e.subnet_id = self.subnet_id;
+        e.subnet_id = self.subnets[canister.subnet].id;
         e.root_key = self.root_key.clone();
         e
     }
 
     pub fn record(&mut self, canister: Principal, entry: String, r: &ExecResult, ingress: Option<RawMessageId>) {
+        // Inside a round every execution is replicated and uses its subnet's round budget
+        // (user queries and inspect_message run outside rounds).
+        if self.executing_subnet.is_some() {
+            let subnet = self.subnet_of(&canister);
+            self.subnets[subnet].round_instructions += r.instructions;
+        }
         if self.execution_log.len() >= MAX_EXECUTION_LOG {
             self.execution_log.pop_front();
         }
@@ -421,7 +598,11 @@ impl Net {
             Origin::Ingress(id) => {
                 self.ingress.insert(id, IngressStatus::Done(result.map_err(Reject::into_response)));
             }
-            Origin::Canister { callback, .. } => self.queue.push_back(Message::Response { callback, result, refund }),
+            Origin::Canister { canister, callback } => {
+                let message = Message::Response { callback, result, refund };
+                let to = self.subnet_of(&canister);
+                self.send(to, message);
+            }
             Origin::System => {}
         }
     }
@@ -434,17 +615,99 @@ impl Net {
 
     /// Executes one round: due timers and heartbeats, expired deadlines, then every
     /// message that was queued before the round started.
+    ///
+    /// Each subnet executes its messages within its [`RoundLimits`]; what does not fit waits
+    /// for the next round, ahead of newer messages. Cross-subnet messages sent two rounds ago
+    /// arrive first (one round more than a same-subnet message).
     pub fn tick(&mut self) {
         self.round += 1;
         self.time += 1;
         self.charge_storage();
         self.expire_deadlines();
         self.schedule_tasks();
+        while self.xnet.front().is_some_and(|(arrives, _)| *arrives <= self.round) {
+            let (_, message) = self.xnet.pop_front().unwrap();
+            self.queue.push_back(message);
+        }
+        for s in &mut self.subnets {
+            s.round_instructions = 0;
+            s.round_ingress = 0;
+            s.round_messages = 0;
+        }
         let batch: Vec<Message> = self.queue.drain(..).collect();
+        let mut deferred = Vec::new();
         for msg in self.order(batch) {
+            let subnet = self.destination_subnet(&msg);
+            let is_ingress = matches!(msg, Message::Request { origin: Origin::Ingress(_), .. });
+            let s = &mut self.subnets[subnet];
+            // Once a subnet is over a limit it stays over for the round, so every later
+            // message of a canister pair waits too: pair order is kept.
+            let fits = s.round_instructions < self.round_limits.instructions_per_round
+                && (!is_ingress || s.round_ingress < self.round_limits.ingress_messages_per_round);
+            if !fits {
+                s.stats.deferred += 1;
+                deferred.push(msg);
+                continue;
+            }
+            s.round_messages += 1;
+            if is_ingress {
+                s.round_ingress += 1;
+            }
+            self.executing_subnet = Some(subnet);
             self.deliver(msg);
         }
+        self.executing_subnet = None;
+        for msg in deferred.into_iter().rev() {
+            self.queue.push_front(msg);
+        }
+        for s in &mut self.subnets {
+            if s.round_messages > 0 {
+                s.stats.busy_rounds += 1;
+                s.stats.messages += s.round_messages;
+                s.stats.instructions += s.round_instructions;
+                s.stats.max_round_instructions = s.stats.max_round_instructions.max(s.round_instructions);
+            }
+        }
         self.settle_stopping();
+    }
+
+    /// The subnet a message executes on.
+    fn destination_subnet(&self, msg: &Message) -> usize {
+        match msg {
+            Message::Request { from, to, method, arg, .. } => self.request_subnet(*from, *to, method, arg),
+            Message::Response { callback, .. } => {
+                self.callbacks.get(callback).map(|cb| self.subnet_of(&cb.owner)).unwrap_or(0)
+            }
+            Message::GlobalTimer(c) | Message::Heartbeat(c) => self.subnet_of(c),
+        }
+    }
+
+    /// Where a request from `from` to `to` executes. The management canister (`aaaaa-aa`): as
+    /// on the IC, the subnet of the canister the request is about (its effective canister id),
+    /// else the caller's (`create_canister`, `raw_rand`; subnet 0 for ingress). A subnet id
+    /// addresses that subnet's management canister.
+    fn request_subnet(&self, from: Principal, to: Principal, method: &str, arg: &[u8]) -> usize {
+        if to == Principal::management_canister() {
+            if let Some(target) = crate::management::effective_canister_id(method, arg) {
+                if let Some(c) = self.canisters.get(&target) {
+                    return c.subnet;
+                }
+            }
+            return self.canisters.get(&from).map(|c| c.subnet).unwrap_or(0);
+        }
+        if let Some(index) = self.subnet_index_of_id(to) {
+            return index;
+        }
+        self.subnet_of(&to)
+    }
+
+    /// Queues a message for `to_subnet`: next round on the same subnet (or outside a round),
+    /// one round later across subnets.
+    fn send(&mut self, to_subnet: usize, message: Message) {
+        match self.executing_subnet {
+            Some(from) if from != to_subnet => self.xnet.push_back((self.round + 2, message)),
+            _ => self.queue.push_back(message),
+        }
     }
 
     fn order(&mut self, batch: Vec<Message>) -> Vec<Message> {
@@ -477,6 +740,7 @@ impl Net {
     pub fn has_work(&self) -> bool {
         // Deadlines are not work: they only expire when time is advanced.
         !self.queue.is_empty()
+            || !self.xnet.is_empty()
             || self.canisters.values().any(|c| {
                 c.status == CanisterRunStatus::Stopping
                     // Stopped canisters run no timers, so their due timers are no work.
@@ -589,8 +853,24 @@ impl Net {
             Message::Request { from, to, method, arg, cycles, origin, deadline, root } => {
                 if to == Principal::management_canister() {
                     let is_ingress = matches!(origin, Origin::Ingress(_));
+                    let subnet = self.request_subnet(from, to, &method, &arg);
                     if let Some((result, refund)) =
-                        self.handle_management(from, &method, &arg, cycles, origin, is_ingress)
+                        self.handle_management(from, &method, &arg, cycles, origin, is_ingress, subnet)
+                    {
+                        self.respond(origin, result, refund);
+                    }
+                } else if let Some(subnet) = self.subnet_index_of_id(to) {
+                    // A subnet's own management canister, addressed by its id.
+                    if !self.subnet_addressing.contains(&from) {
+                        let r = Reject::new(
+                            ErrorCode::CanisterRejectedMessage,
+                            format!("{from} may not address the management canister of subnet {to}: only canisters allowed to (the cycles minting canister) may"),
+                        );
+                        return self.respond(origin, Err(r), cycles);
+                    }
+                    let is_ingress = matches!(origin, Origin::Ingress(_));
+                    if let Some((result, refund)) =
+                        self.handle_management(from, &method, &arg, cycles, origin, is_ingress, subnet)
                     {
                         self.respond(origin, result, refund);
                     }
@@ -918,7 +1198,8 @@ impl Net {
         if let Some(d) = deadline {
             self.deadlines.insert((d, cb_id));
         }
-        self.queue.push_back(Message::Request {
+        let to_subnet = self.request_subnet(from, call.callee, &call.method, &call.payload);
+        let message = Message::Request {
             from,
             to: call.callee,
             method: call.method.clone(),
@@ -927,7 +1208,14 @@ impl Net {
             origin: Origin::Canister { canister: from, callback: cb_id },
             deadline: deadline.unwrap_or(0),
             root,
-        });
+        };
+        // The sender's subnet decides the latency (calls are made while it executes).
+        let from_subnet = self.subnet_of(&from);
+        if from_subnet != to_subnet {
+            self.xnet.push_back((self.round + 2, message));
+        } else {
+            self.queue.push_back(message);
+        }
         self.callbacks.insert(cb_id, Callback { owner: from, call_context: cc_id, call, deadline });
     }
 

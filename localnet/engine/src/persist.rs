@@ -306,6 +306,16 @@ struct SavedNet {
     deadlines: Vec<(u64, u64)>,
     ingress: Vec<(u64, SavedIngress)>,
     last_callback_errors: Vec<(u64, SavedReject)>,
+    /// The next id to try in each subnet's range, by subnet index; absent in states saved
+    /// before subnets existed, which load as one subnet (`next_canister_id` above).
+    #[serde(default)]
+    subnet_next_canister_ids: Vec<u64>,
+    /// Cross-subnet messages in flight: (arrival round, message).
+    #[serde(default)]
+    xnet: Vec<(u64, SavedMessage)>,
+    /// Canisters allowed to address a subnet's management canister by its id.
+    #[serde(default)]
+    subnet_addressing: Vec<Principal>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -405,6 +415,9 @@ struct SavedCanister {
     stop_waiters: Vec<(SavedOrigin, u64)>,
     query_calls: u64,
     query_instructions: u64,
+    /// The subnet index (0 in states saved before subnets existed).
+    #[serde(default)]
+    subnet: u32,
 }
 
 // ------------------------------------------------------------------------------ conversions
@@ -1004,7 +1017,7 @@ fn save_net(net: &Net, next_ingress: u64) -> SavedNet {
     SavedNet {
         time: net.time,
         round: net.round,
-        next_canister_id: net.next_canister_id,
+        next_canister_id: net.subnets[0].next_canister_id,
         next_id: net.next_id,
         next_ingress,
         seed: match net.scheduling {
@@ -1018,6 +1031,9 @@ fn save_net(net: &Net, next_ingress: u64) -> SavedNet {
         deadlines: net.deadlines.iter().copied().collect(),
         ingress,
         last_callback_errors,
+        subnet_next_canister_ids: net.subnets.iter().map(|s| s.next_canister_id).collect(),
+        xnet: net.xnet.iter().map(|(at, m)| (*at, save_message(m))).collect(),
+        subnet_addressing: net.subnet_addressing.iter().copied().collect(),
     }
 }
 
@@ -1105,6 +1121,7 @@ fn save_canister(c: &Canister, dir: &Path, modules: &Path, written: &mut BTreeSe
         stop_waiters: c.stop_waiters.iter().map(|(o, t)| (save_origin(o), *t)).collect(),
         query_calls: c.query_calls,
         query_instructions: c.query_instructions,
+        subnet: c.subnet as u32,
     })
 }
 
@@ -1178,7 +1195,13 @@ fn read_manifest(path: &Path) -> Result<Manifest> {
 fn restore_net(net: &mut Net, s: &SavedNet, path: &Path) -> Result<()> {
     let d = Decoder { path };
     net.round = s.round;
-    net.next_canister_id = s.next_canister_id;
+    net.set_subnet_count(s.subnet_next_canister_ids.len());
+    net.subnets[0].next_canister_id = s.next_canister_id;
+    for (subnet, next) in net.subnets.iter_mut().zip(&s.subnet_next_canister_ids) {
+        subnet.next_canister_id = *next;
+    }
+    net.xnet = s.xnet.iter().map(|(at, m)| Ok((*at, load_message(&d, m)?))).collect::<Result<VecDeque<_>>>()?;
+    net.subnet_addressing = s.subnet_addressing.iter().copied().collect();
     net.next_id = s.next_id;
     net.rng = Rng::from_state(s.rng);
     net.queue = s.queue.iter().map(|m| load_message(&d, m)).collect::<Result<VecDeque<_>>>()?;
@@ -1324,7 +1347,11 @@ fn load_canister(net: &Net, dir: &Path, id: Principal, modules: &mut ModuleCache
         stop_waiters: s.stop_waiters.iter().map(|(o, t)| (load_origin(o), *t)).collect(),
         query_calls: s.query_calls,
         query_instructions: s.query_instructions,
+        subnet: s.subnet as usize,
     };
+    if c.subnet >= net.subnets.len() {
+        return Err(corrupt(&path, format!("canister {id} is on subnet {}, but the state has {} subnets", c.subnet, net.subnets.len())));
+    }
     if let Some(code) = &s.code {
         let (module, prepared) = modules.get(&code.module, id)?;
         check_globals(&path, &code.globals, prepared.mutable_globals)?;
