@@ -429,6 +429,14 @@ pub struct UpdateConfigArgs {
     /// Remove every user export reader (only the hub exports learner data).
     #[arg(long, conflicts_with = "user_export_readers")]
     pub clear_user_export_readers: bool,
+    /// A subnet (id) for new shards: the hub creates each new shard through the cycles minting
+    /// canister on the listed subnet whose shards hold the fewest learners (repeat the flag; at
+    /// most 64). Replaces the list in force; existing shards stay where they are.
+    #[arg(long = "shard-subnet", value_name = "SUBNET", value_parser = parse_principal_arg)]
+    pub shard_subnets: Vec<candid::Principal>,
+    /// Create new shards on the hub's own subnet again (clears the list).
+    #[arg(long, conflicts_with = "shard_subnets")]
+    pub clear_shard_subnets: bool,
 }
 
 fn parse_principal_arg(s: &str) -> Result<candid::Principal, String> {
@@ -516,6 +524,11 @@ impl UpdateConfigArgs {
                 Some(vec![])
             } else {
                 (!self.user_export_readers.is_empty()).then(|| self.user_export_readers.clone())
+            },
+            shard_subnets: if self.clear_shard_subnets {
+                Some(vec![])
+            } else {
+                (!self.shard_subnets.is_empty()).then(|| self.shard_subnets.clone())
             },
             // The battery's fields are economic (1009): update-economic-config has their flags.
             ..Default::default()

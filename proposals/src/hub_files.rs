@@ -139,6 +139,7 @@ fn config_from_json(text: &str) -> Result<PlatformConfig, String> {
         "settled_retention_secs",
         "inactive_archive_secs",
         "user_export_readers",
+        "shard_subnets",
     ];
     if let Some(k) = obj.keys().find(|k| !FIELDS.contains(&k.as_str())) {
         return Err(format!("unknown field {k:?}"));
@@ -178,6 +179,7 @@ fn config_from_json(text: &str) -> Result<PlatformConfig, String> {
         settled_retention_secs: json_opt_u64(obj, "settled_retention_secs")?,
         inactive_archive_secs: json_opt_u64(obj, "inactive_archive_secs")?,
         user_export_readers: json_opt_principals(obj, "user_export_readers")?,
+        shard_subnets: json_opt_principals(obj, "shard_subnets")?,
     })
 }
 

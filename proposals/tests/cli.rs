@@ -842,6 +842,25 @@ fn update_config_names_and_clears_user_export_readers() {
 }
 
 #[test]
+fn update_config_names_and_clears_shard_subnets() {
+    let (a, b) = (Principal::from_slice(&[0x11; 29]).to_text(), Principal::from_slice(&[0x22; 29]).to_text());
+    let (p, out, r) = good(&[
+        "update-config", "--current-config", &fixture("current_config.did"), "--shard-subnet", &a, "--shard-subnet", &b,
+        "--summary", "spread new shards over two subnets",
+    ]);
+    let c: ConfigOverrides = payload_of(&p, 1001, &out, &r);
+    assert_eq!(c, ConfigOverrides { shard_subnets: Some(vec![principal(&a), principal(&b)]), ..Default::default() });
+    assert!(r.stdout.contains(&format!("shard_subnets (where new shards are created): [] -> [{a}, {b}]")), "{}", r.stdout);
+    bad(
+        &["update-config", "--current-config", &fixture("current_config.did"), "--shard-subnet", &a, "--shard-subnet", &a,
+          "--summary", "s"],
+        &format!("shard_subnets: {a} is listed twice"),
+    );
+    let both = run(&["--neuron", &neuron(), "update-config", "--shard-subnet", &a, "--clear-shard-subnets", "--summary", "s"]);
+    assert!(!both.ok && both.stderr.contains("cannot be used with"), "{}", both.stderr);
+}
+
+#[test]
 fn update_config_refuses_out_of_range_and_empty_changes() {
     let cur = fixture("current_config.did");
     bad(

@@ -104,6 +104,73 @@ pub struct CyclesCanisterInitPayload {
     pub cycles_ledger_canister_id: Option<Principal>,
 }
 
+// ------------------------------------------------------------------ CMC create_canister
+
+/// `create_canister` refuses outright a call with fewer cycles attached (the CMC's
+/// `CREATE_CANISTER_MIN_CYCLES`, refunded in full).
+pub const CREATE_CANISTER_MIN_CYCLES: u128 = 100_000_000_000;
+/// What the CMC keeps of the attached cycles when a creation it attempted fails (its
+/// `BAD_REQUEST_CYCLES_PENALTY`); the rest is refunded.
+pub const BAD_REQUEST_CYCLES_PENALTY: u128 = 100_000_000;
+
+/// The CMC's `log_visibility` (no `allowed_viewers` case in its interface).
+#[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub enum CmcLogVisibility {
+    #[serde(rename = "controllers")]
+    Controllers,
+    #[serde(rename = "public")]
+    Public,
+}
+
+#[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub struct CmcEnvironmentVariable {
+    pub name: String,
+    pub value: String,
+}
+
+/// The settings `create_canister` applies to the new canister (the CMC's `CanisterSettings`);
+/// without controllers the caller controls it.
+#[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+pub struct CmcCanisterSettings {
+    pub controllers: Option<Vec<Principal>>,
+    pub compute_allocation: Option<Nat>,
+    pub memory_allocation: Option<Nat>,
+    pub freezing_threshold: Option<Nat>,
+    pub reserved_cycles_limit: Option<Nat>,
+    pub log_visibility: Option<CmcLogVisibility>,
+    pub wasm_memory_limit: Option<Nat>,
+    pub wasm_memory_threshold: Option<Nat>,
+    pub environment_variables: Option<Vec<CmcEnvironmentVariable>>,
+}
+
+#[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+pub struct SubnetFilter {
+    pub subnet_type: Option<String>,
+}
+
+/// Where `create_canister` creates: a given subnet, or one that fits a filter.
+#[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub enum SubnetSelection {
+    Subnet { subnet: Principal },
+    Filter(SubnetFilter),
+}
+
+#[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq, Default)]
+pub struct CreateCanisterArg {
+    pub settings: Option<CmcCanisterSettings>,
+    /// Deprecated in favour of `subnet_selection`; both at once are refused.
+    pub subnet_type: Option<String>,
+    pub subnet_selection: Option<SubnetSelection>,
+}
+
+#[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+pub enum CreateCanisterError {
+    /// The creation failed; `refund_amount` cycles went back to the caller with the reply.
+    Refunded { refund_amount: Nat, create_error: String },
+}
+
+pub type CreateCanisterResult = Result<Principal, CreateCanisterError>;
+
 // ------------------------------------------------------------------ ICP ledger blocks
 
 #[derive(CandidType, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]

@@ -343,6 +343,20 @@ fn render_change(
             list(next.user_export_readers())
         ));
     }
+    if current.shard_subnets() != next.shard_subnets() {
+        let list = |v: &[candid::Principal]| v.iter().map(|p| p.to_text()).collect::<Vec<_>>().join(", ");
+        let placement = if next.shard_subnets().is_empty() {
+            "    New shards are created on the hub's own subnet."
+        } else {
+            "    New shards are created through the cycles minting canister on the listed subnet whose shards \
+             hold the fewest learners; existing shards stay where they are."
+        };
+        lines.push(format!(
+            "  shard_subnets (where new shards are created): [{}] -> [{}]\n{placement}",
+            list(current.shard_subnets()),
+            list(next.shard_subnets())
+        ));
+    }
     for (name, before, after) in [
         ("shard_memory_budget_bytes", current.shard_memory_budget(), next.shard_memory_budget()),
         ("settled_retention_secs", current.settled_retention(), next.settled_retention()),
@@ -574,6 +588,33 @@ mod tests {
         assert_eq!(decoded.user_export_readers, None);
         assert!(decoded.user_export_readers().is_empty());
         assert!(decoded.validate().is_ok());
+    }
+
+    #[test]
+    fn shard_subnets_are_rendered_bounded_and_clearable() {
+        let current = PlatformConfig::default();
+        assert!(current.shard_subnets().is_empty(), "a config stored before the field: the hub's own subnet");
+        let (a, b) = (Principal::from_slice(&[0x11; 29]), Principal::from_slice(&[0x22; 29]));
+        let set = ConfigOverrides { shard_subnets: Some(vec![a, b]), ..Default::default() };
+        let (next, text) = render_config_change(&current, &set).unwrap();
+        assert_eq!(next.shard_subnets(), &[a, b]);
+        assert!(text.contains(&format!("shard_subnets (where new shards are created): [] -> [{a}, {b}]")), "{text}");
+        assert!(text.contains("cycles minting canister"), "{text}");
+        assert_eq!(set.fields_set(), vec!["shard_subnets"]);
+        assert_eq!(set.fields_unchanged(&next), vec!["shard_subnets"]);
+        for (bad, why) in [
+            (vec![a, a], "is listed twice"),
+            (vec![Principal::anonymous()], "is not a subnet id"),
+            ((0..=crate::MAX_SHARD_SUBNETS as u8).map(|n| Principal::from_slice(&[n; 29])).collect(), "at most"),
+        ] {
+            let e = render_config_change(&current, &ConfigOverrides { shard_subnets: Some(bad), ..Default::default() })
+                .unwrap_err();
+            assert!(e.contains(why), "{e}");
+        }
+        let cleared = ConfigOverrides { shard_subnets: Some(vec![]), ..Default::default() };
+        let (after, text) = render_config_change(&next, &cleared).unwrap();
+        assert!(after.shard_subnets().is_empty());
+        assert!(text.contains("hub's own subnet"), "{text}");
     }
 
     #[test]

@@ -89,6 +89,11 @@ pub struct PlatformConfig {
     /// shards' `export_users`, for an off-chain archive, besides the hub. At most
     /// [`MAX_USER_EXPORT_READERS`]; `None` = none.
     pub user_export_readers: Option<Vec<candid::Principal>>,
+    /// Subnets (ids) for new shards: the hub creates each new shard through the cycles minting
+    /// canister's `create_canister` on the named subnet whose shards hold the fewest learners.
+    /// `None` or empty: on the hub's own subnet (the management canister), as before. At most
+    /// [`MAX_SHARD_SUBNETS`].
+    pub shard_subnets: Option<Vec<candid::Principal>>,
 }
 
 /// Default daily emission budget: 1 M tokens a day pays the 4.2 B cap out over 4,200 days
@@ -166,6 +171,25 @@ fn check_shard_log_viewers(viewers: &[candid::Principal]) -> Result<(), String> 
 /// two; each one more is one more holder of every learner's private data.
 pub const MAX_USER_EXPORT_READERS: usize = 10;
 
+/// Most subnets the configuration may name for new shards (the IC has a few dozen application
+/// subnets; one shard holds up to 100,000 learners).
+pub const MAX_SHARD_SUBNETS: usize = 64;
+
+fn check_shard_subnets(subnets: &[candid::Principal]) -> Result<(), String> {
+    if subnets.len() > MAX_SHARD_SUBNETS {
+        return Err(format!("shard_subnets: at most {MAX_SHARD_SUBNETS} subnets, got {}", subnets.len()));
+    }
+    for (i, s) in subnets.iter().enumerate() {
+        if *s == candid::Principal::anonymous() || *s == candid::Principal::management_canister() {
+            return Err(format!("shard_subnets: {s} is not a subnet id"));
+        }
+        if subnets[..i].contains(s) {
+            return Err(format!("shard_subnets: {s} is listed twice"));
+        }
+    }
+    Ok(())
+}
+
 fn check_user_export_readers(readers: &[candid::Principal]) -> Result<(), String> {
     if readers.len() > MAX_USER_EXPORT_READERS {
         return Err(format!("user_export_readers: at most {MAX_USER_EXPORT_READERS} principals, got {}", readers.len()));
@@ -208,6 +232,7 @@ impl Default for PlatformConfig {
             settled_retention_secs: None,
             inactive_archive_secs: None,
             user_export_readers: None,
+            shard_subnets: None,
         }
     }
 }
@@ -302,6 +327,7 @@ impl PlatformConfig {
         }
         check_shard_log_viewers(c.shard_log_viewers())?;
         check_user_export_readers(c.user_export_readers())?;
+        check_shard_subnets(c.shard_subnets())?;
         crate::validate_storage_config(c.shard_memory_budget(), c.settled_retention(), c.inactive_archive())?;
         if c.withdrawal_cooldown() > MAX_WITHDRAWAL_COOLDOWN_SECS {
             return Err(format!(
@@ -326,6 +352,11 @@ impl PlatformConfig {
     /// The principals who may call the shards' `export_users` besides the hub (see the field).
     pub fn user_export_readers(&self) -> &[candid::Principal] {
         self.user_export_readers.as_deref().unwrap_or(&[])
+    }
+
+    /// The subnets new shards are placed on (see the field); empty: the hub's own subnet.
+    pub fn shard_subnets(&self) -> &[candid::Principal] {
+        self.shard_subnets.as_deref().unwrap_or(&[])
     }
 
     /// The smallest amount a learner may withdraw, in e8s.
@@ -428,6 +459,8 @@ pub struct ConfigOverrides {
     pub inactive_archive_secs: Option<u64>,
     /// Replaces the list of user export readers (an empty list removes them all).
     pub user_export_readers: Option<Vec<candid::Principal>>,
+    /// Replaces the subnets for new shards (an empty list: the hub's own subnet again).
+    pub shard_subnets: Option<Vec<candid::Principal>>,
 }
 
 /// The economic parameters to change (function 1009, `update_economic_config`): the fields of
@@ -508,6 +541,9 @@ impl ConfigOverrides {
         if let Some(v) = &self.user_export_readers {
             c.user_export_readers = Some(v.clone());
         }
+        if let Some(v) = &self.shard_subnets {
+            c.shard_subnets = Some(v.clone());
+        }
         c.validate()?;
         Ok(c)
     }
@@ -560,6 +596,9 @@ impl ConfigOverrides {
         if self.user_export_readers.is_some() {
             names.push("user_export_readers");
         }
+        if self.shard_subnets.is_some() {
+            names.push("shard_subnets");
+        }
         names
     }
 
@@ -605,6 +644,9 @@ impl ConfigOverrides {
         }
         if self.user_export_readers.as_deref().is_some_and(|v| v == current.user_export_readers()) {
             names.push("user_export_readers");
+        }
+        if self.shard_subnets.as_deref().is_some_and(|v| v == current.shard_subnets()) {
+            names.push("shard_subnets");
         }
         names
     }

@@ -45,6 +45,29 @@ pub async fn create_canister(cycles: u128, log_viewers: Vec<Principal>) -> Resul
     Ok(record.canister_id)
 }
 
+/// The cycles minting canister's `create_canister` on `subnet` (subnet selection `Subnet`),
+/// paid with `cycles` attached (the target subnet deducts its creation fee); the hub is the only
+/// controller. The CMC's settings have no `allowed_viewers` log visibility: the caller sets the
+/// log viewers afterwards ([`set_log_viewers`]). On failure the CMC keeps a small penalty and
+/// refunds the rest with its reply.
+pub async fn create_canister_on_subnet(cmc: Principal, subnet: Principal, cycles: u128) -> Result<Principal, String> {
+    use platform_types::cmc::{CmcCanisterSettings, CreateCanisterArg, CreateCanisterError, CreateCanisterResult, SubnetSelection};
+    let arg = CreateCanisterArg {
+        settings: Some(CmcCanisterSettings { controllers: Some(vec![ic_cdk::api::canister_self()]), ..Default::default() }),
+        subnet_type: None,
+        subnet_selection: Some(SubnetSelection::Subnet { subnet }),
+    };
+    let reply = Call::unbounded_wait(cmc, "create_canister")
+        .with_arg(&arg)
+        .with_cycles(cycles)
+        .await
+        .map_err(|e| failed("create_canister at the cycles minting canister", e))?;
+    let result: CreateCanisterResult = reply.candid().map_err(|e| format!("the CMC's create_canister reply: {e}"))?;
+    result.map_err(|CreateCanisterError::Refunded { refund_amount, create_error }| {
+        format!("the cycles minting canister created no canister on subnet {subnet}: {create_error} ({refund_amount} cycles refunded)")
+    })
+}
+
 /// What sending a call costs the hub (`ic0.cost_call`: the request, and the reservation for the
 /// response and its execution, which is mostly refunded).
 pub fn call_cost(method: &str, payload_bytes: usize) -> u128 {

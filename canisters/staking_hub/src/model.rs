@@ -62,6 +62,9 @@ pub struct ShardRecord {
     /// Every withdrawal id of the shard below this is settled there (its last report): the
     /// mint journal compaction (`compaction`) stays below it.
     pub settled_below_withdrawal_id: Option<u64>,
+    /// The subnet the hub created the shard on through the cycles minting canister (config
+    /// `shard_subnets`); `None`: on the hub's own subnet (and every shard created before).
+    pub subnet: Option<Principal>,
 }
 
 /// The wait after the first failed install; it doubles with every further failure ...
@@ -99,6 +102,7 @@ impl ShardRecord {
             stable_memory_bytes: None,
             full_by_memory: None,
             settled_below_withdrawal_id: None,
+            subnet: None,
         }
     }
 

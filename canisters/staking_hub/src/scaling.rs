@@ -5,7 +5,7 @@
 
 use crate::battery::{self, Low};
 use crate::guards::ProvisionGuard;
-use crate::model::{ScalingNeed, ShardIndex};
+use crate::model::{ScalingNeed, ShardIndex, ShardRecord};
 use crate::{calls, registry, shard_wasm, state};
 use candid::{Nat, Principal};
 use ic_management_canister_types::CanisterInstallMode;
@@ -143,7 +143,16 @@ async fn provision(_guard: &ProvisionGuard) -> Result<Principal, String> {
             }
             registry::set_scaling_status(format!("creating a shard (since {} ns)", ic_cdk::api::time()));
             let log_viewers = crate::fleet::shard_log_viewers(&config);
-            let id = match calls::create_canister(attached, log_viewers.clone()).await {
+            let shards = state::shards();
+            let subnet = shard_placement(config.shard_subnets(), shards.iter().map(|(_, s)| s));
+            let created = match subnet {
+                None => calls::create_canister(attached, log_viewers.clone()).await,
+                Some(subnet) => {
+                    let cmc = crate::refill::ids(init.icp_refill.as_ref()).cmc_id;
+                    calls::create_canister_on_subnet(cmc, subnet, attached).await
+                }
+            };
+            let id = match created {
                 Ok(id) => id,
                 Err(e) => {
                     let msg = format!("no shard created: {e}");
@@ -154,8 +163,18 @@ async fn provision(_guard: &ProvisionGuard) -> Result<Principal, String> {
             };
             // Recorded at once, so the canister is never lost even if the install fails.
             let index = registry::record_created(id, ic_cdk::api::time());
-            state::update_shard_sync(index, |y| y.log_viewers = Some(log_viewers));
-            crate::metrics::event(&format!("shard {id} (#{index}) created with {attached} cycles"));
+            state::update_shard(index, |s| s.subnet = subnet);
+            match subnet {
+                None => state::update_shard_sync(index, |y| y.log_viewers = Some(log_viewers)),
+                // The CMC cannot set allowed viewers at creation; until this succeeds (or the
+                // fleet's push retries it) only the hub reads the log.
+                Some(_) => match calls::set_log_viewers(id, log_viewers.clone()).await {
+                    Ok(()) => state::update_shard_sync(index, |y| y.log_viewers = Some(log_viewers)),
+                    Err(e) => crate::metrics::error("log_viewers_push_failed", &format!("update_settings on {id}: {e}")),
+                },
+            }
+            let place = subnet.map(|s| format!(" on subnet {s}")).unwrap_or_default();
+            crate::metrics::event(&format!("shard {id} (#{index}) created{place} with {attached} cycles"));
             (index, id, CanisterInstallMode::Install)
         }
     };
@@ -174,8 +193,27 @@ async fn provision(_guard: &ProvisionGuard) -> Result<Principal, String> {
     }
     crate::metrics::event(&format!("shard {id} (#{index}) installed (module {})", shard_wasm::embedded_hash()));
     registry::mark_installed(index, shard_wasm::embedded_hash().to_string(), config_version);
+    // The answer keys, so the new shard verifies quizzes locally from its first learners.
+    ic_cdk_timers::set_timer(std::time::Duration::ZERO, crate::fleet::push_pending());
     registry::set_scaling_status(format!("ok: shard {id} (#{index}) installed and active"));
     Ok(id)
+}
+
+/// Where the next shard goes: the subnet among `named` (configuration `shard_subnets`) whose
+/// shards hold the fewest learners, the first named on a tie (a subnet without shards first);
+/// `None` when none is named: the hub's own subnet. Shards retired by a migration hold nobody.
+pub fn shard_placement<'a>(named: &[Principal], shards: impl IntoIterator<Item = &'a ShardRecord>) -> Option<Principal> {
+    let mut learners: Vec<(Principal, u64)> = named.iter().map(|s| (*s, 0)).collect();
+    for shard in shards {
+        if shard.migrated_to.is_some() {
+            continue;
+        }
+        let Some(subnet) = shard.subnet else { continue };
+        if let Some((_, n)) = learners.iter_mut().find(|(s, _)| *s == subnet) {
+            *n = n.saturating_add(shard.user_count);
+        }
+    }
+    learners.into_iter().min_by_key(|(_, n)| *n).map(|(s, _)| s)
 }
 
 /// Tells learning_content about a new shard (it is in the pending list since its install).
@@ -400,4 +438,52 @@ pub async fn provision_for_migration() -> Result<Principal, String> {
     drop(guard);
     notify_content(shard).await;
     Ok(shard)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn subnet(n: u8) -> Principal {
+        Principal::from_slice(&[n; 29])
+    }
+
+    fn shard(on: Option<Principal>, users: u64) -> ShardRecord {
+        let mut s = ShardRecord::created(Principal::from_slice(&[users as u8; 10]), 0);
+        s.installed = true;
+        s.user_count = users;
+        s.subnet = on;
+        s
+    }
+
+    #[test]
+    fn no_named_subnet_keeps_shards_on_the_hubs_own_subnet() {
+        assert_eq!(shard_placement(&[], [&shard(None, 5)]), None);
+    }
+
+    #[test]
+    fn a_named_subnet_without_shards_comes_first_then_the_one_with_fewest_learners() {
+        let (a, b, c) = (subnet(1), subnet(2), subnet(3));
+        let named = [a, b, c];
+        assert_eq!(shard_placement(&named, []), Some(a), "a tie goes to the first named");
+        let on_a = shard(Some(a), 90);
+        assert_eq!(shard_placement(&named, [&on_a]), Some(b));
+        let on_b = shard(Some(b), 90);
+        assert_eq!(shard_placement(&named, [&on_a, &on_b]), Some(c));
+        let on_c = shard(Some(c), 95);
+        let second_on_a = shard(Some(a), 10);
+        // a: 100, b: 90, c: 95.
+        assert_eq!(shard_placement(&named, [&on_a, &on_b, &on_c, &second_on_a]), Some(b));
+    }
+
+    #[test]
+    fn retired_shards_and_shards_elsewhere_do_not_count() {
+        let (a, b) = (subnet(1), subnet(2));
+        let mut retired = shard(Some(a), 500);
+        retired.migrated_to = Some(7);
+        let unnamed = shard(Some(subnet(9)), 1);
+        let own = shard(None, 1);
+        let on_b = shard(Some(b), 3);
+        assert_eq!(shard_placement(&[a, b], [&retired, &unnamed, &own, &on_b]), Some(a));
+    }
 }

@@ -1,8 +1,14 @@
 //! The CMC's rules for `notify_top_up` in plain Rust, as DFINITY's CMC applies them: what a
 //! top-up payment block must be, notifications answered once and then from the record, the
-//! hourly minting limit, the conversion at the (here fixed) rate and the refund amount.
+//! hourly minting limit, the conversion at the (here fixed) rate and the refund amount; and for
+//! `create_canister`: which management canister creates (the subnet selection) and with which
+//! settings.
 
 use candid::{CandidType, Principal};
+use ic_management_canister_types::{CanisterSettings, EnvironmentVariable, LogVisibility};
+use platform_types::cmc::{
+    CmcCanisterSettings, CmcLogVisibility, SubnetFilter, SubnetSelection,
+};
 use platform_types::cmc::{
     top_up_account, AccountIdentifier, Block, NotifyError, NotifyTopUpResult, Operation, Tokens, MEMO_TOP_UP_CANISTER,
     TOP_UP_REFUND_FEE_E8S,
@@ -125,6 +131,66 @@ pub fn refund_amount(amount_e8s: u64, fee_e8s: u64) -> Option<u64> {
     amount_e8s.checked_sub(fee_e8s)?.checked_sub(TOP_UP_REFUND_FEE_E8S).filter(|r| *r > 0)
 }
 
+/// Which management canister creates the canister.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CreateOn {
+    /// `aaaaa-aa`: the CMC's own subnet. The real CMC picks a random default subnet; localnet's
+    /// stand-in has no registry of default subnets, so it uses its own.
+    OwnSubnet,
+    /// The management canister of this subnet, addressed by the subnet's id (as the real CMC
+    /// does; localnet lets only canisters it was told about do that).
+    Subnet(Principal),
+}
+
+/// The CMC's `get_subnet_selection`: the deprecated `subnet_type` and `subnet_selection` are
+/// exclusive; a type becomes a filter. An error here is refunded in full.
+pub fn subnet_selection(
+    subnet_type: Option<String>,
+    selection: Option<SubnetSelection>,
+) -> Result<Option<SubnetSelection>, String> {
+    match (subnet_type, selection) {
+        (Some(_), Some(_)) => Err("Cannot specify subnet_type and subnet_selection at the same time.".into()),
+        (Some(subnet_type), None) => Ok(Some(SubnetSelection::Filter(SubnetFilter { subnet_type: Some(subnet_type) }))),
+        (None, selection) => Ok(selection),
+    }
+}
+
+/// Where the creation goes. A filter without a type means the default subnets, as no
+/// selection does; localnet has no subnet types, so a typed filter fails (a creation error:
+/// the penalty applies, as when the real CMC finds no subnet of that type).
+pub fn create_on(selection: Option<SubnetSelection>) -> Result<CreateOn, String> {
+    match selection {
+        None | Some(SubnetSelection::Filter(SubnetFilter { subnet_type: None })) => Ok(CreateOn::OwnSubnet),
+        Some(SubnetSelection::Subnet { subnet }) => Ok(CreateOn::Subnet(subnet)),
+        Some(SubnetSelection::Filter(SubnetFilter { subnet_type: Some(t) })) => {
+            Err(format!("Provided subnet type {t} does not exist: the local CMC knows no subnet types"))
+        }
+    }
+}
+
+/// The management canister's settings for the new canister: the CMC's settings as given,
+/// with the caller as the controller when none are named (as the real CMC does).
+pub fn management_settings(settings: Option<CmcCanisterSettings>, caller: Principal) -> CanisterSettings {
+    let s = settings.unwrap_or_default();
+    CanisterSettings {
+        controllers: Some(s.controllers.unwrap_or_else(|| vec![caller])),
+        compute_allocation: s.compute_allocation,
+        memory_allocation: s.memory_allocation,
+        freezing_threshold: s.freezing_threshold,
+        reserved_cycles_limit: s.reserved_cycles_limit,
+        log_visibility: s.log_visibility.map(|v| match v {
+            CmcLogVisibility::Controllers => LogVisibility::Controllers,
+            CmcLogVisibility::Public => LogVisibility::Public,
+        }),
+        log_memory_limit: None,
+        wasm_memory_limit: s.wasm_memory_limit,
+        wasm_memory_threshold: s.wasm_memory_threshold,
+        environment_variables: s
+            .environment_variables
+            .map(|vars| vars.into_iter().map(|v| EnvironmentVariable { name: v.name, value: v.value }).collect()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,6 +265,42 @@ mod tests {
         assert!(cmc.reserve_cycles(HOUR_NS + 1, CYCLES_LIMIT_PER_HOUR - 10).is_ok());
         cmc.release_cycles(HOUR_NS + 1, CYCLES_LIMIT_PER_HOUR - 10);
         assert!(cmc.reserve_cycles(HOUR_NS + 2, CYCLES_LIMIT_PER_HOUR - 10).is_ok());
+    }
+
+    #[test]
+    fn subnet_type_and_selection_are_exclusive_and_a_type_is_a_filter() {
+        let subnet = SubnetSelection::Subnet { subnet: p(9) };
+        assert!(subnet_selection(Some("fiduciary".into()), Some(subnet.clone())).unwrap_err().contains("at the same time"));
+        assert_eq!(
+            subnet_selection(Some("fiduciary".into()), None).unwrap(),
+            Some(SubnetSelection::Filter(SubnetFilter { subnet_type: Some("fiduciary".into()) }))
+        );
+        assert_eq!(subnet_selection(None, Some(subnet.clone())).unwrap(), Some(subnet));
+        assert_eq!(subnet_selection(None, None).unwrap(), None);
+    }
+
+    #[test]
+    fn a_named_subnet_is_addressed_and_a_typed_filter_is_refused() {
+        assert_eq!(create_on(Some(SubnetSelection::Subnet { subnet: p(9) })), Ok(CreateOn::Subnet(p(9))));
+        assert_eq!(create_on(None), Ok(CreateOn::OwnSubnet));
+        assert_eq!(create_on(Some(SubnetSelection::Filter(SubnetFilter { subnet_type: None }))), Ok(CreateOn::OwnSubnet));
+        let typed = SubnetSelection::Filter(SubnetFilter { subnet_type: Some("fiduciary".into()) });
+        assert!(create_on(Some(typed)).unwrap_err().contains("fiduciary"));
+    }
+
+    #[test]
+    fn the_caller_controls_the_new_canister_unless_settings_name_controllers() {
+        assert_eq!(management_settings(None, p(3)).controllers, Some(vec![p(3)]));
+        let named = CmcCanisterSettings {
+            controllers: Some(vec![p(4), p(5)]),
+            freezing_threshold: Some(Nat::from(7u8)),
+            log_visibility: Some(CmcLogVisibility::Public),
+            ..Default::default()
+        };
+        let s = management_settings(Some(named), p(3));
+        assert_eq!(s.controllers, Some(vec![p(4), p(5)]));
+        assert_eq!(s.freezing_threshold, Some(Nat::from(7u8)));
+        assert_eq!(s.log_visibility, Some(LogVisibility::Public));
     }
 
     #[test]

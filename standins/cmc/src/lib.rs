@@ -9,13 +9,23 @@
 //! transfer to this canister's top-up account for `canister_id`, answers a block notified
 //! before from its record, deposits the cycles and burns the ICP, or refunds the ICP (less the
 //! fees) to the payer when the cycles cannot be sent (over the hourly limit, no such canister).
+//!
+//! `create_canister`, as the real CMC: at least 100B cycles attached (else all refunded), the
+//! subnet selection checked, the canister created by the selected subnet's management canister
+//! with the attached cycles; on success the CMC keeps them, on failure it keeps 100M (the
+//! penalty) and refunds the rest with the reply. The real CMC mints the cycles it attaches;
+//! this one attaches them from its own balance and takes the caller's in exchange.
 
 pub mod cmc;
 
 use candid::{Nat, Principal};
-use cmc::{Begin, Cmc, FIXED_XDR_PERMYRIAD_PER_ICP};
+use cmc::{Begin, Cmc, CreateOn, FIXED_XDR_PERMYRIAD_PER_ICP};
 use ic_cdk::call::Call;
-use ic_management_canister_types::CanisterIdRecord;
+use ic_management_canister_types::{CanisterIdRecord, CreateCanisterArgs};
+use platform_types::cmc::{
+    CmcCanisterSettings, CreateCanisterArg, CreateCanisterError, CreateCanisterResult, BAD_REQUEST_CYCLES_PENALTY,
+    CREATE_CANISTER_MIN_CYCLES,
+};
 use platform_types::cmc::{
     tokens_to_cycles, AccountIdentifier, Block, CyclesCanisterInitPayload, GetBlocksArgs, IcpXdrConversionRate,
     IcpXdrConversionRateResponse, Memo, NotifyError, NotifyTopUpArg, NotifyTopUpResult, QueryBlocksResponse,
@@ -154,6 +164,57 @@ async fn ledger_transfer(args: &TransferArgs) -> Result<u64, String> {
     let reply = Call::unbounded_wait(ledger, "transfer").with_arg(args).await.map_err(|e| format!("transfer: {e}"))?;
     let result: TransferResult = reply.candid().map_err(|e| format!("transfer reply: {e}"))?;
     result.map_err(|e| format!("transfer refused: {e}"))
+}
+
+/// Creates a canister with the cycles attached, on the selected subnet (see the crate docs).
+#[ic_cdk::update]
+async fn create_canister(arg: CreateCanisterArg) -> CreateCanisterResult {
+    let cycles = ic_cdk::api::msg_cycles_available();
+    let refunded = |refund: u128, create_error: String| CreateCanisterError::Refunded {
+        refund_amount: Nat::from(refund),
+        create_error,
+    };
+    if cycles < CREATE_CANISTER_MIN_CYCLES {
+        return Err(refunded(cycles, "Insufficient cycles attached.".into()));
+    }
+    let selection = cmc::subnet_selection(arg.subnet_type, arg.subnet_selection).map_err(|e| refunded(cycles, e))?;
+    // Only the stand-in's own limitation: the real CMC mints what it attaches.
+    if ic_cdk::api::canister_cycle_balance() < cycles.saturating_add(OWN_RESERVE_CYCLES) {
+        return Err(refunded(
+            cycles,
+            format!("the local CMC holds too few cycles to attach {cycles}: fund it and call again"),
+        ));
+    }
+    match create_with(selection, arg.settings, ic_cdk::api::msg_caller(), cycles).await {
+        Ok(canister_id) => {
+            ic_cdk::api::msg_cycles_accept(cycles);
+            Ok(canister_id)
+        }
+        Err(create_error) => {
+            ic_cdk::api::msg_cycles_accept(BAD_REQUEST_CYCLES_PENALTY);
+            Err(refunded(ic_cdk::api::msg_cycles_available(), create_error))
+        }
+    }
+}
+
+async fn create_with(
+    selection: Option<platform_types::cmc::SubnetSelection>,
+    settings: Option<CmcCanisterSettings>,
+    caller: Principal,
+    cycles: u128,
+) -> Result<Principal, String> {
+    let management = match cmc::create_on(selection)? {
+        CreateOn::OwnSubnet => Principal::management_canister(),
+        CreateOn::Subnet(subnet) => subnet,
+    };
+    let args = CreateCanisterArgs { settings: Some(cmc::management_settings(settings, caller)), sender_canister_version: None };
+    let reply = Call::unbounded_wait(management, "create_canister")
+        .with_arg(args)
+        .with_cycles(cycles)
+        .await
+        .map_err(|e| format!("Creating a canister on {management} failed: {e}"))?;
+    let created: CanisterIdRecord = reply.candid().map_err(|e| format!("create_canister reply: {e}"))?;
+    Ok(created.canister_id)
 }
 
 /// The block from the ledger (`query_blocks`; this ledger keeps every block, no archives).
