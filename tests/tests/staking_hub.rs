@@ -426,7 +426,9 @@ fn an_install_that_keeps_failing_is_backed_off_and_the_hubs_spend_stays_bounded(
     let failed: Result<Option<Principal>, String> = candid::decode_one(&h.net.await_call(call).unwrap()).unwrap();
     assert!(failed.unwrap_err().contains("(1 attempt(s))"));
 
-    // Fifty callers during the backoff: each gets the cheap answer, nothing is sent.
+    // Fifty callers during the backoff: each gets the cheap answer, nothing is sent. (Measured
+    // once no call of the hub is in flight: a call's prepaid fee comes back with its reply.)
+    h.net.run_until_idle(1_000);
     let before = h.net.cycle_balance(h.hub);
     for n in 0..50 {
         let err = h.ensure_capacity(learner(100 + n)).unwrap_err();

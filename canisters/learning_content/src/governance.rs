@@ -36,6 +36,25 @@ fn yes_no(changed: bool) -> &'static str {
 /// Checks an `add_units` payload: 1 to [`model::MAX_UNITS_PER_PROPOSAL`] units, at most
 /// [`model::MAX_PROPOSAL_PAYLOAD_BYTES`] of Candid, every unit valid, ids unique in the
 /// payload and never used before (by an active or a retired unit).
+/// The shards receive every live unit's answer key in one message
+/// (`platform_types::answer_keys`): a change that would make that set too large is refused.
+fn check_key_set_fits<M: Memory>(store: &Store<M>, changed: &[platform_types::UnitInput], replacing: Option<&str>) -> Result<(), String> {
+    let mut set = store.answer_key_set();
+    if let Some(id) = replacing {
+        set.keys.retain(|k| k.unit_id != id);
+    }
+    set.keys.extend(changed.iter().map(|u| model::unit_answer_key(&u.unit, &u.answer_key)));
+    let bytes = candid::encode_one(&set).map_err(|e| format!("the answer key set does not encode: {e}"))?.len();
+    if bytes > platform_types::answer_keys::MAX_ANSWER_KEY_SET_BYTES {
+        return Err(format!(
+            "with this change the answer keys the shards receive would take {bytes} bytes, over the {}-byte \
+             limit of one message: retire units first",
+            platform_types::answer_keys::MAX_ANSWER_KEY_SET_BYTES
+        ));
+    }
+    Ok(())
+}
+
 pub fn check_add_units<M: Memory>(store: &Store<M>, args: &AddUnitsArgs) -> Result<String, String> {
     let n = args.units.len();
     if n == 0 {
@@ -55,6 +74,7 @@ pub fn check_add_units<M: Memory>(store: &Store<M>, args: &AddUnitsArgs) -> Resu
         ));
     }
     model::validate_units(&args.units)?;
+    check_key_set_fits(store, &args.units, None)?;
     for input in &args.units {
         let id = &input.unit.id;
         if store.has_unit(id) {
@@ -119,6 +139,7 @@ pub fn check_update_unit<M: Memory>(
             format!("unit {id:?} does not exist (add_units adds new units)")
         });
     };
+    check_key_set_fits(store, std::slice::from_ref(&args.unit), Some(id))?;
     let old_key = store
         .answer_key(id)
         .unwrap_or_else(|| panic!("unit {id:?} has no answer key"));

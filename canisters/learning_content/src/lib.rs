@@ -14,6 +14,7 @@ mod guards;
 mod metrics;
 pub mod http;
 mod inspect;
+mod key_push;
 mod lifecycle;
 pub mod model;
 mod queries;
@@ -32,12 +33,15 @@ pub const CANISTER_NAME: &str = "learning_content";
 #[ic_cdk::init]
 fn init(args: ContentInitArgs) {
     lifecycle::init(args);
+    // The shards' copy of the answer keys (they verify quizzes locally), through the hub.
+    key_push::push_soon();
 }
 
 /// `opt ContentUpgradeArgs`: an empty argument (no bytes, or `DIDL\0\0`) decodes as `None`.
 #[ic_cdk::post_upgrade]
 fn post_upgrade(args: Option<ContentUpgradeArgs>) {
     lifecycle::post_upgrade(args);
+    key_push::push_soon();
 }
 
 /// Ingress filter (see `inspect`): accepts only ingress its method could accept, so the canister
@@ -54,7 +58,11 @@ fn inspect_message() {
 #[ic_cdk::update]
 fn register_shard(shard: Principal) -> Result<(), String> {
     let caller = ic_cdk::api::msg_caller();
-    state::with_mut(|s| updates::register_shard(s, caller, shard))
+    let answer = state::with_mut(|s| updates::register_shard(s, caller, shard));
+    // The hub is up and creating shards: a key set it has not confirmed (e.g. it was installed
+    // after learning_content) is pushed now rather than at the next retry.
+    key_push::push_soon();
+    answer
 }
 
 /// This canister's cycles balance. The hub's cycles battery reads it (SNS root, not the hub,
@@ -121,6 +129,7 @@ fn add_units(args: AddUnitsArgs) {
             state::with_mut(|s| updates::add_units(s, caller, args)),
         )
     });
+    key_push::push_soon();
 }
 
 #[ic_cdk::query]
@@ -139,6 +148,7 @@ fn update_unit(args: UpdateUnitArgs) {
             state::with_mut(|s| updates::update_unit(s, caller, args)),
         )
     });
+    key_push::push_soon();
 }
 
 #[ic_cdk::query]
@@ -158,6 +168,7 @@ fn retire_units(args: RetireUnitsArgs) {
             state::with_mut(|s| updates::retire_units(s, caller, args, now)),
         )
     });
+    key_push::push_soon();
 }
 
 #[ic_cdk::update]

@@ -33,6 +33,12 @@ pub fn post_upgrade(args: Option<ContentUpgradeArgs>) {
     if let Err(e) = state::with_mut(|s| apply_upgrade_args(s, args)) {
         ic_cdk::trap(format!("learning_content post_upgrade: {e}"));
     }
+    // A release before local verification kept keys that no shard was given.
+    state::with_mut(|s| {
+        if s.key_sync().version == 0 && s.unit_count() > 0 {
+            s.note_keys_changed();
+        }
+    });
     crate::certification::certify_all();
 }
 

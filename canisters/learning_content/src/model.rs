@@ -32,46 +32,32 @@ pub fn validate_pass_mark(configured: Option<u8>) -> Result<(), String> {
     }
 }
 
-/// `passed = correct * 100 >= pass_mark * total`, without overflow.
-pub fn passes(correct: u32, total: u32, pass_mark_percent: u8) -> bool {
-    u64::from(correct) * 100 >= u64::from(pass_mark_percent) * u64::from(total)
-}
+pub use platform_types::answer_keys::passes;
 
-/// Scores `answers` against `key` for the questions of `unit`.
-///
-/// Errors never mention the key: a wrong count names the expected count (public: it is the
-/// number of questions), an out-of-range answer names the question and its option count.
+/// Scores `answers` against `key` for the questions of `unit`, by the rule the shards use
+/// (`platform_types::answer_keys::score`).
 pub fn score(
     unit: &Unit,
     key: &[u32],
     answers: &[u32],
     pass_mark_percent: u8,
 ) -> Result<VerifyResult, VerifyError> {
-    let total = unit.questions.len();
-    if answers.len() != total {
-        return Err(VerifyError::BadAnswers {
-            detail: format!("expected {total} answers, got {}", answers.len()),
-        });
+    platform_types::answer_keys::score(
+        key.iter().copied(),
+        unit.questions.iter().map(|q| q.options.len() as u32),
+        answers,
+        pass_mark_percent,
+    )
+}
+
+/// A unit's key as the shards get it (questions are at most 50, options at most 10: both fit
+/// in a byte).
+pub fn unit_answer_key(unit: &Unit, key: &[u32]) -> platform_types::answer_keys::UnitAnswerKey {
+    platform_types::answer_keys::UnitAnswerKey {
+        unit_id: unit.id.clone(),
+        correct: key.iter().map(|&k| k as u8).collect(),
+        option_counts: unit.questions.iter().map(|q| q.options.len() as u8).collect(),
     }
-    for (i, (answer, question)) in answers.iter().zip(&unit.questions).enumerate() {
-        if *answer as usize >= question.options.len() {
-            return Err(VerifyError::BadAnswers {
-                detail: format!(
-                    "answer {} is out of range: question {} has {} options (0-based indices)",
-                    i + 1,
-                    i + 1,
-                    question.options.len()
-                ),
-            });
-        }
-    }
-    let correct = answers.iter().zip(key).filter(|(a, k)| a == k).count() as u32;
-    let total = total as u32;
-    Ok(VerifyResult {
-        correct,
-        total,
-        passed: passes(correct, total, pass_mark_percent),
-    })
 }
 
 /// Size of a payload as Candid (as a proposal carries it).

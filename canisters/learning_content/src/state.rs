@@ -42,6 +42,17 @@ pub const SHARDS_MEMORY_ID: MemoryId = MemoryId::new(5);
 pub const RETIRED_MEMORY_ID: MemoryId = MemoryId::new(6);
 /// The version of the configuration last applied from the hub (`apply_config`); 0 = none yet.
 pub const CONFIG_VERSION_MEMORY_ID: MemoryId = MemoryId::new(7);
+/// The answer-key set's version and the version the hub confirmed ([`KeySync`]).
+pub const KEY_SYNC_MEMORY_ID: MemoryId = MemoryId::new(8);
+
+/// Where the shards' copy of the answer keys stands: `version` grows on every change of a key
+/// (a unit added, updated or retired); the set is pushed to the hub until it confirms it.
+/// (Candid in a cell: fields added later must be `Option`s.)
+#[derive(CandidType, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct KeySync {
+    pub version: u64,
+    pub hub_confirmed: u64,
+}
 
 type VM<M> = VirtualMemory<M>;
 
@@ -105,6 +116,7 @@ pub struct Store<M: Memory> {
     shards: StableBTreeMap<Principal, (), VM<M>>,
     retired: StableBTreeMap<String, StableCandid<RetiredUnit>, VM<M>>,
     config_version: StableCell<u64, VM<M>>,
+    key_sync: StableCell<StableCandid<KeySync>, VM<M>>,
 }
 
 impl<M: Memory> Store<M> {
@@ -119,7 +131,42 @@ impl<M: Memory> Store<M> {
             shards: StableBTreeMap::init(manager.get(SHARDS_MEMORY_ID)),
             retired: StableBTreeMap::init(manager.get(RETIRED_MEMORY_ID)),
             config_version: StableCell::init(manager.get(CONFIG_VERSION_MEMORY_ID), 0),
+            key_sync: StableCell::init(manager.get(KEY_SYNC_MEMORY_ID), StableCandid(KeySync::default())),
         }
+    }
+
+    pub fn key_sync(&self) -> KeySync {
+        self.key_sync.get().0.clone()
+    }
+
+    /// A key changed (or, after an upgrade from a release that had no key sync, keys exist
+    /// that no shard was given): the set gets a new version, to be pushed.
+    pub fn note_keys_changed(&mut self) {
+        let mut sync = self.key_sync();
+        sync.version += 1;
+        self.key_sync.set(StableCandid(sync));
+    }
+
+    /// The hub confirmed `version` (never moves back).
+    pub fn confirm_keys(&mut self, version: u64) {
+        let mut sync = self.key_sync();
+        sync.hub_confirmed = sync.hub_confirmed.max(version.min(sync.version));
+        self.key_sync.set(StableCandid(sync));
+    }
+
+    /// Every live unit's key, at the current version (what the shards verify with).
+    pub fn answer_key_set(&self) -> platform_types::answer_keys::AnswerKeySet {
+        let keys = self
+            .units
+            .iter()
+            .map(|entry| {
+                let (id, unit) = entry.into_pair();
+                let unit = unit.0;
+                let key = self.answer_keys.get(&id).unwrap_or_else(|| panic!("unit {id:?} has no answer key")).0;
+                model::unit_answer_key(&unit, &key)
+            })
+            .collect();
+        platform_types::answer_keys::AnswerKeySet { version: self.key_sync().version, keys }
     }
 
     /// Stores the init arguments (without their units) and the units, which must have been
@@ -130,6 +177,7 @@ impl<M: Memory> Store<M> {
         for input in units {
             self.insert_unit(input);
         }
+        self.note_keys_changed();
     }
 
     fn insert_unit(&mut self, input: UnitInput) {
@@ -180,6 +228,7 @@ impl<M: Memory> Store<M> {
             );
             self.insert_unit(input);
         }
+        self.note_keys_changed();
     }
 
     /// Replaces an active unit and its answer key (validated, see
@@ -207,6 +256,7 @@ impl<M: Memory> Store<M> {
         }
         self.units.insert(id.clone(), StableCandid(unit));
         self.answer_keys.insert(id, StableCandid(answer_key));
+        self.note_keys_changed();
     }
 
     /// Retires an active unit: it leaves every listing and `verify_quiz`, its answer key is
@@ -219,6 +269,7 @@ impl<M: Memory> Store<M> {
             .unwrap_or_else(|| panic!("unit {id:?} to retire does not exist"))
             .0;
         self.answer_keys.remove(&key);
+        self.note_keys_changed();
         self.subject_index.remove(&SubjectUnitKey {
             subject: unit.subject.clone(),
             unit_id: key.clone(),
@@ -328,7 +379,6 @@ impl<M: Memory> Store<M> {
         self.shards.len()
     }
 
-    #[cfg(test)]
     pub fn unit_count(&self) -> u64 {
         self.units.len()
     }
@@ -455,6 +505,38 @@ mod tests {
             input("m-3", "Math", &[0, 0, 1]),
             input("mx", "Math x", &[2]),
         ]
+    }
+
+    fn store() -> Store<DefaultMemoryImpl> {
+        Store::open(&MemoryManager::init(DefaultMemoryImpl::default()))
+    }
+
+    #[test]
+    fn every_key_change_gives_the_shards_set_a_new_version() {
+        let mut s = store();
+        s.initialize(args(sample()));
+        assert_eq!(s.key_sync(), KeySync { version: 1, hub_confirmed: 0 });
+        let set = s.answer_key_set();
+        assert_eq!(set.version, 1);
+        let ids: Vec<&str> = set.keys.iter().map(|k| k.unit_id.as_str()).collect();
+        assert_eq!(ids, ["h-1", "m-1", "m-2", "m-3", "mx"], "every live unit, in id order");
+        let m2 = &set.keys[2];
+        assert_eq!((m2.correct.as_slice(), m2.option_counts.as_slice()), (&[1u8, 2][..], &[4u8, 4][..]));
+        assert_eq!(set.validate(), Ok(()));
+
+        s.confirm_keys(1);
+        s.add_units(vec![input("n-1", "New", &[3])]);
+        s.replace_unit(input("m-2", "Math", &[0, 0]));
+        s.retire_unit("h-1", "outdated", 5);
+        assert_eq!(s.key_sync(), KeySync { version: 4, hub_confirmed: 1 });
+        let set = s.answer_key_set();
+        let ids: Vec<&str> = set.keys.iter().map(|k| k.unit_id.as_str()).collect();
+        assert_eq!(ids, ["m-1", "m-2", "m-3", "mx", "n-1"]);
+        assert_eq!(set.keys[1].correct, vec![0, 0]);
+        // A confirmation never goes back, nor past the version in force.
+        s.confirm_keys(9);
+        s.confirm_keys(2);
+        assert_eq!(s.key_sync(), KeySync { version: 4, hub_confirmed: 4 });
     }
 
     #[test]

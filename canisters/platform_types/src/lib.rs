@@ -7,6 +7,7 @@
 use candid::{CandidType, Principal};
 use serde::{Deserialize, Serialize};
 
+pub mod answer_keys;
 pub mod assets;
 mod cleanup;
 #[cfg(feature = "cmc")]
@@ -22,6 +23,7 @@ mod migration;
 pub mod metrics;
 mod platform;
 mod registration;
+pub mod reply_encoding;
 mod restore;
 mod stable_candid;
 pub mod sns;

@@ -1,4 +1,4 @@
-use candid::{decode_one, encode_one, CandidType};
+use candid::{decode_one, CandidType};
 use ic_stable_structures::storable::{Bound, Storable};
 use serde::de::DeserializeOwned;
 use std::borrow::Cow;
@@ -10,13 +10,15 @@ use std::borrow::Cow;
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct StableCandid<T>(pub T);
 
-impl<T: CandidType + DeserializeOwned> Storable for StableCandid<T> {
+// Encoded with the type table kept per type (`reply_encoding`): the same bytes as
+// `candid::encode_one`, without rebuilding the type table on every write.
+impl<T: CandidType + DeserializeOwned + 'static> Storable for StableCandid<T> {
     fn to_bytes(&self) -> Cow<'_, [u8]> {
-        Cow::Owned(encode_one(&self.0).expect("Candid encoding of a stable value failed"))
+        Cow::Owned(crate::reply_encoding::encode_ref(&self.0))
     }
 
     fn into_bytes(self) -> Vec<u8> {
-        encode_one(&self.0).expect("Candid encoding of a stable value failed")
+        crate::reply_encoding::encode_ref(&self.0)
     }
 
     fn from_bytes(bytes: Cow<'_, [u8]>) -> Self {

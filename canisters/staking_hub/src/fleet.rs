@@ -95,6 +95,8 @@ pub struct ShardSync {
     /// Who the hub last allowed to read the shard's log (`None`: never set, e.g. a shard
     /// created before the setting existed).
     pub log_viewers: Option<Vec<Principal>>,
+    /// The answer-key version the shard confirmed (`None`: none yet).
+    pub answer_keys_version: Option<u64>,
 }
 
 impl Default for ShardSync {
@@ -111,6 +113,7 @@ impl Default for ShardSync {
             rollout_snapshot_at_ns: None,
             restores: None,
             log_viewers: None,
+            answer_keys_version: None,
         }
     }
 }
@@ -270,8 +273,8 @@ pub fn rollout_status() -> RolloutStatus {
 
 // ------------------------------------------------------------------ workers (timer)
 
-/// Pushes the disabled flags and the configuration to every shard that has not confirmed them,
-/// and the pass mark to learning_content. Failures are retried by the next run.
+/// Pushes the disabled flags, the configuration and the answer keys to every shard that has not
+/// confirmed them, and the pass mark to learning_content. Failures are retried by the next run.
 ///
 /// Single flight: a call while a run is under way asks that run to go round once more (it may
 /// have passed the shard that changed), so pushes to one shard never overlap. Every push is
@@ -321,6 +324,19 @@ async fn push_round() {
                     "config_push_failed",
                     &format!("apply_config on {} failed, will retry: {e}", shard.id),
                 ),
+            }
+        }
+        let Some(shard) = state::shard(index) else { continue };
+        if shard.is_live() && state::shard_sync(index).answer_keys_version.unwrap_or(0) < state::answer_keys_version() {
+            let keys = state::answer_keys();
+            match crate::answer_keys::push_to_shard(shard.id, &keys).await {
+                Ok(confirmed) => {
+                    crate::metrics::event(&format!("shard {}: answer keys version {confirmed} confirmed", shard.id));
+                    state::update_shard_sync(index, |y| {
+                        y.answer_keys_version = Some(y.answer_keys_version.unwrap_or(0).max(confirmed))
+                    })
+                }
+                Err(e) => crate::metrics::error("answer_keys_push_failed", &format!("{e}; will retry")),
             }
         }
     }

@@ -12,6 +12,8 @@ pub trait Facts {
     fn governance(&self) -> Option<Principal>;
     /// Whether `p` is one of the shards this hub created.
     fn is_shard(&self, p: Principal) -> bool;
+    /// The learning_content canister (`None` before init).
+    fn learning_content(&self) -> Option<Principal>;
 }
 
 /// The state of this canister.
@@ -23,6 +25,9 @@ impl Facts for HubState {
     }
     fn is_shard(&self, p: Principal) -> bool {
         crate::state::shard_by_id(p).is_some()
+    }
+    fn learning_content(&self) -> Option<Principal> {
+        crate::state::init_args().map(|a| a.learning_content_id)
     }
 }
 
@@ -68,6 +73,11 @@ pub fn check(method: &str, caller: Principal, facts: &impl Facts) -> Result<(), 
         // practice every ingress to them is refused here.
         "request_allowance" | "mint_withdrawal" | "request_top_up" if facts.is_shard(caller) => Ok(()),
         "request_allowance" | "mint_withdrawal" | "request_top_up" => Err(format!("{caller} is not a shard of this hub")),
+        // learning_content calls it inter-canister (never inspected): ingress is refused here.
+        "set_answer_keys" => match facts.learning_content() {
+            Some(c) if c == caller => Ok(()),
+            _ => Err("only learning_content may set the answer keys".into()),
+        },
         // Proposal targets. SNS governance calls them inter-canister, which is never inspected,
         // so in practice every ingress to them is refused here (an anonymous governance id means
         // "not set yet": nobody).
@@ -91,12 +101,17 @@ mod tests {
         shard: Principal,
     }
 
+    const CONTENT: u8 = 4;
+
     impl Facts for Fake {
         fn governance(&self) -> Option<Principal> {
             self.governance
         }
         fn is_shard(&self, p: Principal) -> bool {
             p == self.shard
+        }
+        fn learning_content(&self) -> Option<Principal> {
+            Some(p(CONTENT))
         }
     }
 
@@ -129,6 +144,14 @@ mod tests {
     }
 
     #[test]
+    fn answer_keys_are_set_only_by_learning_content() {
+        assert!(check("set_answer_keys", p(CONTENT), &facts()).is_ok());
+        for who in [p(LEARNER), p(GOV), p(SHARD), Principal::anonymous()] {
+            assert!(check("set_answer_keys", who, &facts()).is_err(), "{who}");
+        }
+    }
+
+    #[test]
     fn proposal_targets_admit_only_governance() {
         for m in ["set_shard_status", "update_config", "control_shard_rollout", "set_registration_policy", "resolve_withdrawal"] {
             assert!(check(m, p(GOV), &facts()).is_ok(), "{m}");
@@ -155,7 +178,7 @@ mod tests {
     fn every_method_of_the_interface_is_known() {
         for m in platform_types::candid_check::service_method_names(&crate::__export_service()) {
             // A known method is accepted from someone: governance, a shard or a learner.
-            let known = [p(GOV), p(SHARD), p(LEARNER)].iter().any(|who| check(&m, *who, &facts()).is_ok());
+            let known = [p(GOV), p(SHARD), p(LEARNER), p(CONTENT)].iter().any(|who| check(&m, *who, &facts()).is_ok());
             assert!(known, "{m} is in the interface but the ingress filter refuses it from everyone");
         }
     }

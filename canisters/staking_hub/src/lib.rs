@@ -8,6 +8,7 @@
 //! shard Wasm is embedded at build time (`get_shard_wasm_hash`).
 
 mod admission;
+mod answer_keys;
 mod battery;
 mod calls;
 mod compaction;
@@ -99,6 +100,17 @@ fn get_user_shard(user: Principal) -> Option<Principal> {
 #[ic_cdk::update]
 async fn ensure_capacity() -> Result<Option<Principal>, String> {
     updates::ensure_capacity().await
+}
+
+/// learning_content only: the answer keys of every live unit, with their version. The hub keeps
+/// the newest set and pushes it to every shard (they verify quizzes locally); never served.
+#[ic_cdk::update]
+fn set_answer_keys(set: platform_types::answer_keys::AnswerKeySet) -> Result<u64, String> {
+    let answer = answer_keys::set_answer_keys(ic_cdk::api::msg_caller(), set);
+    if matches!(answer, Ok(v) if v > 0) {
+        ic_cdk_timers::set_timer(std::time::Duration::ZERO, fleet::push_pending());
+    }
+    answer
 }
 
 /// Called by shards: records their stats and grants an allowance chunk when asked.

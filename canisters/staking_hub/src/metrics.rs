@@ -20,6 +20,7 @@ pub const ERROR_KINDS: &[&str] = &[
     "shard_topup_failed",
     "content_registration_failed",
     "config_push_failed",
+    "answer_keys_push_failed",
     "status_push_failed",
     "log_viewers_push_failed",
     "rollout_upgrade_failed",

@@ -257,6 +257,9 @@ pub fn finish_mint(key: MintKey, outcome: LedgerOutcome) -> Result<u64, MintErro
     let (answer, change) = mint::apply_outcome(&mut record, outcome);
     state::put_mint_record(key, record);
     apply_mint_change(key, &change, amount);
+    if let Ok(block_index) = answer {
+        state::note_minted_block(block_index);
+    }
     answer
 }
 

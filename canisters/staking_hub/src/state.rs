@@ -61,6 +61,8 @@ pub const COMPACTED_BELOW_MEMORY_ID: MemoryId = MemoryId::new(61);
 
 // Shard migrations (ids from 50 on).
 pub const MIGRATIONS_MEMORY_ID: MemoryId = MemoryId::new(50);
+// The answer keys relayed from learning_content to the shards (ids from 70 on).
+pub const ANSWER_KEYS_MEMORY_ID: MemoryId = MemoryId::new(70);
 
 type VM<M> = VirtualMemory<M>;
 pub type MigrationCell<M> = StableCell<StableCandid<crate::migration::MigrationBook>, VM<M>>;
@@ -106,6 +108,7 @@ pub struct Stable<M: Memory> {
     pub migrations: MigrationCell<M>,
     pub compaction: StableCell<StableCandid<crate::compaction::CompactionState>, VM<M>>,
     pub compacted_below: StableBTreeMap<ShardIndex, u64, VM<M>>,
+    pub answer_keys: StableCell<crate::answer_keys::AnswerKeysBlob, VM<M>>,
 }
 
 impl<M: Memory + Clone> Stable<M> {
@@ -133,6 +136,7 @@ impl<M: Memory + Clone> Stable<M> {
             migrations: StableCell::init(manager.get(MIGRATIONS_MEMORY_ID), StableCandid(Default::default())),
             compaction: StableCell::init(manager.get(COMPACTION_STATE_MEMORY_ID), StableCandid(Default::default())),
             compacted_below: StableBTreeMap::init(manager.get(COMPACTED_BELOW_MEMORY_ID)),
+            answer_keys: StableCell::init(manager.get(ANSWER_KEYS_MEMORY_ID), Default::default()),
         }
     }
 }
@@ -266,6 +270,19 @@ pub fn update_fleet<R>(f: impl FnOnce(&mut FleetState) -> R) -> R {
 }
 
 /// The version of the configuration in force (0: the one given at install).
+/// The version of the answer keys kept for the shards (0: none received).
+pub fn answer_keys_version() -> u64 {
+    with(|s| s.answer_keys.get().version)
+}
+
+pub fn answer_keys() -> crate::answer_keys::AnswerKeysBlob {
+    with(|s| s.answer_keys.get().clone())
+}
+
+pub fn set_answer_keys(blob: crate::answer_keys::AnswerKeysBlob) {
+    with_mut(|s| s.answer_keys.set(blob));
+}
+
 pub fn config_version() -> u64 {
     fleet().config_version
 }
@@ -313,6 +330,18 @@ pub fn shard_mints(index: ShardIndex) -> MintCounters {
 
 pub fn mint_totals() -> MintCounters {
     with(|s| s.mint_totals.get().0.clone())
+}
+
+/// A mint was answered with `block_index`: the ledger is at least `block_index + 1` long.
+pub fn note_minted_block(block_index: u64) {
+    with_mut(|s| {
+        let mut totals = s.mint_totals.get().0.clone();
+        let length = block_index.saturating_add(1);
+        if totals.ledger_length_seen.is_none_or(|seen| seen < length) {
+            totals.ledger_length_seen = Some(length);
+            s.mint_totals.set(StableCandid(totals));
+        }
+    });
 }
 
 /// Changes the counters of one shard and the hub-wide ones alike.

@@ -115,14 +115,19 @@ pub async fn mint_withdrawal(caller: Principal, req: MintRequest) -> Result<u64,
         return search_blocks(ledger, key).await;
     }
     // The tip bounds the block search only if no earlier attempt may have minted (an attempt
-    // whose tip read failed sent nothing, so the next one reads it again).
+    // whose tip read failed sent nothing, so the next one reads it again). A block this hub saw
+    // minted is as good a bound (the ledger is at least that long): the tip is read only before
+    // the hub's first mint.
     let transfer_arg = if attempt.record.transfer_arg.is_none() && !attempt.record.earlier_attempt_may_have_minted() {
-        match calls::ledger_log_length(ledger).await {
-            Ok(tip) => registry::journal_transfer_arg(key, Some(tip)),
-            Err(e) => {
-                let why = format!("reading the ledger's tip before the first attempt: {e}");
-                return registry::finish_mint(key, LedgerOutcome::NotExecuted(why));
-            }
+        match state::mint_totals().ledger_length_seen {
+            Some(seen) => registry::journal_transfer_arg(key, Some(seen)),
+            None => match calls::ledger_log_length(ledger).await {
+                Ok(tip) => registry::journal_transfer_arg(key, Some(tip)),
+                Err(e) => {
+                    let why = format!("reading the ledger's tip before the first attempt: {e}");
+                    return registry::finish_mint(key, LedgerOutcome::NotExecuted(why));
+                }
+            },
         }
     } else {
         registry::journal_transfer_arg(key, None)

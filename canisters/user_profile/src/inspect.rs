@@ -49,7 +49,7 @@ pub fn check(method: &str, caller: Principal, facts: &impl Facts) -> Result<(), 
     match method {
         // The hub calls them inter-canister, which is never inspected, so in practice every
         // ingress to them is refused here.
-        "register_user" | "set_disabled" | "apply_config" | "set_migration_freeze" | "import_users"
+        "register_user" | "set_disabled" | "apply_config" | "apply_answer_keys" | "set_migration_freeze" | "import_users"
         | "return_cycles_to_hub" => match facts.hub() {
             Some(hub) if hub == caller => Ok(()),
             _ => Err(format!("only the hub may call {method}")),
@@ -125,7 +125,7 @@ mod tests {
         for who in [p(USER), p(STRANGER), Principal::anonymous()] {
             assert!(check("export_users", who, &named).is_err(), "export_users from {who}");
         }
-        for m in ["import_users", "set_migration_freeze", "return_cycles_to_hub", "register_user", "set_disabled", "apply_config"] {
+        for m in ["import_users", "set_migration_freeze", "return_cycles_to_hub", "register_user", "set_disabled", "apply_config", "apply_answer_keys"] {
             assert!(check(m, p(READER), &named).is_err(), "{m} from a reader");
             assert!(check(m, p(HUB), &named).is_ok(), "{m} from the hub");
         }

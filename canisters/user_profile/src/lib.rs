@@ -20,6 +20,7 @@ mod updates;
 mod withdrawals;
 
 use candid::Principal;
+use std::marker::PhantomData;
 use platform_types::{
     ProfileInput, QuizOutcome, ShardConfigPush, ShardError, ShardInitArgs, ShardStats, ShardUpgradeArgs, UnstakeError,
     UserView, VersionInfo, Withdrawal,
@@ -71,6 +72,14 @@ fn apply_config(push: ShardConfigPush) -> Result<u64, ShardError> {
     updates::apply_config(ic_cdk::api::msg_caller(), push)
 }
 
+/// Hub only: the answer keys of every live unit, published by learning_content and relayed by
+/// the hub, so that quizzes are verified here with no call per quiz. Applied only if newer;
+/// never served by any method. Answers the version in force.
+#[ic_cdk::update]
+fn apply_answer_keys(set: platform_types::answer_keys::AnswerKeySet) -> Result<u64, ShardError> {
+    updates::apply_answer_keys(ic_cdk::api::msg_caller(), set)
+}
+
 /// Hub only (a migration, function 1012): freezes the shard (state-changing calls answer
 /// `ShardMigrating`, no report or withdrawal retry is sent), or unfreezes it on a rollback.
 /// Answers how many calls to other canisters are still in flight: the hub copies once it is 0.
@@ -111,9 +120,17 @@ fn update_profile(input: ProfileInput) -> Result<UserView, ShardError> {
 
 /// The caller's answers to a unit's quiz (one option index per question). A pass credits the
 /// reward to the caller's staked balance; every verified attempt counts toward the daily limit.
-#[ic_cdk::update]
-async fn submit_quiz(unit_id: String, answers: Vec<u32>) -> Result<QuizOutcome, ShardError> {
-    updates::submit_quiz(ic_cdk::api::msg_caller(), unit_id, answers).await
+#[ic_cdk::update(manual_reply = true)]
+async fn submit_quiz(unit_id: String, answers: Vec<u32>) -> PhantomData<Result<QuizOutcome, ShardError>> {
+    reply(updates::submit_quiz(ic_cdk::api::msg_caller(), unit_id, answers).await)
+}
+
+/// Replies `value` with its Candid type table kept in the heap (`platform_types::reply_encoding`:
+/// the table cost ~350,000 instructions a message to rebuild). The `PhantomData<T>` return keeps
+/// `T` in the Candid interface (`manual_reply`).
+fn reply<T: candid::CandidType + 'static>(value: T) -> PhantomData<T> {
+    ic_cdk::api::msg_reply(platform_types::reply_encoding::encode(value));
+    PhantomData
 }
 
 /// Withdraws `amount_e8s` of the caller's staked balance to their ledger account (principal,
@@ -125,21 +142,21 @@ async fn unstake(amount_e8s: u64) -> Result<Withdrawal, UnstakeError> {
 }
 
 /// The caller's withdrawals, newest first: (offset, limit), limit capped at 100.
-#[ic_cdk::query]
-fn get_my_withdrawals(offset: u64, limit: u64) -> Result<Vec<Withdrawal>, ShardError> {
-    queries::get_my_withdrawals(ic_cdk::api::msg_caller(), offset, limit)
+#[ic_cdk::query(manual_reply = true)]
+fn get_my_withdrawals(offset: u64, limit: u64) -> PhantomData<Result<Vec<Withdrawal>, ShardError>> {
+    reply(queries::get_my_withdrawals(ic_cdk::api::msg_caller(), offset, limit))
 }
 
 /// The caller's profile, staked balance and today's counters.
-#[ic_cdk::query]
-fn get_my_profile() -> Result<UserView, ShardError> {
-    queries::get_my_profile(ic_cdk::api::msg_caller(), ic_cdk::api::time())
+#[ic_cdk::query(manual_reply = true)]
+fn get_my_profile() -> PhantomData<Result<UserView, ShardError>> {
+    reply(queries::get_my_profile(ic_cdk::api::msg_caller(), ic_cdk::api::time()))
 }
 
 /// The caller's completed unit ids in unit-id order: (offset, limit), limit capped at 100.
-#[ic_cdk::query]
-fn get_my_progress(offset: u64, limit: u64) -> Result<Vec<String>, ShardError> {
-    queries::get_my_progress(ic_cdk::api::msg_caller(), offset, limit)
+#[ic_cdk::query(manual_reply = true)]
+fn get_my_progress(offset: u64, limit: u64) -> PhantomData<Result<Vec<String>, ShardError>> {
+    reply(queries::get_my_progress(ic_cdk::api::msg_caller(), offset, limit))
 }
 
 /// The caller deletes their own profile: refused while withdrawals are pending, rewards are

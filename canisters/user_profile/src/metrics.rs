@@ -36,8 +36,8 @@ pub fn http_request(req: &HttpRequest) -> HttpResponse {
             stable_memory_bytes: ic_cdk::stable::stable_size() * 65_536,
             now_ns: ic_cdk::api::time(),
         };
-        let (stats, config_version) = state::with(|s| (s.stats(), s.config_version()));
-        encode(&runtime, &stats, config_version)
+        let (stats, config_version, keys) = state::with(|s| (s.stats(), s.config_version(), s.answer_keys_status()));
+        encode(&runtime, &stats, config_version, keys)
     })
 }
 
@@ -50,9 +50,10 @@ fn heap_memory_bytes() -> u64 {
     0
 }
 
-pub fn encode(runtime: &CanisterRuntime, stats: &ShardStats, config_version: u64) -> Vec<u8> {
+/// `answer_keys`: the version of the local answer keys and how many units they cover.
+pub fn encode(runtime: &CanisterRuntime, stats: &ShardStats, config_version: u64, answer_keys: (u64, u64)) -> Vec<u8> {
     let mut w = encoder(runtime.now_ns);
-    encode_all(&mut w, runtime, stats, config_version).expect("writing to a Vec cannot fail");
+    encode_all(&mut w, runtime, stats, config_version, answer_keys).expect("writing to a Vec cannot fail");
     w.into_inner()
 }
 
@@ -61,6 +62,7 @@ fn encode_all<W: io::Write>(
     runtime: &CanisterRuntime,
     stats: &ShardStats,
     config_version: u64,
+    (keys_version, key_units): (u64, u64),
 ) -> io::Result<()> {
     let build = BuildLabels { canister: CANISTER_NAME, version: env!("CARGO_PKG_VERSION"), git_commit: env!("BUILD_GIT_COMMIT") };
     encode_runtime(w, runtime, &build)?;
@@ -69,6 +71,12 @@ fn encode_all<W: io::Write>(
     w.encode_gauge("shard_disabled", flag(stats.disabled), "1 while governance disables the shard (1000).")?;
     w.encode_gauge("shard_platform_paused", flag(stats.platform_paused.unwrap_or(false)), "1 while the platform is paused (1010).")?;
     w.encode_gauge("shard_config_version", config_version as f64, "Version of the configuration the shard applies.")?;
+    w.encode_gauge(
+        "shard_answer_keys_version",
+        keys_version as f64,
+        "Version of the answer keys the shard verifies quizzes with (0: none yet, learning_content verifies).",
+    )?;
+    w.encode_gauge("shard_answer_key_units", key_units as f64, "Units the local answer keys cover.")?;
     w.encode_gauge("shard_staked_e8s", stats.total_staked_e8s as f64, "Learners' staked balances, in e8s.")?;
     w.encode_gauge("shard_allowance_received_e8s", stats.allowance_received_e8s as f64, "Allowance the hub granted this shard, in e8s.")?;
     w.encode_gauge(
@@ -118,11 +126,13 @@ mod tests {
         };
         error("hub_report_failed", "test");
         let runtime = CanisterRuntime { cycles_balance: 1, heap_memory_bytes: 2, stable_memory_bytes: 3, now_ns: 4 };
-        let text = String::from_utf8(encode(&runtime, &stats, 6)).unwrap();
+        let text = String::from_utf8(encode(&runtime, &stats, 6, (3, 20))).unwrap();
         let s = parse_exposition(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
         assert_eq!(sample(&s, "shard_users", &[]), Some(3.0));
         assert_eq!(sample(&s, "shard_disabled", &[]), Some(1.0));
         assert_eq!(sample(&s, "shard_config_version", &[]), Some(6.0));
+        assert_eq!(sample(&s, "shard_answer_keys_version", &[]), Some(3.0));
+        assert_eq!(sample(&s, "shard_answer_key_units", &[]), Some(20.0));
         assert_eq!(sample(&s, "shard_allowance_used_e8s", &[]), Some(70.0));
         assert_eq!(sample(&s, "shard_pending_withdrawals_e8s", &[]), Some(5.0));
         assert_eq!(sample(&s, "shard_errors_total", &[("kind", "hub_report_failed")]), Some(1.0));

@@ -1,33 +1,38 @@
 //! What the shard stores, and how it is laid out in stable memory.
 //!
-//! # Bytes per user
+//! # Bytes per user (compact records, issue 14; see `state::layout`)
 //!
-//! * A user is one entry of the `users` `StableBTreeMap<Principal, UserRecord>`.
-//!   [`UserRecord`] has a hand-written, versioned binary encoding whose `Storable::BOUND` is
-//!   [`UserRecord::MAX_SIZE`] = 1,115 bytes (the largest valid profile: a 254-byte email, and
-//!   name and education of 100 four-byte characters each); [`UserRecord::FIXED_SIZE`] = 54
-//!   bytes without a profile, ~110 with a typical one. The key is the principal (<= 29 bytes).
-//!   Because both are bounded, the map sizes its node pages for worst-case entries (3/4 of a
-//!   full node), so a user costs the same whatever the profile holds: measured by
-//!   `model::tests::measured_bytes_per_user` at **~1,300 bytes of stable memory per user**
-//!   (10,000 random principals), i.e. ~130 MB for a full 100,000-user shard.
-//! * A completed unit is one entry of the `completed` map: key [`CompletedKey`] (user + unit id,
-//!   <= [`CompletedKey::MAX_SIZE`] = 94 bytes), value the completion time (8 bytes): measured at
-//!   **~120 bytes per completed unit**, however many a user has (the user record only keeps a
-//!   count).
-//! * Shard-wide [`Counters`] and the init arguments are one small cell each. The memory manager
-//!   gives each of the 4 virtual memories at least one 8 MiB bucket: an empty shard holds 32 MiB
-//!   of stable memory.
+//! * A user is one entry of the `users` `StableBTreeMap<Principal, UserRecord>` (memory 10).
+//!   [`UserRecord`] has a hand-written, versioned encoding with every number a varint, stored
+//!   `Bound::Unbounded`, i.e. at its real size: ~70 bytes with a typical profile, 28 without
+//!   (the largest valid profile still fits, in overflow pages). The key is the principal
+//!   (<= 29 bytes). Measured by `model::tests::measured_bytes_per_user` at **~183 bytes of
+//!   stable memory per user** (10,000 random principals; the map's 1 KiB node pages hold 6 to
+//!   11 such entries, a full node spills into a second page), ~18 MB for 100,000 users. Before
+//!   (up to d9b1018) the record was bounded at its worst case, 1,115 bytes, and cost ~1,300.
+//! * Each user has a dense `u32` number ([`UserRecord::number`], kept in a tombstone when
+//!   archived), each unit id a dense `u32` number (the intern table, memories 12-13, a few
+//!   bytes per unit of the catalogue). A completed unit is one entry of the `completions` map:
+//!   fixed 8-byte key [`CompletionKey`] (user number, unit number, big-endian), value the UTC
+//!   day of the completion (u16): measured at **~32 bytes per completed unit** (was ~120).
+//! * A typical learner with 10 completed units: ~500 bytes (was ~2,500), plus ~135 bytes per
+//!   withdrawal in the journal (unchanged, see docs/performance.md "Compact records").
+//! * Shard-wide [`Counters`], the init arguments and the layout cell are one small cell each.
+//!   The memory manager gives each virtual memory the shard opens at least one 8 MiB bucket.
+//!   A shard migrated from the old layout keeps the buckets of its old maps (memories 1, 2 and
+//!   60, emptied): ic-stable-structures cannot give them back.
 //!
 //! The heap holds no per-user data except while a submission of that user is in flight (one
 //! principal in a set), so the heap does not grow with the user count, and an upgrade touches
-//! neither map: O(1) in the number of users.
+//! neither map: O(1) in the number of users (but for the one-time layout migration).
 
 use candid::{CandidType, Principal};
 use ic_stable_structures::storable::{Bound, Storable};
-use platform_types::{Gender, ProfileInput, UserView, MAX_EDUCATION_LEN, MAX_EMAIL_LEN, MAX_NAME_LEN, NANOS_PER_DAY};
+use platform_types::{Gender, ProfileInput, UserView, NANOS_PER_DAY};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
+
+pub mod legacy;
 
 /// Longest unit id the shard accepts (bytes); longer ids are `BadInput`.
 pub const MAX_UNIT_ID_LEN: usize = 64;
@@ -56,6 +61,9 @@ pub fn low_water_mark(reward_e8s: u64, chunk_e8s: u64) -> u64 {
 /// submission, and in views) when the UTC day changes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UserRecord {
+    /// The learner's dense number in this shard (given at registration, kept while archived):
+    /// it keys their completions ([`CompletionKey`]) in 4 bytes instead of a principal.
+    pub number: u32,
     pub profile: Option<ProfileInput>,
     pub staked_e8s: u64,
     pub day: u64,
@@ -66,23 +74,17 @@ pub struct UserRecord {
     pub last_active_ns: u64,
 }
 
-const RECORD_VERSION_1: u8 = 1;
-/// Worst-case UTF-8 bytes of a string of `chars` characters.
-const fn utf8_max(chars: usize) -> usize {
-    chars * 4
-}
+/// Version byte of the compact encoding (version 1 is the fixed-width one of `legacy`).
+const RECORD_VERSION_2: u8 = 2;
 
 impl UserRecord {
-    /// Encoded size without a profile: version (1) + 7 numbers (4 x u64 + u32 + 2 x u64 = 52)
-    /// + profile tag (1).
-    pub const FIXED_SIZE: usize = 1 + 8 + 8 + 4 + 8 + 8 + 8 + 8 + 1;
-    /// Encoded size with the largest valid profile: gender (1) and three length-prefixed (u16)
-    /// strings: email (254 bytes), name and education (100 characters, up to 400 bytes each).
-    pub const MAX_SIZE: usize =
-        Self::FIXED_SIZE + 1 + 2 + MAX_EMAIL_LEN + 2 + utf8_max(MAX_NAME_LEN) + 2 + utf8_max(MAX_EDUCATION_LEN);
+    /// Encoded size of a record without a profile at its largest: version (1), number (varint,
+    /// <= 5), six u64 varints (<= 10 each), profile tag (1).
+    pub const MAX_SIZE_WITHOUT_PROFILE: usize = 1 + 5 + 6 * 10 + 1;
 
-    pub fn new(now_ns: u64) -> Self {
+    pub fn new(number: u32, now_ns: u64) -> Self {
         UserRecord {
+            number,
             profile: None,
             staked_e8s: 0,
             day: day_of(now_ns),
@@ -137,24 +139,30 @@ impl UserRecord {
         }
     }
 
+    /// Compact encoding: every number as a LEB128 varint (a new learner's counters are one
+    /// byte each), strings with a varint length. Stored unbounded, at its real size.
     fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(Self::FIXED_SIZE + 64);
-        out.push(RECORD_VERSION_1);
-        out.extend_from_slice(&self.staked_e8s.to_le_bytes());
-        out.extend_from_slice(&self.day.to_le_bytes());
-        out.extend_from_slice(&self.attempts_today.to_le_bytes());
-        out.extend_from_slice(&self.earned_today_e8s.to_le_bytes());
-        out.extend_from_slice(&self.completed_units.to_le_bytes());
-        out.extend_from_slice(&self.registered_at_ns.to_le_bytes());
-        out.extend_from_slice(&self.last_active_ns.to_le_bytes());
+        let mut out = Vec::with_capacity(48 + self.profile.as_ref().map_or(0, |p| p.email.len() + p.name.len() + p.education.len() + 4));
+        out.push(RECORD_VERSION_2);
+        put_varint(&mut out, u64::from(self.number));
+        for n in [
+            self.staked_e8s,
+            self.day,
+            u64::from(self.attempts_today),
+            self.earned_today_e8s,
+            self.completed_units,
+            self.registered_at_ns,
+            self.last_active_ns,
+        ] {
+            put_varint(&mut out, n);
+        }
         match &self.profile {
             None => out.push(0),
             Some(p) => {
                 out.push(1);
                 out.push(gender_code(&p.gender));
                 for s in [&p.email, &p.name, &p.education] {
-                    let len = u16::try_from(s.len()).expect("profile strings are validated to fit in u16");
-                    out.extend_from_slice(&len.to_le_bytes());
+                    put_varint(&mut out, s.len() as u64);
                     out.extend_from_slice(s.as_bytes());
                 }
             }
@@ -165,29 +173,42 @@ impl UserRecord {
     fn decode(bytes: &[u8]) -> Self {
         let mut r = Reader { bytes, pos: 0 };
         let version = r.u8();
-        assert_eq!(version, RECORD_VERSION_1, "unknown UserRecord version {version}");
+        assert_eq!(version, RECORD_VERSION_2, "unknown UserRecord version {version}");
+        let number = u32::try_from(r.varint()).expect("user numbers are u32");
         let mut rec = UserRecord {
-            staked_e8s: r.u64(),
-            day: r.u64(),
-            attempts_today: r.u32(),
-            earned_today_e8s: r.u64(),
-            completed_units: r.u64(),
-            registered_at_ns: r.u64(),
-            last_active_ns: r.u64(),
+            number,
+            staked_e8s: r.varint(),
+            day: r.varint(),
+            attempts_today: u32::try_from(r.varint()).expect("attempts are u32"),
+            earned_today_e8s: r.varint(),
+            completed_units: r.varint(),
+            registered_at_ns: r.varint(),
+            last_active_ns: r.varint(),
             profile: None,
         };
         if r.u8() == 1 {
             let gender = gender_from_code(r.u8());
-            let email = r.string();
-            let name = r.string();
-            let education = r.string();
+            let mut string = || {
+                let len = r.varint() as usize;
+                String::from_utf8(r.take(len).to_vec()).expect("UserRecord strings are UTF-8")
+            };
+            let (email, name, education) = (string(), string(), string());
             rec.profile = Some(ProfileInput { email, name, education, gender });
         }
         rec
     }
 }
 
-fn gender_code(g: &Gender) -> u8 {
+/// Appends `n` as an unsigned LEB128 varint (7 bits a byte, low bits first).
+fn put_varint(out: &mut Vec<u8>, mut n: u64) {
+    while n >= 0x80 {
+        out.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
+pub(crate) fn gender_code(g: &Gender) -> u8 {
     match g {
         Gender::Female => 0,
         Gender::Male => 1,
@@ -196,7 +217,7 @@ fn gender_code(g: &Gender) -> u8 {
     }
 }
 
-fn gender_from_code(c: u8) -> Gender {
+pub(crate) fn gender_from_code(c: u8) -> Gender {
     match c {
         0 => Gender::Female,
         1 => Gender::Male,
@@ -206,32 +227,44 @@ fn gender_from_code(c: u8) -> Gender {
     }
 }
 
-struct Reader<'a> {
-    bytes: &'a [u8],
-    pos: usize,
+pub(crate) struct Reader<'a> {
+    pub(crate) bytes: &'a [u8],
+    pub(crate) pos: usize,
 }
 
 impl Reader<'_> {
-    fn take(&mut self, n: usize) -> &[u8] {
+    pub(crate) fn take(&mut self, n: usize) -> &[u8] {
         let s = &self.bytes[self.pos..self.pos + n];
         self.pos += n;
         s
     }
-    fn u8(&mut self) -> u8 {
+    pub(crate) fn u8(&mut self) -> u8 {
         self.take(1)[0]
     }
-    fn u16(&mut self) -> u16 {
+    pub(crate) fn u16(&mut self) -> u16 {
         u16::from_le_bytes(self.take(2).try_into().unwrap())
     }
-    fn u32(&mut self) -> u32 {
+    pub(crate) fn u32(&mut self) -> u32 {
         u32::from_le_bytes(self.take(4).try_into().unwrap())
     }
-    fn u64(&mut self) -> u64 {
+    pub(crate) fn u64(&mut self) -> u64 {
         u64::from_le_bytes(self.take(8).try_into().unwrap())
     }
-    fn string(&mut self) -> String {
+    /// A length-prefixed (u16) string of the fixed-width encoding.
+    pub(crate) fn string(&mut self) -> String {
         let len = self.u16() as usize;
         String::from_utf8(self.take(len).to_vec()).expect("UserRecord strings are UTF-8")
+    }
+    fn varint(&mut self) -> u64 {
+        let mut n = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = self.u8();
+            n |= u64::from(b & 0x7f) << shift;
+            if b < 0x80 {
+                return n;
+            }
+        }
+        panic!("a varint longer than 10 bytes in a UserRecord")
     }
 }
 
@@ -248,67 +281,66 @@ impl Storable for UserRecord {
         Self::decode(&bytes)
     }
 
-    const BOUND: Bound = Bound::Bounded { max_size: Self::MAX_SIZE as u32, is_fixed_size: false };
+    // Stored at its real size (~70 bytes with a typical profile): a bound would make the map
+    // size every node slot for the largest valid profile (over 1 KB).
+    const BOUND: Bound = Bound::Unbounded;
 }
 
 // ------------------------------------------------------------------ completed units
 
-/// Key of the `completed` map: (user, unit id). Encoded as the principal's length, the
-/// principal, then the unit id, so one user's units are contiguous and in unit-id order.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct CompletedKey {
-    bytes: Vec<u8>,
+/// Key of the `completions` map: (user number, unit number), 8 fixed bytes, big-endian so one
+/// learner's completions are contiguous (in unit-number order: interning order, not unit-id
+/// order). The unit number comes from the shard's intern table (`unit_numbers`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct CompletionKey {
+    pub user: u32,
+    pub unit: u32,
 }
 
-impl CompletedKey {
-    pub const MAX_SIZE: usize = 1 + Principal::MAX_LENGTH_IN_BYTES + MAX_UNIT_ID_LEN;
+impl CompletionKey {
+    pub const SIZE: usize = 8;
 
-    pub fn new(user: &Principal, unit_id: &str) -> Self {
-        assert!(unit_id.len() <= MAX_UNIT_ID_LEN, "unit ids are validated before use");
-        let p = user.as_slice();
-        let mut bytes = Vec::with_capacity(1 + p.len() + unit_id.len());
-        bytes.push(p.len() as u8);
-        bytes.extend_from_slice(p);
-        bytes.extend_from_slice(unit_id.as_bytes());
-        CompletedKey { bytes }
+    /// The smallest key of `user`.
+    pub fn first_of(user: u32) -> Self {
+        CompletionKey { user, unit: 0 }
     }
 
-    /// The smallest key of `user` (its empty unit id).
-    pub fn first_of(user: &Principal) -> Self {
-        Self::new(user, "")
-    }
-
-    fn principal_len(&self) -> usize {
-        self.bytes[0] as usize
-    }
-
-    pub fn user(&self) -> Principal {
-        Principal::from_slice(&self.bytes[1..1 + self.principal_len()])
-    }
-
-    pub fn is_of(&self, user: &Principal) -> bool {
-        &self.bytes[1..1 + self.principal_len()] == user.as_slice()
-    }
-
-    pub fn unit_id(&self) -> String {
-        String::from_utf8(self.bytes[1 + self.principal_len()..].to_vec()).expect("unit ids are UTF-8")
+    /// The largest key of `user`.
+    pub fn last_of(user: u32) -> Self {
+        CompletionKey { user, unit: u32::MAX }
     }
 }
 
-impl Storable for CompletedKey {
+impl Storable for CompletionKey {
     fn to_bytes(&self) -> Cow<'_, [u8]> {
-        Cow::Borrowed(&self.bytes)
+        Cow::Owned(self.into_bytes())
     }
 
     fn into_bytes(self) -> Vec<u8> {
-        self.bytes
+        let mut out = Vec::with_capacity(Self::SIZE);
+        out.extend_from_slice(&self.user.to_be_bytes());
+        out.extend_from_slice(&self.unit.to_be_bytes());
+        out
     }
 
     fn from_bytes(bytes: Cow<'_, [u8]>) -> Self {
-        CompletedKey { bytes: bytes.into_owned() }
+        let half = |i: usize| u32::from_be_bytes(bytes[i..i + 4].try_into().expect("4 bytes"));
+        CompletionKey { user: half(0), unit: half(4) }
     }
 
-    const BOUND: Bound = Bound::Bounded { max_size: Self::MAX_SIZE as u32, is_fixed_size: false };
+    const BOUND: Bound = Bound::Bounded { max_size: Self::SIZE as u32, is_fixed_size: true };
+}
+
+/// A completion's time as stored: its UTC day number in a u16 (good until the year 2149).
+/// Nothing reads the time but an export to another shard, and a day is what the shard counts
+/// in; 2 bytes instead of 8 keep a completion under 32 bytes of stable memory.
+pub fn completion_day(time_ns: u64) -> u16 {
+    u16::try_from(day_of(time_ns)).unwrap_or(u16::MAX)
+}
+
+/// The start of a stored completion day, in nanoseconds (what exports carry).
+pub fn completion_ns(day: u16) -> u64 {
+    u64::from(day) * NANOS_PER_DAY
 }
 
 // ------------------------------------------------------------------ shard-wide counters
@@ -366,6 +398,7 @@ pub struct OwedReward {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use platform_types::{MAX_EDUCATION_LEN, MAX_EMAIL_LEN, MAX_NAME_LEN};
     use ic_stable_structures::{DefaultMemoryImpl, Memory, StableBTreeMap};
 
     fn max_profile() -> ProfileInput {
@@ -387,30 +420,78 @@ mod tests {
     }
 
     #[test]
-    fn records_round_trip_and_respect_the_bound() {
-        let mut r = UserRecord::new(5 * NANOS_PER_DAY + 7);
+    fn records_round_trip_in_their_compact_encoding() {
+        let mut r = UserRecord::new(7, 5 * NANOS_PER_DAY + 7);
         assert_eq!(r.day, 5);
-        assert_eq!(r.to_bytes().len(), UserRecord::FIXED_SIZE);
         assert_eq!(UserRecord::from_bytes(r.to_bytes()), r);
         r.staked_e8s = u64::MAX;
         r.attempts_today = 3;
         r.completed_units = 42;
+        r.number = u32::MAX;
         for gender in [Gender::Female, Gender::Male, Gender::NonBinary, Gender::PreferNotToSay] {
             r.profile = Some(ProfileInput { gender, ..typical_profile() });
             assert_eq!(UserRecord::from_bytes(Cow::Owned(r.clone().into_bytes())), r);
         }
         let max = max_profile().validated().expect("the largest profile is valid");
         r.profile = Some(max);
-        let bytes = r.to_bytes_checked();
-        assert_eq!(bytes.len(), UserRecord::MAX_SIZE, "the bound is exactly the largest valid profile");
-        assert_eq!(UserRecord::MAX_SIZE, 1115);
-        assert_eq!(UserRecord::from_bytes(bytes), r);
+        r.registered_at_ns = u64::MAX;
+        r.last_active_ns = u64::MAX;
+        r.earned_today_e8s = u64::MAX;
+        r.day = u64::MAX;
+        r.attempts_today = u32::MAX;
+        assert_eq!(UserRecord::from_bytes(r.to_bytes()), r, "every field at its largest");
+        // A typical learner: ~70 bytes instead of the 1,115 the old bound reserved.
+        let typical = UserRecord { profile: Some(typical_profile()), ..UserRecord::new(12_345, 1_764_000_000 * 1_000_000_000) };
+        let len = typical.to_bytes().len();
+        assert!((60..=80).contains(&len), "{len} bytes");
+        let bare = UserRecord::new(0, 1_764_000_000 * 1_000_000_000);
+        assert!(bare.to_bytes().len() <= UserRecord::MAX_SIZE_WITHOUT_PROFILE);
+        // Version, number, staked, day (3 bytes), attempts, earned, completed, two times in
+        // ns (9 bytes each), profile tag: zeros and small numbers take one byte.
+        assert_eq!(bare.to_bytes().len(), 1 + 1 + 1 + 3 + 1 + 1 + 1 + 9 + 9 + 1);
+    }
+
+    #[test]
+    fn varints_round_trip_at_every_width() {
+        for shift in 0..64 {
+            for n in [1u64 << shift, (1u64 << shift) - 1, u64::MAX >> shift] {
+                let mut out = Vec::new();
+                put_varint(&mut out, n);
+                assert!(out.len() <= 10);
+                let mut r = Reader { bytes: &out, pos: 0 };
+                assert_eq!(r.varint(), n);
+                assert_eq!(r.pos, out.len());
+            }
+        }
+    }
+
+    #[test]
+    fn legacy_records_convert_with_their_number() {
+        use legacy::LegacyUserRecord;
+        let old = LegacyUserRecord {
+            profile: Some(max_profile().validated().unwrap()),
+            staked_e8s: 5,
+            day: 6,
+            attempts_today: 7,
+            earned_today_e8s: 8,
+            completed_units: 9,
+            registered_at_ns: 10,
+            last_active_ns: 11,
+        };
+        let bytes = old.to_bytes_checked();
+        assert_eq!(bytes.len(), LegacyUserRecord::MAX_SIZE, "the old bound is exactly the largest valid profile");
+        assert_eq!(LegacyUserRecord::MAX_SIZE, 1115);
+        let back = LegacyUserRecord::from_bytes(bytes);
+        assert_eq!(back, old);
+        let rec = back.with_number(3);
+        assert_eq!((rec.number, rec.staked_e8s, rec.completed_units, rec.last_active_ns), (3, 5, 9, 11));
+        assert_eq!(rec.profile, old.profile);
     }
 
     #[test]
     fn daily_counters_reset_when_the_utc_day_changes() {
         let midnight = 100 * NANOS_PER_DAY;
-        let mut r = UserRecord::new(midnight - 1);
+        let mut r = UserRecord::new(0, midnight - 1);
         assert_eq!(r.day, 99);
         r.attempts_today = 5;
         r.earned_today_e8s = 300;
@@ -424,18 +505,18 @@ mod tests {
     }
 
     #[test]
-    fn completed_keys_group_by_user_in_unit_order() {
-        let a = Principal::from_slice(&[1; 29]);
-        let b = Principal::from_slice(&[1; 10]);
-        let k = CompletedKey::new(&a, "rust-101");
-        assert_eq!((k.user(), k.unit_id()), (a, "rust-101".to_string()));
-        assert!(k.is_of(&a) && !k.is_of(&b));
-        assert!(CompletedKey::first_of(&a) < k);
-        assert_eq!(CompletedKey::from_bytes(k.to_bytes()), k);
-        let long = CompletedKey::new(&a, &"u".repeat(MAX_UNIT_ID_LEN));
-        assert_eq!(long.to_bytes_checked().len(), CompletedKey::MAX_SIZE);
-        // Keys of a shorter principal never interleave with a longer one's (length prefix).
-        assert!(CompletedKey::new(&b, "zzz") < CompletedKey::first_of(&a));
+    fn completion_keys_are_8_bytes_and_group_by_user() {
+        let k = CompletionKey { user: 0x0102_0304, unit: 7 };
+        assert_eq!(k.to_bytes_checked().as_ref(), &[1, 2, 3, 4, 0, 0, 0, 7]);
+        assert_eq!(CompletionKey::from_bytes(k.to_bytes()), k);
+        // Big-endian: byte order is numeric order, so one user's keys are contiguous.
+        let keys = [(1, u32::MAX), (256, 0), (256, 1), (256, 256), (257, 0)].map(|(user, unit)| CompletionKey { user, unit });
+        for pair in keys.windows(2) {
+            assert!(pair[0] < pair[1] && pair[0].to_bytes() < pair[1].to_bytes());
+        }
+        assert!(CompletionKey::first_of(256) <= keys[1] && keys[3] <= CompletionKey::last_of(256));
+        assert_eq!(completion_ns(completion_day(20_424 * NANOS_PER_DAY + 5)), 20_424 * NANOS_PER_DAY);
+        assert_eq!(completion_day(u64::MAX), u16::MAX, "saturates instead of wrapping");
     }
 
     #[test]
@@ -459,28 +540,48 @@ mod tests {
         Principal::from_slice(&bytes)
     }
 
-    /// Stable memory per user and per completed unit, measured on a map of its own.
+    /// A learner's completions over a catalogue of 200 units (a different pseudo-random set
+    /// per learner).
+    fn units_of(i: u64, count: u64) -> Vec<u32> {
+        (0..count).map(|k| ((i.wrapping_mul(7919) + k * 37) % 200) as u32).collect()
+    }
+
+    /// Stable memory per user and per completed unit, each map measured in a memory of its own,
+    /// learners registered in random principal order and completing units interleaved (as they
+    /// do over days), so the B-trees fill as in a live shard.
     #[test]
     fn measured_bytes_per_user() {
         const N: u64 = 10_000;
+        const UNITS_PER_USER: u64 = 10;
         let mem = DefaultMemoryImpl::default();
         let mut users: StableBTreeMap<Principal, UserRecord, _> = StableBTreeMap::init(mem.clone());
         for i in 0..N {
-            let mut r = UserRecord::new(i);
+            let mut r = UserRecord::new(i as u32, 1_764_000_000 * 1_000_000_000 + i);
             r.profile = Some(typical_profile());
+            r.staked_e8s = 3 * 100_000_000;
+            r.completed_units = UNITS_PER_USER;
             users.insert(principal(i), r);
         }
         let per_user = mem.size() * 65_536 / N;
         eprintln!("users: {per_user} bytes per user ({N} users, {} pages)", mem.size());
-        assert!((1_000..1_800).contains(&per_user), "{per_user} bytes per user");
+        // The record is ~70 bytes, the key 29 (+ 4-byte lengths): the rest is node slack (the
+        // map pages are 1 KiB; a node of 11 entries overflows into a second page).
+        assert!((110..=260).contains(&per_user), "{per_user} bytes per user");
 
         let mem = DefaultMemoryImpl::default();
-        let mut completed: StableBTreeMap<CompletedKey, u64, _> = StableBTreeMap::init(mem.clone());
-        for i in 0..N {
-            completed.insert(CompletedKey::new(&principal(i % 1_000), &format!("unit-{i:05}")), i);
+        let mut completions: StableBTreeMap<CompletionKey, u16, _> = StableBTreeMap::init(mem.clone());
+        for k in 0..UNITS_PER_USER {
+            // Learners in a pseudo-random order (7,919 is prime to N): completions arrive
+            // interleaved across learners, not in key order.
+            for i in (0..N).map(|j| (j * 7_919 + k * 13) % N) {
+                let unit = units_of(i, UNITS_PER_USER)[k as usize];
+                completions.insert(CompletionKey { user: i as u32, unit }, 20_424 + k as u16);
+            }
         }
-        let per_unit = mem.size() * 65_536 / N;
-        eprintln!("completed: {per_unit} bytes per completed unit ({N} entries)");
-        assert!((60..250).contains(&per_unit), "{per_unit} bytes per completed unit");
+        let entries = N * UNITS_PER_USER;
+        let per_unit = mem.size() * 65_536 / entries;
+        eprintln!("completions: {per_unit} bytes per completed unit ({entries} entries)");
+        assert!((12..=32).contains(&per_unit), "{per_unit} bytes per completed unit");
+        eprintln!("typical learner (record + {UNITS_PER_USER} units): {} bytes", per_user + UNITS_PER_USER * per_unit);
     }
 }

@@ -7,7 +7,7 @@
 use crate::journal::{
     self, RetryKey, WithdrawalCounters, WithdrawalKey, WithdrawalRecord, MAX_PENDING_PER_USER, MAX_WITHDRAWALS_PAGE,
 };
-use crate::model::{day_of, low_water_mark, CompletedKey, Counters, OwedReward, UserRecord, MAX_PROGRESS_PAGE};
+use crate::model::{day_of, low_water_mark, CompletionKey, Counters, OwedReward, UserRecord, MAX_PROGRESS_PAGE};
 use candid::Principal;
 use ic_stable_structures::memory_manager::{MemoryId, MemoryManager, VirtualMemory};
 use ic_stable_structures::{DefaultMemoryImpl, Memory, StableBTreeMap, StableCell};
@@ -20,10 +20,11 @@ use platform_types::{checked_add_e8s as add, checked_sub_e8s as sub};
 
 /// The init arguments (hub, learning_content, configuration).
 pub const INIT_ARGS_MEMORY_ID: MemoryId = MemoryId::new(0);
-/// `users`: principal -> [`UserRecord`].
-pub const USERS_MEMORY_ID: MemoryId = MemoryId::new(1);
-/// `completed`: (user, unit id) -> completion time in ns.
-pub const COMPLETED_MEMORY_ID: MemoryId = MemoryId::new(2);
+/// The old `users` map (principal -> [`crate::model::legacy::LegacyUserRecord`]), read once by the layout migration
+/// (`layout`), then empty.
+pub const LEGACY_USERS_MEMORY_ID: MemoryId = MemoryId::new(1);
+/// The old `completed` map ((principal, unit id) -> ns), read once by the layout migration.
+pub const LEGACY_COMPLETED_MEMORY_ID: MemoryId = MemoryId::new(2);
 /// Shard-wide [`Counters`] (totals and the reward allowance).
 pub const COUNTERS_MEMORY_ID: MemoryId = MemoryId::new(3);
 /// `withdrawals`: (user, withdrawal id) -> [`WithdrawalRecord`] (the journal).
@@ -51,14 +52,33 @@ pub const IMPORTED_PAGES_MEMORY_ID: MemoryId = MemoryId::new(51);
 
 pub mod export;
 
-/// Size limits and cleanup (issue 13): `tombstones`, principal -> [`cleanup::Tombstone`] (an
-/// archived or self-deleted learner: balance and completed-unit count, no profile).
-pub const TOMBSTONES_MEMORY_ID: MemoryId = MemoryId::new(60);
+/// The old `tombstones` map (principal -> 33-byte tombstone without a user number), read once
+/// by the layout migration.
+pub const LEGACY_TOMBSTONES_MEMORY_ID: MemoryId = MemoryId::new(60);
 /// [`cleanup::CleanupState`]: counters of what was compacted, archived and deleted, the
 /// cursors of the resumable cleanup run, the last measured stable memory size.
 pub const CLEANUP_MEMORY_ID: MemoryId = MemoryId::new(61);
 
 pub mod cleanup;
+
+/// Compact records (issue 14): `users`, principal -> [`UserRecord`] stored unbounded.
+pub const USERS_MEMORY_ID: MemoryId = MemoryId::new(10);
+/// `completions`: [`CompletionKey`] (user number, unit number) -> completion day (u16).
+pub const COMPLETIONS_MEMORY_ID: MemoryId = MemoryId::new(11);
+/// `unit_numbers`: unit id -> its interned number.
+pub const UNIT_NUMBERS_MEMORY_ID: MemoryId = MemoryId::new(12);
+/// `unit_ids`: interned number -> unit id.
+pub const UNIT_IDS_MEMORY_ID: MemoryId = MemoryId::new(13);
+/// [`layout::Layout`]: the layout version and the next user number.
+pub const LAYOUT_MEMORY_ID: MemoryId = MemoryId::new(14);
+/// Size limits and cleanup (issue 13): `tombstones`, principal -> [`cleanup::Tombstone`] (an
+/// archived or self-deleted learner: number, balance and completed-unit count, no profile).
+pub const TOMBSTONES_MEMORY_ID: MemoryId = MemoryId::new(15);
+
+pub mod layout;
+
+/// Local quiz verification (issue 14): the answer keys the hub relays, memories 70-71.
+pub mod answer_keys;
 
 pub type InitArgsCell<M> = StableCell<StableCandid<Option<ShardInitArgs>>, VirtualMemory<M>>;
 
@@ -89,6 +109,12 @@ pub fn set_init_args(args: ShardInitArgs) {
 
 pub fn init_args() -> Option<ShardInitArgs> {
     with(|s| s.init_args().cloned())
+}
+
+/// Moves a shard's data of the old layout into the compact one, once (see `layout`); O(1)
+/// when there is nothing to move.
+pub fn migrate_legacy_layout() -> Option<layout::LegacyMigration> {
+    MEMORY_MANAGER.with(|manager| with_mut(|s| s.migrate_legacy_layout(manager)))
 }
 
 /// A submission that passed every check: its attempt is counted and its reward reserved.
@@ -127,7 +153,11 @@ pub struct ClaimedReport {
 pub struct ShardState<M: Memory> {
     init_args: InitArgsCell<M>,
     users: StableBTreeMap<Principal, UserRecord, VirtualMemory<M>>,
-    completed: StableBTreeMap<CompletedKey, u64, VirtualMemory<M>>,
+    /// Completed units, by learner and unit number (`layout`), with the intern table.
+    completions: StableBTreeMap<CompletionKey, u16, VirtualMemory<M>>,
+    unit_numbers: StableBTreeMap<String, u32, VirtualMemory<M>>,
+    unit_ids: StableBTreeMap<u32, String, VirtualMemory<M>>,
+    layout: StableCell<StableCandid<layout::Layout>, VirtualMemory<M>>,
     counters: StableCell<StableCandid<Counters>, VirtualMemory<M>>,
     withdrawals: StableBTreeMap<WithdrawalKey, StableCandid<WithdrawalRecord>, VirtualMemory<M>>,
     pending_withdrawals: StableBTreeMap<WithdrawalKey, (), VirtualMemory<M>>,
@@ -141,6 +171,8 @@ pub struct ShardState<M: Memory> {
     /// Archived and self-deleted learners (`cleanup`), and the cleanup counters and cursors.
     tombstones: StableBTreeMap<Principal, cleanup::Tombstone, VirtualMemory<M>>,
     cleanup: StableCell<StableCandid<cleanup::CleanupState>, VirtualMemory<M>>,
+    /// The answer keys quizzes are verified with (`answer_keys`).
+    answer_keys: answer_keys::AnswerKeys<M>,
 }
 
 /// The hub's answer to a `mint_withdrawal`, or why there is none.
@@ -157,7 +189,10 @@ impl<M: Memory> ShardState<M> {
         let mut state = ShardState {
             init_args: open_init_args(manager),
             users: StableBTreeMap::init(manager.get(USERS_MEMORY_ID)),
-            completed: StableBTreeMap::init(manager.get(COMPLETED_MEMORY_ID)),
+            completions: StableBTreeMap::init(manager.get(COMPLETIONS_MEMORY_ID)),
+            unit_numbers: StableBTreeMap::init(manager.get(UNIT_NUMBERS_MEMORY_ID)),
+            unit_ids: StableBTreeMap::init(manager.get(UNIT_IDS_MEMORY_ID)),
+            layout: StableCell::init(manager.get(LAYOUT_MEMORY_ID), StableCandid(layout::Layout::default())),
             counters: StableCell::init(manager.get(COUNTERS_MEMORY_ID), StableCandid(Counters::default())),
             withdrawals: StableBTreeMap::init(manager.get(WITHDRAWALS_MEMORY_ID)),
             pending_withdrawals: StableBTreeMap::init(manager.get(PENDING_WITHDRAWALS_MEMORY_ID)),
@@ -172,6 +207,7 @@ impl<M: Memory> ShardState<M> {
             imported_pages: StableBTreeMap::init(manager.get(IMPORTED_PAGES_MEMORY_ID)),
             tombstones: StableBTreeMap::init(manager.get(TOMBSTONES_MEMORY_ID)),
             cleanup: StableCell::init(manager.get(CLEANUP_MEMORY_ID), StableCandid(cleanup::CleanupState::default())),
+            answer_keys: answer_keys::AnswerKeys::open(manager),
         };
         state.fill_retry_queue();
         state
@@ -333,7 +369,8 @@ impl<M: Memory> ShardState<M> {
         if self.is_frozen() {
             return Err(ShardError::ShardMigrating);
         }
-        self.users.insert(user, UserRecord::new(now_ns));
+        let number = self.take_user_number();
+        self.users.insert(user, UserRecord::new(number, now_ns));
         Ok(())
     }
 
@@ -376,26 +413,41 @@ impl<M: Memory> ShardState<M> {
     }
 
     pub fn is_completed(&self, user: &Principal, unit_id: &str) -> bool {
-        self.completed.contains_key(&CompletedKey::new(user, unit_id))
+        self.number_of(user).is_some_and(|number| self.is_completed_by(number, unit_id))
     }
 
     /// The user's completed unit ids in unit-id order, `limit` capped at [`MAX_PROGRESS_PAGE`].
     pub fn progress(&self, user: &Principal, offset: u64, limit: u64) -> Result<Vec<String>, ShardError> {
-        if !self.is_registered(user) {
-            return Err(ShardError::NotRegistered);
-        }
+        let number = self.number_of(user).ok_or(ShardError::NotRegistered)?;
         let limit = limit.min(MAX_PROGRESS_PAGE) as usize;
+        // Completions are keyed by unit number: sorted by unit id here (a learner has at most
+        // one entry per unit of the catalogue).
         Ok(self
-            .completed
-            .keys_range(CompletedKey::first_of(user)..)
-            .take_while(|k| k.is_of(user))
+            .completions_of(number)
+            .into_iter()
             .skip(usize::try_from(offset).unwrap_or(usize::MAX))
             .take(limit)
-            .map(|k| k.unit_id())
+            .map(|(unit_id, _)| unit_id)
             .collect())
     }
 
     // -------------------------------------------------------------- submissions
+
+    /// The hub's push of the answer keys (see [`answer_keys`]). Answers the version in force.
+    pub fn apply_answer_keys(&mut self, set: &platform_types::answer_keys::AnswerKeySet) -> Result<u64, String> {
+        self.answer_keys.apply(set)
+    }
+
+    /// The answer-key version in force and the number of units it covers (0, 0: none yet).
+    pub fn answer_keys_status(&self) -> (u64, u64) {
+        (self.answer_keys.version(), self.answer_keys.unit_count())
+    }
+
+    /// Scores a submission with the local answer keys at the pass mark in force; `None` while
+    /// no key set has arrived (the submission is then verified by learning_content).
+    pub fn verify_locally(&self, unit_id: &str, answers: &[u32]) -> Option<Result<VerifyResult, platform_types::VerifyError>> {
+        (self.answer_keys.version() > 0).then(|| self.answer_keys.score(unit_id, answers, self.config().pass_mark_percent))
+    }
 
     /// Checks a submission and, if it may go ahead, counts the attempt and reserves the reward.
     /// Input shape (unit id, answers) is checked by the caller.
@@ -432,7 +484,7 @@ impl<M: Memory> ShardState<M> {
         if rec.attempts_on(day) >= limit {
             return Err(ShardError::DailyLimitReached { limit }.into());
         }
-        if self.is_completed(&user, unit_id) {
+        if self.is_completed_by(rec.number, unit_id) {
             return Err(ShardError::AlreadyCompleted { unit_id: unit_id.to_string() }.into());
         }
         let c = self.counters();
@@ -486,7 +538,7 @@ impl<M: Memory> ShardState<M> {
                 rec.earned_today_e8s = add(rec.earned_today_e8s, reward, "earned today");
             }
             rec.completed_units += 1;
-            self.completed.insert(CompletedKey::new(&ticket.user, &ticket.unit_id), now_ns);
+            self.record_completion(rec.number, &ticket.unit_id, now_ns);
         }
         rec.last_active_ns = now_ns;
         let limit = self.config().daily_attempt_limit;

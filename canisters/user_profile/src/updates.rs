@@ -43,6 +43,13 @@ pub fn apply_config(caller: Principal, push: ShardConfigPush) -> Result<u64, Sha
     Ok(version)
 }
 
+/// Hub only: the answer keys learning_content published, relayed by the hub (applied only if
+/// newer; a malformed set changes nothing). Answers the version in force.
+pub fn apply_answer_keys(caller: Principal, set: platform_types::answer_keys::AnswerKeySet) -> Result<u64, ShardError> {
+    guards::caller_is_hub(caller)?;
+    state::with_mut(|s| s.apply_answer_keys(&set)).map_err(|detail| ShardError::BadInput { detail })
+}
+
 /// Hub only: see `ShardState::set_frozen`.
 pub fn set_migration_freeze(caller: Principal, frozen: bool) -> Result<platform_types::MigrationFreeze, ShardError> {
     guards::caller_is_hub(caller)?;
@@ -136,10 +143,22 @@ pub fn after_failed_refill(e: RefillError) -> Result<String, ShardError> {
             Err(ShardError::RewardsExhausted)
         }
         RefillError::Disabled | RefillError::Refused(AllowanceError::ShardDisabled) => Err(ShardError::ShardDisabled),
-        // Single-flight: another submission is already fetching the allowance this one needs.
-        RefillError::InFlight => Err(rewards_unavailable("the shard is fetching more rewards from the hub")),
+        // Single-flight: another submission (or the proactive refill a pass scheduled) is
+        // already fetching allowance. With local verification a burst of submissions meets this
+        // often: they go ahead, and a pass is paid from what that refill brings (or owed and
+        // paid in order when it lands), rather than telling the learner to retry.
+        RefillError::InFlight => Ok("the shard is fetching more rewards from the hub".into()),
         RefillError::Refused(AllowanceError::UnknownShard) => Ok("the hub does not recognise this shard".into()),
         RefillError::Failed(detail) => Ok(detail),
+    }
+}
+
+/// A submission the local answer keys refuse (nothing was counted: no call was made).
+fn refused_locally(e: VerifyError) -> ShardError {
+    match e {
+        VerifyError::UnknownUnit { unit_id } => ShardError::UnknownUnit { unit_id },
+        VerifyError::BadAnswers { detail } => ShardError::BadInput { detail: format!("answers: {detail}") },
+        VerifyError::NotAShard => ShardError::ContentUnavailable { detail: format!("unexpected verdict. {NOT_COUNTED}") },
     }
 }
 
@@ -154,11 +173,14 @@ pub fn after_failed_refill(e: RefillError) -> Result<String, ShardError> {
 ///    pass counts and is paid from allowance that arrived meanwhile, or else its reward is owed
 ///    (`QuizOutcome::reward_owed_e8s`) and paid once, in order, when allowance arrives. While
 ///    the platform is paused (function 1010) nothing is accepted (`PlatformPaused`).
-/// 3. The attempt is counted and the reward reserved *before* learning_content is asked, so no
-///    interleaving can spend the same allowance twice.
+/// 3. With the answer keys the hub relayed (local verification, issue 14) the submission is
+///    scored here, in the same message: an unknown unit or malformed answers are refused before
+///    anything is counted. Before a first key set arrived, the attempt is counted and the
+///    reward reserved *before* learning_content's `verify_quiz` is asked, so no interleaving
+///    can spend the same allowance twice.
 /// 4. The verdict credits the reward and marks the unit completed (pass) or releases the
-///    reservation (fail; the attempt stays counted). An unknown unit or a wrong answer count
-///    also counts the attempt (each cost a call to learning_content). Without a verdict
+///    reservation (fail; the attempt stays counted). Asked of learning_content, an unknown unit
+///    or a wrong answer count also counts the attempt (each cost a call). Without a verdict
 ///    (learning_content unreachable) the attempt is not counted.
 pub async fn submit_quiz(caller: Principal, unit_id: String, answers: Vec<u32>) -> Result<QuizOutcome, ShardError> {
     // Ask before the awaits: the balance the previous messages left (see `battery`).
@@ -166,6 +188,10 @@ pub async fn submit_quiz(caller: Principal, unit_id: String, answers: Vec<u32>) 
     check_submission_input(&unit_id, &answers)?;
     guards::caller_is_registered(caller)?;
     guards::shard_enabled()?;
+    // Local keys refuse a malformed submission before anything is counted or awaited.
+    if let Some(Err(e)) = state::with(|s| s.verify_locally(&unit_id, &answers)) {
+        return Err(refused_locally(e));
+    }
     let _lock = SubmissionLock::acquire(caller)?;
 
     // Why the hub could not fund this submission, once a refill failed.
@@ -189,6 +215,17 @@ pub async fn submit_quiz(caller: Principal, unit_id: String, answers: Vec<u32>) 
         ic_cdk::println!("user_profile: submission of {caller} goes ahead unfunded: {why}");
     }
     let pending = PendingSubmission::new(ticket);
+
+    // Scored with the keys in force now (a refill may have awaited; a set that arrived
+    // meanwhile is the one that counts). A unit retired meanwhile drops `pending`: not counted.
+    if let Some(local) = state::with(|s| s.verify_locally(&unit_id, &answers)) {
+        let result = local.map_err(refused_locally)?;
+        let outcome = pending.finish(&result, now());
+        if outcome.passed {
+            rewards::schedule_refill_if_low();
+        }
+        return Ok(outcome);
+    }
 
     let content = state::with(|s| s.learning_content_id());
     let verdict = calls::verify_quiz(content, &unit_id, &answers).await;
@@ -250,10 +287,7 @@ mod tests {
             after_failed_refill(RefillError::Refused(AllowanceError::ShardDisabled)),
             Err(ShardError::ShardDisabled)
         );
-        match after_failed_refill(RefillError::InFlight) {
-            Err(ShardError::RewardsUnavailable { detail }) => assert!(detail.contains("not counted"), "{detail}"),
-            other => panic!("{other:?}"),
-        }
+        assert!(after_failed_refill(RefillError::InFlight).is_ok(), "a refill under way does not stop the attempt");
         // An unreachable or confused hub does not stop the attempt; only its reward is at stake.
         assert_eq!(after_failed_refill(RefillError::Failed("down".into())), Ok("down".into()));
         assert!(after_failed_refill(RefillError::Refused(AllowanceError::UnknownShard)).is_ok());

@@ -42,10 +42,12 @@ use std::ops::Bound as RangeBound;
 
 const NANOS_PER_SEC: u64 = 1_000_000_000;
 
-/// An archived or self-deleted learner: what they keep (fixed 33 bytes, see `model` for the
+/// An archived or self-deleted learner: what they keep (fixed 37 bytes, see `model` for the
 /// layout figures).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Tombstone {
+    /// The learner's number ([`UserRecord::number`]): their completions stay keyed by it.
+    pub number: u32,
     pub staked_e8s: u64,
     pub completed_units: u64,
     pub registered_at_ns: u64,
@@ -55,7 +57,7 @@ pub struct Tombstone {
 }
 
 impl Tombstone {
-    pub const SIZE: usize = 8 * 4 + 1;
+    pub const SIZE: usize = 4 + 8 * 4 + 1;
 
     /// The record the learner sees while archived.
     pub fn record(&self) -> UserRecord {
@@ -64,7 +66,7 @@ impl Tombstone {
             completed_units: self.completed_units,
             registered_at_ns: self.registered_at_ns,
             last_active_ns: self.archived_at_ns,
-            ..UserRecord::new(self.archived_at_ns)
+            ..UserRecord::new(self.number, self.archived_at_ns)
         }
     }
 
@@ -74,7 +76,7 @@ impl Tombstone {
             staked_e8s: self.staked_e8s,
             completed_units: self.completed_units,
             registered_at_ns: if self.deleted { now_ns } else { self.registered_at_ns },
-            ..UserRecord::new(now_ns)
+            ..UserRecord::new(self.number, now_ns)
         }
     }
 }
@@ -86,6 +88,7 @@ impl Storable for Tombstone {
 
     fn into_bytes(self) -> Vec<u8> {
         let mut out = Vec::with_capacity(Self::SIZE);
+        out.extend_from_slice(&self.number.to_le_bytes());
         for n in [self.staked_e8s, self.completed_units, self.registered_at_ns, self.archived_at_ns] {
             out.extend_from_slice(&n.to_le_bytes());
         }
@@ -94,13 +97,14 @@ impl Storable for Tombstone {
     }
 
     fn from_bytes(bytes: Cow<'_, [u8]>) -> Self {
-        let n = |i: usize| u64::from_le_bytes(bytes[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
+        let n = |i: usize| u64::from_le_bytes(bytes[4 + i * 8..4 + i * 8 + 8].try_into().expect("8 bytes"));
         Tombstone {
+            number: u32::from_le_bytes(bytes[..4].try_into().expect("4 bytes")),
             staked_e8s: n(0),
             completed_units: n(1),
             registered_at_ns: n(2),
             archived_at_ns: n(3),
-            deleted: bytes[32] == 1,
+            deleted: bytes[36] == 1,
         }
     }
 
@@ -232,6 +236,7 @@ impl<M: Memory> ShardState<M> {
             return false;
         }
         let tombstone = Tombstone {
+            number: rec.number,
             staked_e8s: rec.staked_e8s,
             completed_units: rec.completed_units,
             registered_at_ns: rec.registered_at_ns,
@@ -256,9 +261,9 @@ impl<M: Memory> ShardState<M> {
         now_ns: u64,
         busy: bool,
     ) -> Result<ProfileDeleted, DeleteProfileError> {
-        let (staked_e8s, completed_units) = match (self.users.get(&user), self.tombstones.get(&user)) {
-            (Some(rec), _) => (rec.staked_e8s, rec.completed_units),
-            (None, Some(t)) if !t.deleted => (t.staked_e8s, t.completed_units),
+        let (number, staked_e8s, completed_units) = match (self.users.get(&user), self.tombstones.get(&user)) {
+            (Some(rec), _) => (rec.number, rec.staked_e8s, rec.completed_units),
+            (None, Some(t)) if !t.deleted => (t.number, t.staked_e8s, t.completed_units),
             _ => return Err(DeleteProfileError::NotRegistered),
         };
         if self.is_disabled() {
@@ -301,7 +306,7 @@ impl<M: Memory> ShardState<M> {
         }
         self.tombstones.insert(
             user,
-            Tombstone { staked_e8s: 0, completed_units, registered_at_ns: now_ns, archived_at_ns: now_ns, deleted: true },
+            Tombstone { number, staked_e8s: 0, completed_units, registered_at_ns: now_ns, archived_at_ns: now_ns, deleted: true },
         );
         self.update_cleanup(|c| {
             c.deleted_by_owner += 1;
@@ -579,7 +584,7 @@ mod tests {
         for i in 0..N {
             let mut b = [2u8; 29];
             b[..8].copy_from_slice(&(i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15).to_be_bytes());
-            let t = Tombstone { staked_e8s: i as u64, completed_units: 3, registered_at_ns: 1, archived_at_ns: 2, deleted: false };
+            let t = Tombstone { number: i, staked_e8s: i as u64, completed_units: 3, registered_at_ns: 1, archived_at_ns: 2, deleted: false };
             map.insert(Principal::from_slice(&b), t);
         }
         let per_user = mem.size() * 65_536 / N as u64;
@@ -588,8 +593,8 @@ mod tests {
     }
 
     #[test]
-    fn tombstones_are_33_fixed_bytes_and_round_trip() {
-        let t = Tombstone { staked_e8s: u64::MAX, completed_units: 7, registered_at_ns: 3, archived_at_ns: 9, deleted: true };
+    fn tombstones_are_37_fixed_bytes_and_round_trip() {
+        let t = Tombstone { number: u32::MAX - 1, staked_e8s: u64::MAX, completed_units: 7, registered_at_ns: 3, archived_at_ns: 9, deleted: true };
         assert_eq!(t.to_bytes().len(), Tombstone::SIZE);
         assert_eq!(Tombstone::from_bytes(t.to_bytes()), t);
         let t = Tombstone { deleted: false, ..t };

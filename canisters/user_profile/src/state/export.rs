@@ -17,7 +17,7 @@
 use super::cleanup::Tombstone;
 use super::ShardState;
 use crate::journal::{RetryKey, WithdrawalKey, WithdrawalRecord};
-use crate::model::{CompletedKey, OwedReward, UserRecord, MAX_UNIT_ID_LEN};
+use crate::model::{OwedReward, UserRecord, MAX_UNIT_ID_LEN};
 use candid::{CandidType, Principal};
 use ic_stable_structures::Memory;
 use platform_types::{
@@ -80,11 +80,11 @@ impl<M: Memory> ShardState<M> {
 
     /// Everything the shard keeps about `user` except owed rewards (see [`Self::export_page`]).
     fn export_user_without_owed(&self, user: Principal, rec: &UserRecord) -> ExportedUser {
+        // In unit-id order, times at the start of their UTC day (what the shard keeps).
         let completed = self
-            .completed
-            .range(CompletedKey::first_of(&user)..)
-            .take_while(|e| e.key().is_of(&user))
-            .map(|e| ExportedCompletion { unit_id: e.key().unit_id(), completed_at_ns: e.value() })
+            .completions_of(rec.number)
+            .into_iter()
+            .map(|(unit_id, completed_at_ns)| ExportedCompletion { unit_id, completed_at_ns })
             .collect();
         let withdrawals = self
             .withdrawals
@@ -335,11 +335,14 @@ impl<M: Memory> ShardState<M> {
     /// e8s that must come with them as allowance: their balance and their Pending withdrawals.
     fn import_user(&mut self, user: &ExportedUser, source: u32) -> u64 {
         let who = user.principal;
+        // Numbers are this shard's own: the learner gets a new one here.
+        let number = self.take_user_number();
         match &user.tombstone {
             None => {
                 self.users.insert(
                     who,
                     UserRecord {
+                        number,
                         profile: user.profile.clone(),
                         staked_e8s: user.staked_e8s,
                         day: user.day,
@@ -354,6 +357,7 @@ impl<M: Memory> ShardState<M> {
             Some(t) => self.add_imported_tombstone(
                 who,
                 Tombstone {
+                    number,
                     staked_e8s: user.staked_e8s,
                     completed_units: user.completed_units,
                     registered_at_ns: user.registered_at_ns,
@@ -363,7 +367,7 @@ impl<M: Memory> ShardState<M> {
             ),
         }
         for c in &user.completed {
-            self.completed.insert(CompletedKey::new(&who, &c.unit_id), c.completed_at_ns);
+            self.record_completion(number, &c.unit_id, c.completed_at_ns);
         }
         let mut owed_total = 0u64;
         for o in &user.rewards_owed {
@@ -725,7 +729,9 @@ mod tests {
         for n in 0..60 {
             let who = user(n);
             assert_eq!(b.is_archived(&who), a.is_archived(&who), "user {n}");
-            assert_eq!(b.tombstones.get(&who), a.tombstones.get(&who), "user {n}");
+            // Equal but for the learner's number, which is each shard's own.
+            let renumbered = |t: Option<Tombstone>| t.map(|t| Tombstone { number: 0, ..t });
+            assert_eq!(renumbered(b.tombstones.get(&who)), renumbered(a.tombstones.get(&who)), "user {n}");
             let (on_a, on_b) = (a.export_user(&who).unwrap(), b.export_user(&who).unwrap());
             let origin = |u: ExportedUser| ExportedUser {
                 withdrawals: u.withdrawals.into_iter().map(|w| ExportedWithdrawal { origin_shard: Some(4), ..w }).collect(),
@@ -821,7 +827,7 @@ mod tests {
         let rec = s.users.get(&twice).unwrap();
         s.tombstones.insert(
             twice,
-            crate::state::cleanup::Tombstone { staked_e8s: 0, completed_units: 0, registered_at_ns: T0, archived_at_ns: T0, deleted: true },
+            crate::state::cleanup::Tombstone { number: rec.number, staked_e8s: 0, completed_units: 0, registered_at_ns: T0, archived_at_ns: T0, deleted: true },
         );
         let mut cursor = None;
         let mut pages = vec![];
@@ -852,7 +858,7 @@ mod tests {
         for n in 0..60 {
             s.register_user(user(n), T0).unwrap();
             for u in 0..500 {
-                s.completed.insert(CompletedKey::new(&user(n), &format!("{u:0>60}")), T0);
+                s.record_completion(n, &format!("{u:0>60}"), T0);
             }
         }
         let page = s.export_page(None, MAX_EXPORT_PAGE_USERS, 0);
