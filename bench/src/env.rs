@@ -103,7 +103,12 @@ pub struct Env {
 impl Env {
     /// Deploys the platform with `config` (the shard limits and reward settings of the run).
     pub fn deploy(config: ConfigOverrides) -> Env {
-        let net = LocalNet::new();
+        Self::deploy_on(LocalNet::new(), config)
+    }
+
+    /// [`deploy`](Self::deploy) on `net` (e.g. several subnets): every platform canister on
+    /// subnet 0.
+    pub fn deploy_on(net: LocalNet, config: ConfigOverrides) -> Env {
         let governance = Principal::from_slice(&[9; 29]);
         let hub = net.create_canister();
         let content = net.create_canister();

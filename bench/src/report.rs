@@ -21,6 +21,10 @@ pub struct Results {
     /// Every instruction and byte figure by a stable name: what the regression check compares.
     pub figures: BTreeMap<String, u64>,
     pub wall_seconds: BTreeMap<String, f64>,
+    /// Sustained updates per second with 1, 4 and 13 subnets (`--subnets`); absent in results
+    /// written before it existed or run with `--subnets none`.
+    #[serde(default)]
+    pub throughput: Option<crate::subnets::Throughput>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -136,7 +140,7 @@ pub fn regressions(before: &BTreeMap<String, u64>, after: &BTreeMap<String, u64>
         .collect()
 }
 
-fn thousands(n: u64) -> String {
+pub fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
@@ -271,6 +275,9 @@ pub fn markdown(r: &Results, regressions: Option<&[Regression]>) -> String {
     .unwrap();
     writeln!(w).unwrap();
     writeln!(w, "Measured over floor: {:.2}x.", c.measured_over_floor).unwrap();
+    if let Some(t) = &r.throughput {
+        crate::subnets::markdown(w, t);
+    }
     if let Some(regs) = regressions {
         writeln!(w).unwrap();
         writeln!(w, "## Regression check against the previous results").unwrap();
