@@ -412,6 +412,7 @@ impl<M: Memory> ShardState<M> {
         Ok(view)
     }
 
+    #[cfg(test)]
     pub fn is_completed(&self, user: &Principal, unit_id: &str) -> bool {
         self.number_of(user).is_some_and(|number| self.is_completed_by(number, unit_id))
     }
@@ -465,8 +466,29 @@ impl<M: Memory> ShardState<M> {
         now_ns: u64,
         unfunded: bool,
     ) -> Result<Ticket, Blocked> {
-        self.restore_if_archived(&user, now_ns);
-        let mut rec = self.user(&user)?;
+        let (ticket, rec) = self.admit(user, unit_id, now_ns, unfunded)?;
+        self.users.insert(user, rec);
+        Ok(ticket)
+    }
+
+    /// A submission already scored (with the local answer keys): counted and settled in one
+    /// step, reading and writing the learner's record once. Nothing is awaited between the
+    /// checks and the verdict, so there is nothing to reserve against.
+    pub fn submit_scored(
+        &mut self,
+        user: Principal,
+        unit_id: &str,
+        verdict: &VerifyResult,
+        now_ns: u64,
+        unfunded: bool,
+    ) -> Result<QuizOutcome, Blocked> {
+        let (ticket, rec) = self.admit(user, unit_id, now_ns, unfunded)?;
+        Ok(self.settle(ticket, rec, verdict, now_ns))
+    }
+
+    /// [`begin_submission`](Self::begin_submission)'s checks and bookkeeping; the learner's
+    /// updated record is returned for the caller to write.
+    fn admit(&mut self, user: Principal, unit_id: &str, now_ns: u64, unfunded: bool) -> Result<(Ticket, UserRecord), Blocked> {
         if self.is_disabled() {
             return Err(ShardError::ShardDisabled.into());
         }
@@ -476,7 +498,15 @@ impl<M: Memory> ShardState<M> {
         if self.is_platform_paused() {
             return Err(ShardError::PlatformPaused.into());
         }
+        // Before the record is read: paying may credit this very learner's record.
         self.pay_owed_rewards(MAX_OWED_PAID_PER_STEP);
+        let mut rec = match self.users.get(&user) {
+            Some(rec) => rec,
+            None => {
+                self.restore_if_archived(&user, now_ns);
+                self.user(&user)?
+            }
+        };
         let waiting_for_budget = self.budget_exhausted(now_ns) || !self.owed_queue.is_empty();
         let config = self.config();
         let (limit, reward) = (config.daily_attempt_limit, config.reward_per_quiz_e8s);
@@ -500,13 +530,12 @@ impl<M: Memory> ShardState<M> {
         rec.roll_to_day(day);
         rec.attempts_today += 1;
         rec.last_active_ns = now_ns;
-        self.users.insert(user, rec);
         self.update_counters(|c| {
             c.allowance_available_e8s = sub(c.allowance_available_e8s, reserved_e8s, "allowance available");
             c.allowance_reserved_e8s = add(c.allowance_reserved_e8s, reserved_e8s, "allowance reserved");
             c.quizzes_submitted += 1;
         });
-        Ok(Ticket { user, unit_id: unit_id.to_string(), day, reserved_e8s })
+        Ok((Ticket { user, unit_id: unit_id.to_string(), day, reserved_e8s }, rec))
     }
 
     /// Applies learning_content's verdict: on a pass the reward is credited and the unit marked
@@ -516,6 +545,13 @@ impl<M: Memory> ShardState<M> {
     /// the pass still counts and its reward is owed: queued, visible to the learner, and paid
     /// once, in order, as allowance arrives ([`pay_owed_rewards`](Self::pay_owed_rewards)).
     pub fn finish_submission(&mut self, ticket: Ticket, verdict: &VerifyResult, now_ns: u64) -> QuizOutcome {
+        let rec = self.users.get(&ticket.user).expect("a user with a submission in flight stays registered");
+        self.settle(ticket, rec, verdict, now_ns)
+    }
+
+    /// [`finish_submission`](Self::finish_submission) on the learner's record `rec` (as read
+    /// by the caller), which it writes back.
+    fn settle(&mut self, ticket: Ticket, mut rec: UserRecord, verdict: &VerifyResult, now_ns: u64) -> QuizOutcome {
         let config_reward = self.config().reward_per_quiz_e8s;
         let mut ticket = ticket;
         let mut owed = 0;
@@ -530,7 +566,6 @@ impl<M: Memory> ShardState<M> {
                 owed = config_reward;
             }
         }
-        let mut rec = self.users.get(&ticket.user).expect("a user with a submission in flight stays registered");
         let reward = if verdict.passed { ticket.reserved_e8s } else { 0 };
         if verdict.passed {
             rec.staked_e8s = add(rec.staked_e8s, reward, "staked balance");
@@ -1556,6 +1591,55 @@ mod tests {
         grant(&mut s, CHUNK);
         assert_eq!(s.view(&p(2), next_day).unwrap().staked_e8s, 2 * REWARD);
         assert_eq!(s.pay_owed_rewards(10), 0);
+        check_invariant(&s);
+    }
+
+    /// A submission pays owed rewards waiting (at most 500 a step) before it reads the
+    /// learner's record: when the one paid is the submitter's own, the credit must survive the
+    /// submission's write of that record. (Before issue 14 the record was read first and written
+    /// back over the credit: a lost reward and `total_staked` above the learners' sum.)
+    #[test]
+    fn an_owed_reward_paid_by_the_owners_own_submission_is_kept() {
+        let mut s = fresh();
+        let next_day = (T0 / NANOS_PER_DAY + 1) * NANOS_PER_DAY;
+        let learner = |n: u32| Principal::from_slice(&[&n.to_be_bytes()[..], &[7; 25][..]].concat());
+        let n = MAX_OWED_PAID_PER_STEP as u32 + 1;
+        for i in 0..n {
+            s.register_user(learner(i), T0).unwrap();
+        }
+        budget_used(&mut s, next_day);
+        for i in 0..n {
+            let t = s.begin_submission(learner(i), "a", T0 + 1, false).unwrap();
+            assert_eq!(s.finish_submission(t, &pass(), T0 + 1).reward_owed_e8s, Some(REWARD));
+        }
+        // The next day's grant covers all of them and the next pass, but pays 500 a step: the
+        // last learner's waits.
+        grant(&mut s, (u64::from(n) + 1) * REWARD);
+        let last = learner(n - 1);
+        assert_eq!(s.owed_of(&last), REWARD);
+        check_invariant(&s);
+        // The last learner's next submission pays it first, then is funded itself.
+        let out = s.submit_scored(last, "b", &pass(), next_day, false).unwrap();
+        assert_eq!((out.reward_e8s, out.staked_e8s), (REWARD, 2 * REWARD));
+        assert_eq!(s.owed_of(&last), 0);
+        assert_eq!(s.view(&last, next_day).unwrap().staked_e8s, 2 * REWARD);
+        check_invariant(&s);
+    }
+
+    #[test]
+    fn a_scored_submission_is_counted_and_settled_in_one_step() {
+        let mut s = fresh();
+        s.register_user(p(1), T0).unwrap();
+        assert_eq!(s.submit_scored(p(1), "a", &pass(), T0, false), Err(Blocked::NeedsAllowance));
+        assert_eq!(s.view(&p(1), T0).unwrap().attempts_today, 0, "nothing counted");
+        grant(&mut s, CHUNK);
+        let out = s.submit_scored(p(1), "a", &pass(), T0, false).unwrap();
+        assert_eq!((out.passed, out.reward_e8s, out.staked_e8s), (true, REWARD, REWARD));
+        let out = s.submit_scored(p(1), "b", &fail(), T0, false).unwrap();
+        assert_eq!((out.passed, out.reward_e8s), (false, 0));
+        assert_eq!(s.submit_scored(p(1), "a", &pass(), T0, false), Err(Blocked::Rejected(ShardError::AlreadyCompleted { unit_id: "a".into() })));
+        let v = s.view(&p(1), T0).unwrap();
+        assert_eq!((v.attempts_today, v.completed_units, s.counters().allowance_reserved_e8s), (2, 1, 0));
         check_invariant(&s);
     }
 

@@ -129,11 +129,6 @@ pub fn check_submission_input(unit_id: &str, answers: &[u32]) -> Result<(), Shar
 
 const NOT_COUNTED: &str = "The attempt was not counted; please submit again later.";
 
-/// What the submitting user is told when rewards cannot be paid for now: nothing was counted.
-fn rewards_unavailable(why: &str) -> ShardError {
-    ShardError::RewardsUnavailable { detail: format!("rewards are unavailable right now: {why}. {NOT_COUNTED}") }
-}
-
 /// How a submission goes on after a failed refill: `Err` stops it (nothing was counted),
 /// `Ok(why)` lets it go ahead unfunded (a fail still counts; a pass is paid from allowance that
 /// arrives meanwhile, or else owed).
@@ -151,6 +146,14 @@ pub fn after_failed_refill(e: RefillError) -> Result<String, ShardError> {
         RefillError::Refused(AllowanceError::UnknownShard) => Ok("the hub does not recognise this shard".into()),
         RefillError::Failed(detail) => Ok(detail),
     }
+}
+
+/// Where a submission stands after its first step.
+enum Submission {
+    /// Scored with the local answer keys and settled.
+    Settled(QuizOutcome),
+    /// Counted, its reward reserved: waiting for learning_content's verdict.
+    Begun(state::Ticket),
 }
 
 /// A submission the local answer keys refuse (nothing was counted: no call was made).
@@ -186,20 +189,32 @@ pub async fn submit_quiz(caller: Principal, unit_id: String, answers: Vec<u32>) 
     // Ask before the awaits: the balance the previous messages left (see `battery`).
     crate::battery::ask_if_low();
     check_submission_input(&unit_id, &answers)?;
-    guards::caller_is_registered(caller)?;
     guards::shard_enabled()?;
-    // Local keys refuse a malformed submission before anything is counted or awaited.
-    if let Some(Err(e)) = state::with(|s| s.verify_locally(&unit_id, &answers)) {
-        return Err(refused_locally(e));
-    }
     let _lock = SubmissionLock::acquire(caller)?;
 
     // Why the hub could not fund this submission, once a refill failed.
     let mut unfunded: Option<String> = None;
     let mut refilled = false;
     let ticket = loop {
-        match state::with_mut(|s| s.begin_submission(caller, &unit_id, now(), unfunded.is_some())) {
-            Ok(ticket) => break ticket,
+        // With local answer keys: scored, counted and settled in this one step (scored again
+        // after a refill's await: a key set that arrived meanwhile is the one that counts).
+        // Unknown units and malformed answers are refused before anything is counted.
+        let step = state::with_mut(|s| match s.verify_locally(&unit_id, &answers) {
+            Some(Ok(verdict)) => s.submit_scored(caller, &unit_id, &verdict, now(), unfunded.is_some()).map(Submission::Settled),
+            Some(Err(e)) => Err(state::Blocked::Rejected(refused_locally(e))),
+            None => s.begin_submission(caller, &unit_id, now(), unfunded.is_some()).map(Submission::Begun),
+        });
+        match step {
+            Ok(Submission::Settled(outcome)) => {
+                if let Some(why) = &unfunded {
+                    ic_cdk::println!("user_profile: submission of {caller} went ahead unfunded: {why}");
+                }
+                if outcome.passed {
+                    rewards::schedule_refill_if_low();
+                }
+                return Ok(outcome);
+            }
+            Ok(Submission::Begun(ticket)) => break ticket,
             Err(state::Blocked::Rejected(e)) => return Err(e),
             Err(state::Blocked::NeedsAllowance) if !refilled => {
                 refilled = true;
@@ -214,18 +229,8 @@ pub async fn submit_quiz(caller: Principal, unit_id: String, answers: Vec<u32>) 
     if let Some(why) = &unfunded {
         ic_cdk::println!("user_profile: submission of {caller} goes ahead unfunded: {why}");
     }
+    // No key set yet: learning_content's verify_quiz decides.
     let pending = PendingSubmission::new(ticket);
-
-    // Scored with the keys in force now (a refill may have awaited; a set that arrived
-    // meanwhile is the one that counts). A unit retired meanwhile drops `pending`: not counted.
-    if let Some(local) = state::with(|s| s.verify_locally(&unit_id, &answers)) {
-        let result = local.map_err(refused_locally)?;
-        let outcome = pending.finish(&result, now());
-        if outcome.passed {
-            rewards::schedule_refill_if_low();
-        }
-        return Ok(outcome);
-    }
 
     let content = state::with(|s| s.learning_content_id());
     let verdict = calls::verify_quiz(content, &unit_id, &answers).await;
