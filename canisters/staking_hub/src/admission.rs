@@ -39,9 +39,11 @@ pub enum Admission {
 /// The policy in force: governance's last (function 1007), else the init argument's, else
 /// closed (invite codes, none issued).
 pub fn policy() -> RegistrationPolicy {
-    state::with(|s| s.registration_policy.get().0.clone())
-        .or_else(|| state::init_args().and_then(|a| a.registration_policy))
-        .unwrap_or_else(RegistrationPolicy::closed)
+    // Borrowed from the cells: cloning the whole init arguments to read one field is waste in `register`.
+    state::with(|s| {
+        s.registration_policy.get().0.clone().or_else(|| s.init_args.get().0.as_ref().and_then(|a| a.registration_policy.clone()))
+    })
+    .unwrap_or_else(RegistrationPolicy::closed)
 }
 
 pub fn view() -> RegistrationPolicyView {

@@ -55,7 +55,7 @@ pub fn compact<M: Memory + Clone>(
     let mut complete = true;
     'shards: for index in start..shard_count {
         st.next_shard = index;
-        let Some(limit) = s.shards.get(&index).and_then(|r| r.0.settled_below_withdrawal_id) else { continue };
+        let Some(limit) = s.shards.get(&index).and_then(|r| r.decode().settled_below_withdrawal_id) else { continue };
         let mut below = s.compacted_below.get(&index).unwrap_or(0);
         while below < limit {
             if !may_continue() {
@@ -178,7 +178,7 @@ mod tests {
         for n in 0..2u8 {
             let mut shard = ShardRecord::created(p(n + 1), 0);
             shard.installed = true;
-            s.shards.insert(n as u32, StableCandid(shard));
+            s.shards.insert(n as u32, crate::state::StoredShardRecord::new(&shard));
         }
         s
     }
@@ -188,9 +188,9 @@ mod tests {
     }
 
     fn report_settled_below(s: &mut Stable<VectorMemory>, shard: u32, below: u64) {
-        let mut r = s.shards.get(&shard).unwrap().0;
+        let mut r = s.shards.get(&shard).unwrap().decode();
         r.settled_below_withdrawal_id = Some(below);
-        s.shards.insert(shard, StableCandid(r));
+        s.shards.insert(shard, crate::state::StoredShardRecord::new(&r));
     }
 
     fn ids(s: &Stable<VectorMemory>, shard: u32) -> Vec<u64> {

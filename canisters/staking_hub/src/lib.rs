@@ -77,9 +77,14 @@ fn inspect_message() {
 /// the same shard. The anonymous principal is rejected. A new learner proves what the
 /// registration policy asks for (`get_registration_policy`): an invite code or a credential
 /// presentation; under `Open` the argument may be omitted.
-#[ic_cdk::update]
-async fn register(proof: Option<RegistrationProof>) -> Result<Principal, RegisterError> {
-    updates::register(ic_cdk::api::msg_caller(), proof).await
+///
+/// Replied through `platform_types::reply_encoding` (the type table of `RegisterError` is kept
+/// in the heap instead of being rebuilt per reply); `PhantomData` keeps the type in the interface.
+#[ic_cdk::update(manual_reply = true)]
+async fn register(proof: Option<RegistrationProof>) -> std::marker::PhantomData<Result<Principal, RegisterError>> {
+    let answer = updates::register(ic_cdk::api::msg_caller(), proof).await;
+    ic_cdk::api::msg_reply(platform_types::reply_encoding::encode(answer));
+    std::marker::PhantomData
 }
 
 /// Who may register and what to present (no code hashes), for the web app.

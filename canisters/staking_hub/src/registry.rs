@@ -14,9 +14,10 @@ use platform_types::{
 
 /// The shard a new user goes to (see [`model::pick_shard`]).
 pub fn route(hard_limit: u64) -> Option<(ShardIndex, Principal)> {
-    let shards = state::shards();
-    let index = model::pick_shard(shards.iter().map(|(i, s)| (*i, s)), hard_limit)?;
-    shards.into_iter().find(|(i, _)| *i == index).map(|(i, s)| (i, s.id))
+    state::with_shards(|shards| {
+        let index = model::pick_shard(shards.iter().enumerate().map(|(i, s)| (i as ShardIndex, s)), hard_limit)?;
+        Some((index, shards[index as usize].id))
+    })
 }
 
 /// The auto-scaling decision over the current registry at `now_ns`.
@@ -27,7 +28,12 @@ pub fn scaling_need(soft_limit: u64, now_ns: u64) -> ScalingNeed {
 
 /// The shard of a user whose registration completed.
 pub fn registered_shard(user: Principal) -> Option<Principal> {
-    match state::user(user)? {
+    shard_if_registered(state::user(user)?)
+}
+
+/// The shard of an index entry whose registration completed (see [`registered_shard`]).
+pub fn shard_if_registered(entry: UserEntry) -> Option<Principal> {
+    match entry {
         UserEntry { shard, state: UserState::Registered } => state::shard(shard).map(|s| s.id),
         UserEntry { state: UserState::Pending, .. } => None,
     }

@@ -68,7 +68,7 @@ type VM<M> = VirtualMemory<M>;
 pub type MigrationCell<M> = StableCell<StableCandid<crate::migration::MigrationBook>, VM<M>>;
 pub type InitArgsCell<M> = StableCell<StableCandid<Option<HubInitArgs>>, VM<M>>;
 pub type ConfigCell<M> = StableCell<StableCandid<Option<PlatformConfig>>, VM<M>>;
-pub type ShardMap<M> = StableBTreeMap<ShardIndex, StableCandid<ShardRecord>, VM<M>>;
+pub type ShardMap<M> = StableBTreeMap<ShardIndex, StoredShardRecord, VM<M>>;
 pub type ShardIdMap<M> = StableBTreeMap<Principal, ShardIndex, VM<M>>;
 pub type UserIndex<M> = StableBTreeMap<Principal, UserEntry, VM<M>>;
 pub type TotalsCell<M> = StableCell<StableCandid<HubTotals>, VM<M>>;
@@ -175,40 +175,101 @@ pub fn config() -> PlatformConfig {
 
 // ------------------------------------------------------------------ shard registry
 
+/// A shard record as stored: its Candid bytes (the same bytes `StableCandid` writes, so the
+/// stored format is unchanged), decoded only on demand. `StableBTreeMap::insert` returns the
+/// value it replaces, decoded: with `StableCandid` every write of a record paid a Candid decode
+/// of the old one (~400,000 instructions in `register`) only to drop it.
+pub struct StoredShardRecord(Vec<u8>);
+
+impl StoredShardRecord {
+    pub fn new(record: &ShardRecord) -> Self {
+        StoredShardRecord(platform_types::reply_encoding::encode_ref(record))
+    }
+
+    pub fn decode(&self) -> ShardRecord {
+        candid::decode_one(&self.0).expect("Candid decoding of a stored shard record failed")
+    }
+}
+
+impl ic_stable_structures::Storable for StoredShardRecord {
+    fn to_bytes(&self) -> std::borrow::Cow<'_, [u8]> {
+        std::borrow::Cow::Borrowed(&self.0)
+    }
+
+    fn into_bytes(self) -> Vec<u8> {
+        self.0
+    }
+
+    fn from_bytes(bytes: std::borrow::Cow<'_, [u8]>) -> Self {
+        StoredShardRecord(bytes.into_owned())
+    }
+
+    const BOUND: ic_stable_structures::storable::Bound = ic_stable_structures::storable::Bound::Unbounded;
+}
+
+thread_local! {
+    /// The shard registry, decoded, by index (indices are dense: `add_shard` appends). Decoding
+    /// a `ShardRecord` with Candid costs ~200,000 instructions (measured) and every `register`
+    /// reads every record to route; the registry is small (one record per shard). Filled on the
+    /// first read after an install or upgrade; every write goes through this module, which
+    /// writes the record to both. A trap rolls the heap back with stable memory.
+    static SHARD_RECORDS: RefCell<Option<Vec<ShardRecord>>> = const { RefCell::new(None) };
+}
+
+fn with_shard_records<R>(f: impl FnOnce(&mut Vec<ShardRecord>) -> R) -> R {
+    SHARD_RECORDS.with_borrow_mut(|cached| {
+        let records = cached.get_or_insert_with(|| with(|s| s.shards.iter().map(|e| e.value().decode()).collect()));
+        f(records)
+    })
+}
+
 /// Registers a canister the hub just created (not installed yet); returns its index.
 pub fn add_shard(record: ShardRecord) -> ShardIndex {
-    with_mut(|s| {
-        let index = s.shards.len() as ShardIndex;
-        s.shard_ids.insert(record.id, index);
-        s.shards.insert(index, StableCandid(record));
+    with_shard_records(|records| {
+        let index = with_mut(|s| {
+            let index = s.shards.len() as ShardIndex;
+            s.shard_ids.insert(record.id, index);
+            s.shards.insert(index, StoredShardRecord::new(&record));
+            index
+        });
+        debug_assert_eq!(index as usize, records.len());
+        records.push(record);
         index
     })
 }
 
 pub fn shard(index: ShardIndex) -> Option<ShardRecord> {
-    with(|s| s.shards.get(&index).map(|r| r.0))
+    SHARD_RECORDS.with_borrow(|cached| match cached {
+        Some(records) => records.get(index as usize).cloned(),
+        // Not loaded yet (e.g. a query right after an upgrade, whose heap changes are
+        // discarded anyway): decode this one record only.
+        None => with(|s| s.shards.get(&index).map(|r| r.decode())),
+    })
 }
 
 pub fn shard_by_id(id: Principal) -> Option<(ShardIndex, ShardRecord)> {
-    with(|s| {
-        let index = s.shard_ids.get(&id)?;
-        s.shards.get(&index).map(|r| (index, r.0))
-    })
+    let index = with(|s| s.shard_ids.get(&id))?;
+    shard(index).map(|record| (index, record))
 }
 
 /// Changes one shard record; `None` if there is no shard with that index.
 pub fn update_shard<R>(index: ShardIndex, f: impl FnOnce(&mut ShardRecord) -> R) -> Option<R> {
-    with_mut(|s| {
-        let mut record = s.shards.get(&index)?.0;
-        let r = f(&mut record);
-        s.shards.insert(index, StableCandid(record));
+    with_shard_records(|records| {
+        let record = records.get_mut(index as usize)?;
+        let r = f(record);
+        with_mut(|s| s.shards.insert(index, StoredShardRecord::new(record)));
         Some(r)
     })
 }
 
 /// Every shard record, by index (the registry is small: one entry per shard).
 pub fn shards() -> Vec<(ShardIndex, ShardRecord)> {
-    with(|s| s.shards.iter().map(|e| (*e.key(), e.value().0)).collect())
+    with_shards(|records| records.iter().enumerate().map(|(i, r)| (i as ShardIndex, r.clone())).collect())
+}
+
+/// Reads the shard registry (by index) without copying it.
+pub fn with_shards<R>(f: impl FnOnce(&[ShardRecord]) -> R) -> R {
+    with_shard_records(|records| f(records))
 }
 
 // ------------------------------------------------------------------ user index
@@ -418,7 +479,7 @@ mod tests {
             assert_eq!(s.init_args.get().0, None);
             s.init_args.set(StableCandid(Some(args())));
             s.config.set(StableCandid(Some(PlatformConfig::default())));
-            s.shards.insert(0, StableCandid(ShardRecord::created(p(9), 5)));
+            s.shards.insert(0, StoredShardRecord::new(&ShardRecord::created(p(9), 5)));
             s.shard_ids.insert(p(9), 0);
             s.users.insert(p(20), UserEntry { shard: 0, state: UserState::Registered });
             s.totals.set(StableCandid(HubTotals { registered_users: 1, ..Default::default() }));
@@ -430,7 +491,7 @@ mod tests {
         let s = Stable::open(&MemoryManager::init(memory));
         assert_eq!(s.init_args.get().0, Some(args()));
         assert_eq!(s.config.get().0, Some(PlatformConfig::default()));
-        assert_eq!(s.shards.get(&0).unwrap().0.id, p(9));
+        assert_eq!(s.shards.get(&0).unwrap().decode().id, p(9));
         assert_eq!(s.shard_ids.get(&p(9)), Some(0));
         assert_eq!(s.users.get(&p(20)), Some(UserEntry { shard: 0, state: UserState::Registered }));
         assert_eq!(s.totals.get().0.registered_users, 1);
@@ -475,6 +536,60 @@ mod tests {
         bytes[8..12].copy_from_slice(&n.to_be_bytes());
         bytes[28] = 0x02;
         Principal::from_slice(&bytes)
+    }
+
+    /// `StoredShardRecord` keeps the stored format: registries written as `StableCandid` before
+    /// an upgrade read back, and what it writes is exactly `candid::encode_one`'s bytes.
+    #[test]
+    fn stored_shard_records_read_and_write_the_stable_candid_format() {
+        let memory = VectorMemory::default();
+        let mut record = ShardRecord::created(p(9), 5);
+        record.user_count = 42;
+        record.wasm_hash = "ab".repeat(32);
+        {
+            let mut old: StableBTreeMap<ShardIndex, StableCandid<ShardRecord>, VectorMemory> = StableBTreeMap::init(memory.clone());
+            old.insert(0, StableCandid(record.clone()));
+        }
+        let mut new: StableBTreeMap<ShardIndex, StoredShardRecord, VectorMemory> = StableBTreeMap::init(memory);
+        assert_eq!(new.get(&0).unwrap().decode(), record);
+        new.insert(1, StoredShardRecord::new(&record));
+        assert_eq!(new.get(&1).unwrap().0, candid::encode_one(&record).unwrap());
+    }
+
+    /// Replacing a stored record does not decode the one it replaces (`StableBTreeMap::insert`
+    /// returns it; with `StableCandid` that decode cost ~400,000 instructions per `register`).
+    #[test]
+    fn replacing_a_stored_shard_record_does_not_decode_the_old_one() {
+        let mut map: StableBTreeMap<ShardIndex, StoredShardRecord, VectorMemory> = StableBTreeMap::init(VectorMemory::default());
+        // Bytes no Candid decoder accepts: a decode of the old value would panic.
+        map.insert(0, StoredShardRecord(b"not candid".to_vec()));
+        let replaced = map.insert(0, StoredShardRecord::new(&ShardRecord::created(p(9), 5)));
+        assert_eq!(replaced.map(|r| r.0), Some(b"not candid".to_vec()));
+        assert_eq!(map.get(&0).unwrap().decode().id, p(9));
+    }
+
+    /// The decoded registry in the heap and the stable one stay equal through every write, and
+    /// reads are served from the heap (no Candid decode per read).
+    #[test]
+    fn the_decoded_shard_registry_follows_every_write_and_serves_reads() {
+        let a = add_shard(ShardRecord::created(p(7), 1));
+        let b = add_shard(ShardRecord::created(p(8), 2));
+        update_shard(b, |s| s.add_user(10));
+        update_shard(a, |s| s.installed = true);
+        let stable: Vec<(ShardIndex, ShardRecord)> = with(|s| s.shards.iter().map(|e| (*e.key(), e.value().decode())).collect());
+        assert_eq!(shards(), stable);
+        assert_eq!(shard(b).unwrap().user_count, 1);
+        assert_eq!(shard_by_id(p(7)).map(|(i, r)| (i, r.installed)), Some((a, true)));
+        // A fresh heap (an upgrade): one record is read from stable memory alone, all of them
+        // are decoded again on the first read of the registry.
+        SHARD_RECORDS.with_borrow_mut(|cached| *cached = None);
+        assert_eq!(shard(b), Some(stable[1].1.clone()));
+        assert!(SHARD_RECORDS.with_borrow(|cached| cached.is_none()));
+        assert_eq!(shards(), stable);
+        // Overwrite the stable bytes behind the module's back: reads still come from the heap.
+        with_mut(|s| s.shards.insert(a, StoredShardRecord(b"not candid".to_vec())));
+        assert_eq!(shard(a).unwrap().id, p(7));
+        assert_eq!(crate::registry::route(10), Some((a, p(7))));
     }
 
     /// The figure stated on `UserEntry`: stable bytes per user of the index.

@@ -52,9 +52,10 @@ fn inspect_message() {
 }
 
 /// Hub only: adds a user to this shard (idempotent).
-#[ic_cdk::update]
-fn register_user(user: Principal) -> Result<(), ShardError> {
-    updates::register_user(ic_cdk::api::msg_caller(), user)
+/// Replied through `reply` (the type table of `ShardError` kept in the heap).
+#[ic_cdk::update(manual_reply = true)]
+fn register_user(user: Principal) -> PhantomData<Result<(), ShardError>> {
+    reply(updates::register_user(ic_cdk::api::msg_caller(), user))
 }
 
 /// Hub only: a disabled shard rejects every state-changing user call; reads keep working.
