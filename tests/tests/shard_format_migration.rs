@@ -223,7 +223,7 @@ fn an_old_layout_shard_upgrades_to_compact_records_and_every_learner_reads_the_s
     assert!(second < 2 * fresh_upgrade + 1_000_000, "{second} vs a fresh shard's {fresh_upgrade}");
     assert_eq!(snapshot(&net, shard), after);
 
-    // The shard works on: a new learner gets a number of their own, an old one updates.
+    // The shard works on: a new learner starts with no completed unit, an old one updates.
     let late = learner(LEARNERS + 2);
     let r: (Result<(), ShardError>,) = net.update_candid_as(shard, hub(), "register_user", (late,)).unwrap();
     r.0.unwrap();

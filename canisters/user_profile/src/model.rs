@@ -7,16 +7,18 @@
 //!   `Bound::Unbounded`, i.e. at its real size: ~70 bytes with a typical profile, 28 without
 //!   (the largest valid profile still fits, in overflow pages). The key is the principal
 //!   (<= 29 bytes). Measured by `model::tests::measured_bytes_per_user` at **~183 bytes of
-//!   stable memory per user** (10,000 random principals; the map's 1 KiB node pages hold 6 to
-//!   11 such entries, a full node spills into a second page), ~18 MB for 100,000 users. Before
-//!   (up to d9b1018) the record was bounded at its worst case, 1,115 bytes, and cost ~1,300.
-//! * Each user has a dense `u32` number ([`UserRecord::number`], kept in a tombstone when
-//!   archived), each unit id a dense `u32` number (the intern table, memories 12-13, a few
-//!   bytes per unit of the catalogue). A completed unit is one entry of the `completions` map:
-//!   fixed 8-byte key [`CompletionKey`] (user number, unit number, big-endian), value the UTC
-//!   day of the completion (u16): measured at **~32 bytes per completed unit** (was ~120).
-//! * A typical learner with 10 completed units: ~500 bytes (was ~2,500), plus ~135 bytes per
-//!   withdrawal in the journal (unchanged, see docs/performance.md "Compact records").
+//!   stable memory per user** with a profile and no completed unit (10,000 random principals;
+//!   the map's 1 KiB node pages hold 6 to 11 such entries, a full node spills into a second
+//!   page), ~18 MB for 100,000 users. Before (up to d9b1018) the record was bounded at its
+//!   worst case, 1,115 bytes, and cost ~1,300.
+//! * The completed units are inside the record ([`CompletedUnits`]): interned unit numbers
+//!   (the intern table, memories 12-13, a few bytes per unit of the catalogue) as varint
+//!   deltas, and their UTC days as a base day and varint offsets: ~2-3 bytes each in the
+//!   record, measured at **~2 bytes of stable memory per completed unit** (was ~120 up to
+//!   d9b1018, and 32 in an unreleased layout with a completions map of its own, memory 11,
+//!   now unused). A submission reads and writes one entry.
+//! * A typical learner with 10 completed units: **~210 bytes** (was ~2,500), plus ~135 bytes
+//!   per withdrawal in the journal (unchanged, see docs/performance.md "Compact records").
 //! * Shard-wide [`Counters`], the init arguments and the layout cell are one small cell each.
 //!   The memory manager gives each virtual memory the shard opens at least one 8 MiB bucket.
 //!   A shard migrated from the old layout keeps the buckets of its old maps (memories 1, 2 and
@@ -61,9 +63,6 @@ pub fn low_water_mark(reward_e8s: u64, chunk_e8s: u64) -> u64 {
 /// submission, and in views) when the UTC day changes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UserRecord {
-    /// The learner's dense number in this shard (given at registration, kept while archived):
-    /// it keys their completions ([`CompletionKey`]) in 4 bytes instead of a principal.
-    pub number: u32,
     pub profile: Option<ProfileInput>,
     pub staked_e8s: u64,
     pub day: u64,
@@ -72,19 +71,21 @@ pub struct UserRecord {
     pub completed_units: u64,
     pub registered_at_ns: u64,
     pub last_active_ns: u64,
+    /// The units completed (kept in the record, so a submission reads and writes one entry).
+    pub completed: CompletedUnits,
 }
 
 /// Version byte of the compact encoding (version 1 is the fixed-width one of `legacy`).
 const RECORD_VERSION_2: u8 = 2;
 
 impl UserRecord {
-    /// Encoded size of a record without a profile at its largest: version (1), number (varint,
-    /// <= 5), six u64 varints (<= 10 each), profile tag (1).
-    pub const MAX_SIZE_WITHOUT_PROFILE: usize = 1 + 5 + 6 * 10 + 1;
+    /// Encoded size of a record without a profile and without completed units at its largest:
+    /// version (1), seven u64 varints (<= 10 each; the u32 one <= 5), completed count (1),
+    /// profile tag (1).
+    pub const MAX_SIZE_WITHOUT_PROFILE: usize = 1 + 6 * 10 + 5 + 1 + 1;
 
-    pub fn new(number: u32, now_ns: u64) -> Self {
+    pub fn new(now_ns: u64) -> Self {
         UserRecord {
-            number,
             profile: None,
             staked_e8s: 0,
             day: day_of(now_ns),
@@ -93,6 +94,7 @@ impl UserRecord {
             completed_units: 0,
             registered_at_ns: now_ns,
             last_active_ns: now_ns,
+            completed: CompletedUnits::default(),
         }
     }
 
@@ -140,11 +142,12 @@ impl UserRecord {
     }
 
     /// Compact encoding: every number as a LEB128 varint (a new learner's counters are one
-    /// byte each), strings with a varint length. Stored unbounded, at its real size.
+    /// byte each), the completed units (see [`CompletedUnits`]), strings with a varint length.
+    /// Stored unbounded, at its real size.
     fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(48 + self.profile.as_ref().map_or(0, |p| p.email.len() + p.name.len() + p.education.len() + 4));
+        let profile_len = self.profile.as_ref().map_or(0, |p| p.email.len() + p.name.len() + p.education.len() + 4);
+        let mut out = Vec::with_capacity(48 + 4 * self.completed.len() + profile_len);
         out.push(RECORD_VERSION_2);
-        put_varint(&mut out, u64::from(self.number));
         for n in [
             self.staked_e8s,
             self.day,
@@ -156,6 +159,7 @@ impl UserRecord {
         ] {
             put_varint(&mut out, n);
         }
+        self.completed.encode(&mut out);
         match &self.profile {
             None => out.push(0),
             Some(p) => {
@@ -174,9 +178,7 @@ impl UserRecord {
         let mut r = Reader { bytes, pos: 0 };
         let version = r.u8();
         assert_eq!(version, RECORD_VERSION_2, "unknown UserRecord version {version}");
-        let number = u32::try_from(r.varint()).expect("user numbers are u32");
         let mut rec = UserRecord {
-            number,
             staked_e8s: r.varint(),
             day: r.varint(),
             attempts_today: u32::try_from(r.varint()).expect("attempts are u32"),
@@ -184,6 +186,7 @@ impl UserRecord {
             completed_units: r.varint(),
             registered_at_ns: r.varint(),
             last_active_ns: r.varint(),
+            completed: CompletedUnits::decode(&mut r),
             profile: None,
         };
         if r.u8() == 1 {
@@ -288,52 +291,87 @@ impl Storable for UserRecord {
 
 // ------------------------------------------------------------------ completed units
 
-/// Key of the `completions` map: (user number, unit number), 8 fixed bytes, big-endian so one
-/// learner's completions are contiguous (in unit-number order: interning order, not unit-id
-/// order). The unit number comes from the shard's intern table (`unit_numbers`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct CompletionKey {
-    pub user: u32,
-    pub unit: u32,
+/// The units a learner completed, inside their record (or tombstone): interned unit numbers
+/// (the shard's intern table, `unit_numbers`), ascending and distinct, each with the UTC day
+/// of its completion. Only an export reads the days.
+///
+/// Encoded as the count, the unit numbers as varint deltas (the first from 0), then, if any,
+/// the earliest day and each day's offset from it as varints, in unit order: ~2-3 bytes a
+/// completed unit over a catalogue of a few hundred units.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CompletedUnits {
+    units: Vec<u32>,
+    days: Vec<u16>,
 }
 
-impl CompletionKey {
-    pub const SIZE: usize = 8;
-
-    /// The smallest key of `user`.
-    pub fn first_of(user: u32) -> Self {
-        CompletionKey { user, unit: 0 }
+impl CompletedUnits {
+    pub fn len(&self) -> usize {
+        self.units.len()
     }
 
-    /// The largest key of `user`.
-    pub fn last_of(user: u32) -> Self {
-        CompletionKey { user, unit: u32::MAX }
-    }
-}
-
-impl Storable for CompletionKey {
-    fn to_bytes(&self) -> Cow<'_, [u8]> {
-        Cow::Owned(self.into_bytes())
+    pub fn is_empty(&self) -> bool {
+        self.units.is_empty()
     }
 
-    fn into_bytes(self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(Self::SIZE);
-        out.extend_from_slice(&self.user.to_be_bytes());
-        out.extend_from_slice(&self.unit.to_be_bytes());
-        out
+    pub fn contains(&self, unit: u32) -> bool {
+        self.units.binary_search(&unit).is_ok()
     }
 
-    fn from_bytes(bytes: Cow<'_, [u8]>) -> Self {
-        let half = |i: usize| u32::from_be_bytes(bytes[i..i + 4].try_into().expect("4 bytes"));
-        CompletionKey { user: half(0), unit: half(4) }
+    /// Adds `unit`, completed on `day`; a unit already there keeps its first day. Returns
+    /// whether it was new.
+    pub fn insert(&mut self, unit: u32, day: u16) -> bool {
+        match self.units.binary_search(&unit) {
+            Ok(_) => false,
+            Err(at) => {
+                self.units.insert(at, unit);
+                self.days.insert(at, day);
+                true
+            }
+        }
     }
 
-    const BOUND: Bound = Bound::Bounded { max_size: Self::SIZE as u32, is_fixed_size: true };
+    /// (unit number, completion day), in unit-number order.
+    pub fn iter(&self) -> impl Iterator<Item = (u32, u16)> + '_ {
+        self.units.iter().copied().zip(self.days.iter().copied())
+    }
+
+    pub(crate) fn encode(&self, out: &mut Vec<u8>) {
+        put_varint(out, self.units.len() as u64);
+        let mut previous = 0;
+        for &unit in &self.units {
+            put_varint(out, u64::from(unit - previous));
+            previous = unit;
+        }
+        if let Some(&first_day) = self.days.iter().min() {
+            put_varint(out, u64::from(first_day));
+            for &day in &self.days {
+                put_varint(out, u64::from(day - first_day));
+            }
+        }
+    }
+
+    pub(crate) fn decode(r: &mut Reader<'_>) -> Self {
+        let len = usize::try_from(r.varint()).expect("a completed-unit count fits in usize");
+        let mut units = Vec::with_capacity(len);
+        let mut unit = 0u32;
+        for _ in 0..len {
+            unit = unit.checked_add(u32::try_from(r.varint()).expect("unit numbers are u32")).expect("unit numbers are u32");
+            units.push(unit);
+        }
+        let mut days = Vec::with_capacity(len);
+        if len > 0 {
+            let first_day = r.varint();
+            for _ in 0..len {
+                days.push(u16::try_from(first_day + r.varint()).expect("completion days are u16"));
+            }
+        }
+        CompletedUnits { units, days }
+    }
 }
 
 /// A completion's time as stored: its UTC day number in a u16 (good until the year 2149).
 /// Nothing reads the time but an export to another shard, and a day is what the shard counts
-/// in; 2 bytes instead of 8 keep a completion under 32 bytes of stable memory.
+/// in.
 pub fn completion_day(time_ns: u64) -> u16 {
     u16::try_from(day_of(time_ns)).unwrap_or(u16::MAX)
 }
@@ -421,13 +459,15 @@ mod tests {
 
     #[test]
     fn records_round_trip_in_their_compact_encoding() {
-        let mut r = UserRecord::new(7, 5 * NANOS_PER_DAY + 7);
+        let mut r = UserRecord::new(5 * NANOS_PER_DAY + 7);
         assert_eq!(r.day, 5);
         assert_eq!(UserRecord::from_bytes(r.to_bytes()), r);
         r.staked_e8s = u64::MAX;
         r.attempts_today = 3;
         r.completed_units = 42;
-        r.number = u32::MAX;
+        for (unit, day) in [(u32::MAX, u16::MAX), (0, 0), (300, 20_424), (7, 1)] {
+            assert!(r.completed.insert(unit, day));
+        }
         for gender in [Gender::Female, Gender::Male, Gender::NonBinary, Gender::PreferNotToSay] {
             r.profile = Some(ProfileInput { gender, ..typical_profile() });
             assert_eq!(UserRecord::from_bytes(Cow::Owned(r.clone().into_bytes())), r);
@@ -441,14 +481,40 @@ mod tests {
         r.attempts_today = u32::MAX;
         assert_eq!(UserRecord::from_bytes(r.to_bytes()), r, "every field at its largest");
         // A typical learner: ~70 bytes instead of the 1,115 the old bound reserved.
-        let typical = UserRecord { profile: Some(typical_profile()), ..UserRecord::new(12_345, 1_764_000_000 * 1_000_000_000) };
+        let typical = UserRecord { profile: Some(typical_profile()), ..UserRecord::new(1_764_000_000 * 1_000_000_000) };
         let len = typical.to_bytes().len();
         assert!((60..=80).contains(&len), "{len} bytes");
-        let bare = UserRecord::new(0, 1_764_000_000 * 1_000_000_000);
+        let bare = UserRecord::new(1_764_000_000 * 1_000_000_000);
         assert!(bare.to_bytes().len() <= UserRecord::MAX_SIZE_WITHOUT_PROFILE);
-        // Version, number, staked, day (3 bytes), attempts, earned, completed, two times in
-        // ns (9 bytes each), profile tag: zeros and small numbers take one byte.
-        assert_eq!(bare.to_bytes().len(), 1 + 1 + 1 + 3 + 1 + 1 + 1 + 9 + 9 + 1);
+        // Version, staked, day (3 bytes), attempts, earned, completed, two times in ns (9
+        // bytes each), completed-unit count, profile tag: zeros and small numbers take one byte.
+        assert_eq!(bare.to_bytes().len(), 1 + 1 + 3 + 1 + 1 + 1 + 9 + 9 + 1 + 1);
+    }
+
+    #[test]
+    fn completed_units_stay_sorted_distinct_and_take_a_few_bytes_each() {
+        let mut c = CompletedUnits::default();
+        assert!(!c.contains(0) && c.is_empty());
+        for (unit, day) in [(40, 20_430), (3, 20_424), (199, 20_425), (77, 20_424)] {
+            assert!(c.insert(unit, day));
+        }
+        assert!(!c.insert(3, 20_500), "a unit is completed once");
+        assert_eq!(c.iter().collect::<Vec<_>>(), vec![(3, 20_424), (40, 20_430), (77, 20_424), (199, 20_425)], "the first day stays");
+        assert!(c.contains(77) && !c.contains(78) && c.len() == 4);
+        let mut out = Vec::new();
+        c.encode(&mut out);
+        // Count 1, deltas 3, 37, 37, 122 (1 each), first day 3, offsets 0, 6, 0, 1 (1 each).
+        assert_eq!(out.len(), 1 + 4 + 3 + 4);
+        assert_eq!(CompletedUnits::decode(&mut Reader { bytes: &out, pos: 0 }), c);
+        // Ten units of a 200-unit catalogue completed over a month: under 3 bytes a unit.
+        let mut ten = CompletedUnits::default();
+        for k in 0..10u32 {
+            ten.insert((k * 37 + 11) % 200, 20_424 + (k * 3) as u16);
+        }
+        let mut out = Vec::new();
+        ten.encode(&mut out);
+        assert!(out.len() <= 30, "{} bytes", out.len());
+        assert_eq!(CompletedUnits::decode(&mut Reader { bytes: &out, pos: 0 }), ten);
     }
 
     #[test]
@@ -483,15 +549,16 @@ mod tests {
         assert_eq!(LegacyUserRecord::MAX_SIZE, 1115);
         let back = LegacyUserRecord::from_bytes(bytes);
         assert_eq!(back, old);
-        let rec = back.with_number(3);
-        assert_eq!((rec.number, rec.staked_e8s, rec.completed_units, rec.last_active_ns), (3, 5, 9, 11));
+        let rec = back.into_record();
+        assert_eq!((rec.staked_e8s, rec.completed_units, rec.last_active_ns), (5, 9, 11));
+        assert!(rec.completed.is_empty(), "the migration adds the completions");
         assert_eq!(rec.profile, old.profile);
     }
 
     #[test]
     fn daily_counters_reset_when_the_utc_day_changes() {
         let midnight = 100 * NANOS_PER_DAY;
-        let mut r = UserRecord::new(0, midnight - 1);
+        let mut r = UserRecord::new(midnight - 1);
         assert_eq!(r.day, 99);
         r.attempts_today = 5;
         r.earned_today_e8s = 300;
@@ -505,16 +572,7 @@ mod tests {
     }
 
     #[test]
-    fn completion_keys_are_8_bytes_and_group_by_user() {
-        let k = CompletionKey { user: 0x0102_0304, unit: 7 };
-        assert_eq!(k.to_bytes_checked().as_ref(), &[1, 2, 3, 4, 0, 0, 0, 7]);
-        assert_eq!(CompletionKey::from_bytes(k.to_bytes()), k);
-        // Big-endian: byte order is numeric order, so one user's keys are contiguous.
-        let keys = [(1, u32::MAX), (256, 0), (256, 1), (256, 256), (257, 0)].map(|(user, unit)| CompletionKey { user, unit });
-        for pair in keys.windows(2) {
-            assert!(pair[0] < pair[1] && pair[0].to_bytes() < pair[1].to_bytes());
-        }
-        assert!(CompletionKey::first_of(256) <= keys[1] && keys[3] <= CompletionKey::last_of(256));
+    fn completion_days_are_utc_days() {
         assert_eq!(completion_ns(completion_day(20_424 * NANOS_PER_DAY + 5)), 20_424 * NANOS_PER_DAY);
         assert_eq!(completion_day(u64::MAX), u16::MAX, "saturates instead of wrapping");
     }
@@ -546,9 +604,10 @@ mod tests {
         (0..count).map(|k| ((i.wrapping_mul(7919) + k * 37) % 200) as u32).collect()
     }
 
-    /// Stable memory per user and per completed unit, each map measured in a memory of its own,
-    /// learners registered in random principal order and completing units interleaved (as they
-    /// do over days), so the B-trees fill as in a live shard.
+    /// Stable memory per user and per completed unit: learners registered in random principal
+    /// order with a profile, then completing units interleaved (one unit each per round, as
+    /// they do over days), so the map fills as in a live shard. A completed unit costs what it
+    /// adds to its learner's record, node slack included.
     #[test]
     fn measured_bytes_per_user() {
         const N: u64 = 10_000;
@@ -556,32 +615,33 @@ mod tests {
         let mem = DefaultMemoryImpl::default();
         let mut users: StableBTreeMap<Principal, UserRecord, _> = StableBTreeMap::init(mem.clone());
         for i in 0..N {
-            let mut r = UserRecord::new(i as u32, 1_764_000_000 * 1_000_000_000 + i);
+            let mut r = UserRecord::new(1_764_000_000 * 1_000_000_000 + i);
             r.profile = Some(typical_profile());
             r.staked_e8s = 3 * 100_000_000;
-            r.completed_units = UNITS_PER_USER;
             users.insert(principal(i), r);
         }
         let per_user = mem.size() * 65_536 / N;
         eprintln!("users: {per_user} bytes per user ({N} users, {} pages)", mem.size());
         // The record is ~70 bytes, the key 29 (+ 4-byte lengths): the rest is node slack (the
         // map pages are 1 KiB; a node of 11 entries overflows into a second page).
-        assert!((110..=260).contains(&per_user), "{per_user} bytes per user");
+        assert!((110..=256).contains(&per_user), "{per_user} bytes per user");
 
-        let mem = DefaultMemoryImpl::default();
-        let mut completions: StableBTreeMap<CompletionKey, u16, _> = StableBTreeMap::init(mem.clone());
+        let before = mem.size();
         for k in 0..UNITS_PER_USER {
-            // Learners in a pseudo-random order (7,919 is prime to N): completions arrive
-            // interleaved across learners, not in key order.
+            // Learners in a pseudo-random order (7,919 is prime to N).
             for i in (0..N).map(|j| (j * 7_919 + k * 13) % N) {
-                let unit = units_of(i, UNITS_PER_USER)[k as usize];
-                completions.insert(CompletionKey { user: i as u32, unit }, 20_424 + k as u16);
+                let mut r = users.get(&principal(i)).unwrap();
+                r.completed.insert(units_of(i, UNITS_PER_USER)[k as usize], 20_424 + k as u16);
+                r.completed_units += 1;
+                users.insert(principal(i), r);
             }
         }
         let entries = N * UNITS_PER_USER;
-        let per_unit = mem.size() * 65_536 / entries;
-        eprintln!("completions: {per_unit} bytes per completed unit ({entries} entries)");
-        assert!((12..=32).contains(&per_unit), "{per_unit} bytes per completed unit");
-        eprintln!("typical learner (record + {UNITS_PER_USER} units): {} bytes", per_user + UNITS_PER_USER * per_unit);
+        let per_unit = (mem.size() - before) * 65_536 / entries;
+        eprintln!("completions: {per_unit} bytes per completed unit ({entries} completions in the records)");
+        assert!(per_unit <= 16, "{per_unit} bytes per completed unit");
+        let typical = mem.size() * 65_536 / N;
+        eprintln!("typical learner (record with {UNITS_PER_USER} units): {typical} bytes");
+        assert!(typical <= 300, "{typical} bytes per typical learner");
     }
 }

@@ -7,7 +7,7 @@
 use crate::journal::{
     self, RetryKey, WithdrawalCounters, WithdrawalKey, WithdrawalRecord, MAX_PENDING_PER_USER, MAX_WITHDRAWALS_PAGE,
 };
-use crate::model::{day_of, low_water_mark, CompletionKey, Counters, OwedReward, UserRecord, MAX_PROGRESS_PAGE};
+use crate::model::{completion_day, day_of, low_water_mark, Counters, OwedReward, UserRecord, MAX_PROGRESS_PAGE};
 use candid::Principal;
 use ic_stable_structures::memory_manager::{MemoryId, MemoryManager, VirtualMemory};
 use ic_stable_structures::{DefaultMemoryImpl, Memory, StableBTreeMap, StableCell};
@@ -52,7 +52,7 @@ pub const IMPORTED_PAGES_MEMORY_ID: MemoryId = MemoryId::new(51);
 
 pub mod export;
 
-/// The old `tombstones` map (principal -> 33-byte tombstone without a user number), read once
+/// The old `tombstones` map (principal -> 33-byte tombstone, completions in memory 2), read once
 /// by the layout migration.
 pub const LEGACY_TOMBSTONES_MEMORY_ID: MemoryId = MemoryId::new(60);
 /// [`cleanup::CleanupState`]: counters of what was compacted, archived and deleted, the
@@ -61,18 +61,19 @@ pub const CLEANUP_MEMORY_ID: MemoryId = MemoryId::new(61);
 
 pub mod cleanup;
 
-/// Compact records (issue 14): `users`, principal -> [`UserRecord`] stored unbounded.
+/// Compact records (issue 14): `users`, principal -> [`UserRecord`] stored unbounded, with
+/// the learner's completed units inside.
 pub const USERS_MEMORY_ID: MemoryId = MemoryId::new(10);
-/// `completions`: [`CompletionKey`] (user number, unit number) -> completion day (u16).
-pub const COMPLETIONS_MEMORY_ID: MemoryId = MemoryId::new(11);
+// Memory 11 stays unused: it held a separate completions map in an unreleased layout (the
+// completed units moved into the records before any shard ran it). Do not reuse it.
 /// `unit_numbers`: unit id -> its interned number.
 pub const UNIT_NUMBERS_MEMORY_ID: MemoryId = MemoryId::new(12);
 /// `unit_ids`: interned number -> unit id.
 pub const UNIT_IDS_MEMORY_ID: MemoryId = MemoryId::new(13);
-/// [`layout::Layout`]: the layout version and the next user number.
+/// [`layout::Layout`]: the layout version and what its migration moved.
 pub const LAYOUT_MEMORY_ID: MemoryId = MemoryId::new(14);
 /// Size limits and cleanup (issue 13): `tombstones`, principal -> [`cleanup::Tombstone`] (an
-/// archived or self-deleted learner: number, balance and completed-unit count, no profile).
+/// archived or self-deleted learner: balance, completed units and their count, no profile).
 pub const TOMBSTONES_MEMORY_ID: MemoryId = MemoryId::new(15);
 
 pub mod layout;
@@ -153,8 +154,7 @@ pub struct ClaimedReport {
 pub struct ShardState<M: Memory> {
     init_args: InitArgsCell<M>,
     users: StableBTreeMap<Principal, UserRecord, VirtualMemory<M>>,
-    /// Completed units, by learner and unit number (`layout`), with the intern table.
-    completions: StableBTreeMap<CompletionKey, u16, VirtualMemory<M>>,
+    /// The intern table of the unit ids the records' completed units refer to (`layout`).
     unit_numbers: StableBTreeMap<String, u32, VirtualMemory<M>>,
     unit_ids: StableBTreeMap<u32, String, VirtualMemory<M>>,
     layout: StableCell<StableCandid<layout::Layout>, VirtualMemory<M>>,
@@ -189,7 +189,6 @@ impl<M: Memory> ShardState<M> {
         let mut state = ShardState {
             init_args: open_init_args(manager),
             users: StableBTreeMap::init(manager.get(USERS_MEMORY_ID)),
-            completions: StableBTreeMap::init(manager.get(COMPLETIONS_MEMORY_ID)),
             unit_numbers: StableBTreeMap::init(manager.get(UNIT_NUMBERS_MEMORY_ID)),
             unit_ids: StableBTreeMap::init(manager.get(UNIT_IDS_MEMORY_ID)),
             layout: StableCell::init(manager.get(LAYOUT_MEMORY_ID), StableCandid(layout::Layout::default())),
@@ -369,8 +368,7 @@ impl<M: Memory> ShardState<M> {
         if self.is_frozen() {
             return Err(ShardError::ShardMigrating);
         }
-        let number = self.take_user_number();
-        self.users.insert(user, UserRecord::new(number, now_ns));
+        self.users.insert(user, UserRecord::new(now_ns));
         Ok(())
     }
 
@@ -412,19 +410,25 @@ impl<M: Memory> ShardState<M> {
         Ok(view)
     }
 
+    /// The completed units of a learner, live or archived.
+    fn completed_of(&self, user: &Principal) -> Option<crate::model::CompletedUnits> {
+        self.users.get(user).map(|r| r.completed).or_else(|| self.tombstones.get(user).map(|t| t.completed))
+    }
+
     #[cfg(test)]
     pub fn is_completed(&self, user: &Principal, unit_id: &str) -> bool {
-        self.number_of(user).is_some_and(|number| self.is_completed_by(number, unit_id))
+        let unit = self.unit_number(unit_id);
+        self.completed_of(user).zip(unit).is_some_and(|(completed, unit)| completed.contains(unit))
     }
 
     /// The user's completed unit ids in unit-id order, `limit` capped at [`MAX_PROGRESS_PAGE`].
     pub fn progress(&self, user: &Principal, offset: u64, limit: u64) -> Result<Vec<String>, ShardError> {
-        let number = self.number_of(user).ok_or(ShardError::NotRegistered)?;
+        let completed = self.completed_of(user).ok_or(ShardError::NotRegistered)?;
         let limit = limit.min(MAX_PROGRESS_PAGE) as usize;
-        // Completions are keyed by unit number: sorted by unit id here (a learner has at most
-        // one entry per unit of the catalogue).
+        // Completed units are kept by unit number: sorted by unit id here (a learner has at
+        // most one entry per unit of the catalogue).
         Ok(self
-            .completions_of(number)
+            .completions_of(&completed)
             .into_iter()
             .skip(usize::try_from(offset).unwrap_or(usize::MAX))
             .take(limit)
@@ -435,8 +439,15 @@ impl<M: Memory> ShardState<M> {
     // -------------------------------------------------------------- submissions
 
     /// The hub's push of the answer keys (see [`answer_keys`]). Answers the version in force.
+    /// Every unit of a set taken is interned first: its key entry holds the unit's number, so
+    /// a submission finds it with the key and never writes the intern table.
     pub fn apply_answer_keys(&mut self, set: &platform_types::answer_keys::AnswerKeySet) -> Result<u64, String> {
-        self.answer_keys.apply(set)
+        if !self.answer_keys.accepts(set)? {
+            return Ok(self.answer_keys.version());
+        }
+        let numbers: std::collections::BTreeMap<&str, u32> =
+            set.keys.iter().map(|k| (k.unit_id.as_str(), self.intern_unit(&k.unit_id))).collect();
+        self.answer_keys.apply(set, |unit_id| numbers[unit_id])
     }
 
     /// The answer-key version in force and the number of units it covers (0, 0: none yet).
@@ -446,7 +457,7 @@ impl<M: Memory> ShardState<M> {
 
     /// Scores a submission with the local answer keys at the pass mark in force; `None` while
     /// no key set has arrived (the submission is then verified by learning_content).
-    pub fn verify_locally(&self, unit_id: &str, answers: &[u32]) -> Option<Result<VerifyResult, platform_types::VerifyError>> {
+    pub fn verify_locally(&self, unit_id: &str, answers: &[u32]) -> Option<Result<answer_keys::Scored, platform_types::VerifyError>> {
         (self.answer_keys.version() > 0).then(|| self.answer_keys.score(unit_id, answers, self.config().pass_mark_percent))
     }
 
@@ -466,29 +477,39 @@ impl<M: Memory> ShardState<M> {
         now_ns: u64,
         unfunded: bool,
     ) -> Result<Ticket, Blocked> {
-        let (ticket, rec) = self.admit(user, unit_id, now_ns, unfunded)?;
+        let unit = self.unit_number(unit_id);
+        let (ticket, rec) = self.admit(user, unit_id, unit, now_ns, unfunded)?;
         self.users.insert(user, rec);
         Ok(ticket)
     }
 
-    /// A submission already scored (with the local answer keys): counted and settled in one
-    /// step, reading and writing the learner's record once. Nothing is awaited between the
-    /// checks and the verdict, so there is nothing to reserve against.
+    /// A submission already scored (with the local answer keys, which gave the unit's number):
+    /// counted and settled in one step, reading and writing the learner's record once, without
+    /// touching the intern table. Nothing is awaited between the checks and the verdict, so
+    /// there is nothing to reserve against.
     pub fn submit_scored(
         &mut self,
         user: Principal,
         unit_id: &str,
-        verdict: &VerifyResult,
+        scored: &answer_keys::Scored,
         now_ns: u64,
         unfunded: bool,
     ) -> Result<QuizOutcome, Blocked> {
-        let (ticket, rec) = self.admit(user, unit_id, now_ns, unfunded)?;
-        Ok(self.settle(ticket, rec, verdict, now_ns))
+        let (ticket, rec) = self.admit(user, unit_id, Some(scored.unit), now_ns, unfunded)?;
+        Ok(self.settle(ticket, rec, Some(scored.unit), &scored.verdict, now_ns))
     }
 
     /// [`begin_submission`](Self::begin_submission)'s checks and bookkeeping; the learner's
-    /// updated record is returned for the caller to write.
-    fn admit(&mut self, user: Principal, unit_id: &str, now_ns: u64, unfunded: bool) -> Result<(Ticket, UserRecord), Blocked> {
+    /// updated record is returned for the caller to write. `unit`: the unit's interned number
+    /// (None: not interned, so nobody completed it).
+    fn admit(
+        &mut self,
+        user: Principal,
+        unit_id: &str,
+        unit: Option<u32>,
+        now_ns: u64,
+        unfunded: bool,
+    ) -> Result<(Ticket, UserRecord), Blocked> {
         if self.is_disabled() {
             return Err(ShardError::ShardDisabled.into());
         }
@@ -500,12 +521,10 @@ impl<M: Memory> ShardState<M> {
         }
         // Before the record is read: paying may credit this very learner's record.
         self.pay_owed_rewards(MAX_OWED_PAID_PER_STEP);
+        // Not disabled nor frozen (checked above): an archived learner is restored here.
         let mut rec = match self.users.get(&user) {
             Some(rec) => rec,
-            None => {
-                self.restore_if_archived(&user, now_ns);
-                self.user(&user)?
-            }
+            None => self.restore_archived(&user, now_ns).ok_or(ShardError::NotRegistered)?,
         };
         let waiting_for_budget = self.budget_exhausted(now_ns) || !self.owed_queue.is_empty();
         let config = self.config();
@@ -514,7 +533,7 @@ impl<M: Memory> ShardState<M> {
         if rec.attempts_on(day) >= limit {
             return Err(ShardError::DailyLimitReached { limit }.into());
         }
-        if self.is_completed_by(rec.number, unit_id) {
+        if unit.is_some_and(|unit| rec.completed.contains(unit)) {
             return Err(ShardError::AlreadyCompleted { unit_id: unit_id.to_string() }.into());
         }
         let c = self.counters();
@@ -546,12 +565,15 @@ impl<M: Memory> ShardState<M> {
     /// once, in order, as allowance arrives ([`pay_owed_rewards`](Self::pay_owed_rewards)).
     pub fn finish_submission(&mut self, ticket: Ticket, verdict: &VerifyResult, now_ns: u64) -> QuizOutcome {
         let rec = self.users.get(&ticket.user).expect("a user with a submission in flight stays registered");
-        self.settle(ticket, rec, verdict, now_ns)
+        // Looked up again after the await: another submission may have interned the unit.
+        let unit = self.unit_number(&ticket.unit_id);
+        self.settle(ticket, rec, unit, verdict, now_ns)
     }
 
     /// [`finish_submission`](Self::finish_submission) on the learner's record `rec` (as read
-    /// by the caller), which it writes back.
-    fn settle(&mut self, ticket: Ticket, mut rec: UserRecord, verdict: &VerifyResult, now_ns: u64) -> QuizOutcome {
+    /// by the caller), which it writes back. `unit`: the unit's number as looked up in this
+    /// message (None: not interned yet; a pass interns it).
+    fn settle(&mut self, ticket: Ticket, mut rec: UserRecord, unit: Option<u32>, verdict: &VerifyResult, now_ns: u64) -> QuizOutcome {
         let config_reward = self.config().reward_per_quiz_e8s;
         let mut ticket = ticket;
         let mut owed = 0;
@@ -573,7 +595,8 @@ impl<M: Memory> ShardState<M> {
                 rec.earned_today_e8s = add(rec.earned_today_e8s, reward, "earned today");
             }
             rec.completed_units += 1;
-            self.record_completion(rec.number, &ticket.unit_id, now_ns);
+            let unit = unit.unwrap_or_else(|| self.intern_new_unit(&ticket.unit_id));
+            rec.completed.insert(unit, completion_day(now_ns));
         }
         rec.last_active_ns = now_ns;
         let limit = self.config().daily_attempt_limit;
@@ -1619,10 +1642,50 @@ mod tests {
         assert_eq!(s.owed_of(&last), REWARD);
         check_invariant(&s);
         // The last learner's next submission pays it first, then is funded itself.
-        let out = s.submit_scored(last, "b", &pass(), next_day, false).unwrap();
+        let b = scored(&mut s, "b", pass());
+        let out = s.submit_scored(last, "b", &b, next_day, false).unwrap();
         assert_eq!((out.reward_e8s, out.staked_e8s), (REWARD, 2 * REWARD));
         assert_eq!(s.owed_of(&last), 0);
         assert_eq!(s.view(&last, next_day).unwrap().staked_e8s, 2 * REWARD);
+        check_invariant(&s);
+    }
+
+    /// `verdict` for `unit_id`, with the number the answer keys would give it.
+    fn scored(s: &mut ShardState<DefaultMemoryImpl>, unit_id: &str, verdict: VerifyResult) -> answer_keys::Scored {
+        answer_keys::Scored { verdict, unit: s.intern_unit(unit_id) }
+    }
+
+    #[test]
+    fn units_are_interned_when_their_keys_arrive_and_submissions_only_read_the_numbers() {
+        use platform_types::answer_keys::{AnswerKeySet, UnitAnswerKey};
+        let mut s = fresh();
+        grant(&mut s, CHUNK);
+        s.register_user(p(1), T0).unwrap();
+        // A unit completed before local verification keeps its number.
+        let t = s.begin_submission(p(1), "c", T0, false).unwrap();
+        s.finish_submission(t, &pass(), T0);
+        let key = |id: &str| UnitAnswerKey { unit_id: id.into(), correct: vec![1], option_counts: vec![2] };
+        let set = AnswerKeySet { version: 1, keys: vec![key("b"), key("c"), key("a")] };
+        assert_eq!(s.apply_answer_keys(&set), Ok(1));
+        assert_eq!(s.unit_count(), 3, "a and b interned with their keys, c kept");
+        let c = s.verify_locally("c", &[1]).unwrap().unwrap();
+        assert_eq!(Some(c.unit), s.unit_number("c"));
+        assert_eq!(
+            s.submit_scored(p(1), "c", &c, T0, false),
+            Err(Blocked::Rejected(ShardError::AlreadyCompleted { unit_id: "c".into() })),
+            "the key's number is the one the record keeps"
+        );
+        for unit_id in ["a", "b"] {
+            let scored = s.verify_locally(unit_id, &[1]).unwrap().unwrap();
+            assert!(s.submit_scored(p(1), unit_id, &scored, T0, false).unwrap().passed);
+        }
+        assert_eq!(s.unit_count(), 3, "no submission interned anything");
+        assert_eq!(s.progress(&p(1), 0, 10).unwrap(), vec!["a", "b", "c"]);
+        // A malformed or stale set interns nothing.
+        let bad = AnswerKeySet { version: 2, keys: vec![UnitAnswerKey { unit_id: "d".into(), correct: vec![5], option_counts: vec![2] }] };
+        assert!(s.apply_answer_keys(&bad).is_err());
+        assert_eq!(s.apply_answer_keys(&AnswerKeySet { version: 1, keys: vec![key("e")] }), Ok(1));
+        assert_eq!(s.unit_count(), 3);
         check_invariant(&s);
     }
 
@@ -1630,14 +1693,15 @@ mod tests {
     fn a_scored_submission_is_counted_and_settled_in_one_step() {
         let mut s = fresh();
         s.register_user(p(1), T0).unwrap();
-        assert_eq!(s.submit_scored(p(1), "a", &pass(), T0, false), Err(Blocked::NeedsAllowance));
+        let (a_pass, b_fail) = (scored(&mut s, "a", pass()), scored(&mut s, "b", fail()));
+        assert_eq!(s.submit_scored(p(1), "a", &a_pass, T0, false), Err(Blocked::NeedsAllowance));
         assert_eq!(s.view(&p(1), T0).unwrap().attempts_today, 0, "nothing counted");
         grant(&mut s, CHUNK);
-        let out = s.submit_scored(p(1), "a", &pass(), T0, false).unwrap();
+        let out = s.submit_scored(p(1), "a", &a_pass, T0, false).unwrap();
         assert_eq!((out.passed, out.reward_e8s, out.staked_e8s), (true, REWARD, REWARD));
-        let out = s.submit_scored(p(1), "b", &fail(), T0, false).unwrap();
+        let out = s.submit_scored(p(1), "b", &b_fail, T0, false).unwrap();
         assert_eq!((out.passed, out.reward_e8s), (false, 0));
-        assert_eq!(s.submit_scored(p(1), "a", &pass(), T0, false), Err(Blocked::Rejected(ShardError::AlreadyCompleted { unit_id: "a".into() })));
+        assert_eq!(s.submit_scored(p(1), "a", &a_pass, T0, false), Err(Blocked::Rejected(ShardError::AlreadyCompleted { unit_id: "a".into() })));
         let v = s.view(&p(1), T0).unwrap();
         assert_eq!((v.attempts_today, v.completed_units, s.counters().allowance_reserved_e8s), (2, 1, 0));
         check_invariant(&s);

@@ -200,7 +200,7 @@ pub async fn submit_quiz(caller: Principal, unit_id: String, answers: Vec<u32>) 
         // after a refill's await: a key set that arrived meanwhile is the one that counts).
         // Unknown units and malformed answers are refused before anything is counted.
         let step = state::with_mut(|s| match s.verify_locally(&unit_id, &answers) {
-            Some(Ok(verdict)) => s.submit_scored(caller, &unit_id, &verdict, now(), unfunded.is_some()).map(Submission::Settled),
+            Some(Ok(scored)) => s.submit_scored(caller, &unit_id, &scored, now(), unfunded.is_some()).map(Submission::Settled),
             Some(Err(e)) => Err(state::Blocked::Rejected(refused_locally(e))),
             None => s.begin_submission(caller, &unit_id, now(), unfunded.is_some()).map(Submission::Begun),
         });

@@ -6,7 +6,7 @@
 //!   its largest valid profile (1,115 bytes), so every node slot was sized for it;
 //! * completed (memory 2): [`LegacyCompletedKey`] (principal + unit-id string, <= 94 bytes) ->
 //!   completion time in ns;
-//! * tombstones (memory 60): principal -> [`LegacyTombstone`] (33 fixed bytes, no user number).
+//! * tombstones (memory 60): principal -> [`LegacyTombstone`] (33 fixed bytes; its completions in memory 2).
 
 use super::{gender_code, gender_from_code, Reader, UserRecord, MAX_UNIT_ID_LEN};
 use candid::Principal;
@@ -16,7 +16,8 @@ use std::borrow::Cow;
 
 const RECORD_VERSION_1: u8 = 1;
 
-/// A user record of the old layout: [`UserRecord`] without its number.
+/// A user record of the old layout: [`UserRecord`] without its completed units (a map of
+/// their own then).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LegacyUserRecord {
     pub profile: Option<ProfileInput>,
@@ -35,10 +36,9 @@ impl LegacyUserRecord {
     /// Gender (1) and three u16-prefixed strings at their largest (4 bytes a character).
     pub const MAX_SIZE: usize = Self::FIXED_SIZE + 1 + 2 + MAX_EMAIL_LEN + 2 + 4 * MAX_NAME_LEN + 2 + 4 * MAX_EDUCATION_LEN;
 
-    /// The record in the current layout, with the number it is given.
-    pub fn with_number(self, number: u32) -> UserRecord {
+    /// The record in the current layout (the migration adds the completed units).
+    pub fn into_record(self) -> UserRecord {
         UserRecord {
-            number,
             profile: self.profile,
             staked_e8s: self.staked_e8s,
             day: self.day,
@@ -47,6 +47,7 @@ impl LegacyUserRecord {
             completed_units: self.completed_units,
             registered_at_ns: self.registered_at_ns,
             last_active_ns: self.last_active_ns,
+            completed: Default::default(),
         }
     }
 

@@ -11,8 +11,7 @@
 //! * **Archiving** (off unless governance sets `inactive_archive_secs`): a learner inactive that
 //!   long, with no pending withdrawal, no owed reward and no submission in flight, loses the
 //!   profile record (email, name, education, gender, daily counters); a [`Tombstone`] keeps the
-//!   staked balance, the completed-unit count and the registration time, and the completed
-//!   units stay. The learner's next update (profile, quiz, unstake) restores the record with
+//!   staked balance, the completed-unit count, the completed units and the registration time. The learner's next update (profile, quiz, unstake) restores the record with
 //!   the balance (see [`ShardState::restore_if_archived`]); their view shows the balance.
 //! * **Self-deletion** ([`ShardState::delete_profile`]): refused while withdrawals are pending,
 //!   rewards are owed or a submission is in flight; a staked balance is withdrawn first, or
@@ -29,7 +28,7 @@
 
 use super::ShardState;
 use crate::journal::WithdrawalKey;
-use crate::model::UserRecord;
+use crate::model::{CompletedUnits, Reader, UserRecord};
 use candid::{CandidType, Principal};
 use ic_stable_structures::storable::{Bound, Storable};
 use ic_stable_structures::Memory;
@@ -42,22 +41,23 @@ use std::ops::Bound as RangeBound;
 
 const NANOS_PER_SEC: u64 = 1_000_000_000;
 
-/// An archived or self-deleted learner: what they keep (fixed 37 bytes, see `model` for the
-/// layout figures).
+/// An archived or self-deleted learner: what they keep (33 fixed bytes and their completed
+/// units, see `model` for the layout figures).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Tombstone {
-    /// The learner's number ([`UserRecord::number`]): their completions stay keyed by it.
-    pub number: u32,
     pub staked_e8s: u64,
     pub completed_units: u64,
     pub registered_at_ns: u64,
     pub archived_at_ns: u64,
     /// Deleted by its owner (balance 0, nothing to restore but the completed units).
     pub deleted: bool,
+    /// The units completed: kept, so no unit's reward is paid twice to the same principal.
+    pub completed: CompletedUnits,
 }
 
 impl Tombstone {
-    pub const SIZE: usize = 4 + 8 * 4 + 1;
+    /// The fixed part: four u64 and the deleted flag (the completed units follow).
+    pub const FIXED_SIZE: usize = 8 * 4 + 1;
 
     /// The record the learner sees while archived.
     pub fn record(&self) -> UserRecord {
@@ -66,17 +66,19 @@ impl Tombstone {
             completed_units: self.completed_units,
             registered_at_ns: self.registered_at_ns,
             last_active_ns: self.archived_at_ns,
-            ..UserRecord::new(self.number, self.archived_at_ns)
+            completed: self.completed.clone(),
+            ..UserRecord::new(self.archived_at_ns)
         }
     }
 
     /// The record a returning learner gets back at `now_ns` (a new profile is theirs to give).
-    fn restored(&self, now_ns: u64) -> UserRecord {
+    fn restored(self, now_ns: u64) -> UserRecord {
         UserRecord {
             staked_e8s: self.staked_e8s,
             completed_units: self.completed_units,
             registered_at_ns: if self.deleted { now_ns } else { self.registered_at_ns },
-            ..UserRecord::new(self.number, now_ns)
+            completed: self.completed,
+            ..UserRecord::new(now_ns)
         }
     }
 }
@@ -87,28 +89,29 @@ impl Storable for Tombstone {
     }
 
     fn into_bytes(self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(Self::SIZE);
-        out.extend_from_slice(&self.number.to_le_bytes());
+        let mut out = Vec::with_capacity(Self::FIXED_SIZE + 1 + 3 * self.completed.len());
         for n in [self.staked_e8s, self.completed_units, self.registered_at_ns, self.archived_at_ns] {
             out.extend_from_slice(&n.to_le_bytes());
         }
         out.push(self.deleted as u8);
+        self.completed.encode(&mut out);
         out
     }
 
     fn from_bytes(bytes: Cow<'_, [u8]>) -> Self {
-        let n = |i: usize| u64::from_le_bytes(bytes[4 + i * 8..4 + i * 8 + 8].try_into().expect("8 bytes"));
+        let mut r = Reader { bytes: &bytes, pos: 0 };
         Tombstone {
-            number: u32::from_le_bytes(bytes[..4].try_into().expect("4 bytes")),
-            staked_e8s: n(0),
-            completed_units: n(1),
-            registered_at_ns: n(2),
-            archived_at_ns: n(3),
-            deleted: bytes[36] == 1,
+            staked_e8s: r.u64(),
+            completed_units: r.u64(),
+            registered_at_ns: r.u64(),
+            archived_at_ns: r.u64(),
+            deleted: r.u8() == 1,
+            completed: CompletedUnits::decode(&mut r),
         }
     }
 
-    const BOUND: Bound = Bound::Bounded { max_size: Self::SIZE as u32, is_fixed_size: true };
+    // The completed units make it unbounded (a few bytes each).
+    const BOUND: Bound = Bound::Unbounded;
 }
 
 /// Counters and cursors of the cleanup (Candid in stable memory: fields added later must be
@@ -197,13 +200,22 @@ impl<M: Memory> ShardState<M> {
         if self.is_disabled() || self.is_frozen() || self.users.contains_key(user) {
             return false;
         }
-        let Some(tombstone) = self.tombstones.remove(user) else { return false };
-        self.users.insert(*user, tombstone.restored(now_ns));
+        self.restore_archived(user, now_ns).is_some()
+    }
+
+    /// [`restore_if_archived`](Self::restore_if_archived) once the caller checked the shard
+    /// is neither disabled nor frozen and `user` has no record: returns the restored record
+    /// (written), None if `user` has no tombstone either.
+    pub(super) fn restore_archived(&mut self, user: &Principal, now_ns: u64) -> Option<UserRecord> {
+        let tombstone = self.tombstones.remove(user)?;
+        let staked_e8s = tombstone.staked_e8s;
+        let rec = tombstone.restored(now_ns);
+        self.users.insert(*user, rec.clone());
         self.update_cleanup(|c| {
             c.restored += 1;
-            c.tombstone_staked_e8s = c.tombstone_staked_e8s.saturating_sub(tombstone.staked_e8s);
+            c.tombstone_staked_e8s = c.tombstone_staked_e8s.saturating_sub(staked_e8s);
         });
-        true
+        Some(rec)
     }
 
     /// `import_users`: an archived or self-deleted learner of another shard stays one here
@@ -236,12 +248,12 @@ impl<M: Memory> ShardState<M> {
             return false;
         }
         let tombstone = Tombstone {
-            number: rec.number,
             staked_e8s: rec.staked_e8s,
             completed_units: rec.completed_units,
             registered_at_ns: rec.registered_at_ns,
             archived_at_ns: now_ns,
             deleted: false,
+            completed: rec.completed.clone(),
         };
         self.users.remove(&user);
         self.tombstones.insert(user, tombstone);
@@ -261,9 +273,9 @@ impl<M: Memory> ShardState<M> {
         now_ns: u64,
         busy: bool,
     ) -> Result<ProfileDeleted, DeleteProfileError> {
-        let (number, staked_e8s, completed_units) = match (self.users.get(&user), self.tombstones.get(&user)) {
-            (Some(rec), _) => (rec.number, rec.staked_e8s, rec.completed_units),
-            (None, Some(t)) if !t.deleted => (t.number, t.staked_e8s, t.completed_units),
+        let (staked_e8s, completed_units, completed) = match (self.users.get(&user), self.tombstones.get(&user)) {
+            (Some(rec), _) => (rec.staked_e8s, rec.completed_units, rec.completed),
+            (None, Some(t)) if !t.deleted => (t.staked_e8s, t.completed_units, t.completed),
             _ => return Err(DeleteProfileError::NotRegistered),
         };
         if self.is_disabled() {
@@ -306,7 +318,7 @@ impl<M: Memory> ShardState<M> {
         }
         self.tombstones.insert(
             user,
-            Tombstone { number, staked_e8s: 0, completed_units, registered_at_ns: now_ns, archived_at_ns: now_ns, deleted: true },
+            Tombstone { staked_e8s: 0, completed_units, registered_at_ns: now_ns, archived_at_ns: now_ns, deleted: true, completed },
         );
         self.update_cleanup(|c| {
             c.deleted_by_owner += 1;
@@ -584,7 +596,11 @@ mod tests {
         for i in 0..N {
             let mut b = [2u8; 29];
             b[..8].copy_from_slice(&(i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15).to_be_bytes());
-            let t = Tombstone { number: i, staked_e8s: i as u64, completed_units: 3, registered_at_ns: 1, archived_at_ns: 2, deleted: false };
+            let mut completed = CompletedUnits::default();
+            for k in 0..3 {
+                completed.insert((i * 7 + k * 41) % 200, 20_424 + k as u16);
+            }
+            let t = Tombstone { staked_e8s: i as u64, completed_units: 3, registered_at_ns: 1, archived_at_ns: 2, deleted: false, completed };
             map.insert(Principal::from_slice(&b), t);
         }
         let per_user = mem.size() * 65_536 / N as u64;
@@ -593,11 +609,20 @@ mod tests {
     }
 
     #[test]
-    fn tombstones_are_37_fixed_bytes_and_round_trip() {
-        let t = Tombstone { number: u32::MAX - 1, staked_e8s: u64::MAX, completed_units: 7, registered_at_ns: 3, archived_at_ns: 9, deleted: true };
-        assert_eq!(t.to_bytes().len(), Tombstone::SIZE);
+    fn tombstones_are_33_fixed_bytes_and_their_completed_units_and_round_trip() {
+        let t = Tombstone {
+            staked_e8s: u64::MAX,
+            completed_units: 7,
+            registered_at_ns: 3,
+            archived_at_ns: 9,
+            deleted: true,
+            completed: CompletedUnits::default(),
+        };
+        assert_eq!(t.to_bytes().len(), Tombstone::FIXED_SIZE + 1, "the fixed part and an empty count");
         assert_eq!(Tombstone::from_bytes(t.to_bytes()), t);
-        let t = Tombstone { deleted: false, ..t };
+        let mut t = Tombstone { deleted: false, ..t };
+        t.completed.insert(u32::MAX, u16::MAX);
+        t.completed.insert(5, 20_424);
         assert_eq!(Tombstone::from_bytes(t.to_bytes()), t);
     }
 

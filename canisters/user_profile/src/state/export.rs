@@ -17,7 +17,7 @@
 use super::cleanup::Tombstone;
 use super::ShardState;
 use crate::journal::{RetryKey, WithdrawalKey, WithdrawalRecord};
-use crate::model::{OwedReward, UserRecord, MAX_UNIT_ID_LEN};
+use crate::model::{CompletedUnits, OwedReward, UserRecord, MAX_UNIT_ID_LEN};
 use candid::{CandidType, Principal};
 use ic_stable_structures::Memory;
 use platform_types::{
@@ -82,7 +82,7 @@ impl<M: Memory> ShardState<M> {
     fn export_user_without_owed(&self, user: Principal, rec: &UserRecord) -> ExportedUser {
         // In unit-id order, times at the start of their UTC day (what the shard keeps).
         let completed = self
-            .completions_of(rec.number)
+            .completions_of(&rec.completed)
             .into_iter()
             .map(|(unit_id, completed_at_ns)| ExportedCompletion { unit_id, completed_at_ns })
             .collect();
@@ -335,14 +335,16 @@ impl<M: Memory> ShardState<M> {
     /// e8s that must come with them as allowance: their balance and their Pending withdrawals.
     fn import_user(&mut self, user: &ExportedUser, source: u32) -> u64 {
         let who = user.principal;
-        // Numbers are this shard's own: the learner gets a new one here.
-        let number = self.take_user_number();
+        // Unit numbers are this shard's own: the completed units are interned here.
+        let mut completed = CompletedUnits::default();
+        for c in &user.completed {
+            self.add_completion(&mut completed, &c.unit_id, c.completed_at_ns);
+        }
         match &user.tombstone {
             None => {
                 self.users.insert(
                     who,
                     UserRecord {
-                        number,
                         profile: user.profile.clone(),
                         staked_e8s: user.staked_e8s,
                         day: user.day,
@@ -351,23 +353,21 @@ impl<M: Memory> ShardState<M> {
                         completed_units: user.completed_units,
                         registered_at_ns: user.registered_at_ns,
                         last_active_ns: user.last_active_ns,
+                        completed,
                     },
                 );
             }
             Some(t) => self.add_imported_tombstone(
                 who,
                 Tombstone {
-                    number,
                     staked_e8s: user.staked_e8s,
                     completed_units: user.completed_units,
                     registered_at_ns: user.registered_at_ns,
                     archived_at_ns: t.archived_at_ns,
                     deleted: t.deleted,
+                    completed,
                 },
             ),
-        }
-        for c in &user.completed {
-            self.record_completion(number, &c.unit_id, c.completed_at_ns);
         }
         let mut owed_total = 0u64;
         for o in &user.rewards_owed {
@@ -729,9 +729,10 @@ mod tests {
         for n in 0..60 {
             let who = user(n);
             assert_eq!(b.is_archived(&who), a.is_archived(&who), "user {n}");
-            // Equal but for the learner's number, which is each shard's own.
-            let renumbered = |t: Option<Tombstone>| t.map(|t| Tombstone { number: 0, ..t });
-            assert_eq!(renumbered(b.tombstones.get(&who)), renumbered(a.tombstones.get(&who)), "user {n}");
+            // Equal but for the unit numbers, which are each shard's own (the export, compared
+            // below, has the unit ids).
+            let without_units = |t: Option<Tombstone>| t.map(|t| Tombstone { completed: Default::default(), ..t });
+            assert_eq!(without_units(b.tombstones.get(&who)), without_units(a.tombstones.get(&who)), "user {n}");
             let (on_a, on_b) = (a.export_user(&who).unwrap(), b.export_user(&who).unwrap());
             let origin = |u: ExportedUser| ExportedUser {
                 withdrawals: u.withdrawals.into_iter().map(|w| ExportedWithdrawal { origin_shard: Some(4), ..w }).collect(),
@@ -827,7 +828,14 @@ mod tests {
         let rec = s.users.get(&twice).unwrap();
         s.tombstones.insert(
             twice,
-            crate::state::cleanup::Tombstone { number: rec.number, staked_e8s: 0, completed_units: 0, registered_at_ns: T0, archived_at_ns: T0, deleted: true },
+            crate::state::cleanup::Tombstone {
+                staked_e8s: 0,
+                completed_units: 0,
+                registered_at_ns: T0,
+                archived_at_ns: T0,
+                deleted: true,
+                completed: rec.completed.clone(),
+            },
         );
         let mut cursor = None;
         let mut pages = vec![];
@@ -857,9 +865,11 @@ mod tests {
         // Users with many long unit ids: ~80 bytes each.
         for n in 0..60 {
             s.register_user(user(n), T0).unwrap();
+            let mut rec = s.users.get(&user(n)).unwrap();
             for u in 0..500 {
-                s.record_completion(n, &format!("{u:0>60}"), T0);
+                s.add_completion(&mut rec.completed, &format!("{u:0>60}"), T0);
             }
+            s.users.insert(user(n), rec);
         }
         let page = s.export_page(None, MAX_EXPORT_PAGE_USERS, 0);
         assert!(page.users.len() < 60 && page.next_cursor.is_some(), "{} users", page.users.len());

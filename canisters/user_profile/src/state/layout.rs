@@ -1,13 +1,14 @@
 //! The compact layout of users and completions (issue 14, "Compact records"), and the one-time
 //! migration from the layout of releases up to d9b1018.
 //!
-//! * `users` (memory 10): principal -> [`UserRecord`], unbounded (stored at its real size).
-//! * `completions` (memory 11): [`CompletionKey`] (user number, unit number; 8 fixed bytes) ->
-//!   completion day (u16).
+//! * `users` (memory 10): principal -> [`UserRecord`], unbounded (stored at its real size),
+//!   with the learner's completed units inside ([`CompletedUnits`]: interned unit numbers and
+//!   their days, a few bytes each), so a submission reads and writes one entry.
+//! * Memory 11 is unused (a separate completions map of an unreleased layout).
 //! * `unit_numbers` / `unit_ids` (memories 12, 13): the intern table, unit id <-> dense u32
 //!   number, in both directions. Entries are never removed, so numbers stay valid forever.
-//! * `layout` (memory 14): [`Layout`], the format version and the next user number.
-//! * `tombstones` (memory 15): principal -> [`Tombstone`] with the learner's number.
+//! * `layout` (memory 14): [`Layout`], the format version and what its migration moved.
+//! * `tombstones` (memory 15): principal -> [`Tombstone`] with the learner's completed units.
 //!
 //! The old maps (memories 1, 2, 60) are read once by [`ShardState::migrate_legacy_layout`] in
 //! `post_upgrade`, then cleared. ic-stable-structures cannot give buckets back to the memory
@@ -18,12 +19,10 @@
 use super::cleanup::Tombstone;
 use super::{ShardState, LEGACY_COMPLETED_MEMORY_ID, LEGACY_TOMBSTONES_MEMORY_ID, LEGACY_USERS_MEMORY_ID};
 use crate::model::legacy::{LegacyCompletedKey, LegacyTombstone, LegacyUserRecord};
-use crate::model::{completion_day, completion_ns, CompletionKey};
+use crate::model::{completion_day, completion_ns, CompletedUnits, UserRecord};
 use candid::{CandidType, Principal};
 use ic_stable_structures::memory_manager::MemoryManager;
 use ic_stable_structures::{Memory, StableBTreeMap};
-#[cfg(test)]
-use ic_stable_structures::Storable;
 use platform_types::StableCandid;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -31,14 +30,12 @@ use std::collections::BTreeMap;
 /// The compact layout's version.
 pub const COMPACT_LAYOUT_VERSION: u32 = 2;
 
-/// Which layout the shard's users are in, and the next learner number (Candid in stable
-/// memory: fields added later must be `Option`).
+/// Which layout the shard's users are in (Candid in stable memory: fields added later must
+/// be `Option`).
 #[derive(CandidType, Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
 pub struct Layout {
     /// 0: not checked yet (a fresh memory, or a shard of an older release); 2: compact.
     pub version: u32,
-    /// Numbers are given in order and never reused (an archived learner keeps theirs).
-    pub next_user_number: u32,
     /// What the migration from the old layout moved (None: nothing to migrate).
     pub migrated: Option<LegacyMigration>,
 }
@@ -60,30 +57,21 @@ impl<M: Memory> ShardState<M> {
         &self.layout.get().0
     }
 
-    /// A new learner's number.
-    pub(super) fn take_user_number(&mut self) -> u32 {
-        let mut layout = self.layout().clone();
-        let number = layout.next_user_number;
-        layout.next_user_number = number.checked_add(1).expect("fewer than 2^32 learners per shard");
-        self.layout.set(StableCandid(layout));
-        number
-    }
-
-    /// The number of a learner, live or archived.
-    pub(super) fn number_of(&self, user: &Principal) -> Option<u32> {
-        self.users.get(user).map(|r| r.number).or_else(|| self.tombstones.get(user).map(|t| t.number))
-    }
-
     /// The unit's number, if any learner of this shard ever completed it.
-    fn unit_number(&self, unit_id: &str) -> Option<u32> {
+    pub(super) fn unit_number(&self, unit_id: &str) -> Option<u32> {
         self.unit_numbers.get(&unit_id.to_string())
     }
 
     /// The unit's number, interned now if new.
-    fn intern_unit(&mut self, unit_id: &str) -> u32 {
-        if let Some(n) = self.unit_number(unit_id) {
-            return n;
+    pub(super) fn intern_unit(&mut self, unit_id: &str) -> u32 {
+        match self.unit_number(unit_id) {
+            Some(n) => n,
+            None => self.intern_new_unit(unit_id),
         }
+    }
+
+    /// Interns `unit_id`, which the caller looked up in this message and did not find.
+    pub(super) fn intern_new_unit(&mut self, unit_id: &str) -> u32 {
         let n = u32::try_from(self.unit_ids.len()).expect("fewer than 2^32 units");
         self.unit_numbers.insert(unit_id.to_string(), n);
         self.unit_ids.insert(n, unit_id.to_string());
@@ -94,25 +82,19 @@ impl<M: Memory> ShardState<M> {
         self.unit_ids.len()
     }
 
-    /// Whether learner `number` completed `unit_id`.
-    pub fn is_completed_by(&self, number: u32, unit_id: &str) -> bool {
-        self.unit_number(unit_id).is_some_and(|unit| self.completions.contains_key(&CompletionKey { user: number, unit }))
-    }
-
-    /// Marks `unit_id` completed by learner `number` at `time_ns`.
-    pub(super) fn record_completion(&mut self, number: u32, unit_id: &str, time_ns: u64) {
+    /// Adds `unit_id`, completed at `time_ns`, to `completed` (interning the unit if new).
+    pub(super) fn add_completion(&mut self, completed: &mut CompletedUnits, unit_id: &str, time_ns: u64) {
         let unit = self.intern_unit(unit_id);
-        self.completions.insert(CompletionKey { user: number, unit }, completion_day(time_ns));
+        completed.insert(unit, completion_day(time_ns));
     }
 
-    /// Every completion of learner `number` as (unit id, time in ns), in unit-id order.
-    pub(super) fn completions_of(&self, number: u32) -> Vec<(String, u64)> {
-        let mut out: Vec<(String, u64)> = self
-            .completions
-            .range(CompletionKey::first_of(number)..=CompletionKey::last_of(number))
-            .map(|e| {
-                let unit_id = self.unit_ids.get(&e.key().unit).expect("every completed unit is interned");
-                (unit_id, completion_ns(e.value()))
+    /// `completed` as (unit id, time in ns at the start of its day), in unit-id order.
+    pub(super) fn completions_of(&self, completed: &CompletedUnits) -> Vec<(String, u64)> {
+        let mut out: Vec<(String, u64)> = completed
+            .iter()
+            .map(|(unit, day)| {
+                let unit_id = self.unit_ids.get(&unit).expect("every completed unit is interned");
+                (unit_id, completion_ns(day))
             })
             .collect();
         out.sort_unstable();
@@ -146,70 +128,66 @@ impl<M: Memory> ShardState<M> {
             StableBTreeMap::init(manager.get(LEGACY_TOMBSTONES_MEMORY_ID));
         let units_before = self.unit_count();
         let mut report = LegacyMigration::default();
-        // Numbers in principal order; the entries are read into the heap first (~15 MB at
-        // 100,000 learners) and written in a scrambled order (see `scrambled`).
-        let mut numbers: BTreeMap<Principal, u32> = BTreeMap::new();
-        let users: Vec<(Principal, crate::model::UserRecord)> = old_users
+        // Records and tombstones are read into the heap first (~20 MB at 100,000 learners),
+        // given their completed units, then written in a scrambled order (see `scrambled`).
+        let mut users: BTreeMap<Principal, UserRecord> = old_users.iter().map(|e| (*e.key(), e.value().into_record())).collect();
+        let mut tombstones: BTreeMap<Principal, Tombstone> = old_tombstones
             .iter()
             .map(|e| {
-                let number = self.take_user_number();
-                numbers.insert(*e.key(), number);
-                (*e.key(), e.value().with_number(number))
+                let old = e.value();
+                let tombstone = Tombstone {
+                    staked_e8s: old.staked_e8s,
+                    completed_units: old.completed_units,
+                    registered_at_ns: old.registered_at_ns,
+                    archived_at_ns: old.archived_at_ns,
+                    deleted: old.deleted,
+                    completed: CompletedUnits::default(),
+                };
+                (*e.key(), tombstone)
             })
             .collect();
+        // The intern table, cached on the heap for the run (one stable lookup per new unit).
+        let mut units: BTreeMap<String, u32> = self.unit_numbers.iter().map(|e| (e.key().clone(), e.value())).collect();
+        for entry in old_completed.iter() {
+            let key = entry.key();
+            let (user, unit_id) = (key.user(), key.unit_id());
+            let (record, tombstone) = (users.get_mut(&user), tombstones.get_mut(&user));
+            if record.is_none() && tombstone.is_none() {
+                report.orphan_completions += 1;
+                continue;
+            }
+            let unit = match units.get(&unit_id) {
+                Some(unit) => *unit,
+                None => {
+                    let unit = self.intern_new_unit(&unit_id);
+                    units.insert(unit_id, unit);
+                    unit
+                }
+            };
+            let day = completion_day(entry.value());
+            // A principal in both maps (a broken invariant export_users reports by name) keeps
+            // its completions in both entries.
+            if let Some(record) = record {
+                record.completed.insert(unit, day);
+            }
+            if let Some(tombstone) = tombstone {
+                tombstone.completed.insert(unit, day);
+            }
+            report.completions += 1;
+        }
+        let users: Vec<(Principal, UserRecord)> = users.into_iter().collect();
         for i in scrambled(users.len()) {
             let (user, record) = &users[i];
             self.users.insert(*user, record.clone());
         }
         report.users = users.len() as u64;
         drop(users);
-        for entry in old_tombstones.iter() {
-            let old = entry.value();
-            // A principal in both maps (a broken invariant export_users reports by name) keeps
-            // one number, so both entries still see the same completions.
-            let number = match numbers.get(entry.key()) {
-                Some(n) => *n,
-                None => self.take_user_number(),
-            };
-            numbers.insert(*entry.key(), number);
-            self.tombstones.insert(
-                *entry.key(),
-                Tombstone {
-                    number,
-                    staked_e8s: old.staked_e8s,
-                    completed_units: old.completed_units,
-                    registered_at_ns: old.registered_at_ns,
-                    archived_at_ns: old.archived_at_ns,
-                    deleted: old.deleted,
-                },
-            );
-            report.tombstones += 1;
+        let tombstones: Vec<(Principal, Tombstone)> = tombstones.into_iter().collect();
+        for i in scrambled(tombstones.len()) {
+            let (user, tombstone) = &tombstones[i];
+            self.tombstones.insert(*user, tombstone.clone());
         }
-        // The intern table, cached on the heap for the run (one stable lookup per new unit).
-        let mut units: BTreeMap<String, u32> = self.unit_numbers.iter().map(|e| (e.key().clone(), e.value())).collect();
-        let mut completions: Vec<(CompletionKey, u16)> = Vec::with_capacity(old_completed.len() as usize);
-        for entry in old_completed.iter() {
-            let key = entry.key();
-            let Some(number) = numbers.get(&key.user()) else {
-                report.orphan_completions += 1;
-                continue;
-            };
-            let unit_id = key.unit_id();
-            let unit = match units.get(&unit_id) {
-                Some(unit) => *unit,
-                None => {
-                    let unit = self.intern_unit(&unit_id);
-                    units.insert(unit_id, unit);
-                    unit
-                }
-            };
-            completions.push((CompletionKey { user: *number, unit }, completion_day(entry.value())));
-        }
-        for i in scrambled(completions.len()) {
-            let (key, day) = completions[i];
-            self.completions.insert(key, day);
-        }
-        report.completions = completions.len() as u64;
+        report.tombstones = tombstones.len() as u64;
         report.units_interned = self.unit_count() - units_before;
         old_users.clear_new();
         old_completed.clear_new();
@@ -239,7 +217,6 @@ fn splitmix64(x: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::UserRecord;
     use ic_stable_structures::DefaultMemoryImpl;
     use platform_types::{Gender, PlatformConfig, ProfileInput, ShardInitArgs, UserView, NANOS_PER_DAY};
 
@@ -332,17 +309,17 @@ mod tests {
         let view = if n % 10 == 9 {
             let t = legacy_tombstone(n);
             Tombstone {
-                number: 0,
                 staked_e8s: t.staked_e8s,
                 completed_units: t.completed_units,
                 registered_at_ns: t.registered_at_ns,
                 archived_at_ns: t.archived_at_ns,
                 deleted: t.deleted,
+                completed: CompletedUnits::default(),
             }
             .record()
             .view(user(n), now_ns)
         } else {
-            legacy_record(n).with_number(0).view(user(n), now_ns)
+            legacy_record(n).into_record().view(user(n), now_ns)
         };
         UserView { rewards_owed_e8s: Some(0), ..view }
     }
@@ -351,7 +328,6 @@ mod tests {
     /// `write_legacy_shard(users, per_user)`.
     fn check_every_learner(s: &ShardState<DefaultMemoryImpl>, users: u32, per_user: u32) {
         let now = T0 + 3 * NANOS_PER_DAY;
-        let mut numbers = std::collections::BTreeSet::new();
         for n in 0..users.min(2_000) {
             let who = user(n);
             assert_eq!(s.view(&who, now), Ok(expected_view(n, now)), "learner {n}");
@@ -365,7 +341,6 @@ mod tests {
                 assert!(s.is_completed(&who, unit), "learner {n}, {unit}");
             }
             assert!(!s.is_completed(&who, "unit-999") && !s.is_completed(&who, &unit_id(150)));
-            assert!(numbers.insert(s.number_of(&who).unwrap()), "learner {n}: a number given twice");
         }
         assert_eq!(s.user_count(), u64::from(users));
     }
@@ -412,10 +387,9 @@ mod tests {
         assert_eq!(reopened.migrate_legacy_layout(&manager), None);
         check_every_learner(&reopened, USERS, PER_USER);
 
-        // A new learner gets a number of their own: no completion of anyone else shows.
+        // A new learner starts with no completion of anyone else.
         let newcomer = user(5_000);
         reopened.register_user(newcomer, T0).unwrap();
-        assert_eq!(reopened.number_of(&newcomer), Some(USERS));
         assert_eq!(reopened.progress(&newcomer, 0, 100).unwrap(), Vec::<String>::new());
         assert!(!reopened.is_completed(&newcomer, &unit_id(0)));
     }
@@ -430,8 +404,7 @@ mod tests {
             assert_eq!(manager.get(id).size(), 0, "old memory {id:?} untouched");
         }
         s.register_user(user(1), T0).unwrap();
-        s.register_user(user(2), T0).unwrap();
-        assert_eq!((s.number_of(&user(1)), s.number_of(&user(2))), (Some(0), Some(1)));
+        assert_eq!(s.progress(&user(1), 0, 100), Ok(vec![]));
     }
 
     #[test]
@@ -462,23 +435,21 @@ mod tests {
         let after = memory.size();
         let old_pages: u64 =
             [LEGACY_USERS_MEMORY_ID, LEGACY_COMPLETED_MEMORY_ID, LEGACY_TOMBSTONES_MEMORY_ID].iter().map(|id| manager.get(*id).size()).sum();
-        let new_pages: u64 = [super::super::USERS_MEMORY_ID, super::super::COMPLETIONS_MEMORY_ID, super::super::TOMBSTONES_MEMORY_ID]
-            .iter()
-            .map(|id| manager.get(*id).size())
-            .sum();
-        let completion_pages = manager.get(super::super::COMPLETIONS_MEMORY_ID).size();
+        let new_pages: u64 =
+            [super::super::USERS_MEMORY_ID, super::super::TOMBSTONES_MEMORY_ID].iter().map(|id| manager.get(*id).size()).sum();
+        let per_learner = new_pages * 65_536 / u64::from(users);
         eprintln!(
             "{users} learners x {per_user} units: stable memory {} MiB before, {} MiB after the migration; old maps {} MiB (stranded), \
-             new maps {} MiB ({} bytes per learner, {} per completion)",
+             new maps {} MiB ({per_learner} bytes per learner with their completed units)",
             before / 16,
             after / 16,
             old_pages / 16,
             new_pages / 16,
-            (new_pages - completion_pages) * 65_536 / u64::from(users),
-            completion_pages * 65_536 / moved.completions
         );
-        assert!(completion_pages * 65_536 / moved.completions <= 32, "completions fill their nodes as a fresh shard's do");
-        assert!(new_pages * 3 < old_pages, "the compact maps take under a third of the old ones");
+        // About 2 of 3 learners have a profile, 6 of 7 completed units: as a fresh shard's.
+        assert!(per_learner <= 256, "records fill their nodes as a fresh shard's do: {per_learner} bytes per learner");
+        assert!(new_pages * 5 < old_pages, "the compact maps take under a fifth of the old ones");
+        assert_eq!(manager.get(ic_stable_structures::memory_manager::MemoryId::new(11)).size(), 0, "memory 11 stays unused");
         check_every_learner(&s, users, per_user);
     }
 
@@ -505,8 +476,18 @@ mod tests {
     }
 
     #[test]
-    fn records_of_the_new_layout_carry_their_number() {
-        let rec = UserRecord::new(41, T0);
-        assert_eq!(UserRecord::from_bytes(rec.to_bytes()).number, 41);
+    fn a_principal_in_both_old_maps_keeps_its_completions_in_both_entries() {
+        let manager = MemoryManager::init(DefaultMemoryImpl::default());
+        write_legacy_shard(&manager, 20, 3);
+        let mut old_tombstones: StableBTreeMap<Principal, LegacyTombstone, _> =
+            StableBTreeMap::init(manager.get(LEGACY_TOMBSTONES_MEMORY_ID));
+        old_tombstones.insert(user(1), legacy_tombstone(1));
+        let mut s = open(&manager);
+        let moved = s.migrate_legacy_layout(&manager).unwrap();
+        assert_eq!((moved.users, moved.tombstones), (18, 3));
+        let units = units_of(1, 3);
+        assert_eq!(s.progress(&user(1), 0, 100).unwrap(), units);
+        let from_tombstone = s.completions_of(&s.tombstones.get(&user(1)).unwrap().completed);
+        assert_eq!(from_tombstone.into_iter().map(|(id, _)| id).collect::<Vec<_>>(), units);
     }
 }
