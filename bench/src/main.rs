@@ -10,6 +10,11 @@
 //! `--subnets` (default `1,4,13`; `none` to skip): the platform's sustained updates per second
 //! with that many subnets (`subnets.rs`).
 //!
+//! `--scale N` runs only the scale run (`scale.rs`, use `--release`): N learners registered
+//! through the hub with the production shard limits. Its results go into the `scale` field and
+//! "Scale" section of `<out>/results.{json,md}` when that file exists (bench/ only for the full
+//! run, N = 1,000,000; a shorter run needs `--out` elsewhere), else into `<out>/scale.{json,md}`.
+//!
 //! Writes `<out>/results.json` and `<out>/results.md`. When `<out>/results.json` exists, every
 //! instruction and byte figure is compared with it first; growth over 5 % is printed, and with
 //! `--check` the program then exits with status 1 and leaves the previous results in place. It
@@ -18,6 +23,7 @@
 mod env;
 mod model;
 mod report;
+mod scale;
 mod subnets;
 
 use candid::Principal;
@@ -52,7 +58,7 @@ const SHARD_MEMORIES: [(u8, &str); 22] = [
     (8, "owed_queue"),
     (9, "retry_queue"),
     (10, "users"),
-    (11, "completions"),
+    (11, "completions (unused: kept in the records)"),
     (12, "unit_numbers"),
     (13, "unit_ids"),
     (14, "layout"),
@@ -71,17 +77,24 @@ struct Args {
     out: PathBuf,
     check: bool,
     subnets: Vec<usize>,
+    scale: Option<u64>,
+    out_given: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
+    parse_args_from(std::env::args().skip(1))
+}
+
+fn parse_args_from(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut a = Args {
         sizes: vec![1_000, 10_000],
         calls: 50,
         out: PathBuf::from(env!("CARGO_MANIFEST_DIR")),
         check: false,
         subnets: vec![1, 4, 13],
+        scale: None,
+        out_given: false,
     };
-    let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
         match flag.as_str() {
@@ -105,11 +118,21 @@ fn parse_args() -> Result<Args, String> {
                         .collect::<Result<_, _>>()?
                 }
             }
-            "--out" => a.out = PathBuf::from(value()?),
+            "--out" => {
+                a.out = PathBuf::from(value()?);
+                a.out_given = true;
+            }
+            "--scale" => {
+                let v = value()?;
+                match v.trim().replace('_', "").parse::<u64>() {
+                    Ok(n) if n > 0 => a.scale = Some(n),
+                    _ => return Err(format!("--scale: {v:?} is not a number of learners (at least 1)")),
+                }
+            }
             "--check" => a.check = true,
             "--help" | "-h" => {
                 return Err(
-                    "usage: cargo run -p bench -- [--sizes 1000,10000] [--calls 50] [--subnets 1,4,13|none] [--out bench/] [--check]"
+                    "usage: cargo run -p bench -- [--sizes 1000,10000] [--calls 50] [--subnets 1,4,13|none] [--out bench/] [--check]\n       cargo run --release -p bench -- --scale 1000000 [--out DIR]"
                         .into(),
                 )
             }
@@ -122,6 +145,13 @@ fn parse_args() -> Result<Args, String> {
     if a.sizes.is_empty() || a.sizes.iter().any(|&n| n < a.calls as u64) {
         return Err(format!("every size must be at least --calls ({}): the measured calls are made by its learners", a.calls));
     }
+    if matches!(a.scale, Some(n) if n != scale::FULL_RUN) && !a.out_given {
+        return Err(format!(
+            "--scale below {} needs --out elsewhere: {} holds only the full run's figures",
+            scale::FULL_RUN,
+            a.out.display()
+        ));
+    }
     Ok(a)
 }
 
@@ -130,6 +160,9 @@ fn main() {
         eprintln!("{e}");
         std::process::exit(2)
     });
+    if let Some(n) = a.scale {
+        return run_scale(n, &a.out);
+    }
     let previous_path = a.out.join("results.json");
     let previous: Option<Results> = match std::fs::read_to_string(&previous_path) {
         Ok(text) => match serde_json::from_str(&text) {
@@ -160,7 +193,10 @@ fn main() {
     let fees = localnet::FeeSchedule::APPLICATION_SUBNET;
     let largest = sizes.iter().max_by_key(|s| s.learners).unwrap();
     let cost = cost(&fees, largest);
-    let targets = targets(&sizes, &bare, &cost);
+    // The scale run is a mode of its own: its last figures stay.
+    let scale = previous.as_ref().and_then(|p| p.scale.clone());
+    let mut targets = targets(&sizes, &bare, &cost);
+    set_scale_target(&mut targets, scale.as_ref());
     let figures = figures(&sizes, &bare);
     let mut command = "cargo run -p bench --".to_string();
     command += &format!(" --sizes {}", a.sizes.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(","));
@@ -182,6 +218,7 @@ fn main() {
         figures,
         wall_seconds: wall,
         throughput,
+        scale,
     };
     let regs = previous.as_ref().map(|p| regressions(&p.figures, &results.figures));
     let md = markdown(&results, regs.as_deref());
@@ -199,6 +236,45 @@ fn main() {
     std::fs::write(a.out.join("results.json"), serde_json::to_string_pretty(&results).unwrap() + "\n").unwrap();
     std::fs::write(a.out.join("results.md"), &md).unwrap();
     println!("bench: wrote {} and results.md", previous_path.display());
+}
+
+/// The scale run (`--scale n`): its figures into `<out>/results.{json,md}` when that exists,
+/// else `<out>/scale.{json,md}`.
+fn run_scale(n: u64, out: &std::path::Path) {
+    let results_path = out.join("results.json");
+    let previous: Option<Results> = std::fs::read_to_string(&results_path).ok().map(|text| {
+        // Checked before the run, not after half an hour of it.
+        serde_json::from_str(&text).unwrap_or_else(|e| {
+            eprintln!("bench: {} is not in this version's format ({e}): run the other modes first", results_path.display());
+            std::process::exit(2)
+        })
+    });
+    let command = format!("cargo run --release -p bench -- --scale {n}");
+    let s = scale::run(n, command);
+    let section = scale::markdown(&s);
+    println!("{section}");
+    std::fs::create_dir_all(out).unwrap();
+    match previous {
+        Some(mut r) => {
+            set_scale_target(&mut r.targets, Some(&s));
+            r.scale = Some(s);
+            std::fs::write(&results_path, serde_json::to_string_pretty(&r).unwrap() + "\n").unwrap();
+            std::fs::write(out.join("results.md"), markdown(&r, None)).unwrap();
+            println!("bench: wrote the scale run into {} and results.md", results_path.display());
+        }
+        None => {
+            std::fs::write(out.join("scale.json"), serde_json::to_string_pretty(&s).unwrap() + "\n").unwrap();
+            std::fs::write(out.join("scale.md"), section).unwrap();
+            println!("bench: wrote {}", out.join("scale.json").display());
+        }
+    }
+}
+
+/// The 1,000,000-learner target row from the scale run, if one ran.
+fn set_scale_target(targets: &mut [Target], scale: Option<&scale::ScaleResults>) {
+    if let (Some(s), Some(row)) = (scale, targets.iter_mut().find(|t| t.target == "1,000,000 learners registered on localnet")) {
+        *row = scale::target(s);
+    }
 }
 
 /// Logical stable bytes per virtual memory (MemoryManager page counts).
@@ -763,4 +839,24 @@ fn fee_constants(fees: &localnet::FeeSchedule) -> Vec<Constant> {
             source: "bench/src/model.rs USD_PER_XDR (IMF SDR rate, about 1.30-1.38 USD in 2024-2025)".into(),
         },
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(line: &str) -> Result<Args, String> {
+        parse_args_from(line.split_whitespace().map(String::from))
+    }
+
+    #[test]
+    fn only_the_full_scale_run_writes_into_the_bench_directory_by_default() {
+        assert_eq!(parse("--scale 1_000_000").unwrap().scale, Some(scale::FULL_RUN));
+        assert!(parse("--scale 20000").err().unwrap().contains("needs --out elsewhere"));
+        let a = parse("--scale 20000 --out /tmp/scale").unwrap();
+        assert_eq!((a.scale, a.out), (Some(20_000), PathBuf::from("/tmp/scale")));
+        assert!(parse("--scale 0").err().unwrap().contains("not a number of learners"));
+        assert!(parse("--scale many").is_err());
+        assert_eq!(parse("--sizes 1000").unwrap().scale, None, "the other modes are unchanged");
+    }
 }

@@ -24,7 +24,10 @@ pub struct Results {
     /// Sustained updates per second with 1, 4 and 13 subnets (`--subnets`); absent in results
     /// written before it existed or run with `--subnets none`.
     #[serde(default)]
-    pub throughput: Option<crate::subnets::Throughput>,
+    pub throughput: Option<crate::subnets::Throughput>,    /// The 1,000,000-learner scale run (`--scale 1000000`, scale.rs); absent until it ran. A run
+    /// of the other modes keeps the previous one.
+    #[serde(default)]
+    pub scale: Option<crate::scale::ScaleResults>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -277,6 +280,10 @@ pub fn markdown(r: &Results, regressions: Option<&[Regression]>) -> String {
     writeln!(w, "Measured over floor: {:.2}x.", c.measured_over_floor).unwrap();
     if let Some(t) = &r.throughput {
         crate::subnets::markdown(w, t);
+    }
+    if let Some(scale) = &r.scale {
+        writeln!(w).unwrap();
+        w.push_str(&crate::scale::markdown(scale));
     }
     if let Some(regs) = regressions {
         writeln!(w).unwrap();

@@ -1,15 +1,22 @@
 //! Wasm heap memory with cheap per-message commit and rollback.
 //!
 //! Every canister heap is a `MAP_PRIVATE` mapping of a memfd. The memfd holds the
-//! *committed* heap; a message writes into private copy-on-write pages. After the
-//! message:
-//! - commit: the pages the message wrote (found through `/proc/self/pagemap`: a
-//!   written page of a private file mapping is no longer a file page) are written
-//!   back into the memfd, then dropped from the mapping (`MADV_DONTNEED`), so the
-//!   mapping again shows the memfd;
-//! - rollback: the written pages are just dropped.
+//! *committed* heap (the host reads and writes it through a second, `MAP_SHARED`
+//! mapping: the view); a message writes into private copy-on-write pages. Between
+//! executions every private page equals the memfd. After a message, the private pages
+//! (found through `/proc/self/pagemap`: a written page of a private file mapping is no
+//! longer a file page) are compared with the view:
+//! - commit: the pages that differ are copied into the view;
+//! - rollback: the pages that differ are copied back from the view.
 //!
-//! Both cost O(pages the message touched) plus a pagemap scan of 8 bytes per heap
+//! The private pages stay mapped, so a page a canister writes in every message (its
+//! stack, its allocator's hot pages) costs one copy-on-write fault once, not a fault, a
+//! `pwrite` and a `MADV_DONTNEED` (unmap, TLB flush) per message. A private page left
+//! unchanged by [`IDLE_EXECUTIONS`] executions in a row is dropped (`MADV_DONTNEED`), and
+//! once a heap holds more than [`MAX_PRIVATE_PAGES`] private pages all are: the comparison
+//! per message stays about the pages the canister keeps writing.
+//!
+//! Both cost O(private pages) plus a pagemap scan of 8 bytes per heap
 //! page, instead of copying the whole heap per message (the replica does the same
 //! job with page protection and a signal handler; wasmtime owns the signal handlers
 //! here, so pagemap is the clean way in). Where pagemap is not available (not
@@ -27,6 +34,14 @@ use wasmtime::{LinearMemory, MemoryCreator, MemoryType};
 
 pub const OS_PAGE: usize = 4096;
 
+/// Private (copy-on-write) pages a heap keeps mapped between executions before they are
+/// dropped: 4 MiB, so the comparison after a message stays well under the cost of faulting
+/// its pages in again.
+pub const MAX_PRIVATE_PAGES: usize = 1024;
+
+/// Executions in a row that leave a private page unchanged before it is dropped.
+pub const IDLE_EXECUTIONS: u8 = 4;
+
 /// Shared state of one canister heap.
 pub struct HeapState {
     base: *mut u8,
@@ -36,13 +51,17 @@ pub struct HeapState {
     /// Size of the committed heap (what the memfd holds).
     committed_size: usize,
     backing: Backing,
+    /// Per heap page: executions in a row that left its private copy unchanged.
+    idle: Vec<u8>,
 }
 
 // The raw pointer is only used by the owning canister's thread; wasmtime requires Send.
 unsafe impl Send for HeapState {}
 
 enum Backing {
-    Memfd { fd: libc::c_int, pagemap: std::fs::File },
+    /// `view`: a `MAP_SHARED` mapping of the memfd of `view_len` bytes (address space; only
+    /// the memfd's size is ever touched).
+    Memfd { fd: libc::c_int, pagemap: std::fs::File, view: *mut u8, view_len: usize },
     /// Full copy of the committed heap; used where pagemap is unavailable.
     Shadow { committed: Vec<u8> },
     /// Handed over to a rebuilt instance ([`HeapState::detach_committed`]).
@@ -143,7 +162,7 @@ impl HeapState {
             return Err(os_err("reserving heap address space"));
         }
         if let Some(adopted) = adopt {
-            let mut state = HeapState { base: base as *mut u8, reserved, size: 0, committed_size: 0, backing: adopted.backing };
+            let mut state = HeapState { base: base as *mut u8, reserved, size: 0, committed_size: 0, backing: adopted.backing, idle: Vec::new() };
             let size = adopted.committed_size.max(min);
             if let Backing::Memfd { fd, .. } = &state.backing {
                 // Drop whatever a failed execution appended past the committed size.
@@ -165,11 +184,25 @@ impl HeapState {
                 return Err(os_err("memfd_create"));
             }
             let pagemap = std::fs::File::open("/proc/self/pagemap").map_err(|e| e.to_string())?;
-            Backing::Memfd { fd, pagemap }
+            let view = unsafe {
+                libc::mmap(
+                    std::ptr::null_mut(),
+                    reserved,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                    libc::MAP_SHARED | libc::MAP_NORESERVE,
+                    fd,
+                    0,
+                )
+            };
+            if view == libc::MAP_FAILED {
+                unsafe { libc::close(fd) };
+                return Err(os_err("mapping the committed heap"));
+            }
+            Backing::Memfd { fd, pagemap, view: view as *mut u8, view_len: reserved }
         } else {
             Backing::Shadow { committed: Vec::new() }
         };
-        let mut state = HeapState { base: base as *mut u8, reserved, size: 0, committed_size: 0, backing };
+        let mut state = HeapState { base: base as *mut u8, reserved, size: 0, committed_size: 0, backing, idle: Vec::new() };
         state.grow_to(min)?;
         Ok(state)
     }
@@ -184,7 +217,10 @@ impl HeapState {
         let old = self.size;
         unsafe {
             match &self.backing {
-                Backing::Memfd { fd, .. } => {
+                Backing::Memfd { fd, view_len, .. } => {
+                    if new_size > *view_len {
+                        return Err("heap larger than its committed view".into());
+                    }
                     // The memfd only ever grows here; pages past the committed size are zero.
                     if libc::ftruncate(*fd, new_size as i64) != 0 {
                         return Err(os_err("ftruncate heap"));
@@ -246,31 +282,74 @@ impl HeapState {
         assert_eq!(r, 0, "{}", os_err("madvise heap"));
     }
 
-    /// Makes the current heap the committed one. Returns the number of dirty OS pages.
+    /// The private page `page` and its committed copy in the view (within the memfd's size,
+    /// which is at least `self.size`).
+    fn page_pair(&self, view: *mut u8, page: usize) -> (&mut [u8], &mut [u8]) {
+        debug_assert!((page + 1) * OS_PAGE <= self.size);
+        unsafe {
+            (
+                std::slice::from_raw_parts_mut(self.base.add(page * OS_PAGE), OS_PAGE),
+                std::slice::from_raw_parts_mut(view.add(page * OS_PAGE), OS_PAGE),
+            )
+        }
+    }
+
+    /// Copies every private page that differs from the memfd one way (`to_view`: into the
+    /// memfd; else back into the mapping); drops the private pages when there are too many.
+    /// Returns the pages that differed.
+    fn sync_private_pages(&mut self, to_view: bool) -> usize {
+        let Backing::Memfd { view, .. } = &self.backing else { unreachable!("sync without a memfd") };
+        let view = *view;
+        let runs = self.dirty_runs().expect("reading /proc/self/pagemap");
+        let mut idle = std::mem::take(&mut self.idle);
+        idle.resize(self.size / OS_PAGE, 0);
+        let mut changed = 0;
+        let mut private = 0;
+        // Runs of pages idle for long enough, to drop.
+        let mut cold: Vec<(usize, usize)> = Vec::new();
+        for &(first, count) in &runs {
+            for page in first..first + count {
+                let (current, committed) = self.page_pair(view, page);
+                if current != committed {
+                    if to_view {
+                        committed.copy_from_slice(current);
+                    } else {
+                        current.copy_from_slice(committed);
+                    }
+                    changed += 1;
+                    idle[page] = 0;
+                } else {
+                    idle[page] += 1;
+                    if idle[page] >= IDLE_EXECUTIONS {
+                        idle[page] = 0;
+                        match cold.last_mut() {
+                            Some((f, c)) if *f + *c == page => *c += 1,
+                            _ => cold.push((page, 1)),
+                        }
+                    }
+                }
+            }
+            private += count;
+        }
+        if private > MAX_PRIVATE_PAGES {
+            for &(first, count) in &runs {
+                self.discard_pages(first, count);
+                idle[first..first + count].fill(0);
+            }
+        } else {
+            for &(first, count) in &cold {
+                self.discard_pages(first, count);
+            }
+        }
+        self.idle = idle;
+        changed
+    }
+
+    /// Makes the current heap the committed one. Returns the number of OS pages changed.
     pub fn commit(&mut self) -> usize {
         match &mut self.backing {
-            Backing::Memfd { fd, .. } => {
-                let fd = *fd;
-                let runs = self.dirty_runs().expect("reading /proc/self/pagemap");
-                let mut dirty = 0;
-                for &(first, count) in &runs {
-                    let bytes = unsafe { std::slice::from_raw_parts(self.base.add(first * OS_PAGE), count * OS_PAGE) };
-                    let mut done = 0;
-                    while done < bytes.len() {
-                        let w = unsafe {
-                            libc::pwrite(
-                                fd,
-                                bytes[done..].as_ptr() as *const _,
-                                bytes.len() - done,
-                                (first * OS_PAGE + done) as i64,
-                            )
-                        };
-                        assert!(w > 0, "{}", os_err("writing heap pages"));
-                        done += w as usize;
-                    }
-                    self.discard_pages(first, count);
-                    dirty += count;
-                }
+            Backing::Memfd { .. } => {
+                let dirty = self.sync_private_pages(true);
                 self.committed_size = self.size;
                 dirty
             }
@@ -296,15 +375,7 @@ impl HeapState {
     pub fn rollback_in_place(&mut self) -> usize {
         assert_eq!(self.size, self.committed_size, "rollback_in_place after a memory.grow");
         match &self.backing {
-            Backing::Memfd { .. } => {
-                let runs = self.dirty_runs().expect("reading /proc/self/pagemap");
-                let mut dirty = 0;
-                for &(first, count) in &runs {
-                    self.discard_pages(first, count);
-                    dirty += count;
-                }
-                dirty
-            }
+            Backing::Memfd { .. } => self.sync_private_pages(false),
             Backing::Shadow { committed } => {
                 let current = unsafe { std::slice::from_raw_parts_mut(self.base, self.size) };
                 let mut dirty = 0;
@@ -344,10 +415,22 @@ impl HeapState {
         self.size
     }
 
-    /// OS pages written since the last commit (including pages added by a grow).
+    /// OS pages changed since the last commit (including pages added by a grow).
     pub fn dirty_page_count(&self) -> usize {
         match &self.backing {
-            Backing::Memfd { .. } => self.dirty_runs().expect("reading /proc/self/pagemap").iter().map(|r| r.1).sum(),
+            Backing::Memfd { view, .. } => {
+                let runs = self.dirty_runs().expect("reading /proc/self/pagemap");
+                let view = *view;
+                let changed = runs
+                    .iter()
+                    .flat_map(|&(first, count)| first..first + count)
+                    .filter(|&page| page * OS_PAGE >= self.committed_size || {
+                        let (current, committed) = self.page_pair(view, page);
+                        current != committed
+                    })
+                    .count();
+                changed
+            }
             Backing::Shadow { committed } => {
                 let current = unsafe { std::slice::from_raw_parts(self.base, self.size) };
                 let changed = committed.chunks(OS_PAGE).zip(current.chunks(OS_PAGE)).filter(|(c, n)| c != n).count();
@@ -372,7 +455,8 @@ impl Drop for HeapState {
     fn drop(&mut self) {
         unsafe {
             libc::munmap(self.base as *mut _, self.reserved);
-            if let Backing::Memfd { fd, .. } = self.backing {
+            if let Backing::Memfd { fd, view, view_len, .. } = self.backing {
+                libc::munmap(view as *mut _, view_len);
                 libc::close(fd);
             }
         }
@@ -509,6 +593,74 @@ mod tests {
         assert_eq!(read(&adopted, 2 * OS_PAGE), 9);
         adopted.lock().grow_to(8 * OS_PAGE).unwrap();
         assert_eq!(read(&adopted, 6 * OS_PAGE), 0, "the uncommitted write is gone");
+    }
+
+    fn private_pages(h: &HeapHandle) -> usize {
+        h.lock().dirty_runs().unwrap().iter().map(|r| r.1).sum()
+    }
+
+    #[test]
+    fn a_page_written_by_every_message_stays_mapped_and_exact() {
+        if !pagemap_supported() {
+            return; // the shadow copy keeps no private pages
+        }
+        let h = new_heap(8 * OS_PAGE);
+        write(&h, OS_PAGE, 1);
+        assert_eq!(h.lock().commit(), 1);
+        // Kept mapped after the commit: the next message writes it without a fault.
+        assert_eq!(private_pages(&h), 1);
+        write(&h, OS_PAGE, 2);
+        assert_eq!(h.lock().rollback_in_place(), 1);
+        assert_eq!(read(&h, OS_PAGE), 1, "rolled back to the committed value");
+        write(&h, OS_PAGE, 1); // the committed value again: nothing changed
+        assert_eq!(h.lock().commit(), 0);
+        write(&h, OS_PAGE, 3);
+        write(&h, 2 * OS_PAGE, 4);
+        assert_eq!(h.lock().commit(), 2);
+        let bytes = h.lock().committed_bytes();
+        assert_eq!((bytes[OS_PAGE], bytes[2 * OS_PAGE]), (3, 4));
+        assert_eq!(h.lock().dirty_page_count(), 0, "nothing changed since the commit");
+        write(&h, 2 * OS_PAGE, 5);
+        assert_eq!(h.lock().dirty_page_count(), 1);
+    }
+
+    #[test]
+    fn a_private_page_left_unchanged_is_dropped_after_some_executions() {
+        if !pagemap_supported() {
+            return;
+        }
+        let h = new_heap(8 * OS_PAGE);
+        write(&h, 0, 1);
+        write(&h, OS_PAGE, 1);
+        assert_eq!(h.lock().commit(), 2);
+        // Page 0 changes in every execution, page 1 never again.
+        for n in 0..IDLE_EXECUTIONS {
+            assert_eq!(private_pages(&h), 2, "after {n} executions");
+            write(&h, 0, n + 2);
+            assert_eq!(h.lock().commit(), 1);
+        }
+        assert_eq!(private_pages(&h), 1, "the idle page is dropped, the busy one kept");
+        assert_eq!((read(&h, 0), read(&h, OS_PAGE)), (IDLE_EXECUTIONS + 1, 1));
+        let bytes = h.lock().committed_bytes();
+        assert_eq!((bytes[0], bytes[OS_PAGE]), (IDLE_EXECUTIONS + 1, 1));
+    }
+
+    #[test]
+    fn private_pages_past_the_bound_are_dropped_after_the_commit() {
+        if !pagemap_supported() {
+            return;
+        }
+        let pages = MAX_PRIVATE_PAGES + 1;
+        let h = new_heap(pages * OS_PAGE);
+        for p in 0..pages {
+            write(&h, p * OS_PAGE, (p % 251) as u8 + 1);
+        }
+        assert_eq!(h.lock().commit(), pages);
+        assert_eq!(private_pages(&h), 0, "dropped: the mapping shows the memfd again");
+        assert!((0..pages).all(|p| read(&h, p * OS_PAGE) == (p % 251) as u8 + 1));
+        write(&h, 0, 0);
+        assert_eq!(h.lock().rollback_in_place(), 1);
+        assert_eq!(read(&h, 0), 1);
     }
 
     #[test]
