@@ -191,6 +191,11 @@ pub async fn mint(ledger: Principal, transfer_arg: &[u8]) -> LedgerOutcome {
         Err(e) if call_may_have_executed(&e) => return LedgerOutcome::Unknown(failed("icrc1_transfer", e)),
         Err(e) => return LedgerOutcome::NotExecuted(failed("icrc1_transfer", e)),
     };
+    // The usual answer, `Ok(block)`, read from its bytes: Candid-decoding the result rebuilds
+    // both type tables (TransferError's is large). Any other encoding still decodes below.
+    if let Some(block) = minted_block(response.as_ref()) {
+        return LedgerOutcome::Minted(block);
+    }
     match response.candid::<Result<Nat, TransferError>>() {
         Ok(Ok(block)) => block_index(block),
         Ok(Err(TransferError::Duplicate { duplicate_of })) => block_index(duplicate_of),
@@ -198,6 +203,29 @@ pub async fn mint(ledger: Principal, transfer_arg: &[u8]) -> LedgerOutcome {
         Ok(Err(e)) => LedgerOutcome::Rejected(render_transfer_error(&e)),
         Err(e) => LedgerOutcome::Unknown(format!("icrc1_transfer reply: {e}")),
     }
+}
+
+/// The block index of an `icrc1_transfer` reply that is `Ok(block)` encoded as
+/// `candid::encode_one` encodes it (the ledger's header, then the `Ok` case and the block as an
+/// unsigned LEB128 ending the message); `None` for anything else.
+fn minted_block(reply: &[u8]) -> Option<u64> {
+    // `Ok(0)` ends with the one byte of the Nat 0: what precedes it is the part every `Ok` shares.
+    let ok_zero = platform_types::reply_encoding::encode(Ok::<Nat, TransferError>(Nat::from(0u8)));
+    let prefix = &ok_zero[..ok_zero.len() - 1];
+    let leb = reply.strip_prefix(prefix)?;
+    let mut value: u64 = 0;
+    for (i, byte) in leb.iter().enumerate() {
+        let bits = u64::from(byte & 0x7f);
+        // Ten bytes carry 70 bits: past 64, the block does not fit (a real ledger never gets there).
+        if i >= 10 || (i == 9 && bits > 1) {
+            return None;
+        }
+        value |= bits << (7 * i);
+        if byte & 0x80 == 0 {
+            return (i + 1 == leb.len()).then_some(value);
+        }
+    }
+    None
 }
 
 /// See `mint::reject_may_have_executed`; a call the hub could not send never executed.
@@ -363,6 +391,26 @@ mod tests {
 
     /// The fast path recognizes the shard's `Ok(())` only by its exact bytes: those of
     /// `candid::encode_one`, which the shard's `reply_encoding` writes too.
+    #[test]
+    fn a_minted_block_is_read_from_the_bytes_of_the_ledgers_ok_and_nothing_else() {
+        for block in [0u64, 1, 127, 128, 300, 1_000_000, u64::MAX] {
+            let reply = candid::encode_one(Ok::<Nat, TransferError>(Nat::from(block))).unwrap();
+            assert_eq!(minted_block(&reply), Some(block), "block {block}");
+        }
+        let above_u64 = candid::encode_one(Ok::<Nat, TransferError>(Nat::from(u128::from(u64::MAX) + 1))).unwrap();
+        assert_eq!(minted_block(&above_u64), None);
+        let duplicate = candid::encode_one(Err::<Nat, TransferError>(TransferError::Duplicate { duplicate_of: Nat::from(5u8) })).unwrap();
+        assert_eq!(minted_block(&duplicate), None);
+        assert_eq!(minted_block(&candid::encode_one(Err::<Nat, TransferError>(TransferError::TooOld)).unwrap()), None);
+        let mut trailing = candid::encode_one(Ok::<Nat, TransferError>(Nat::from(7u8))).unwrap();
+        trailing.push(0);
+        assert_eq!(minted_block(&trailing), None);
+        let mut truncated = candid::encode_one(Ok::<Nat, TransferError>(Nat::from(300u32))).unwrap();
+        truncated.pop();
+        assert_eq!(minted_block(&truncated), None);
+        assert_eq!(minted_block(b"DIDL"), None);
+    }
+
     #[test]
     fn the_registered_reply_is_the_candid_encoding_of_ok() {
         let expected = candid::encode_one(Ok::<(), ShardError>(())).unwrap();

@@ -67,7 +67,7 @@ pub fn compact<M: Memory + Clone>(
                 .mint_journal
                 .range(MintKey { shard: index, withdrawal_id: below }..)
                 .next()
-                .map(|e| (*e.key(), e.value().0));
+                .map(|e| (*e.key(), e.value().decode()));
             let Some((key, record)) = next.filter(|(k, _)| k.shard == index && k.withdrawal_id < limit) else {
                 // No entry left below the shard's mark: every id below it is settled there.
                 below = limit;
@@ -184,7 +184,7 @@ mod tests {
     }
 
     fn journal(s: &mut Stable<VectorMemory>, shard: u32, id: u64, state: MintState, created_at_ns: u64) {
-        s.mint_journal.insert(MintKey { shard, withdrawal_id: id }, StableCandid(record(state, created_at_ns, 100 * id)));
+        s.mint_journal.insert(MintKey { shard, withdrawal_id: id }, crate::state::EncodedCandid::new(&record(state, created_at_ns, 100 * id)));
     }
 
     fn report_settled_below(s: &mut Stable<VectorMemory>, shard: u32, below: u64) {

@@ -126,13 +126,15 @@ fn request_allowance(report: ShardReport) -> Result<AllowanceGrant, AllowanceErr
 
 /// Called by shards: mints a user's withdrawal on the ledger, at most once per (shard,
 /// withdrawal id), never more than the hub granted the shard. Answers a retry of a settled
-/// withdrawal from the journal; `TryLater` means: send the same request again later.
-#[ic_cdk::update]
-async fn mint_withdrawal(request: MintRequest) -> Result<u64, MintError> {
+/// withdrawal from the journal; `TryLater` means: send the same request again later. (Replied
+/// with the type table kept in the heap, like `register`.)
+#[ic_cdk::update(manual_reply = true)]
+async fn mint_withdrawal(request: MintRequest) -> std::marker::PhantomData<Result<u64, MintError>> {
     let shard = ic_cdk::api::msg_caller();
     let answer = updates::mint_withdrawal(shard, request).await;
     metrics::note_mint_answer(shard, &answer);
-    answer
+    ic_cdk::api::msg_reply(platform_types::reply_encoding::encode(answer));
+    std::marker::PhantomData
 }
 
 /// Called by shards: a shard whose balance ran low between the hub's rounds asks for a top-up,

@@ -201,13 +201,14 @@ pub fn begin_mint(
     }
     let user_on_shard =
         state::user(req.user).is_some_and(|e| e.shard == index && e.state == UserState::Registered);
+    let totals = state::mint_totals();
     let admission = mint::admit(
         existing.as_ref(),
         req,
         &charged,
         user_on_shard,
         &state::shard_mints(charged_index),
-        &state::mint_totals(),
+        &totals,
         state::totals().total_granted_e8s,
         attempt_in_progress(key),
     );
@@ -221,6 +222,14 @@ pub fn begin_mint(
             // A block search sends no transfer: it is not an attempt.
             if record.block_search.is_none() {
                 record.attempts_sent += 1;
+            }
+            // A first attempt whose search bound is known (the ledger length of an earlier mint,
+            // see `updates::mint_withdrawal`) journals what it sends in this same write.
+            if record.transfer_arg.is_none() && record.block_search.is_none() && !record.earlier_attempt_may_have_minted() {
+                if let Some(seen) = totals.ledger_length_seen {
+                    record.transfer_arg = Some(record.transfer_arg_bytes(key));
+                    record.ledger_tip_before_first_attempt = Some(seen);
+                }
             }
             state::put_mint_record(key, record.clone());
             Ok(MintAttempt { key, record })
@@ -255,18 +264,25 @@ pub fn journal_transfer_arg(key: MintKey, ledger_tip: Option<u64>) -> Vec<u8> {
 /// The ledger call's outcome: settles the entry (or not) and moves the counters. Re-reads the
 /// entry (it may have been settled during the await).
 pub fn finish_mint(key: MintKey, outcome: LedgerOutcome) -> Result<u64, MintError> {
+    finish_mint_attempt(key, outcome).0
+}
+
+/// [`finish_mint`], and whether the entry is left InFlight with a block search to run (the
+/// ledger answered `TooOld` after an unknown outcome), so the caller need not read it again.
+pub fn finish_mint_attempt(key: MintKey, outcome: LedgerOutcome) -> (Result<u64, MintError>, bool) {
     let mut record = state::mint_record(key).expect("journaled entries are never removed");
     if let Some(answer) = settled_answer(&record) {
-        return answer;
+        return (answer, false);
     }
     let amount = record.amount_e8s;
     let (answer, change) = mint::apply_outcome(&mut record, outcome);
+    let search = record.state == MintState::InFlight && record.block_search.is_some();
     state::put_mint_record(key, record);
     apply_mint_change(key, &change, amount);
     if let Ok(block_index) = answer {
         state::note_minted_block(block_index);
     }
-    answer
+    (answer, search)
 }
 
 /// Applies a page of the block search (see [`mint::apply_search_page`]) to the entry, after
@@ -383,6 +399,8 @@ pub fn global_stats(now_ns: u64) -> GlobalStats {
 mod tests {
     use super::*;
     use platform_types::{ShardStatus, E8S, HARD_CAP_E8S};
+    use icrc_ledger_types::icrc1::account::Account;
+    use icrc_ledger_types::icrc1::transfer::{Memo, TransferArg};
 
     fn p(n: u8) -> Principal {
         Principal::from_slice(&[n; 10])
@@ -456,6 +474,47 @@ mod tests {
         assert_eq!(finish_mint(second.key, LedgerOutcome::Minted(9)), Ok(9));
         assert_eq!((granted(a), granted(c)), (700, 7_300));
         assert_eq!(granted(a) + granted(b) + granted(c), 13_000, "nothing granted or lost");
+    }
+
+    #[test]
+    fn after_a_first_mint_an_attempt_is_journaled_whole_in_begin_mint_and_a_too_old_search_is_reported() {
+        let a = installed_shard(130);
+        state::update_shard(a, |s| s.granted_e8s = 10_000);
+        state::update_totals(|t| t.total_granted_e8s += 10_000);
+        reserve(p(8), a, 10);
+        confirm(p(8));
+        let req = |id: u64| MintRequest { withdrawal_id: id, user: p(8), amount_e8s: 100, created_at_ns: 5, origin_shard: None };
+        // Before any mint the hub knows no ledger length: the tip is read, then journaled.
+        let first = begin_mint(p(130), &req(1), |_| false).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(first.record.transfer_arg, None);
+        let sent = journal_transfer_arg(first.key, Some(3));
+        assert_eq!(finish_mint_attempt(first.key, LedgerOutcome::Minted(9)), (Ok(9), false));
+        assert_eq!(state::mint_totals().ledger_length_seen, Some(10));
+        assert_eq!(state::mint_record(first.key).unwrap().transfer_arg, Some(sent));
+        // Afterwards the same write that admits the entry journals its bytes and search bound.
+        let second = begin_mint(p(130), &req(2), |_| false).unwrap_or_else(|e| panic!("{e:?}"));
+        let expected = mint::encode_transfer_arg(p(8), 100, &MintRecord::memo(second.key), 5);
+        assert_eq!(expected, candid::encode_one(TransferArg {
+            from_subaccount: None,
+            to: Account { owner: p(8), subaccount: None },
+            fee: None,
+            created_at_time: Some(5),
+            memo: Some(Memo::from(MintRecord::memo(second.key).to_vec())),
+            amount: candid::Nat::from(100u8),
+        }).unwrap(), "the kept type table changes no byte");
+        assert_eq!(second.record.transfer_arg.as_ref(), Some(&expected));
+        assert_eq!(second.record.ledger_tip_before_first_attempt, Some(10));
+        assert_eq!(state::mint_record(second.key), Some(second.record.clone()));
+        assert_eq!(journal_transfer_arg(second.key, None), expected, "later reads send the same bytes");
+        // An unknown outcome, then TooOld: the entry stays InFlight and the caller is told to search.
+        assert_eq!(finish_mint_attempt(second.key, LedgerOutcome::Unknown("timeout".into())).1, false);
+        let retry = begin_mint(p(130), &req(2), |_| false).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(retry.record.transfer_arg, Some(expected), "a retry resends the journaled bytes");
+        let (answer, search) = finish_mint_attempt(retry.key, LedgerOutcome::TooOld);
+        assert!(search && matches!(answer, Err(MintError::TryLater { .. })), "{answer:?}");
+        assert!(state::mint_record(retry.key).unwrap().block_search.is_some());
+        assert_eq!(state::shard_mints(a).in_flight_e8s, 100);
+        assert_eq!(state::shard_mints(a).minted_e8s, 100);
     }
 
     #[test]

@@ -73,8 +73,8 @@ pub type ShardIdMap<M> = StableBTreeMap<Principal, ShardIndex, VM<M>>;
 pub type UserIndex<M> = StableBTreeMap<Principal, UserEntry, VM<M>>;
 pub type TotalsCell<M> = StableCell<StableCandid<HubTotals>, VM<M>>;
 pub type PendingSet<M> = StableBTreeMap<Principal, (), VM<M>>;
-pub type MintJournal<M> = StableBTreeMap<MintKey, StableCandid<MintRecord>, VM<M>>;
-pub type ShardMints<M> = StableBTreeMap<ShardIndex, StableCandid<MintCounters>, VM<M>>;
+pub type MintJournal<M> = StableBTreeMap<MintKey, EncodedCandid<MintRecord>, VM<M>>;
+pub type ShardMints<M> = StableBTreeMap<ShardIndex, EncodedCandid<MintCounters>, VM<M>>;
 pub type MintTotalsCell<M> = StableCell<StableCandid<MintCounters>, VM<M>>;
 pub type FleetCell<M> = StableCell<StableCandid<FleetState>, VM<M>>;
 pub type ShardSyncMap<M> = StableBTreeMap<ShardIndex, StableCandid<ShardSync>, VM<M>>;
@@ -202,6 +202,38 @@ impl ic_stable_structures::Storable for StoredShardRecord {
 
     fn from_bytes(bytes: std::borrow::Cow<'_, [u8]>) -> Self {
         StoredShardRecord(bytes.into_owned())
+    }
+
+    const BOUND: ic_stable_structures::storable::Bound = ic_stable_structures::storable::Bound::Unbounded;
+}
+
+/// A Candid value stored as its bytes (the same bytes `StableCandid` writes), decoded only when
+/// read: `StableBTreeMap::insert` decodes the value it replaces, which a writer that has just
+/// read that value never needs (a mint journal entry or counter decode costs ~100,000
+/// instructions).
+pub struct EncodedCandid<T>(Vec<u8>, std::marker::PhantomData<T>);
+
+impl<T: candid::CandidType + serde::de::DeserializeOwned + 'static> EncodedCandid<T> {
+    pub fn new(value: &T) -> Self {
+        EncodedCandid(platform_types::reply_encoding::encode_ref(value), std::marker::PhantomData)
+    }
+
+    pub fn decode(&self) -> T {
+        candid::decode_one(&self.0).expect("Candid decoding of a stored value failed")
+    }
+}
+
+impl<T> ic_stable_structures::Storable for EncodedCandid<T> {
+    fn to_bytes(&self) -> std::borrow::Cow<'_, [u8]> {
+        std::borrow::Cow::Borrowed(&self.0)
+    }
+
+    fn into_bytes(self) -> Vec<u8> {
+        self.0
+    }
+
+    fn from_bytes(bytes: std::borrow::Cow<'_, [u8]>) -> Self {
+        EncodedCandid(bytes.into_owned(), std::marker::PhantomData)
     }
 
     const BOUND: ic_stable_structures::storable::Bound = ic_stable_structures::storable::Bound::Unbounded;
@@ -372,21 +404,63 @@ pub fn first_mint_since(index: ShardIndex, since_ns: u64) -> Option<u64> {
         s.mint_journal
             .range(from..)
             .take_while(|entry| entry.key().shard == index)
-            .find(|entry| entry.value().0.created_at_ns >= since_ns)
+            .find(|entry| entry.value().decode().created_at_ns >= since_ns)
             .map(|entry| entry.key().withdrawal_id)
     })
 }
 
+thread_local! {
+    /// InFlight journal entries, decoded, as last written: the ledger's reply re-reads the entry
+    /// its attempt wrote, and a Candid decode of it costs ~100,000 instructions. Written through
+    /// by `put_mint_record`, the one writer of entries (compaction removes settled entries only,
+    /// which are never kept here); a trap rolls the heap back with stable memory, an upgrade
+    /// empties it. At most [`MAX_CACHED_IN_FLIGHT_MINTS`] (a long ledger outage can leave many
+    /// entries InFlight); the others are read from stable memory.
+    static IN_FLIGHT_MINTS: RefCell<std::collections::BTreeMap<MintKey, MintRecord>> =
+        const { RefCell::new(std::collections::BTreeMap::new()) };
+}
+
+const MAX_CACHED_IN_FLIGHT_MINTS: usize = 10_000;
+
 pub fn mint_record(key: MintKey) -> Option<MintRecord> {
-    with(|s| s.mint_journal.get(&key).map(|r| r.0))
+    if let Some(record) = IN_FLIGHT_MINTS.with_borrow(|cached| cached.get(&key).cloned()) {
+        return Some(record);
+    }
+    with(|s| s.mint_journal.get(&key).map(|r| r.decode()))
 }
 
 pub fn put_mint_record(key: MintKey, record: MintRecord) {
-    with_mut(|s| s.mint_journal.insert(key, StableCandid(record)));
+    with_mut(|s| s.mint_journal.insert(key, EncodedCandid::new(&record)));
+    IN_FLIGHT_MINTS.with_borrow_mut(|cached| {
+        let keep = record.state == crate::mint::MintState::InFlight
+            && (cached.len() < MAX_CACHED_IN_FLIGHT_MINTS || cached.contains_key(&key));
+        if keep {
+            cached.insert(key, record);
+        } else {
+            cached.remove(&key);
+        }
+    });
+}
+
+thread_local! {
+    /// Each shard's mint counters, decoded, once read (a withdrawal reads and writes its shard's
+    /// twice). Every write goes through `update_mint_counters`, which writes both; a trap rolls
+    /// the heap back with stable memory, an upgrade empties it.
+    static SHARD_MINTS: RefCell<std::collections::BTreeMap<ShardIndex, MintCounters>> =
+        const { RefCell::new(std::collections::BTreeMap::new()) };
+}
+
+fn with_shard_mints<R>(index: ShardIndex, f: impl FnOnce(&mut MintCounters) -> R) -> R {
+    SHARD_MINTS.with_borrow_mut(|cached| {
+        let counters = cached
+            .entry(index)
+            .or_insert_with(|| with(|s| s.shard_mints.get(&index).map(|c| c.decode()).unwrap_or_default()));
+        f(counters)
+    })
 }
 
 pub fn shard_mints(index: ShardIndex) -> MintCounters {
-    with(|s| s.shard_mints.get(&index).map(|c| c.0).unwrap_or_default())
+    with_shard_mints(index, |c| c.clone())
 }
 
 pub fn mint_totals() -> MintCounters {
@@ -407,10 +481,12 @@ pub fn note_minted_block(block_index: u64) {
 
 /// Changes the counters of one shard and the hub-wide ones alike.
 pub fn update_mint_counters(index: ShardIndex, f: impl Fn(&mut MintCounters)) {
+    let shard = with_shard_mints(index, |c| {
+        f(c);
+        EncodedCandid::new(c)
+    });
     with_mut(|s| {
-        let mut shard = s.shard_mints.get(&index).map(|c| c.0).unwrap_or_default();
-        f(&mut shard);
-        s.shard_mints.insert(index, StableCandid(shard));
+        s.shard_mints.insert(index, shard);
         let mut totals = s.mint_totals.get().0.clone();
         f(&mut totals);
         s.mint_totals.set(StableCandid(totals));
@@ -454,6 +530,87 @@ mod tests {
 
     fn p(n: u8) -> Principal {
         Principal::from_slice(&[n; 10])
+    }
+
+    /// The mint journal and the per-shard counters were `StableCandid` values: the bytes kept
+    /// by an older hub decode, and new writes are the same bytes.
+    #[test]
+    fn mint_entries_and_counters_are_stored_as_before_and_counters_stay_in_step_with_stable_memory() {
+        use crate::mint::MintState;
+        use ic_stable_structures::Storable;
+        let record = MintRecord {
+            user: p(1),
+            amount_e8s: 5,
+            created_at_ns: 6,
+            state: MintState::Minted { block_index: 7 },
+            attempts_sent: 1,
+            attempts_not_minted: 0,
+            last_error: String::new(),
+            transfer_arg: Some(vec![1, 2, 3]),
+            ledger_tip_before_first_attempt: Some(4),
+            block_search: None,
+        };
+        let old_bytes = StableCandid(record.clone()).to_bytes().into_owned();
+        assert_eq!(EncodedCandid::new(&record).to_bytes().as_ref(), old_bytes.as_slice());
+        assert_eq!(EncodedCandid::<MintRecord>::from_bytes(old_bytes.into()).decode(), record);
+        let counters = MintCounters { minted_e8s: 1, in_flight_e8s: 2, minted_count: 3, failed_count: 4, ledger_length_seen: None };
+        assert_eq!(EncodedCandid::new(&counters).into_bytes(), StableCandid(counters.clone()).into_bytes());
+
+        let stored = |index| with(|s| s.shard_mints.get(&index).map(|c| c.decode()));
+        assert_eq!((shard_mints(3), stored(3)), (MintCounters::default(), None), "an unknown shard reads as zero");
+        update_mint_counters(3, |c| c.in_flight_e8s += 10);
+        update_mint_counters(3, |c| {
+            c.in_flight_e8s -= 10;
+            c.minted_e8s += 10;
+        });
+        update_mint_counters(4, |c| c.failed_count += 1);
+        let expected = MintCounters { minted_e8s: 10, ..MintCounters::default() };
+        assert_eq!((shard_mints(3), stored(3)), (expected.clone(), Some(expected)));
+        assert_eq!(stored(4).map(|c| c.failed_count), Some(1));
+        assert_eq!((mint_totals().minted_e8s, mint_totals().failed_count), (10, 1));
+        // Emptied like an upgrade empties the heap: read back from stable memory.
+        SHARD_MINTS.with_borrow_mut(|cached| cached.clear());
+        assert_eq!(shard_mints(3).minted_e8s, 10);
+        assert_eq!(shard_mints(4).failed_count, 1);
+    }
+
+    #[test]
+    fn in_flight_mint_entries_are_read_from_the_heap_as_written_and_settled_ones_from_stable_memory() {
+        use crate::mint::MintState;
+        let key = MintKey { shard: 2, withdrawal_id: 9 };
+        let stored = || with(|s| s.mint_journal.get(&key).map(|r| r.decode()));
+        let mut record = MintRecord {
+            user: p(1),
+            amount_e8s: 5,
+            created_at_ns: 6,
+            state: MintState::InFlight,
+            attempts_sent: 1,
+            attempts_not_minted: 0,
+            last_error: String::new(),
+            transfer_arg: None,
+            ledger_tip_before_first_attempt: None,
+            block_search: None,
+        };
+        assert_eq!(mint_record(key), None);
+        put_mint_record(key, record.clone());
+        assert_eq!((mint_record(key), stored()), (Some(record.clone()), Some(record.clone())));
+        assert!(IN_FLIGHT_MINTS.with_borrow(|c| c.contains_key(&key)));
+        record.attempts_sent = 2;
+        put_mint_record(key, record.clone());
+        assert_eq!((mint_record(key), stored()), (Some(record.clone()), Some(record.clone())), "the last write wins");
+        record.state = MintState::Minted { block_index: 3 };
+        put_mint_record(key, record.clone());
+        assert!(!IN_FLIGHT_MINTS.with_borrow(|c| c.contains_key(&key)), "settled entries are not kept");
+        assert_eq!((mint_record(key), stored()), (Some(record.clone()), Some(record)));
+        // Beyond the bound, new InFlight entries are read from stable memory.
+        let in_flight = MintRecord { state: MintState::InFlight, ..mint_record(key).unwrap() };
+        for id in 0..MAX_CACHED_IN_FLIGHT_MINTS as u64 {
+            IN_FLIGHT_MINTS.with_borrow_mut(|c| c.insert(MintKey { shard: 7, withdrawal_id: id }, in_flight.clone()));
+        }
+        let over = MintKey { shard: 2, withdrawal_id: 10 };
+        put_mint_record(over, in_flight.clone());
+        assert!(!IN_FLIGHT_MINTS.with_borrow(|c| c.contains_key(&over)));
+        assert_eq!(mint_record(over), Some(in_flight));
     }
 
     fn args() -> HubInitArgs {

@@ -1,7 +1,7 @@
 //! Update methods. Between awaits, state changes go through `registry` (atomic steps).
 
 use crate::guards::{MintGuard, RegistrationGuard};
-use crate::mint::{LedgerOutcome, MintKey, MintState};
+use crate::mint::{LedgerOutcome, MintKey};
 use crate::registry::{RegistrationDecision, ShardRegistration};
 use crate::{admission, calls, credential, registry, scaling, state};
 use candid::Principal;
@@ -133,12 +133,16 @@ pub async fn mint_withdrawal(caller: Principal, req: MintRequest) -> Result<u64,
             },
         }
     } else {
-        registry::journal_transfer_arg(key, None)
+        match attempt.record.transfer_arg {
+            // Journaled (by `begin_mint` in this execution, or by an earlier attempt).
+            Some(bytes) => bytes,
+            None => registry::journal_transfer_arg(key, None),
+        }
     };
     let outcome = calls::mint(ledger, &transfer_arg).await;
-    let answer = registry::finish_mint(key, outcome);
+    let (answer, search) = registry::finish_mint_attempt(key, outcome);
     // TooOld after an unknown outcome: the search starts at once (bounded like any other call).
-    if state::mint_record(key).is_some_and(|r| r.state == MintState::InFlight && r.block_search.is_some()) {
+    if search {
         return search_blocks(ledger, key).await;
     }
     answer

@@ -49,15 +49,32 @@ pub async fn request_allowance(
 /// `staking_hub.mint_withdrawal`. Bounded wait: the hub journals the withdrawal and the ledger
 /// deduplicates it, so a call whose outcome is unknown is simply sent again later.
 pub async fn mint_withdrawal(hub: Principal, request: &MintRequest) -> MintAnswer {
-    let response = match Call::bounded_wait(hub, "mint_withdrawal").with_arg(request).await {
+    // The argument with its type table kept in the heap (`with_arg` rebuilds it per call).
+    let arg = platform_types::reply_encoding::encode_ref(request);
+    let response = match Call::bounded_wait(hub, "mint_withdrawal").with_raw_args(&arg).await {
         Ok(response) => response,
         Err(e) => return MintAnswer::Unsettled(format!("mint_withdrawal on the hub {hub} failed: {e}")),
     };
+    // The usual answer, `Ok(block)`, read from its bytes: decoding the result rebuilds the
+    // type table of `MintError`. Any other encoding still decodes below.
+    if let Some(block_index) = minted_block(response.as_ref()) {
+        return MintAnswer::Minted(block_index);
+    }
     match response.candid::<Result<u64, MintError>>() {
         Ok(Ok(block_index)) => MintAnswer::Minted(block_index),
         Ok(Err(e)) => MintAnswer::Refused(e),
         Err(e) => MintAnswer::Unsettled(format!("mint_withdrawal on the hub {hub}: unexpected reply: {e}")),
     }
+}
+
+/// The block index of a `mint_withdrawal` reply that is `Ok(block)` as the hub encodes it
+/// (`candid::encode_one`'s bytes: the header, the `Ok` case, then the u64 in 8 little-endian
+/// bytes ending the message); `None` for anything else.
+fn minted_block(reply: &[u8]) -> Option<u64> {
+    let ok_zero = platform_types::reply_encoding::encode(Ok::<u64, MintError>(0));
+    let prefix = &ok_zero[..ok_zero.len() - 8];
+    let block: [u8; 8] = reply.strip_prefix(prefix)?.try_into().ok()?;
+    Some(u64::from_le_bytes(block))
 }
 
 #[derive(candid::CandidType)]
@@ -73,4 +90,30 @@ pub async fn deposit_cycles(canister_id: Principal, amount: u128) -> Result<(), 
         .await
         .map(|_| ())
         .map_err(|e| format!("deposit_cycles to {canister_id} failed: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_minted_block_is_read_from_the_bytes_of_the_hubs_ok_and_nothing_else() {
+        for block in [0u64, 1, 255, 256, 1 << 40, u64::MAX] {
+            let reply = candid::encode_one(Ok::<u64, MintError>(block)).unwrap();
+            assert_eq!(minted_block(&reply), Some(block), "block {block}");
+        }
+        for refusal in [
+            MintError::TryLater { reason: "later".into() },
+            MintError::Refused { reason: "no".into() },
+            MintError::LedgerRejected { reason: "12345678".into() },
+        ] {
+            assert_eq!(minted_block(&candid::encode_one(Err::<u64, MintError>(refusal)).unwrap()), None);
+        }
+        let mut trailing = candid::encode_one(Ok::<u64, MintError>(7)).unwrap();
+        trailing.push(0);
+        assert_eq!(minted_block(&trailing), None);
+        let mut truncated = candid::encode_one(Ok::<u64, MintError>(7)).unwrap();
+        truncated.pop();
+        assert_eq!(minted_block(&truncated), None);
+    }
 }

@@ -137,9 +137,9 @@ fn reply<T: candid::CandidType + 'static>(value: T) -> PhantomData<T> {
 /// Withdraws `amount_e8s` of the caller's staked balance to their ledger account (principal,
 /// default subaccount), minted by the hub. Exactly once: see `get_my_withdrawals` for the
 /// state of each withdrawal (a Pending one is retried by the shard until it settles).
-#[ic_cdk::update]
-async fn unstake(amount_e8s: u64) -> Result<Withdrawal, UnstakeError> {
-    updates::unstake(ic_cdk::api::msg_caller(), amount_e8s).await
+#[ic_cdk::update(manual_reply = true)]
+async fn unstake(amount_e8s: u64) -> PhantomData<Result<Withdrawal, UnstakeError>> {
+    reply(updates::unstake(ic_cdk::api::msg_caller(), amount_e8s).await)
 }
 
 /// The caller's withdrawals, newest first: (offset, limit), limit capped at 100.

@@ -5,7 +5,8 @@
 //! need no pre/post-upgrade serialization and are O(1) in the number of users.
 
 use crate::journal::{
-    self, RetryKey, WithdrawalCounters, WithdrawalKey, WithdrawalRecord, MAX_PENDING_PER_USER, MAX_WITHDRAWALS_PAGE,
+    self, RetryKey, StoredWithdrawal, WithdrawalCounters, WithdrawalKey, WithdrawalRecord, MAX_PENDING_PER_USER,
+    MAX_WITHDRAWALS_PAGE,
 };
 use crate::model::{completion_day, day_of, low_water_mark, Counters, OwedReward, UserRecord, MAX_PROGRESS_PAGE};
 use candid::Principal;
@@ -159,7 +160,7 @@ pub struct ShardState<M: Memory> {
     unit_ids: StableBTreeMap<u32, String, VirtualMemory<M>>,
     layout: StableCell<StableCandid<layout::Layout>, VirtualMemory<M>>,
     counters: StableCell<StableCandid<Counters>, VirtualMemory<M>>,
-    withdrawals: StableBTreeMap<WithdrawalKey, StableCandid<WithdrawalRecord>, VirtualMemory<M>>,
+    withdrawals: StableBTreeMap<WithdrawalKey, StoredWithdrawal, VirtualMemory<M>>,
     pending_withdrawals: StableBTreeMap<WithdrawalKey, (), VirtualMemory<M>>,
     withdrawal_counters: StableCell<StableCandid<WithdrawalCounters>, VirtualMemory<M>>,
     owed_by_user: StableBTreeMap<Principal, u64, VirtualMemory<M>>,
@@ -221,7 +222,7 @@ impl<M: Memory> ShardState<M> {
         let keys: Vec<WithdrawalKey> = self.pending_withdrawals.keys().collect();
         for key in keys {
             if let Some(rec) = self.withdrawals.get(&key) {
-                self.retry_queue.insert(RetryKey::new(rec.0.next_retry_ns, &key), ());
+                self.retry_queue.insert(RetryKey::new(rec.decode().next_retry_ns, &key), ());
             }
         }
     }
@@ -810,7 +811,7 @@ impl<M: Memory> ShardState<M> {
     fn pending_of(&self, user: &Principal, now_ns: u64) -> usize {
         self.pending_withdrawals
             .keys_range(WithdrawalKey::first_of(user)..=WithdrawalKey::last_of(user))
-            .filter(|k| self.withdrawals.get(k).is_some_and(|r| !r.0.is_parked(now_ns)))
+            .filter(|k| self.withdrawals.get(k).is_some_and(|r| !r.decode().is_parked(now_ns)))
             .take(MAX_PENDING_PER_USER as usize + 1)
             .count()
     }
@@ -823,7 +824,7 @@ impl<M: Memory> ShardState<M> {
             return None;
         }
         let newest = self.withdrawals.range(WithdrawalKey::first_of(user)..=WithdrawalKey::last_of(user)).next_back()?;
-        let rec = newest.value().0;
+        let rec = newest.value().decode();
         if matches!(rec.state, WithdrawalState::Failed { .. }) {
             return None;
         }
@@ -831,12 +832,35 @@ impl<M: Memory> ShardState<M> {
     }
 
     /// `unstake`: debits the staked balance and journals a Pending withdrawal, atomically.
+    #[cfg(test)] // the canister uses `begin_unstake_attempt`
     pub fn begin_unstake(
         &mut self,
         user: Principal,
         amount_e8s: u64,
         now_ns: u64,
     ) -> Result<WithdrawalKey, UnstakeError> {
+        self.journal_unstake(user, amount_e8s, now_ns, false).map(|(key, _)| key)
+    }
+
+    /// [`Self::begin_unstake`] then [`Self::begin_attempt`] of the new withdrawal, with one
+    /// write of its entry (the canister's `unstake`: reading back and rewriting the entry just
+    /// written cost two Candid decodes): the key and the request to send, counted.
+    pub fn begin_unstake_attempt(
+        &mut self,
+        user: Principal,
+        amount_e8s: u64,
+        now_ns: u64,
+    ) -> Result<(WithdrawalKey, MintRequest), UnstakeError> {
+        self.journal_unstake(user, amount_e8s, now_ns, true)
+    }
+
+    fn journal_unstake(
+        &mut self,
+        user: Principal,
+        amount_e8s: u64,
+        now_ns: u64,
+        count_first_attempt: bool,
+    ) -> Result<(WithdrawalKey, MintRequest), UnstakeError> {
         self.restore_if_archived(&user, now_ns);
         let mut rec = self.users.get(&user).ok_or(UnstakeError::NotRegistered)?;
         if self.is_disabled() {
@@ -874,7 +898,7 @@ impl<M: Memory> ShardState<M> {
             c.pending_e8s = add(c.pending_e8s, amount_e8s, "pending withdrawals");
             c.pending_count += 1;
         });
-        let entry = WithdrawalRecord {
+        let mut entry = WithdrawalRecord {
             amount_e8s,
             created_at_ns: now_ns,
             state: WithdrawalState::Pending { last_error: None },
@@ -883,19 +907,30 @@ impl<M: Memory> ShardState<M> {
             next_retry_ns: now_ns,
             origin_shard: None,
         };
-        self.withdrawals.insert(key.clone(), StableCandid(entry));
+        if count_first_attempt {
+            // What `count_attempt` makes of the entry at the same time.
+            entry.attempts = 1;
+            entry.next_retry_ns = journal::next_retry_ns(now_ns, 1);
+        }
+        let request = Self::request_of(&key, &entry).expect("a new withdrawal is Pending");
+        self.retry_queue.insert(RetryKey::new(entry.next_retry_ns, &key), ());
+        self.withdrawals.insert(key.clone(), StoredWithdrawal::new(&entry));
         self.pending_withdrawals.insert(key.clone(), ());
-        self.retry_queue.insert(RetryKey::new(now_ns, &key), ());
-        Ok(key)
+        Ok((key, request))
     }
 
     pub fn withdrawal(&self, key: &WithdrawalKey) -> Option<Withdrawal> {
-        self.withdrawals.get(key).map(|r| r.0.view(key))
+        self.withdrawals.get(key).map(|r| r.decode().view(key))
     }
 
     /// The request for the hub (the same on every attempt), if the withdrawal is Pending.
+    #[cfg(test)] // the canister uses `begin_attempt`
     pub fn mint_request(&self, key: &WithdrawalKey) -> Option<MintRequest> {
-        let rec = self.withdrawals.get(key)?.0;
+        let rec = self.withdrawals.get(key)?.decode();
+        Self::request_of(key, &rec)
+    }
+
+    fn request_of(key: &WithdrawalKey, rec: &WithdrawalRecord) -> Option<MintRequest> {
         rec.is_pending().then(|| MintRequest {
             withdrawal_id: key.id(),
             user: key.user(),
@@ -906,24 +941,39 @@ impl<M: Memory> ShardState<M> {
     }
 
     /// Counts an attempt about to be sent to the hub.
+    #[cfg(test)] // the canister uses `begin_attempt`
     pub fn note_attempt(&mut self, key: &WithdrawalKey, now_ns: u64) {
-        if let Some(mut rec) = self.withdrawals.get(key).map(|r| r.0) {
-            rec.attempts = rec.attempts.saturating_add(1);
-            rec.updated_at_ns = now_ns;
-            self.retry_queue.remove(&RetryKey::new(rec.next_retry_ns, key));
-            rec.next_retry_ns = journal::next_retry_ns(now_ns, rec.attempts);
-            if rec.is_pending() {
-                self.retry_queue.insert(RetryKey::new(rec.next_retry_ns, key), ());
-            }
-            self.withdrawals.insert(key.clone(), StableCandid(rec));
+        if let Some(rec) = self.withdrawals.get(key).map(|r| r.decode()) {
+            self.count_attempt(key, rec, now_ns);
         }
+    }
+
+    /// [`Self::mint_request`] and [`Self::note_attempt`] with one read of the entry (each
+    /// decode of it costs tens of thousands of instructions): the request to send, counted;
+    /// `None` (nothing counted) if the withdrawal is not Pending.
+    pub fn begin_attempt(&mut self, key: &WithdrawalKey, now_ns: u64) -> Option<MintRequest> {
+        let rec = self.withdrawals.get(key)?.decode();
+        let request = Self::request_of(key, &rec)?;
+        self.count_attempt(key, rec, now_ns);
+        Some(request)
+    }
+
+    fn count_attempt(&mut self, key: &WithdrawalKey, mut rec: WithdrawalRecord, now_ns: u64) {
+        rec.attempts = rec.attempts.saturating_add(1);
+        rec.updated_at_ns = now_ns;
+        self.retry_queue.remove(&RetryKey::new(rec.next_retry_ns, key));
+        rec.next_retry_ns = journal::next_retry_ns(now_ns, rec.attempts);
+        if rec.is_pending() {
+            self.retry_queue.insert(RetryKey::new(rec.next_retry_ns, key), ());
+        }
+        self.withdrawals.insert(key.clone(), StoredWithdrawal::new(&rec));
     }
 
     /// Applies the hub's answer. Only a Pending withdrawal changes: Minted settles it as
     /// Completed; a definite refusal as Failed, crediting the amount back; anything else leaves
     /// it Pending with the reason (the retry time was set by [`Self::note_attempt`]).
     pub fn settle_withdrawal(&mut self, key: &WithdrawalKey, answer: MintAnswer, now_ns: u64) -> Option<Withdrawal> {
-        let mut rec = self.withdrawals.get(key)?.0;
+        let mut rec = self.withdrawals.get(key)?.decode();
         if !rec.is_pending() {
             return Some(rec.view(key));
         }
@@ -966,7 +1016,7 @@ impl<M: Memory> ShardState<M> {
             MintAnswer::Refused(_) => unreachable!("definite refusals are matched above"),
         }
         rec.updated_at_ns = now_ns;
-        self.withdrawals.insert(key.clone(), StableCandid(rec.clone()));
+        self.withdrawals.insert(key.clone(), StoredWithdrawal::new(&rec));
         Some(rec.view(key))
     }
 
@@ -996,7 +1046,7 @@ impl<M: Memory> ShardState<M> {
             .rev()
             .skip(usize::try_from(offset).unwrap_or(usize::MAX))
             .take(limit)
-            .map(|e| e.value().0.view(e.key()))
+            .map(|e| e.value().decode().view(e.key()))
             .collect())
     }
 }
@@ -1060,7 +1110,7 @@ mod tests {
         let pending: u64 = s
             .pending_withdrawals
             .keys()
-            .map(|k| s.withdrawals.get(&k).unwrap().0.amount_e8s)
+            .map(|k| s.withdrawals.get(&k).unwrap().decode().amount_e8s)
             .sum();
         assert_eq!((pending, s.pending_withdrawals.len()), (w.pending_e8s, w.pending_count));
         assert_eq!(s.retry_queue.len(), s.pending_withdrawals.len(), "every Pending withdrawal is queued once");
@@ -1126,6 +1176,53 @@ mod tests {
         check_invariant(&s);
         s.set_disabled(true);
         assert_eq!(s.begin_unstake(p(1), 1, T0), Err(UnstakeError::ShardDisabled));
+    }
+
+    /// `begin_attempt` (what the canister sends) is `mint_request` then `note_attempt` in one
+    /// read: same request, same count and retry time; nothing for a settled withdrawal.
+    #[test]
+    fn an_attempt_is_the_request_and_its_count_in_one_step() {
+        let mut s = fresh();
+        staked_user(&mut s, p(1), 3);
+        let one = s.begin_unstake(p(1), REWARD, T0).unwrap();
+        let two = s.begin_unstake(p(1), REWARD, T0).unwrap();
+        let expected = s.mint_request(&one).unwrap();
+        s.note_attempt(&two, T0 + 5);
+        assert_eq!(s.begin_attempt(&one, T0 + 5), Some(expected));
+        let (w1, w2) = (s.withdrawal(&one).unwrap(), s.withdrawal(&two).unwrap());
+        assert_eq!((w1.attempts, w1.updated_at_ns), (w2.attempts, w2.updated_at_ns));
+        assert_eq!((w1.attempts, w1.updated_at_ns), (1, T0 + 5));
+        assert_eq!(s.due_withdrawals(journal::next_retry_ns(T0 + 5, 1), 10).len(), 2, "both re-queued alike");
+        assert!(s.due_withdrawals(T0 + 5, 10).is_empty(), "neither is due before its retry time");
+        check_invariant(&s);
+        s.settle_withdrawal(&one, MintAnswer::Minted(4), T0 + 6);
+        assert_eq!(s.begin_attempt(&one, T0 + 7), None, "a settled withdrawal is never sent again");
+        assert_eq!(s.withdrawal(&one).unwrap().attempts, 1, "nor counted");
+        check_invariant(&s);
+    }
+
+    /// The canister's `unstake` journals the withdrawal with its first attempt counted: the
+    /// same state as journaling it, then counting the attempt.
+    #[test]
+    fn an_unstake_with_its_first_attempt_is_journaling_then_counting_in_one_write() {
+        let (mut one_step, mut two_steps) = (fresh(), fresh());
+        for s in [&mut one_step, &mut two_steps] {
+            staked_user(s, p(1), 3);
+        }
+        let (key, request) = one_step.begin_unstake_attempt(p(1), REWARD, T0 + 3).unwrap();
+        let key2 = two_steps.begin_unstake(p(1), REWARD, T0 + 3).unwrap();
+        assert_eq!(two_steps.begin_attempt(&key2, T0 + 3), Some(request));
+        assert_eq!(key, key2);
+        assert_eq!(one_step.withdrawal(&key), two_steps.withdrawal(&key));
+        assert_eq!(one_step.withdrawal(&key).unwrap().attempts, 1);
+        let retry_at = journal::next_retry_ns(T0 + 3, 1);
+        for s in [&one_step, &two_steps] {
+            assert!(s.due_withdrawals(retry_at - 1, 10).is_empty());
+            assert_eq!(s.due_withdrawals(retry_at, 10), vec![key.clone()]);
+            assert_eq!(s.stats(), two_steps.stats());
+            check_invariant(s);
+        }
+        assert!(matches!(one_step.begin_unstake_attempt(p(1), 3 * REWARD, T0), Err(UnstakeError::BadAmount { .. })));
     }
 
     #[test]

@@ -267,8 +267,8 @@ pub async fn submit_quiz(caller: Principal, unit_id: String, answers: Vec<u32>) 
 pub async fn unstake(caller: Principal, amount_e8s: u64) -> Result<Withdrawal, UnstakeError> {
     // Ask before the awaits: the balance the previous messages left (see `battery`).
     crate::battery::ask_if_low();
-    let key = state::with_mut(|s| s.begin_unstake(caller, amount_e8s, now()))?;
-    Ok(withdrawals::attempt(&key).await.expect("the withdrawal was just journaled"))
+    let (key, request) = state::with_mut(|s| s.begin_unstake_attempt(caller, amount_e8s, now()))?;
+    Ok(withdrawals::first_attempt(&key, request).await.expect("the withdrawal was just journaled"))
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use crate::guards::WithdrawalFlight;
 use crate::journal::{WithdrawalKey, RETRY_BATCH};
 use crate::state::MintAnswer;
 use crate::{calls, metrics, state};
-use platform_types::Withdrawal;
+use platform_types::{MintRequest, Withdrawal};
 
 fn now() -> u64 {
     ic_cdk::api::time()
@@ -18,13 +18,22 @@ pub async fn attempt(key: &WithdrawalKey) -> Option<Withdrawal> {
     let Some(_flight) = WithdrawalFlight::acquire(key) else {
         return state::with(|s| s.withdrawal(key));
     };
-    let Some(request) = state::with(|s| s.mint_request(key)) else {
+    let Some((request, hub)) = state::with_mut(|s| Some((s.begin_attempt(key, now())?, s.hub_id()))) else {
         return state::with(|s| s.withdrawal(key));
     };
-    let hub = state::with_mut(|s| {
-        s.note_attempt(key, now());
-        s.hub_id()
-    });
+    send(key, request, hub, _flight).await
+}
+
+/// The first attempt of a withdrawal `unstake` just journaled with that attempt counted
+/// (`ShardState::begin_unstake_attempt`), in the same execution.
+pub async fn first_attempt(key: &WithdrawalKey, request: MintRequest) -> Option<Withdrawal> {
+    let flight = WithdrawalFlight::acquire(key).expect("no attempt of a withdrawal journaled in this execution is in flight");
+    let hub = state::with(|s| s.hub_id());
+    send(key, request, hub, flight).await
+}
+
+/// Sends the request to the hub and applies the answer; `_flight` is held until then.
+async fn send(key: &WithdrawalKey, request: MintRequest, hub: candid::Principal, _flight: WithdrawalFlight) -> Option<Withdrawal> {
     let answer = calls::mint_withdrawal(hub, &request).await;
     match &answer {
         MintAnswer::Minted(_) => {}

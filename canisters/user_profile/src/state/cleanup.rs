@@ -380,7 +380,7 @@ impl<M: Memory> ShardState<M> {
                 None => self.withdrawals.iter().next(),
                 Some(k) => self.withdrawals.range((RangeBound::Excluded(k.clone()), RangeBound::Unbounded)).next(),
             }
-            .map(|e| (e.key().clone(), e.value().0));
+            .map(|e| (e.key().clone(), e.value().decode()));
             let Some((key, rec)) = next else {
                 cursor = None;
                 break Step::Done;
@@ -429,7 +429,7 @@ impl<M: Memory> ShardState<M> {
                 Some(k) => self.pending_withdrawals.keys_range((RangeBound::Excluded(k.clone()), RangeBound::Unbounded)).next(),
             };
             let Some(key) = next else { break Step::Done };
-            let own = self.withdrawals.get(&key).is_none_or(|r| r.0.origin_shard.is_none());
+            let own = self.withdrawals.get(&key).is_none_or(|r| r.decode().origin_shard.is_none());
             if own {
                 min = min.min(key.id());
             }

@@ -16,7 +16,7 @@
 
 use super::cleanup::Tombstone;
 use super::ShardState;
-use crate::journal::{RetryKey, WithdrawalKey, WithdrawalRecord};
+use crate::journal::{RetryKey, StoredWithdrawal, WithdrawalKey, WithdrawalRecord};
 use crate::model::{CompletedUnits, OwedReward, UserRecord, MAX_UNIT_ID_LEN};
 use candid::{CandidType, Principal};
 use ic_stable_structures::Memory;
@@ -90,7 +90,7 @@ impl<M: Memory> ShardState<M> {
             .withdrawals
             .range(WithdrawalKey::first_of(&user)..=WithdrawalKey::last_of(&user))
             .map(|e| {
-                let (key, rec) = (e.key().clone(), e.value().0);
+                let (key, rec) = (e.key().clone(), e.value().decode());
                 ExportedWithdrawal {
                     id: key.id(),
                     origin_shard: rec.origin_shard,
@@ -404,7 +404,7 @@ impl<M: Memory> ShardState<M> {
                 pending_e8s = add(pending_e8s, w.amount_e8s, "pending withdrawals");
                 pending_count += 1;
             }
-            self.withdrawals.insert(key, StableCandid(record));
+            self.withdrawals.insert(key, StoredWithdrawal::new(&record));
             max_id = max_id.max(w.id);
         }
         self.update_counters(|c| c.total_staked_e8s = add(c.total_staked_e8s, user.staked_e8s, "total staked"));
