@@ -77,9 +77,8 @@ fn inspect_message() {
 /// the same shard. The anonymous principal is rejected. A new learner proves what the
 /// registration policy asks for (`get_registration_policy`): an invite code or a credential
 /// presentation; under `Open` the argument may be omitted.
-///
-/// Replied through `platform_types::reply_encoding` (the type table of `RegisterError` is kept
-/// in the heap instead of being rebuilt per reply); `PhantomData` keeps the type in the interface.
+// Replied through `platform_types::reply_encoding` (the type table of `RegisterError` is kept
+// in the heap instead of being rebuilt per reply); `PhantomData` keeps the type in the interface.
 #[ic_cdk::update(manual_reply = true)]
 async fn register(proof: Option<RegistrationProof>) -> std::marker::PhantomData<Result<Principal, RegisterError>> {
     let answer = updates::register(ic_cdk::api::msg_caller(), proof).await;
@@ -126,8 +125,8 @@ fn request_allowance(report: ShardReport) -> Result<AllowanceGrant, AllowanceErr
 
 /// Called by shards: mints a user's withdrawal on the ledger, at most once per (shard,
 /// withdrawal id), never more than the hub granted the shard. Answers a retry of a settled
-/// withdrawal from the journal; `TryLater` means: send the same request again later. (Replied
-/// with the type table kept in the heap, like `register`.)
+/// withdrawal from the journal; `TryLater` means: send the same request again later.
+// Replied with the type table kept in the heap, like `register`.
 #[ic_cdk::update(manual_reply = true)]
 async fn mint_withdrawal(request: MintRequest) -> std::marker::PhantomData<Result<u64, MintError>> {
     let shard = ic_cdk::api::msg_caller();

@@ -52,7 +52,7 @@ fn inspect_message() {
 }
 
 /// Hub only: adds a user to this shard (idempotent).
-/// Replied through `reply` (the type table of `ShardError` kept in the heap).
+// Replied through `reply` (the type table of `ShardError` kept in the heap).
 #[ic_cdk::update(manual_reply = true)]
 fn register_user(user: Principal) -> PhantomData<Result<(), ShardError>> {
     reply(updates::register_user(ic_cdk::api::msg_caller(), user))
