@@ -29,6 +29,21 @@ class AppState {
   route = $state.raw<Route>(parseRoute(typeof location === 'undefined' ? '/' : location.pathname));
   /** Bumped after anything that changes balances, so pages reload them. */
   balancesVersion = $state(0);
+  /** The staked balance the shard last reported to this session (a read or a quiz reply). */
+  private lastStaked = $state.raw<{ session: Session; e8s: bigint } | null>(null);
+
+  /**
+   * The signed-in learner's staked balance as last reported by their shard, or null: pages show
+   * it at once (e.g. right after a quiz pass) while their own query is on its way.
+   */
+  get stakedE8s(): bigint | null {
+    return this.lastStaked && this.lastStaked.session === this.session ? this.lastStaked.e8s : null;
+  }
+
+  /** `session`: the one the read or call was made with (ignored if it has ended since). */
+  noteStakedE8s(session: Session, e8s: bigint): void {
+    if (session === this.session) this.lastStaked = { session, e8s };
+  }
 
   get shard(): Shard | null {
     return this.session && this.shardId ? this.session.actors.shard(this.shardId) : null;
