@@ -210,12 +210,17 @@ impl Env {
     }
 
     fn execute(&self, method: &str, payload: Vec<u8>) -> u64 {
+        self.net.take_execution_log();
         self.net
             .update_call(self.id, GOVERNANCE, method, payload)
             .unwrap_or_else(|e| panic!("{method}: {e}"));
+        // The target's own execution (a content change also starts the answer-key push to the
+        // hub, a timer execution that may run after it).
         self.net
-            .last_execution(self.id)
-            .filter(|r| r.entry == format!("update {method}"))
+            .take_execution_log()
+            .into_iter()
+            .filter(|r| r.canister == self.id && r.entry == format!("update {method}"))
+            .last()
             .expect("the target ran")
             .instructions
     }
