@@ -174,8 +174,9 @@ fn a_learner_registers_studies_and_earns() {
     assert_eq!(p.submit(shard, ada, "math-1", vec![0, 1, 2]), Err(ShardError::AlreadyCompleted { unit_id: "math-1".into() }));
     assert!(matches!(p.submit(shard, ada, "nope", vec![0]), Err(ShardError::UnknownUnit { .. })));
     let me = p.me(shard, ada).unwrap();
-    // The unknown unit counted too: it cost the shard a call to learning_content (issue 11).
-    assert_eq!((me.staked_e8s, me.completed_units, me.attempts_today), (100 * E8S, 1, 3));
+    // The shard holds the answer keys (issue 14, local verification): the unknown unit is
+    // refused before it counts.
+    assert_eq!((me.staked_e8s, me.completed_units, me.attempts_today), (100 * E8S, 1, 2));
 
     // The shard took one allowance chunk from the hub for it, not one call per quiz.
     let stats = p.shard_stats(shard);
