@@ -189,6 +189,7 @@ impl<M: Memory> ShardState<M> {
         });
     }
 
+    #[cfg(test)]
     pub fn is_archived(&self, user: &Principal) -> bool {
         self.tombstones.contains_key(user)
     }

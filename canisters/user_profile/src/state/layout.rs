@@ -21,7 +21,7 @@ use super::{ShardState, LEGACY_COMPLETED_MEMORY_ID, LEGACY_TOMBSTONES_MEMORY_ID,
 use crate::model::legacy::{LegacyCompletedKey, LegacyTombstone, LegacyUserRecord};
 use crate::model::{completion_day, completion_ns, CompletedUnits, UserRecord};
 use candid::{CandidType, Principal};
-use ic_stable_structures::memory_manager::MemoryManager;
+use ic_stable_structures::memory_manager::{MemoryManager, VirtualMemory};
 use ic_stable_structures::{Memory, StableBTreeMap};
 use platform_types::StableCandid;
 use serde::{Deserialize, Serialize};
@@ -50,6 +50,25 @@ pub struct LegacyMigration {
     /// consistent shard): nobody could read them, so they are counted and left behind.
     pub orphan_completions: u64,
     pub units_interned: u64,
+}
+
+
+/// The three maps of the layout before compact records (memories 1, 2, 60), as d9b1018 wrote
+/// them: read by the one-time migration (and written by its tests).
+struct LegacyMaps<M: Memory> {
+    users: StableBTreeMap<Principal, LegacyUserRecord, VirtualMemory<M>>,
+    completed: StableBTreeMap<LegacyCompletedKey, u64, VirtualMemory<M>>,
+    tombstones: StableBTreeMap<Principal, LegacyTombstone, VirtualMemory<M>>,
+}
+
+impl<M: Memory> LegacyMaps<M> {
+    fn open(manager: &MemoryManager<M>) -> Self {
+        LegacyMaps {
+            users: StableBTreeMap::init(manager.get(LEGACY_USERS_MEMORY_ID)),
+            completed: StableBTreeMap::init(manager.get(LEGACY_COMPLETED_MEMORY_ID)),
+            tombstones: StableBTreeMap::init(manager.get(LEGACY_TOMBSTONES_MEMORY_ID)),
+        }
+    }
 }
 
 impl<M: Memory> ShardState<M> {
@@ -120,12 +139,7 @@ impl<M: Memory> ShardState<M> {
     }
 
     fn move_legacy_maps(&mut self, manager: &MemoryManager<M>) -> LegacyMigration {
-        let mut old_users: StableBTreeMap<Principal, LegacyUserRecord, _> =
-            StableBTreeMap::init(manager.get(LEGACY_USERS_MEMORY_ID));
-        let mut old_completed: StableBTreeMap<LegacyCompletedKey, u64, _> =
-            StableBTreeMap::init(manager.get(LEGACY_COMPLETED_MEMORY_ID));
-        let mut old_tombstones: StableBTreeMap<Principal, LegacyTombstone, _> =
-            StableBTreeMap::init(manager.get(LEGACY_TOMBSTONES_MEMORY_ID));
+        let LegacyMaps { users: mut old_users, completed: mut old_completed, tombstones: mut old_tombstones } = LegacyMaps::open(manager);
         let units_before = self.unit_count();
         let mut report = LegacyMigration::default();
         // Records and tombstones are read into the heap first (~20 MB at 100,000 learners),
@@ -275,12 +289,7 @@ mod tests {
     /// A shard of the old layout: `users` learners with records (every 10th archived instead),
     /// their completions, written with the old encoders into the old memories.
     fn write_legacy_shard(manager: &MemoryManager<DefaultMemoryImpl>, users: u32, per_user: u32) {
-        let mut old_users: StableBTreeMap<Principal, LegacyUserRecord, _> =
-            StableBTreeMap::init(manager.get(LEGACY_USERS_MEMORY_ID));
-        let mut old_completed: StableBTreeMap<LegacyCompletedKey, u64, _> =
-            StableBTreeMap::init(manager.get(LEGACY_COMPLETED_MEMORY_ID));
-        let mut old_tombstones: StableBTreeMap<Principal, LegacyTombstone, _> =
-            StableBTreeMap::init(manager.get(LEGACY_TOMBSTONES_MEMORY_ID));
+        let LegacyMaps { users: mut old_users, completed: mut old_completed, tombstones: mut old_tombstones } = LegacyMaps::open(manager);
         for n in 0..users {
             if n % 10 == 9 {
                 old_tombstones.insert(user(n), legacy_tombstone(n));
@@ -370,11 +379,7 @@ mod tests {
         assert!(exported.completed.iter().all(|c| c.completed_at_ns % NANOS_PER_DAY == 0));
 
         // The old maps are empty (their pages stay allocated).
-        let old_users: StableBTreeMap<Principal, LegacyUserRecord, _> = StableBTreeMap::init(manager.get(LEGACY_USERS_MEMORY_ID));
-        let old_completed: StableBTreeMap<LegacyCompletedKey, u64, _> =
-            StableBTreeMap::init(manager.get(LEGACY_COMPLETED_MEMORY_ID));
-        let old_tombstones: StableBTreeMap<Principal, LegacyTombstone, _> =
-            StableBTreeMap::init(manager.get(LEGACY_TOMBSTONES_MEMORY_ID));
+        let LegacyMaps { users: old_users, completed: old_completed, tombstones: old_tombstones } = LegacyMaps::open(&manager);
         assert_eq!((old_users.len(), old_completed.len(), old_tombstones.len()), (0, 0, 0));
         assert!(manager.get(LEGACY_USERS_MEMORY_ID).size() > 0);
 
