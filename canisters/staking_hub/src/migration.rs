@@ -322,6 +322,7 @@ impl Drop for RunGuard {
 
 /// Runs a migration right away (after a proposal executed).
 pub fn run_now() {
+    crate::jobs::start_migration_ticks();
     ic_cdk_timers::set_timer(Duration::ZERO, run());
 }
 
@@ -330,7 +331,11 @@ pub fn run_now() {
 pub async fn run() {
     let Some(_guard) = RunGuard::acquire() else { return };
     for _ in 0..STEPS_PER_RUN {
-        let Some(m) = state::migrations().current else { return };
+        let Some(m) = state::migrations().current else {
+            // Nothing under way: the ticks stop until the next migration starts them.
+            crate::jobs::stop_migration_ticks();
+            return;
+        };
         let now = ic_cdk::api::time();
         if m.next_attempt_ns.is_some_and(|t| now < t) {
             return;
