@@ -404,6 +404,10 @@ pub struct UpdateConfigArgs {
     /// Seconds a learner waits between two withdrawals (0 = none).
     #[arg(long, value_parser = num::<u64>)]
     pub withdrawal_cooldown_secs: Option<u64>,
+    /// Seconds a shard collects withdrawals before it sends them to the hub together (0 = each
+    /// at once, at two more message executions per withdrawal; at most 600).
+    #[arg(long, value_parser = num::<u64>)]
+    pub withdrawal_batch_secs: Option<u64>,
     /// Operators who may read every shard's canister log (repeat the flag; at most 9). Replaces
     /// the list in force; see --clear-shard-log-viewers to remove them all.
     #[arg(long = "shard-log-viewer", value_name = "PRINCIPAL", value_parser = parse_principal_arg)]
@@ -512,6 +516,7 @@ impl UpdateConfigArgs {
             shard_topup_daily_budget_cycles: self.shard_topup_daily_budget_cycles,
             min_withdrawal_e8s: self.min_withdrawal_e8s,
             withdrawal_cooldown_secs: self.withdrawal_cooldown_secs,
+            withdrawal_batch_secs: self.withdrawal_batch_secs,
             shard_log_viewers: if self.clear_shard_log_viewers {
                 Some(vec![])
             } else {

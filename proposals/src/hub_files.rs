@@ -140,6 +140,7 @@ fn config_from_json(text: &str) -> Result<PlatformConfig, String> {
         "inactive_archive_secs",
         "user_export_readers",
         "shard_subnets",
+        "withdrawal_batch_secs",
     ];
     if let Some(k) = obj.keys().find(|k| !FIELDS.contains(&k.as_str())) {
         return Err(format!("unknown field {k:?}"));
@@ -171,6 +172,7 @@ fn config_from_json(text: &str) -> Result<PlatformConfig, String> {
         shard_topup_daily_budget_cycles: json_opt_u128(obj, "shard_topup_daily_budget_cycles")?,
         min_withdrawal_e8s: json_opt_u64(obj, "min_withdrawal_e8s")?,
         withdrawal_cooldown_secs: json_opt_u64(obj, "withdrawal_cooldown_secs")?,
+        withdrawal_batch_secs: json_opt_u64(obj, "withdrawal_batch_secs")?,
         shard_log_viewers: json_opt_principals(obj, "shard_log_viewers")?,
         topup_min_days_left: json_opt_u64(obj, "topup_min_days_left")?,
         hub_cycles_for_new_shards: json_opt_u128(obj, "hub_cycles_for_new_shards")?,

@@ -189,13 +189,23 @@ fn main() {
 
     // Every third learner unstakes half of their balance: the hub mints it on the ledger.
     println!("\nunstaking (the hub mints on the reward ledger; memo = shard index + withdrawal id):");
-    for n in (0..12u32).step_by(3) {
+    let unstakers: Vec<u32> = (0..12u32).step_by(3).collect();
+    for &n in &unstakers {
         let who = learner(n);
         let shard = p.user_shard(who).unwrap();
         let half = p.profile(shard, who).unwrap().staked_e8s / 2;
         let w = p.unstake(shard, who, half).expect("unstake");
+        println!("  learner {n:>2}: withdrawal #{} of {} tokens -> {:?}", w.id, tokens(w.amount_e8s), w.state);
+        assert!(matches!(w.state, WithdrawalState::Pending { .. }), "queued for the shard's next withdrawal round");
+    }
+    println!("  ... the shards' withdrawal round (at most two 30 s batch windows after the first) sends them to the hub together:");
+    p.wait(2 * platform_types::DEFAULT_WITHDRAWAL_BATCH_SECS);
+    for &n in &unstakers {
+        let who = learner(n);
+        let shard = p.user_shard(who).unwrap();
+        let w = p.withdrawals(shard, who).remove(0);
         let balance = p.balance(who);
-        println!("  learner {n:>2}: withdrawal #{} of {} tokens -> {:?}; ledger balance {balance} e8s", w.id, tokens(w.amount_e8s), w.state);
+        println!("  learner {n:>2}: withdrawal #{} -> {:?}; ledger balance {balance} e8s", w.id, w.state);
         assert!(matches!(w.state, WithdrawalState::Completed { .. }));
     }
     let supply = p.total_supply();

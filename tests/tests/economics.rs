@@ -35,6 +35,8 @@ fn env() -> Platform {
         daily_attempt_limit: Some(10),
         shard_sync_interval_secs: Some(10),
         auto_scale_interval_secs: Some(10),
+        // A withdrawal's first attempt is made by its unstake (the pause answers it at once).
+        withdrawal_batch_secs: Some(0),
         ..Default::default()
     };
     Platform::builder().net(net).quizzes(QUIZZES).pass_mark_percent(100).config(config).deploy()

@@ -54,6 +54,8 @@ impl Env {
             daily_attempt_limit: Some(100),
             min_withdrawal_e8s: Some(1),
             withdrawal_cooldown_secs: Some(0),
+            // Withdrawals settle in the unstake that makes them (no batch round to wait for).
+            withdrawal_batch_secs: Some(0),
             inactive_archive_secs: extra.inactive_archive_secs,
             settled_retention_secs: extra.settled_retention_secs,
             ..Default::default()

@@ -52,6 +52,9 @@ fn config(hard_limit: u64) -> ConfigOverrides {
         // Most tests here withdraw small amounts back to back; the dust rules have their own test.
         min_withdrawal_e8s: Some(1),
         withdrawal_cooldown_secs: Some(0),
+        // Each withdrawal's own first attempt is what most tests here look at; the batches of
+        // the default have tests of their own (`withdrawals_go_in_batches...`).
+        withdrawal_batch_secs: Some(0),
         ..Default::default()
     }
 }
@@ -81,6 +84,20 @@ impl Env {
 
     fn script(&self, answers: Vec<Scripted>) {
         let _: () = self.net.update_candid(self.ledger, "script", (answers,)).unwrap();
+    }
+
+    /// `shard_withdrawal_rounds_total` of the shard's /metrics.
+    fn withdrawal_rounds(&self, shard: Principal) -> f64 {
+        let request = platform_types::http::HttpRequest {
+            method: "GET".into(),
+            url: "/metrics".into(),
+            headers: vec![],
+            body: Default::default(),
+            certificate_version: None,
+        };
+        let (r,): (platform_types::http::HttpResponse,) = self.net.query_candid(shard, "http_request", (request,)).unwrap();
+        let series = platform_types::metrics::parse_exposition(&String::from_utf8(r.body.into_vec()).unwrap()).unwrap();
+        platform_types::metrics::sample(&series, "shard_withdrawal_rounds_total", &[]).expect("the rounds are counted")
     }
 
     fn mock_transfers(&self) -> Vec<TransferArg> {
@@ -421,10 +438,18 @@ fn check_books(e: &Env, shards: &[Principal], users: &[Principal], ledger_runnin
 }
 
 fn interleavings(seed: u64) {
+    interleavings_with(seed, Some(0));
+}
+
+/// `batch_secs`: the withdrawal batch period (`Some(0)`: each unstake sends its own).
+fn interleavings_with(seed: u64, batch_secs: Option<u64>) {
     const USERS: u32 = 12;
     let net = LocalNet::builder().with_seed(seed).build();
     // Hard limit 4: 12 learners on 3+ shards.
-    let e = env_with(net, LedgerKind::Icrc, 4);
+    let e = match batch_secs {
+        Some(0) => env_with(net, LedgerKind::Icrc, 4),
+        _ => batched_env(net, 4),
+    };
     let users: Vec<Principal> = (0..USERS).map(learner).collect();
     let homes: Vec<Principal> = users.iter().map(|u| e.register(*u).unwrap()).collect();
     let mut shards = homes.clone();
@@ -509,6 +534,180 @@ fn seeded_interleavings_keep_the_books_balanced_seed_2() {
 #[test]
 fn seeded_interleavings_keep_the_books_balanced_seed_3() {
     interleavings(42);
+}
+
+#[test]
+fn seeded_interleavings_with_batched_withdrawals_keep_the_books_balanced() {
+    interleavings_with(7, Some(DEFAULT_WITHDRAWAL_BATCH_SECS));
+}
+
+// ------------------------------------------------------------------ batches (the default)
+
+/// The platform with withdrawals in batches (the default `withdrawal_batch_secs`).
+fn batched_env(net: LocalNet, hard_limit: u64) -> Env {
+    let config = ConfigOverrides { withdrawal_batch_secs: None, ..config(hard_limit) };
+    Env(Platform::builder().net(net).quizzes(QUIZZES).pass_mark_percent(100).config(config).deploy())
+}
+
+/// Long enough for the round's timer: a window, and the window it waits for an `unstake`.
+const ROUND_TIMER_SECS: u64 = 2 * DEFAULT_WITHDRAWAL_BATCH_SECS;
+
+fn count(log: &[localnet::ExecutionRecord], canister: Principal, entry: &str) -> usize {
+    log.iter().filter(|r| r.canister == canister && r.entry == entry).count()
+}
+
+/// Five learners unstake: each gets its queued entry back at once, nothing is minted until the
+/// shard's withdrawal round, and the round sends all five in one `mint_withdrawals` call (one
+/// hub execution for the batch, one ledger transfer per withdrawal).
+#[test]
+fn withdrawals_go_in_batches_one_hub_call_per_round() {
+    let e = batched_env(LocalNet::new(), 10);
+    let learners: Vec<(Principal, Principal)> = (1..=5).map(|n| e.staked_learner(n, 2)).collect();
+    let shard = learners[0].1;
+    assert!(learners.iter().all(|(_, s)| *s == shard), "one shard");
+    let mut users: Vec<Principal> = learners.iter().map(|(u, _)| *u).collect();
+    // The hub's first mints read the ledger's tip (once in its life): a first withdrawal and
+    // its round, so the batch below shows the steady state.
+    let (zoe, _) = e.staked_learner(6, 1);
+    users.push(zoe);
+    e.unstake(shard, zoe, REWARD).unwrap();
+    e.wait(ROUND_TIMER_SECS);
+    assert_eq!(e.balance(zoe), REWARD);
+    e.net.take_execution_log();
+    for (i, (who, shard)) in learners.iter().enumerate() {
+        let w = e.unstake(*shard, *who, REWARD).unwrap();
+        assert_eq!((w.id, w.amount_e8s, w.attempts), (i as u64 + 2, REWARD, 0));
+        assert_eq!(w.state, WithdrawalState::Pending { last_error: None });
+        assert_eq!(e.staked(*shard, *who), REWARD, "debited at once");
+    }
+    let log = e.net.take_execution_log();
+    assert_eq!(count(&log, e.hub, "update mint_withdrawal") + count(&log, e.hub, "update mint_withdrawals"), 0, "no hub call yet");
+    assert_eq!(e.stats().total_minted_e8s, REWARD, "zoe's only");
+    assert_eq!(e.shard_stats(shard).pending_withdrawals_e8s, 5 * REWARD);
+    check_books(&e, &[shard], &users, true, false);
+    // A window later nobody unstaked to send them: the round's timer does, a window after that.
+    e.wait(DEFAULT_WITHDRAWAL_BATCH_SECS);
+    assert_eq!(e.stats().total_minted_e8s, REWARD, "still waiting");
+    e.wait(DEFAULT_WITHDRAWAL_BATCH_SECS);
+    let log = e.net.take_execution_log();
+    assert_eq!(count(&log, shard, "global timer"), 1, "the round's timer");
+    assert_eq!(count(&log, e.hub, "update mint_withdrawals"), 1, "one batch");
+    assert_eq!(count(&log, e.hub, "update mint_withdrawal"), 0);
+    assert_eq!(count(&log, e.ledger, "update icrc1_transfer"), 5);
+    let mut blocks = Vec::new();
+    for (who, shard) in &learners {
+        let w = e.withdrawals(*shard, *who).remove(0);
+        assert_eq!(w.attempts, 1);
+        blocks.push(block_of(&w));
+        assert_eq!(e.balance(*who), REWARD);
+    }
+    blocks.sort();
+    blocks.dedup();
+    assert_eq!(blocks.len(), 5, "five mints");
+    check_books(&e, &[shard], &users, true, true);
+
+    // Nothing waits: no round, not even its timer (the shard's metrics count the rounds).
+    let rounds_before = e.withdrawal_rounds(shard);
+    e.wait(10 * ROUND_TIMER_SECS);
+    let log = e.net.take_execution_log();
+    assert_eq!(count(&log, e.hub, "update mint_withdrawals"), 0);
+    assert_eq!(e.withdrawal_rounds(shard), rounds_before);
+}
+
+/// Under load the round costs no timer: the first `unstake` after the oldest waiting
+/// withdrawal's window has closed gets its answer (its own withdrawal queued), then sends the
+/// round, its own withdrawal in it, in the same message.
+#[test]
+fn an_unstake_after_the_window_sends_the_round_in_its_own_message() {
+    let e = batched_env(LocalNet::new(), 10);
+    let learners: Vec<(Principal, Principal)> = (1..=4).map(|n| e.staked_learner(n, 1)).collect();
+    let shard = learners[0].1;
+    let users: Vec<Principal> = learners.iter().map(|(u, _)| *u).collect();
+    for (who, shard) in &learners[..3] {
+        e.unstake(*shard, *who, REWARD).unwrap();
+    }
+    e.wait(DEFAULT_WITHDRAWAL_BATCH_SECS);
+    assert_eq!(e.stats().total_minted_e8s, 0, "the timer waits one window more");
+    e.net.take_execution_log();
+    let (dan, _) = learners[3];
+    let id = e.net.submit_call(shard, dan, "unstake", candid::encode_one(REWARD).unwrap()).unwrap();
+    let reply: Result<Withdrawal, UnstakeError> = candid::decode_one(&e.net.await_call(id).unwrap()).unwrap();
+    let w = reply.unwrap();
+    assert_eq!((w.attempts, w.state.clone()), (0, WithdrawalState::Pending { last_error: None }), "answered as queued");
+    e.net.run_until_idle(10_000);
+    let log = e.net.take_execution_log();
+    assert_eq!(count(&log, shard, "global timer"), 0, "no timer");
+    let batch: Vec<_> = log.iter().filter(|r| r.canister == e.hub && r.entry == "update mint_withdrawals").collect();
+    assert_eq!(batch.len(), 1);
+    assert_eq!(batch[0].ingress, Some(id), "sent by dan's unstake");
+    for who in &users {
+        assert_eq!(e.balance(*who), REWARD, "all four in the round");
+    }
+    check_books(&e, &[shard], &users, true, true);
+}
+
+/// A batch is taken request by request like lone `mint_withdrawal`s: a request repeated inside
+/// a batch is minted once (the copy answers `TryLater`, and a retry gets the same block from the
+/// journal), a bad request is refused without touching the others, and a batch over
+/// [`MAX_MINT_BATCH`] is not looked at.
+#[test]
+fn the_hub_takes_a_batch_request_by_request_and_mints_each_once() {
+    let e = batched_env(LocalNet::new(), 10);
+    let (ada, shard) = e.staked_learner(1, 3);
+    let req = |id: u64, user: Principal| MintRequest { withdrawal_id: id, user, amount_e8s: REWARD, created_at_ns: e.net.get_time_nanos(), origin_shard: None };
+    let mint = |batch: Vec<MintRequest>| -> Vec<Result<u64, MintError>> {
+        let (r,): (Vec<Result<u64, MintError>>,) = e.net.update_candid_as(e.hub, shard, "mint_withdrawals", (batch,)).unwrap();
+        r
+    };
+    let too_many: Vec<MintRequest> = (0..MAX_MINT_BATCH as u64 + 1).map(|i| req(1_000 + i, ada)).collect();
+    let answers = mint(too_many);
+    assert_eq!(answers.len(), MAX_MINT_BATCH + 1);
+    assert!(answers.iter().all(|a| matches!(a, Err(MintError::TryLater { reason }) if reason.contains("at most 100"))), "{:?}", answers[0]);
+    assert_eq!(e.stats().total_minted_e8s, 0);
+
+    let a = req(500, ada);
+    let stranger = req(501, learner(77));
+    let answers = mint(vec![a.clone(), a.clone(), stranger]);
+    let block = *answers[0].as_ref().expect("the first copy is minted");
+    assert!(matches!(&answers[1], Err(MintError::TryLater { .. })), "the copy waits for the first: {:?}", answers[1]);
+    assert!(matches!(&answers[2], Err(MintError::Refused { .. })), "not on this shard: {:?}", answers[2]);
+    assert_eq!(mint(vec![a]), vec![Ok(block)], "a retry is answered from the journal");
+    assert_eq!(e.stats().total_minted_e8s, REWARD);
+    assert_eq!(e.balance(ada), REWARD);
+    // Only the hub's own shards may call it.
+    let err = e.net.submit_call(e.hub, ada, "mint_withdrawals", candid::encode_one(Vec::<MintRequest>::new()).unwrap()).unwrap_err();
+    assert_eq!(err.error_code, localnet::ErrorCode::CanisterRejectedMessage, "{err:?}");
+}
+
+/// A batch whose hub call fails (the ledger stopped: every mint answers `TryLater`) stays
+/// Pending with the reason, and a later round mints each withdrawal once.
+#[test]
+fn a_failed_batch_is_sent_again_by_a_later_round() {
+    let e = batched_env(LocalNet::new(), 10);
+    let learners: Vec<(Principal, Principal)> = (1..=3).map(|n| e.staked_learner(n, 1)).collect();
+    let users: Vec<Principal> = learners.iter().map(|(u, _)| *u).collect();
+    let shard = learners[0].1;
+    for (who, shard) in &learners {
+        e.unstake(*shard, *who, REWARD).unwrap();
+    }
+    e.net.stop_canister(e.ledger, None).unwrap();
+    e.wait(ROUND_TIMER_SECS);
+    for (who, shard) in &learners {
+        let w = e.withdrawals(*shard, *who).remove(0);
+        assert!(matches!(&w.state, WithdrawalState::Pending { last_error: Some(_) }), "{w:?}");
+        assert_eq!(w.attempts, 1);
+    }
+    check_books(&e, &[shard], &users, false, false);
+    e.net.start_canister(e.ledger, None).unwrap();
+    // The retries' back-off (30 s, then doubling) has passed after a few rounds.
+    for _ in 0..4 {
+        e.wait(ROUND_TIMER_SECS);
+    }
+    for (who, shard) in &learners {
+        assert!(matches!(e.withdrawals(*shard, *who)[0].state, WithdrawalState::Completed { .. }));
+        assert_eq!(e.balance(*who), REWARD);
+    }
+    check_books(&e, &[shard], &users, true, true);
 }
 
 // ------------------------------------------------------------------ a ledger outage past the dedup window

@@ -321,6 +321,13 @@ fn render_change(
             next.withdrawal_cooldown()
         ));
     }
+    if current.withdrawal_batch() != next.withdrawal_batch() {
+        lines.push(format!(
+            "  withdrawal_batch_secs (withdrawals wait this long for others, then go to the hub together, at most twice this long after the unstake; 0: one by one): {} -> {}",
+            current.withdrawal_batch(),
+            next.withdrawal_batch()
+        ));
+    }
     if current.shard_log_viewers() != next.shard_log_viewers() {
         let list = |v: &[candid::Principal]| v.iter().map(|p| p.to_text()).collect::<Vec<_>>().join(", ");
         lines.push(format!(
@@ -491,6 +498,13 @@ mod tests {
         }
         let o = ConfigOverrides { withdrawal_cooldown_secs: Some(crate::MAX_WITHDRAWAL_COOLDOWN_SECS + 1), ..Default::default() };
         assert!(render_config_change(&current, &o).unwrap_err().contains("withdrawal_cooldown_secs"));
+        let batch = ConfigOverrides { withdrawal_batch_secs: Some(0), ..Default::default() };
+        let (_, text) = render_config_change(&current, &batch).unwrap();
+        assert!(text.contains("withdrawal_batch_secs") && text.contains(": 30 -> 0"), "{text}");
+        assert_eq!(batch.apply_to(&current).unwrap().withdrawal_batch(), 0);
+        assert_eq!(ConfigOverrides { withdrawal_batch_secs: Some(30), ..Default::default() }.fields_unchanged(&current), vec!["withdrawal_batch_secs"]);
+        let o = ConfigOverrides { withdrawal_batch_secs: Some(crate::MAX_WITHDRAWAL_BATCH_SECS + 1), ..Default::default() };
+        assert!(render_config_change(&current, &o).unwrap_err().contains("withdrawal_batch_secs must be in 0..=600"));
     }
 
     #[test]

@@ -94,6 +94,12 @@ pub struct PlatformConfig {
     /// `None` or empty: on the hub's own subnet (the management canister), as before. At most
     /// [`MAX_SHARD_SUBNETS`].
     pub shard_subnets: Option<Vec<candid::Principal>>,
+    /// Each shard sends its new withdrawals to the hub together (one call and one reply for the
+    /// whole batch instead of one per withdrawal): a withdrawal waits this many seconds for others
+    /// to join it, and goes at most twice this long after its `unstake`; 0: each withdrawal is
+    /// sent by its own `unstake`, at once. `None`: [`DEFAULT_WITHDRAWAL_BATCH_SECS`]. See
+    /// [`PlatformConfig::withdrawal_batch`].
+    pub withdrawal_batch_secs: Option<u64>,
 }
 
 /// Default daily emission budget: 1 M tokens a day pays the 4.2 B cap out over 4,200 days
@@ -141,6 +147,16 @@ pub const MAX_MIN_WITHDRAWAL_E8S: u64 = 10_000 * E8S;
 pub const DEFAULT_WITHDRAWAL_COOLDOWN_SECS: u64 = 3_600;
 /// The longest wait governance may set: 7 days.
 pub const MAX_WITHDRAWAL_COOLDOWN_SECS: u64 = 7 * 86_400;
+/// Default withdrawal batch period. A withdrawal sent alone costs the platform five message
+/// executions; in a batch of n, three, plus two shared by the n (the hub's execution and the
+/// shard's callback; three more when the round is a timer's). A withdrawal waits at most two
+/// periods: the first `unstake` after its window closes sends the round in its own message, and
+/// a timer one window later sends it if none comes (docs/performance.md, "The withdrawal batch").
+pub const DEFAULT_WITHDRAWAL_BATCH_SECS: u64 = 30;
+/// The longest batch period governance may set: 10 minutes.
+pub const MAX_WITHDRAWAL_BATCH_SECS: u64 = 600;
+/// Most withdrawals one `mint_withdrawals` call carries (a batch of 100 requests is ~7 KB).
+pub const MAX_MINT_BATCH: usize = 100;
 
 /// The per-shard daily top-up budget when the configuration sets none: three top-ups of the
 /// default amount.
@@ -233,6 +249,7 @@ impl Default for PlatformConfig {
             inactive_archive_secs: None,
             user_export_readers: None,
             shard_subnets: None,
+            withdrawal_batch_secs: None,
         }
     }
 }
@@ -335,6 +352,12 @@ impl PlatformConfig {
                 c.withdrawal_cooldown()
             ));
         }
+        if c.withdrawal_batch() > MAX_WITHDRAWAL_BATCH_SECS {
+            return Err(format!(
+                "withdrawal_batch_secs must be in 0..={MAX_WITHDRAWAL_BATCH_SECS}, got {}",
+                c.withdrawal_batch()
+            ));
+        }
         Ok(())
     }
 
@@ -367,6 +390,11 @@ impl PlatformConfig {
     /// The wait between two withdrawals of a learner, in seconds.
     pub fn withdrawal_cooldown(&self) -> u64 {
         self.withdrawal_cooldown_secs.unwrap_or(DEFAULT_WITHDRAWAL_COOLDOWN_SECS)
+    }
+
+    /// The withdrawal batch period, in seconds (0: no batching).
+    pub fn withdrawal_batch(&self) -> u64 {
+        self.withdrawal_batch_secs.unwrap_or(DEFAULT_WITHDRAWAL_BATCH_SECS)
     }
 
     /// Cycles the hub may top up per shard per UTC day.
@@ -461,6 +489,8 @@ pub struct ConfigOverrides {
     pub user_export_readers: Option<Vec<candid::Principal>>,
     /// Replaces the subnets for new shards (an empty list: the hub's own subnet again).
     pub shard_subnets: Option<Vec<candid::Principal>>,
+    /// Optional in `PlatformConfig` too, handled by hand like the cooldown.
+    pub withdrawal_batch_secs: Option<u64>,
 }
 
 /// The economic parameters to change (function 1009, `update_economic_config`): the fields of
@@ -517,6 +547,9 @@ impl ConfigOverrides {
         if let Some(v) = self.withdrawal_cooldown_secs {
             c.withdrawal_cooldown_secs = Some(v);
         }
+        if let Some(v) = self.withdrawal_batch_secs {
+            c.withdrawal_batch_secs = Some(v);
+        }
         if let Some(v) = &self.shard_log_viewers {
             c.shard_log_viewers = Some(v.clone());
         }
@@ -572,6 +605,9 @@ impl ConfigOverrides {
         if self.withdrawal_cooldown_secs.is_some() {
             names.push("withdrawal_cooldown_secs");
         }
+        if self.withdrawal_batch_secs.is_some() {
+            names.push("withdrawal_batch_secs");
+        }
         if self.shard_log_viewers.is_some() {
             names.push("shard_log_viewers");
         }
@@ -620,6 +656,9 @@ impl ConfigOverrides {
         }
         if self.withdrawal_cooldown_secs.is_some_and(|v| v == current.withdrawal_cooldown()) {
             names.push("withdrawal_cooldown_secs");
+        }
+        if self.withdrawal_batch_secs.is_some_and(|v| v == current.withdrawal_batch()) {
+            names.push("withdrawal_batch_secs");
         }
         if self.shard_log_viewers.as_deref().is_some_and(|v| v == current.shard_log_viewers()) {
             names.push("shard_log_viewers");

@@ -71,8 +71,10 @@ pub fn check(method: &str, caller: Principal, facts: &impl Facts) -> Result<(), 
         "register" => Ok(()),
         // Shard-to-hub methods. Shards call them inter-canister, which is never inspected, so in
         // practice every ingress to them is refused here.
-        "request_allowance" | "mint_withdrawal" | "request_top_up" if facts.is_shard(caller) => Ok(()),
-        "request_allowance" | "mint_withdrawal" | "request_top_up" => Err(format!("{caller} is not a shard of this hub")),
+        "request_allowance" | "mint_withdrawal" | "mint_withdrawals" | "request_top_up" if facts.is_shard(caller) => Ok(()),
+        "request_allowance" | "mint_withdrawal" | "mint_withdrawals" | "request_top_up" => {
+            Err(format!("{caller} is not a shard of this hub"))
+        }
         // learning_content calls it inter-canister (never inspected): ingress is refused here.
         "set_answer_keys" => match facts.learning_content() {
             Some(c) if c == caller => Ok(()),
@@ -135,7 +137,7 @@ mod tests {
 
     #[test]
     fn shard_methods_admit_only_shards() {
-        for m in ["request_allowance", "mint_withdrawal", "request_top_up"] {
+        for m in ["request_allowance", "mint_withdrawal", "mint_withdrawals", "request_top_up"] {
             assert!(check(m, p(SHARD), &facts()).is_ok(), "{m}");
             for who in [p(LEARNER), p(GOV), Principal::anonymous()] {
                 assert!(check(m, who, &facts()).is_err(), "{m} from {who}");

@@ -136,6 +136,21 @@ async fn mint_withdrawal(request: MintRequest) -> std::marker::PhantomData<Resul
     std::marker::PhantomData
 }
 
+/// Called by shards: `mint_withdrawal` for a batch of withdrawals (at most 100), minted
+/// concurrently; the answers are in the order of the requests.
+// One call and one reply for the whole batch: a shard sends its withdrawals together (see
+// `withdrawal_batch_secs`). Replied with the type table kept in the heap, like `register`.
+#[ic_cdk::update(manual_reply = true)]
+async fn mint_withdrawals(requests: Vec<MintRequest>) -> std::marker::PhantomData<Vec<Result<u64, MintError>>> {
+    let shard = ic_cdk::api::msg_caller();
+    let answers = updates::mint_withdrawals(shard, requests).await;
+    for answer in &answers {
+        metrics::note_mint_answer(shard, answer);
+    }
+    ic_cdk::api::msg_reply(platform_types::reply_encoding::encode(answers));
+    std::marker::PhantomData
+}
+
 /// Called by shards: a shard whose balance ran low between the hub's rounds asks for a top-up,
 /// reporting its balance. Only installed shards, once an hour each, within the daily budget;
 /// answers the cycles deposited.

@@ -5,7 +5,7 @@ use crate::mint::{LedgerOutcome, MintKey};
 use crate::registry::{RegistrationDecision, ShardRegistration};
 use crate::{admission, calls, credential, registry, scaling, state};
 use candid::Principal;
-use platform_types::{AllowanceError, AllowanceGrant, MintError, MintRequest, RegisterError, RegistrationProof, ShardReport};
+use platform_types::{AllowanceError, AllowanceGrant, MintError, MintRequest, MAX_MINT_BATCH, RegisterError, RegistrationProof, ShardReport};
 
 /// `register`: routes the caller to a shard and creates the user there.
 ///
@@ -146,6 +146,18 @@ pub async fn mint_withdrawal(caller: Principal, req: MintRequest) -> Result<u64,
         return search_blocks(ledger, key).await;
     }
     answer
+}
+
+/// `mint_withdrawals`: each request as `mint_withdrawal` would take it, all awaiting the ledger
+/// at once (the journal, the reservations and the per-withdrawal guard are the same, so a
+/// request repeated inside a batch or sent beside a lone retry is minted once). A batch over
+/// [`MAX_MINT_BATCH`] is not looked at: every answer is `TryLater`.
+pub async fn mint_withdrawals(caller: Principal, requests: Vec<MintRequest>) -> Vec<Result<u64, MintError>> {
+    if requests.len() > MAX_MINT_BATCH {
+        let reason = format!("a batch holds at most {MAX_MINT_BATCH} withdrawals, this one {}", requests.len());
+        return vec![Err(MintError::TryLater { reason }); requests.len()];
+    }
+    futures::future::join_all(requests.into_iter().map(|req| mint_withdrawal(caller, req))).await
 }
 
 /// Blocks one `mint_withdrawal` reads at most (pages of [`SEARCH_PAGE_BLOCKS`]); the shard's

@@ -67,6 +67,33 @@ pub async fn mint_withdrawal(hub: Principal, request: &MintRequest) -> MintAnswe
     }
 }
 
+/// `staking_hub.mint_withdrawals`: a batch of requests, one answer each (in order). Bounded
+/// wait, like `mint_withdrawal`: a batch whose outcome is unknown is sent again later. A reply
+/// that does not decode, or holds another number of answers, settles nothing.
+pub async fn mint_withdrawals(hub: Principal, requests: &[MintRequest]) -> Vec<MintAnswer> {
+    let unsettled = |why: String| vec![MintAnswer::Unsettled(why); requests.len()];
+    let arg = platform_types::reply_encoding::encode_ref(&requests.to_vec());
+    let response = match Call::bounded_wait(hub, "mint_withdrawals").with_raw_args(&arg).await {
+        Ok(response) => response,
+        Err(e) => return unsettled(format!("mint_withdrawals on the hub {hub} failed: {e}")),
+    };
+    match response.candid::<Vec<Result<u64, MintError>>>() {
+        Ok(answers) if answers.len() == requests.len() => answers
+            .into_iter()
+            .map(|a| match a {
+                Ok(block_index) => MintAnswer::Minted(block_index),
+                Err(e) => MintAnswer::Refused(e),
+            })
+            .collect(),
+        Ok(answers) => unsettled(format!(
+            "mint_withdrawals on the hub {hub}: {} answers for {} requests",
+            answers.len(),
+            requests.len()
+        )),
+        Err(e) => unsettled(format!("mint_withdrawals on the hub {hub}: unexpected reply: {e}")),
+    }
+}
+
 /// The block index of a `mint_withdrawal` reply that is `Ok(block)` as the hub encodes it
 /// (`candid::encode_one`'s bytes: the header, the `Ok` case, then the u64 in 8 little-endian
 /// bytes ending the message); `None` for anything else.

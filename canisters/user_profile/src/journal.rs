@@ -24,8 +24,10 @@ pub const MAX_WITHDRAWALS_PAGE: u64 = 100;
 /// The first retry waits this long; each further one twice as long, up to [`MAX_RETRY_DELAY_NS`].
 pub const FIRST_RETRY_DELAY_NS: u64 = 30 * 1_000_000_000;
 pub const MAX_RETRY_DELAY_NS: u64 = 3_600 * 1_000_000_000;
-/// Most pending withdrawals one run of the retry timer sends.
-pub const RETRY_BATCH: usize = 20;
+/// Batches (of at most `platform_types::MAX_MINT_BATCH` withdrawals) one withdrawal round
+/// sends at once: 200 withdrawals, so one shard's round keeps well under the IC's 500 calls in
+/// flight from the hub to the ledger. More wait for the next round.
+pub const BATCHES_PER_ROUND: usize = 2;
 
 /// When to retry after `attempts` attempts that did not settle a withdrawal.
 pub fn next_retry_ns(now_ns: u64, attempts: u32) -> u64 {

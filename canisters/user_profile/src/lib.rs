@@ -139,7 +139,13 @@ fn reply<T: candid::CandidType + 'static>(value: T) -> PhantomData<T> {
 /// state of each withdrawal (a Pending one is retried by the shard until it settles).
 #[ic_cdk::update(manual_reply = true)]
 async fn unstake(amount_e8s: u64) -> PhantomData<Result<Withdrawal, UnstakeError>> {
-    reply(updates::unstake(ic_cdk::api::msg_caller(), amount_e8s).await)
+    let unstaked = updates::unstake(ic_cdk::api::msg_caller(), amount_e8s).await;
+    let replied = reply(unstaked.answer);
+    // The learner has the answer; a batch whose window has closed goes in this same message.
+    if unstaked.send_round {
+        jobs::withdrawal_round().await;
+    }
+    replied
 }
 
 /// The caller's withdrawals, newest first: (offset, limit), limit capped at 100.

@@ -99,6 +99,11 @@ fn encode_all<W: io::Write>(
     w.encode_gauge("shard_withdrawn_e8s", stats.withdrawn_e8s as f64, "Withdrawals minted and settled, in e8s.")?;
     w.encode_gauge("shard_quizzes_submitted", stats.quizzes_submitted as f64, "Quiz attempts verified.")?;
     w.encode_gauge("shard_quizzes_passed", stats.quizzes_passed as f64, "Quizzes passed.")?;
+    w.encode_counter(
+        "shard_withdrawal_rounds_total",
+        crate::jobs::withdrawal_rounds_run() as f64,
+        "Withdrawal rounds run (each sends the due withdrawals to the hub in batches) since the last install or upgrade.",
+    )?;
     platform_types::metrics::encode_job_firings(w, "shard", &crate::jobs::counts())?;
     ERRORS.with_borrow(|e| e.encode(w, "shard", ERROR_KINDS))
 }
@@ -138,7 +143,8 @@ mod tests {
         assert_eq!(sample(&s, "shard_errors_total", &[("kind", "hub_report_failed")]), Some(1.0));
         assert_eq!(sample(&s, "shard_errors_total", &[("kind", "withdrawal_mint_refused")]), Some(0.0));
         assert_eq!(sample(&s, "canister_stable_memory_bytes", &[]), Some(3.0));
-        for job in ["sync", "withdrawal_retry", "cleanup"] {
+        assert_eq!(sample(&s, "shard_withdrawal_rounds_total", &[]), Some(0.0));
+        for job in ["sync", "withdrawal_backstop", "cleanup"] {
             assert_eq!(sample(&s, "shard_job_firings_total", &[("job", job), ("outcome", "started")]), Some(0.0), "{job}");
         }
     }

@@ -839,7 +839,21 @@ impl<M: Memory> ShardState<M> {
         amount_e8s: u64,
         now_ns: u64,
     ) -> Result<WithdrawalKey, UnstakeError> {
-        self.journal_unstake(user, amount_e8s, now_ns, false).map(|(key, _)| key)
+        self.journal_unstake(user, amount_e8s, now_ns, Some(now_ns)).map(|(key, _, _)| key)
+    }
+
+    /// `unstake` when withdrawals go in batches: [`Self::begin_unstake`], the entry due at
+    /// `send_at_ns` (the end of its batch window); the round then sends it with every other
+    /// entry due before the end of the next window. Answers the entry as the learner sees it
+    /// (Pending, no attempt yet).
+    pub fn queue_unstake(
+        &mut self,
+        user: Principal,
+        amount_e8s: u64,
+        now_ns: u64,
+        send_at_ns: u64,
+    ) -> Result<Withdrawal, UnstakeError> {
+        self.journal_unstake(user, amount_e8s, now_ns, Some(send_at_ns)).map(|(_, _, view)| view)
     }
 
     /// [`Self::begin_unstake`] then [`Self::begin_attempt`] of the new withdrawal, with one
@@ -851,7 +865,7 @@ impl<M: Memory> ShardState<M> {
         amount_e8s: u64,
         now_ns: u64,
     ) -> Result<(WithdrawalKey, MintRequest), UnstakeError> {
-        self.journal_unstake(user, amount_e8s, now_ns, true)
+        self.journal_unstake(user, amount_e8s, now_ns, None).map(|(key, request, _)| (key, request))
     }
 
     fn journal_unstake(
@@ -859,8 +873,10 @@ impl<M: Memory> ShardState<M> {
         user: Principal,
         amount_e8s: u64,
         now_ns: u64,
-        count_first_attempt: bool,
-    ) -> Result<(WithdrawalKey, MintRequest), UnstakeError> {
+        // `Some(t)`: queued, first sent at or after `t`; `None`: its first attempt is counted
+        // now (the caller sends it at once).
+        send_at_ns: Option<u64>,
+    ) -> Result<(WithdrawalKey, MintRequest, Withdrawal), UnstakeError> {
         self.restore_if_archived(&user, now_ns);
         let mut rec = self.users.get(&user).ok_or(UnstakeError::NotRegistered)?;
         if self.is_disabled() {
@@ -904,10 +920,10 @@ impl<M: Memory> ShardState<M> {
             state: WithdrawalState::Pending { last_error: None },
             attempts: 0,
             updated_at_ns: now_ns,
-            next_retry_ns: now_ns,
+            next_retry_ns: send_at_ns.unwrap_or(now_ns),
             origin_shard: None,
         };
-        if count_first_attempt {
+        if send_at_ns.is_none() {
             // What `count_attempt` makes of the entry at the same time.
             entry.attempts = 1;
             entry.next_retry_ns = journal::next_retry_ns(now_ns, 1);
@@ -916,9 +932,11 @@ impl<M: Memory> ShardState<M> {
         self.retry_queue.insert(RetryKey::new(entry.next_retry_ns, &key), ());
         self.withdrawals.insert(key.clone(), StoredWithdrawal::new(&entry));
         self.pending_withdrawals.insert(key.clone(), ());
-        Ok((key, request))
+        let view = entry.view(&key);
+        Ok((key, request, view))
     }
 
+    #[cfg(test)]
     pub fn withdrawal(&self, key: &WithdrawalKey) -> Option<Withdrawal> {
         self.withdrawals.get(key).map(|r| r.decode().view(key))
     }
@@ -1028,6 +1046,11 @@ impl<M: Memory> ShardState<M> {
             .take(limit)
             .map(|k| k.withdrawal())
             .collect()
+    }
+
+    /// When the earliest Pending withdrawal is due (its first send or its retry), if any.
+    pub fn next_withdrawal_due_ns(&self) -> Option<u64> {
+        self.retry_queue.keys().next().map(|k| k.retry_at_ns())
     }
 
     pub fn has_pending_withdrawals(&self) -> bool {
@@ -1198,6 +1221,29 @@ mod tests {
         s.settle_withdrawal(&one, MintAnswer::Minted(4), T0 + 6);
         assert_eq!(s.begin_attempt(&one, T0 + 7), None, "a settled withdrawal is never sent again");
         assert_eq!(s.withdrawal(&one).unwrap().attempts, 1, "nor counted");
+        check_invariant(&s);
+    }
+
+    /// With batching on, `unstake` only queues: the entry is what the learner gets back, no
+    /// attempt is counted, and the next withdrawal round finds it due with the others.
+    #[test]
+    fn a_queued_unstake_is_due_at_once_for_the_next_round() {
+        let mut s = fresh();
+        staked_user(&mut s, p(1), 3);
+        staked_user(&mut s, p(2), 3);
+        assert_eq!(s.next_withdrawal_due_ns(), None);
+        let w1 = s.queue_unstake(p(1), REWARD, T0 + 1, T0 + 61).unwrap();
+        let w2 = s.queue_unstake(p(2), 2 * REWARD, T0 + 9, T0 + 69).unwrap();
+        assert_eq!(s.next_withdrawal_due_ns(), Some(T0 + 61), "the first one's window ends first");
+        assert_eq!((w1.id, w1.amount_e8s, w1.to, w1.attempts), (1, REWARD, p(1), 0));
+        assert_eq!(w1.state, WithdrawalState::Pending { last_error: None });
+        assert_eq!(s.withdrawal(&WithdrawalKey::new(&p(2), w2.id)), Some(w2.clone()), "the answer is the journaled entry");
+        assert!(s.due_withdrawals(T0 + 60, 10).is_empty(), "neither before its window ends");
+        // The round at T0 + 61 sends what is due before the end of the next window.
+        assert_eq!(s.due_withdrawals(T0 + 61 + 60, 10).len(), 2, "both go in the first round");
+        assert_eq!(s.view(&p(1), T0).unwrap().staked_e8s, 2 * REWARD);
+        check_invariant(&s);
+        assert!(matches!(s.queue_unstake(p(1), 10 * REWARD, T0, T0), Err(UnstakeError::BadAmount { .. })));
         check_invariant(&s);
     }
 

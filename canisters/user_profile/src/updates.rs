@@ -27,11 +27,12 @@ pub fn register_user(caller: Principal, user: Principal) -> Result<(), ShardErro
 pub fn set_disabled(caller: Principal, disabled: bool, epoch: Option<u64>) -> Result<(), ShardError> {
     guards::caller_is_hub(caller)?;
     state::with_mut(|s| s.apply_status(disabled, epoch));
+    crate::jobs::rearm_withdrawal_round();
     Ok(())
 }
 
 /// Hub only: the configuration in force (see `ShardState::apply_config`). A changed sync
-/// interval re-arms the sync job.
+/// interval re-arms the sync job (a new batch period applies from the next unstake).
 pub fn apply_config(caller: Principal, push: ShardConfigPush) -> Result<u64, ShardError> {
     guards::caller_is_hub(caller)?;
     let old_interval = state::with(|s| s.config().shard_sync_interval_secs);
@@ -54,6 +55,7 @@ pub fn apply_answer_keys(caller: Principal, set: platform_types::answer_keys::An
 pub fn set_migration_freeze(caller: Principal, frozen: bool) -> Result<platform_types::MigrationFreeze, ShardError> {
     guards::caller_is_hub(caller)?;
     state::with_mut(|s| s.set_frozen(frozen, now()));
+    crate::jobs::rearm_withdrawal_round();
     if frozen {
         ic_cdk::println!("user_profile: {}", "frozen for a migration (function 1012)");
     }
@@ -83,6 +85,8 @@ pub fn import_users(
 ) -> Result<platform_types::ImportReceipt, ShardError> {
     guards::caller_is_hub(caller)?;
     let receipt = state::with_mut(|s| s.import_page(&args))?;
+    // Imported Pending withdrawals are sent by this shard's rounds from now on.
+    crate::jobs::rearm_withdrawal_round();
     if !receipt.already_imported {
         ic_cdk::println!("user_profile: {}", &format!("imported {} users from shard #{}", receipt.users_imported, args.source_shard));
     }
@@ -261,14 +265,45 @@ pub async fn submit_quiz(caller: Principal, unit_id: String, answers: Vec<u32>) 
 }
 
 /// Unstakes `amount_e8s` of the caller's staked balance to their ledger account. The debit and
-/// the Pending journal entry are committed before the hub is called; the answer is the entry
-/// after the first attempt: Completed, Failed (credited back) or still Pending (retried by the
-/// timer; see `get_my_withdrawals`).
-pub async fn unstake(caller: Principal, amount_e8s: u64) -> Result<Withdrawal, UnstakeError> {
+/// the Pending journal entry are committed at once. With batching on (`withdrawal_batch_secs`,
+/// the default) the answer is that Pending entry: the shard's next withdrawal round sends it to
+/// the hub with the others. With batching off the hub is called now, and the answer is the entry
+/// after that first attempt: Completed, Failed (credited back) or still Pending (retried by the
+/// rounds; see `get_my_withdrawals`).
+pub async fn unstake(caller: Principal, amount_e8s: u64) -> Unstaked {
     // Ask before the awaits: the balance the previous messages left (see `battery`).
     crate::battery::ask_if_low();
-    let (key, request) = state::with_mut(|s| s.begin_unstake_attempt(caller, amount_e8s, now()))?;
-    Ok(withdrawals::first_attempt(&key, request).await.expect("the withdrawal was just journaled"))
+    let batch_ns = state::with(|s| s.config().withdrawal_batch()).saturating_mul(1_000_000_000);
+    let now = now();
+    if batch_ns > 0 {
+        let queued = match state::with_mut(|s| s.queue_unstake(caller, amount_e8s, now, now + batch_ns)) {
+            Ok(w) => w,
+            Err(e) => return Unstaked { answer: Err(e), send_round: false },
+        };
+        // The oldest waiting withdrawal's window has closed: this message sends the round after
+        // its reply (no timer: under load, rounds cost no timer executions). Otherwise the
+        // round's timer waits one window more for such a message.
+        let first_due = state::with(|s| s.next_withdrawal_due_ns()).expect("a withdrawal was just queued");
+        let send_round = first_due <= now;
+        if !send_round {
+            crate::jobs::arm_withdrawal_round(first_due + batch_ns);
+        }
+        return Unstaked { answer: Ok(queued), send_round };
+    }
+    let (key, request) = match state::with_mut(|s| s.begin_unstake_attempt(caller, amount_e8s, now)) {
+        Ok(started) => started,
+        Err(e) => return Unstaked { answer: Err(e), send_round: false },
+    };
+    let settled = withdrawals::first_attempt(&key, request).await.expect("the withdrawal was just journaled");
+    // A round for its retry if it is still Pending (a trap before this line: the backstop).
+    crate::jobs::rearm_withdrawal_round();
+    Unstaked { answer: Ok(settled), send_round: false }
+}
+
+/// What `unstake` answers, and whether the same message then runs the withdrawal round.
+pub struct Unstaked {
+    pub answer: Result<Withdrawal, UnstakeError>,
+    pub send_round: bool,
 }
 
 #[cfg(test)]

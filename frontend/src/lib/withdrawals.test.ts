@@ -63,15 +63,17 @@ test('time formatting', () => {
 
 describe('withdrawalRules', () => {
   test('the defaults when the configuration leaves them unset', () => {
-    expect(withdrawalRules({ min_withdrawal_e8s: [], withdrawal_cooldown_secs: [] }, 'LRN')).toBe(
-      'The smallest withdrawal is 10 LRN, and you can start one withdrawal every hour.',
+    expect(withdrawalRules({ min_withdrawal_e8s: [], withdrawal_cooldown_secs: [], withdrawal_batch_secs: [] }, 'LRN')).toBe(
+      'The smallest withdrawal is 10 LRN, and you can start one withdrawal every hour. Withdrawals are sent to the ledger together, within 1 minute.',
     );
   });
   test('governance-set values, and no cooldown', () => {
-    expect(withdrawalRules({ min_withdrawal_e8s: [150_000_000n], withdrawal_cooldown_secs: [172_800n] }, 'LRN')).toBe(
-      'The smallest withdrawal is 1.5 LRN, and you can start one withdrawal every 2 days.',
+    expect(
+      withdrawalRules({ min_withdrawal_e8s: [150_000_000n], withdrawal_cooldown_secs: [172_800n], withdrawal_batch_secs: [120n] }, 'LRN'),
+    ).toBe(
+      'The smallest withdrawal is 1.5 LRN, and you can start one withdrawal every 2 days. Withdrawals are sent to the ledger together, within 4 minutes.',
     );
-    expect(withdrawalRules({ min_withdrawal_e8s: [1n], withdrawal_cooldown_secs: [0n] }, 'LRN')).toBe(
+    expect(withdrawalRules({ min_withdrawal_e8s: [1n], withdrawal_cooldown_secs: [0n], withdrawal_batch_secs: [0n] }, 'LRN')).toBe(
       'The smallest withdrawal is 0.00000001 LRN, and there is no wait between withdrawals.',
     );
   });

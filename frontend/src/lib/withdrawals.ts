@@ -26,7 +26,7 @@ export function withdrawalStatus(state: WithdrawalState): WithdrawalStatus {
       label: 'Pending',
       text: last
         ? `On its way; the platform retries it by itself (last try: ${last}).`
-        : 'On its way; it is usually paid within seconds.',
+        : 'On its way; the platform sends it to the ledger with the next batch of withdrawals.',
       tone: 'info',
     };
   }
@@ -54,6 +54,7 @@ export function formatTimeSecs(secs: bigint): string {
 /** What the canisters apply when the configuration leaves these unset (platform_types). */
 export const DEFAULT_MIN_WITHDRAWAL_E8S = 1_000_000_000n;
 export const DEFAULT_WITHDRAWAL_COOLDOWN_SECS = 3_600n;
+export const DEFAULT_WITHDRAWAL_BATCH_SECS = 30n;
 
 /** The smallest withdrawal in force, in e8s. */
 export function minWithdrawalE8s(config: Pick<PlatformConfig, 'min_withdrawal_e8s'>): bigint {
@@ -69,16 +70,20 @@ export function formatDurationSecs(secs: bigint): string {
   return unit(secs, 'second');
 }
 
-/** The withdrawal rules in force, as one sentence for the learner. */
+/** The withdrawal rules in force, for the learner: the minimum and cooldown, then when it is paid. */
 export function withdrawalRules(
-  config: Pick<PlatformConfig, 'min_withdrawal_e8s' | 'withdrawal_cooldown_secs'>,
+  config: Pick<PlatformConfig, 'min_withdrawal_e8s' | 'withdrawal_cooldown_secs' | 'withdrawal_batch_secs'>,
   symbol: string,
 ): string {
   const min = `The smallest withdrawal is ${formatE8s(minWithdrawalE8s(config), symbol)}`;
   const cooldown = config.withdrawal_cooldown_secs[0] ?? DEFAULT_WITHDRAWAL_COOLDOWN_SECS;
-  if (cooldown === 0n) return `${min}, and there is no wait between withdrawals.`;
   const every = cooldown === 3_600n ? 'every hour' : `every ${formatDurationSecs(cooldown)}`;
-  return `${min}, and you can start one withdrawal ${every}.`;
+  const rules = cooldown === 0n ? `${min}, and there is no wait between withdrawals.` : `${min}, and you can start one withdrawal ${every}.`;
+  // Withdrawals go to the ledger together: each waits a batch period for others, at most two
+  // (0: each at once).
+  const batch = config.withdrawal_batch_secs[0] ?? DEFAULT_WITHDRAWAL_BATCH_SECS;
+  if (batch === 0n) return rules;
+  return `${rules} Withdrawals are sent to the ledger together, within ${formatDurationSecs(2n * batch)}.`;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -130,6 +130,21 @@ impl Platform {
         self.update(shard, who, "unstake", amount)
     }
 
+    fn my_withdrawals(&self, shard: Principal, who: Principal) -> Vec<Withdrawal> {
+        let r: Result<Vec<Withdrawal>, ShardError> = self.query(shard, who, "get_my_withdrawals", (0u64, 10u64));
+        r.unwrap()
+    }
+
+    /// The clock moves past the shard's withdrawal round (its timer: the batch window and one
+    /// more for an unstake to send it) and the round runs (its batch call, the hub's ledger
+    /// calls and the callbacks).
+    fn withdrawal_round(&self) {
+        self.pic.advance_time(Duration::from_secs(2 * DEFAULT_WITHDRAWAL_BATCH_SECS));
+        for _ in 0..10 {
+            self.pic.tick();
+        }
+    }
+
     fn balance(&self, who: Principal) -> u64 {
         let (b,): (Nat,) =
             query_candid(&self.pic, self.ledger, "icrc1_balance_of", (Account { owner: who, subaccount: None },)).unwrap();
@@ -228,8 +243,15 @@ fn unstake_mints_to_the_learner_on_the_ledger() {
     assert_eq!(p.me(shard, ada).unwrap().staked_e8s, 3 * REWARD);
     assert_eq!(p.balance(ada), 0);
 
+    // Withdrawals go in batches (the default): unstake answers the queued entry, and the
+    // shard's withdrawal round, at most two batch windows (60 s) later, sends it to the hub.
     let w = p.unstake(shard, ada, 2 * REWARD).unwrap();
-    assert_eq!((w.id, w.amount_e8s, w.to, w.attempts), (1, 2 * REWARD, ada, 1));
+    assert_eq!((w.id, w.amount_e8s, w.to, w.attempts), (1, 2 * REWARD, ada, 0));
+    assert_eq!(w.state, WithdrawalState::Pending { last_error: None });
+    assert_eq!(p.balance(ada), 0, "nothing minted before the round");
+    p.withdrawal_round();
+    let w = p.my_withdrawals(shard, ada).remove(0);
+    assert_eq!((w.id, w.attempts), (1, 1));
     let first_block = match w.state {
         WithdrawalState::Completed { block_index } => block_index,
         ref other => panic!("not completed: {other:?}"),
@@ -244,6 +266,9 @@ fn unstake_mints_to_the_learner_on_the_ledger() {
 
     // The rest, then nothing is left to unstake; someone else has nothing at all.
     let w2 = p.unstake(shard, ada, REWARD).unwrap();
+    assert!(matches!(w2.state, WithdrawalState::Pending { .. }));
+    p.withdrawal_round();
+    let w2 = p.my_withdrawals(shard, ada).remove(0);
     assert!(matches!(w2.state, WithdrawalState::Completed { block_index } if block_index > first_block));
     assert_eq!(p.balance(ada), 3 * REWARD);
     assert!(matches!(p.unstake(shard, ada, 1), Err(UnstakeError::BadAmount { .. })));

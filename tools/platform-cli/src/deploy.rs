@@ -64,7 +64,8 @@ pub fn deployer_seed(state_dir: &Path) -> anyhow::Result<[u8; 32]> {
 }
 
 /// Local shard limits: small enough that a simulation of a few thousand learners makes the hub
-/// create several shards by itself; fast timers so stats, allowances and rollouts move quickly.
+/// create several shards by itself; fast timers so stats, allowances, withdrawals and rollouts
+/// move quickly.
 pub fn local_config(soft: u64) -> ConfigOverrides {
     let hard = (soft + soft / 4).max(soft + 1);
     ConfigOverrides {
@@ -72,6 +73,8 @@ pub fn local_config(soft: u64) -> ConfigOverrides {
         shard_hard_limit: Some(hard),
         shard_sync_interval_secs: Some(5),
         auto_scale_interval_secs: Some(5),
+        // A learner trying the web app sees the withdrawal paid within seconds.
+        withdrawal_batch_secs: Some(2),
         ..Default::default()
     }
 }
