@@ -156,7 +156,7 @@ impl Env {
         self.net.add_cycles(canister, FUNDING);
     }
 
-    fn total_cycles(&self) -> u128 {
+    pub fn total_cycles(&self) -> u128 {
         self.net.canister_ids().into_iter().map(|c| self.net.cycle_balance(c)).sum()
     }
 

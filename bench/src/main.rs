@@ -20,7 +20,9 @@
 //! `--check` the program then exits with status 1 and leaves the previous results in place. It
 //! is not a test: nothing runs it but you.
 
+mod batches;
 mod env;
+mod idle;
 mod model;
 mod report;
 mod scale;
@@ -190,14 +192,22 @@ fn main() {
         wall.insert("subnets: sustained throughput".into(), started.elapsed().as_secs_f64());
     }
 
+    let started = Instant::now();
+    let withdrawal_batch = batches::measure();
+    wall.insert("withdrawal batches".into(), started.elapsed().as_secs_f64());
+    let started = Instant::now();
+    let idle = idle::measure(DAILY_ACTIVE_LEARNERS as f64, batches::SHARD_LEARNERS);
+    wall.insert("idle platform".into(), started.elapsed().as_secs_f64());
+
     let fees = localnet::FeeSchedule::APPLICATION_SUBNET;
     let largest = sizes.iter().max_by_key(|s| s.learners).unwrap();
-    let cost = cost(&fees, largest);
+    let cost = cost(&fees, largest, &withdrawal_batch, &idle);
     // The scale run is a mode of its own: its last figures stay.
     let scale = previous.as_ref().and_then(|p| p.scale.clone());
     let mut targets = targets(&sizes, &bare, &cost);
     set_scale_target(&mut targets, scale.as_ref());
-    let figures = figures(&sizes, &bare);
+    let mut figures = figures(&sizes, &bare);
+    figures.insert("withdrawal batch: unstake (queued) instructions".into(), withdrawal_batch.unstake_queued_instructions);
     let mut command = "cargo run -p bench --".to_string();
     command += &format!(" --sizes {}", a.sizes.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(","));
     if a.calls != 50 {
@@ -219,6 +229,8 @@ fn main() {
         wall_seconds: wall,
         throughput,
         scale,
+        withdrawal_batch: Some(withdrawal_batch),
+        idle: Some(idle),
     };
     let regs = previous.as_ref().map(|p| regressions(&p.figures, &results.figures));
     let md = markdown(&results, regs.as_deref());
@@ -309,6 +321,9 @@ fn config_for(learners: u64, calls: usize) -> ConfigOverrides {
         daily_attempt_limit: Some(100),
         min_withdrawal_e8s: Some(1),
         withdrawal_cooldown_secs: Some(0),
+        // The size runs meter each withdrawal on its own (`user_profile.unstake` with its hub
+        // call, the lone path); the batches of the default are measured by `batches`.
+        withdrawal_batch_secs: Some(0),
         ..Default::default()
     }
 }
@@ -682,14 +697,18 @@ fn endpoint<'a>(s: &'a SizeResults, name: &str) -> &'a Endpoint {
     s.endpoints.iter().find(|e| e.name == name).unwrap_or_else(|| panic!("no endpoint {name}"))
 }
 
-fn cost(fees: &localnet::FeeSchedule, s: &SizeResults) -> Cost {
+/// The cost of the profile. A withdrawal is what it costs as deployed (batched, the
+/// default): its queuing `unstake` and its share of the shard's rounds at the profile's rate
+/// (`batches`); the lone path (`user_profile.unstake` of the size runs) is in the table too.
+fn cost(fees: &localnet::FeeSchedule, s: &SizeResults, batch: &batches::WithdrawalBatch, idle: &idle::IdleCost) -> Cost {
     let quiz = endpoint(s, "user_profile.submit_quiz");
     let unstake = endpoint(s, "user_profile.unstake");
     let measured = model::OperationCycles {
         profile_read: 0.0,
         unit_read: 0.0,
         quiz_submission: quiz.median_cycles_charged as f64,
-        withdrawal: unstake.median_cycles_charged as f64,
+        withdrawal: batch.profile.cycles_per_withdrawal,
+        idle_per_learner_day: idle.per_learner_day,
         stored_bytes_per_learner: s.shard_storage.per_typical_learner + s.hub_bytes_per_learner,
     };
     let floor = model::floor_cycles(fees, quiz.ingress_bytes, unstake.ingress_bytes, 256.0 + 128.0);
@@ -701,6 +720,7 @@ fn cost(fees: &localnet::FeeSchedule, s: &SizeResults) -> Cost {
             ("3 quiz submission".to_string(), o.quiz_submission),
             ("4 withdrawal".to_string(), o.withdrawal),
             ("5 storage per learner-day".to_string(), model::storage_cycles_per_day(fees, o.stored_bytes_per_learner)),
+            ("6 idle platform (timers) per learner-day".to_string(), o.idle_per_learner_day),
         ]
         .into()
     };

@@ -68,6 +68,9 @@ pub struct OperationCycles {
     pub withdrawal: f64,
     /// Stable-memory bytes held per learner (shard plus hub index).
     pub stored_bytes_per_learner: f64,
+    /// The learner's share of what the platform's timers cost a day with nobody doing
+    /// anything (`idle`); the floor's is 0.
+    pub idle_per_learner_day: f64,
 }
 
 /// Storage cycles per day of `bytes` (the fee is per GiB per second).
@@ -82,6 +85,7 @@ pub fn cycles_per_learner_day(fees: &FeeSchedule, profile: &DailyProfile, ops: &
         + profile.quiz_submissions * ops.quiz_submission
         + profile.withdrawals * ops.withdrawal
         + storage_cycles_per_day(fees, ops.stored_bytes_per_learner)
+        + ops.idle_per_learner_day
 }
 
 /// USD per month for `learners` daily active learners at `cycles_per_learner_day`.
@@ -102,6 +106,7 @@ pub fn floor_cycles(fees: &FeeSchedule, quiz_ingress_bytes: usize, withdrawal_in
         quiz_submission: fees.ingress_cost(quiz_ingress_bytes) as f64 + base,
         withdrawal: fees.ingress_cost(withdrawal_ingress_bytes) as f64 + base + fees.xnet_call_fee as f64 + base + base,
         stored_bytes_per_learner: floor_bytes,
+        idle_per_learner_day: 0.0,
     }
 }
 
@@ -155,6 +160,9 @@ mod tests {
         // Queries cost nothing, so reads do not move the total.
         let reads = DailyProfile { profile_reads: 100.0, ..ISSUE_PROFILE };
         assert_eq!(cycles_per_learner_day(&f, &reads, &floor), day);
+        // The idle platform's share is added as it is.
+        let idle = OperationCycles { idle_per_learner_day: 12_345.0, ..floor };
+        assert!((cycles_per_learner_day(&f, &ISSUE_PROFILE, &idle) - day - 12_345.0).abs() < 1e-6);
         // Two executions of 1,000 instructions, one call, 10 ingress bytes.
         assert_eq!(modelled_cycles(&f, &[1_000, 1_000], 10, 1), 1_220_000 + 2 * 5_001_000 + 260_000);
     }

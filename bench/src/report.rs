@@ -24,10 +24,17 @@ pub struct Results {
     /// Sustained updates per second with 1, 4 and 13 subnets (`--subnets`); absent in results
     /// written before it existed or run with `--subnets none`.
     #[serde(default)]
-    pub throughput: Option<crate::subnets::Throughput>,    /// The 1,000,000-learner scale run (`--scale 1000000`, scale.rs); absent until it ran. A run
+    pub throughput: Option<crate::subnets::Throughput>,
+    /// The 1,000,000-learner scale run (`--scale 1000000`, scale.rs); absent until it ran. A run
     /// of the other modes keeps the previous one.
     #[serde(default)]
     pub scale: Option<crate::scale::ScaleResults>,
+    /// The withdrawal batch (batches.rs); absent in results written before it existed.
+    #[serde(default)]
+    pub withdrawal_batch: Option<crate::batches::WithdrawalBatch>,
+    /// The idle platform (idle.rs); absent in results written before it existed.
+    #[serde(default)]
+    pub idle: Option<crate::idle::IdleCost>,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -278,6 +285,12 @@ pub fn markdown(r: &Results, regressions: Option<&[Regression]>) -> String {
     .unwrap();
     writeln!(w).unwrap();
     writeln!(w, "Measured over floor: {:.2}x.", c.measured_over_floor).unwrap();
+    if let Some(b) = &r.withdrawal_batch {
+        crate::batches::markdown(w, b);
+    }
+    if let Some(idle) = &r.idle {
+        crate::idle::markdown(w, idle);
+    }
     if let Some(t) = &r.throughput {
         crate::subnets::markdown(w, t);
     }
