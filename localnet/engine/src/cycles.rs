@@ -31,6 +31,10 @@ impl InstructionLimits {
 
 /// Message payload limit (ingress and inter-canister requests and replies).
 pub const MAX_PAYLOAD_BYTES: usize = 2 * 1024 * 1024;
+/// Messages the queue between two canisters holds (the IC's `DEFAULT_QUEUE_CAPACITY`, one slot
+/// reserved per open call for its response): `ic0.call_perform` refuses a call beyond it (2,
+/// SYS_TRANSIENT "queue full"), and no callback runs for it.
+pub const MAX_OUTSTANDING_CALLS_PER_PAIR: usize = 500;
 /// Non-replicated query replies may be larger.
 pub const MAX_QUERY_REPLY_BYTES: usize = 3 * 1024 * 1024;
 pub const DEFAULT_FREEZING_THRESHOLD_SECONDS: u64 = 2_592_000;

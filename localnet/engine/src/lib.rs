@@ -37,7 +37,7 @@ use ic_management_canister_types::{
 };
 
 pub use crate::certificate::{Certifier, UnsignedCertifier};
-pub use crate::cycles::{FeeSchedule, InstructionLimits};
+pub use crate::cycles::{FeeSchedule, InstructionLimits, MAX_OUTSTANDING_CALLS_PER_PAIR};
 pub use crate::net::{RoundLimits, Scheduling, SubnetStats, CANISTER_IDS_PER_SUBNET};
 pub use crate::persist::{StateError, FORMAT_NAME as STATE_FORMAT_NAME, FORMAT_VERSION as STATE_FORMAT_VERSION};
 pub use crate::types::*;

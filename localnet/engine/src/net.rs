@@ -370,6 +370,9 @@ pub(crate) struct Net {
     pub queue: VecDeque<Message>,
     pub call_contexts: HashMap<u64, CallContext>,
     pub callbacks: HashMap<u64, Callback>,
+    /// Open callbacks per (caller, callee): what `ic0.call_perform` checks against
+    /// [`cycles::MAX_OUTSTANDING_CALLS_PER_PAIR`]. Kept with `callbacks` (`count_callbacks`).
+    pub outstanding_by_pair: HashMap<(Principal, Principal), u32>,
     pub deadlines: BTreeSet<(u64, u64)>,
     pub next_id: u64,
     pub ingress: HashMap<RawMessageId, IngressStatus>,
@@ -402,6 +405,7 @@ impl Net {
             queue: VecDeque::new(),
             call_contexts: HashMap::new(),
             callbacks: HashMap::new(),
+            outstanding_by_pair: HashMap::new(),
             deadlines: BTreeSet::new(),
             next_id: 1,
             ingress: HashMap::new(),
@@ -549,7 +553,17 @@ impl Net {
         e.fees = self.fees;
         e.subnet_id = self.subnets[canister.subnet].id;
         e.root_key = self.root_key.clone();
+        e.outstanding_calls =
+            self.outstanding_by_pair.iter().filter(|((from, _), _)| *from == canister.id).map(|((_, to), n)| (*to, *n)).collect();
         e
+    }
+
+    /// `outstanding_by_pair` from `callbacks` (after a load, or an uninstall dropped some).
+    pub fn count_callbacks(&mut self) {
+        self.outstanding_by_pair.clear();
+        for cb in self.callbacks.values() {
+            *self.outstanding_by_pair.entry((cb.owner, cb.call.callee)).or_default() += 1;
+        }
     }
 
     pub fn record(&mut self, canister: Principal, entry: String, r: &ExecResult, ingress: Option<RawMessageId>) {
@@ -996,6 +1010,9 @@ impl Net {
 
     fn execute_response(&mut self, callback: u64, result: CallResult, refund: u128) {
         let Some(cb) = self.callbacks.remove(&callback) else { return }; // timed out earlier, or owner gone
+        if let Some(n) = self.outstanding_by_pair.get_mut(&(cb.owner, cb.call.callee)) {
+            *n = n.saturating_sub(1);
+        }
         if let Some(d) = cb.deadline {
             self.deadlines.remove(&(d, callback));
         }
@@ -1216,6 +1233,7 @@ impl Net {
         } else {
             self.queue.push_back(message);
         }
+        *self.outstanding_by_pair.entry((from, call.callee)).or_default() += 1;
         self.callbacks.insert(cb_id, Callback { owner: from, call_context: cc_id, call, deadline });
     }
 
@@ -1253,6 +1271,7 @@ impl Net {
             }
         }
         self.callbacks.retain(|_, cb| cb.owner != canister);
+        self.count_callbacks();
         if let Some(c) = self.canisters.get_mut(&canister) {
             c.instance = None;
             c.installed_module.clear();

@@ -1227,6 +1227,7 @@ fn restore_net(net: &mut Net, s: &SavedNet, path: &Path) -> Result<()> {
             Callback { owner: cb.owner, call_context: cb.call_context, call: load_call(&cb.call), deadline: cb.deadline },
         );
     }
+    net.count_callbacks();
     net.deadlines = s.deadlines.iter().copied().collect();
     for (id, st) in &s.ingress {
         let st = match st {

@@ -148,6 +148,8 @@ pub struct ExecState {
     pub cycles_burned: u128,
     pub calls: Vec<OutgoingCall>,
     pub pending_call: Option<OutgoingCall>,
+    /// Calls this canister has open (sent, not answered yet), per callee, before this execution.
+    pub outstanding_calls: std::collections::HashMap<Principal, u32>,
     pub new_global_timer: Option<u64>,
     pub new_certified_data: Option<Vec<u8>>,
     pub logs: Vec<Vec<u8>>,
@@ -192,6 +194,7 @@ impl ExecState {
             cycles_burned: 0,
             calls: Vec::new(),
             pending_call: None,
+            outstanding_calls: std::collections::HashMap::new(),
             new_global_timer: None,
             new_certified_data: None,
             logs: Vec::new(),
@@ -725,6 +728,14 @@ pub fn linker(engine: &wasmtime::Engine) -> Linker<Ctx> {
     def!("call_perform", |mut c: Caller<'_, Ctx>| -> R<i32> {
         let e = enter(&mut c, "call_perform", CALL)?;
         let mut call = e.pending_call.take().ok_or_else(|| violation("ic0.call_perform: no call is being assembled"))?;
+        // The IC's queue between two canisters holds 500 messages (a slot is kept for each
+        // call's response): the 501st open call to the same callee cannot be queued.
+        let open = e.outstanding_calls.get(&call.callee).copied().unwrap_or(0) as usize
+            + e.calls.iter().filter(|q| q.callee == call.callee).count();
+        if call.callee != Principal::management_canister() && open >= crate::cycles::MAX_OUTSTANDING_CALLS_PER_PAIR {
+            e.balance += call.cycles;
+            return Ok(2);
+        }
         let fee = e.fees.call_cost(call.method.len() as u64, call.payload.len() as u64);
         if e.liquid_balance() < fee {
             // Not queued: the attached cycles go back and no callback will ever run.

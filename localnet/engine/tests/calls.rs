@@ -156,3 +156,26 @@ fn submit_and_await_interleave_many_calls() {
         .collect();
     assert_eq!(values, vec![11, 12, 13, 14, 15], "one round, arrival order");
 }
+
+/// The IC's queue between two canisters holds 500 messages: 600 calls to one callee in one
+/// execution, 500 are sent and the other 100 fail at `call_perform` (ic-cdk's "call perform
+/// failed", no callback); once answered, the queue takes calls again. Calls to another callee
+/// are not affected.
+#[test]
+fn the_queue_to_one_callee_holds_500_open_calls() {
+    let (net, counter, caller) = setup();
+    let other = install(&net, "counter", (Some(0u64),));
+    let mut targets = vec![counter; 600];
+    targets.push(other);
+    let (results,): (Vec<Outcome>,) = net.update_candid(caller, "fan_out", (targets, "inc")).unwrap();
+    let sent = results[..600].iter().filter(|r| r.is_ok()).count();
+    assert_eq!(sent, localnet::MAX_OUTSTANDING_CALLS_PER_PAIR);
+    let refused = &results[500..600];
+    assert!(refused.iter().all(|r| matches!(r, Err(e) if e.code == 0 && e.message.contains("perform"))), "{:?}", refused[0]);
+    assert!(results[600].is_ok(), "another callee has a queue of its own");
+    let (n,): (u64,) = net.query_candid(counter, "get", ()).unwrap();
+    assert_eq!(n, 10 + 500, "only the queued calls ran");
+    // All answered: the next 500 go again.
+    let (results,): (Vec<Outcome>,) = net.update_candid(caller, "fan_out", (vec![counter; 500], "inc")).unwrap();
+    assert!(results.iter().all(|r| r.is_ok()));
+}
