@@ -65,8 +65,16 @@ pub fn rearm_withdrawal_round() {
         _ if s.is_frozen() => None, // its Pending withdrawals move with the migration
         _ if s.is_disabled() => s.has_pending_withdrawals().then(|| ic_cdk::api::time() + DISABLED_ROUND_RETRY_NS),
         // A queued withdrawal is due when its window closes; the timer waits one window more
-        // for an `unstake` to send the round in its own message (see `updates::unstake`).
-        _ => s.next_withdrawal_due_ns().map(|t| t.saturating_add(s.config().withdrawal_batch().saturating_mul(1_000_000_000))),
+        // for an `unstake` to send the round in its own message (see `updates::unstake`). Due
+        // ones left behind (a full round: more than 200 were due) go in a round at once.
+        _ => s.next_withdrawal_due_ns().map(|due| {
+            let now = ic_cdk::api::time();
+            if due <= now {
+                now
+            } else {
+                due.saturating_add(s.config().withdrawal_batch().saturating_mul(1_000_000_000))
+            }
+        }),
     });
     let armed = WITHDRAWAL_ROUND.with(Cell::get);
     if armed.map(|(t, _)| t) == next {
