@@ -16,8 +16,11 @@ pub const UNITS: usize = 20;
 pub const QUESTIONS: usize = 5;
 /// Cycles added to every canister up front, so no top-up or freezing shows in the figures.
 const FUNDING: u128 = 1_000_000_000_000_000;
-/// Ingress messages submitted before the rounds run, in a bulk step.
-const BULK_BATCH: usize = 2_000;
+/// Ingress messages submitted before the rounds run, in a bulk step: fewer than the calls one
+/// canister may have open to another (localnet, like the IC, refuses the 501st: a burst of
+/// registrations would have the hub's calls to the shard refused), with room for the
+/// platform's own calls.
+const BULK_BATCH: usize = localnet::MAX_OUTSTANDING_CALLS_PER_PAIR * 4 / 5;
 /// Resubmissions of a bulk call refused for now (e.g. while the shard fetches allowance).
 const MAX_RETRIES: usize = 5;
 
@@ -45,24 +48,27 @@ pub fn answers(i: usize) -> Vec<u32> {
 }
 
 fn units() -> Vec<UnitInput> {
-    (0..UNITS)
-        .map(|i| UnitInput {
-            unit: Unit {
-                id: unit_id(i),
-                subject: subject(i),
-                title: format!("{} {}: a lesson title of usual length", subject(i), i % (UNITS / 2) + 1),
-                // About 1.5 KB of lesson text, the size of a short unit.
-                body: "A paragraph of lesson text that explains one idea with an example. ".repeat(22),
-                questions: (0..QUESTIONS)
-                    .map(|q| Question {
-                        text: format!("Question {} about this unit, phrased as a full sentence?", q + 1),
-                        options: (0..4).map(|o| format!("Answer option {o}")).collect(),
-                    })
-                    .collect(),
-            },
-            answer_key: answers(i),
-        })
-        .collect()
+    (0..UNITS).map(unit_input).collect()
+}
+
+/// Unit `i` as learning_content is deployed with it.
+pub fn unit_input(i: usize) -> UnitInput {
+    UnitInput {
+        unit: Unit {
+            id: unit_id(i),
+            subject: subject(i),
+            title: format!("{} {}: a lesson title of usual length", subject(i), i % (UNITS / 2) + 1),
+            // About 1.5 KB of lesson text, the size of a short unit.
+            body: "A paragraph of lesson text that explains one idea with an example. ".repeat(22),
+            questions: (0..QUESTIONS)
+                .map(|q| Question {
+                    text: format!("Question {} about this unit, phrased as a full sentence?", q + 1),
+                    options: (0..4).map(|o| format!("Answer option {o}")).collect(),
+                })
+                .collect(),
+        },
+        answer_key: answers(i),
+    }
 }
 
 /// Learner `n`: a self-authenticating principal, the kind a real identity has (29 bytes).
@@ -180,6 +186,32 @@ impl Env {
         UpdateSample { reply, parts, inspect_message, cycles_charged, ingress_bytes, calls }
     }
 
+    /// One ingress update that may spawn follow-up work (a timer, a push to other canisters)
+    /// or be refused with a trap (a governance target's refusal): the figures are the
+    /// executions the ingress message caused; every other execution that ran meanwhile, and
+    /// the follow-ups run to completion after the answer, are returned apart, outside them.
+    pub fn update_then_settle(&self, canister: Principal, sender: Principal, method: &str, arg: Vec<u8>) -> Settled {
+        let ingress_bytes = method.len() + arg.len();
+        let before = self.total_cycles();
+        self.net.take_execution_log();
+        let id = self.net.submit_call(canister, sender, method, arg).unwrap_or_else(|e| panic!("{method}: {e:?}"));
+        let answer = self.net.await_call(id).map_err(|e| e.reject_message);
+        let log = self.net.take_execution_log();
+        // Cycles up to the answer: follow-ups still under way have charged little or nothing.
+        let cycles_charged = before.saturating_sub(self.total_cycles());
+        let inspect_entry = format!("inspect_message {method}");
+        let inspect_message = log.iter().filter(|r| r.ingress.is_none() && r.canister == canister && r.entry == inspect_entry).map(|r| r.instructions).sum();
+        let (caused, mut follow_ups): (Vec<ExecutionRecord>, Vec<ExecutionRecord>) =
+            log.into_iter().filter(|r| r.entry != inspect_entry).partition(|r| r.ingress == Some(id));
+        self.net.run_until_idle(100_000);
+        follow_ups.extend(self.net.take_execution_log());
+        let parts = caused.iter().map(|r| (format!("{}: {}", self.name(r.canister), r.entry), r.instructions)).collect();
+        let calls = caused.iter().filter(|r| r.entry.ends_with("callback")).count();
+        let trapped = caused.iter().any(|r| r.trapped);
+        let reply = answer.clone().unwrap_or_default();
+        Settled { sample: UpdateSample { reply, parts, inspect_message, cycles_charged, ingress_bytes, calls }, answer, trapped, follow_ups }
+    }
+
     /// One query, with its instructions.
     pub fn query(&self, canister: Principal, sender: Principal, method: &str, arg: Vec<u8>) -> (Vec<u8>, u64) {
         self.net.take_execution_log();
@@ -222,6 +254,17 @@ impl Env {
             }
         }
     }
+}
+
+/// An update metered by [`Env::update_then_settle`].
+pub struct Settled {
+    pub sample: UpdateSample,
+    /// The reply, or the reject (e.g. the trap of a refused governance target).
+    pub answer: Result<Vec<u8>, String>,
+    pub trapped: bool,
+    /// Executions not caused by the ingress message: timers and pushes it spawned (run to
+    /// completion), and anything else that ran meanwhile.
+    pub follow_ups: Vec<ExecutionRecord>,
 }
 
 /// How a bulk call ended.

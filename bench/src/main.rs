@@ -21,6 +21,7 @@
 //! is not a test: nothing runs it but you.
 
 mod batches;
+mod catalogue;
 mod env;
 mod idle;
 mod model;
@@ -441,6 +442,7 @@ impl Collector<'_> {
             median_cycles_modelled: spread(&modelled).median,
             ingress_bytes: spread(&samples.iter().map(|s| s.ingress_bytes as u64).collect::<Vec<_>>()).median as usize,
             ratio_over_echo: t.median as f64 / floor as f64,
+            note: String::new(),
         });
     }
 
@@ -460,12 +462,14 @@ impl Collector<'_> {
             median_cycles_modelled: 0,
             ingress_bytes: method.len() + arg_bytes,
             ratio_over_echo: t.median as f64 / floor as f64,
+            note: String::new(),
         });
     }
 }
 
 /// Deploys the platform, fills one shard with `n` typical learners, then meters `calls` calls
-/// of every endpoint on the learner path and the hub's and shard's main paths.
+/// of every endpoint on the learner path and the hub's and shard's main paths, then every other
+/// public method of the platform canisters (`catalogue`).
 fn run_size(n: u64, calls: usize, wall: &mut BTreeMap<String, f64>) -> SizeResults {
     eprintln!("bench: {n} learners: deploying");
     let env = Env::deploy(config_for(n, calls));
@@ -645,13 +649,19 @@ fn run_size(n: u64, calls: usize, wall: &mut BTreeMap<String, f64>) -> SizeResul
         })
         .collect();
     c.queries(env.content, "http_request", q, args((http(0),)).len());
-    let endpoints = c.endpoints;
     wall.insert(format!("size {n}: metering"), started.elapsed().as_secs_f64());
-
     let shards = {
         let (reply, _) = env.query(env.hub, Principal::anonymous(), "list_shards", args(()));
         decode::<Vec<ShardInfo>>(&reply).len()
     };
+    // Every other public method, after the figures above (some change state and restore it;
+    // the migration adds shards, counted above without them).
+    let started = Instant::now();
+    eprintln!("bench: {n} learners: metering every other public method");
+    catalogue::meter(&mut c, shard, n, calls);
+    let endpoints = c.endpoints;
+    wall.insert(format!("size {n}: metering the catalogue"), started.elapsed().as_secs_f64());
+
     env.net.take_execution_log();
     env.net.upgrade_canister(shard, env::wasm("user_profile"), args(()), Some(env.hub)).unwrap();
     let shard_upgrade_instructions = upgrade_instructions(&env.net);

@@ -68,6 +68,11 @@ pub struct Endpoint {
     pub ingress_bytes: usize,
     /// median_instructions over the echo canister's of the same kind.
     pub ratio_over_echo: f64,
+    /// What the figure is when it is not the method's plain ingress path: a refusal (the state
+    /// its real path needs is not built), a call made by another canister, a follow-up left
+    /// out. Empty: the real path. Absent in results written before it existed.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
 }
 
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -170,6 +175,22 @@ fn cycles(c: f64) -> String {
     }
 }
 
+/// An endpoint's name with its note and, when it differs, its number of calls.
+fn endpoint_cell(e: &Endpoint, calls_per_endpoint: usize) -> String {
+    let mut notes: Vec<String> = Vec::new();
+    if e.calls != calls_per_endpoint {
+        notes.push(format!("{} call{}", e.calls, if e.calls == 1 { "" } else { "s" }));
+    }
+    if !e.note.is_empty() {
+        notes.push(e.note.clone());
+    }
+    if notes.is_empty() {
+        e.name.clone()
+    } else {
+        format!("{} ({})", e.name, notes.join("; "))
+    }
+}
+
 /// results.md: the tables, generated.
 pub fn markdown(r: &Results, regressions: Option<&[Regression]>) -> String {
     let mut md = String::new();
@@ -181,7 +202,9 @@ pub fn markdown(r: &Results, regressions: Option<&[Regression]>) -> String {
         "Localnet, in-process, 13-node fee model. {} calls per endpoint (median and max). Instructions are \
          the sum over every message a call causes (ingress execution, calls to other canisters, callbacks); \
          inspect_message is shown apart (the IC does not charge it). Ratio: median over the bare `echo` \
-         canister's of the same kind.",
+         canister's of the same kind. A note after an endpoint's name says what its figure is when it is not \
+         the method's plain path: REFUSAL path (the state the real path needs is not built), a call one \
+         platform canister makes to another, follow-ups left out, fewer calls.",
         r.calls_per_endpoint
     )
     .unwrap();
@@ -213,7 +236,7 @@ pub fn markdown(r: &Results, regressions: Option<&[Regression]>) -> String {
             writeln!(
                 w,
                 "| {} | {} | {} | {} | {:.1} | {} | {} |",
-                e.name,
+                endpoint_cell(e, r.calls_per_endpoint),
                 e.kind,
                 thousands(e.median_instructions),
                 thousands(e.max_instructions),
