@@ -29,6 +29,9 @@ mod stable_candid;
 pub mod sns;
 pub mod units;
 
+#[cfg(test)]
+mod proptests;
+
 pub use cleanup::*;
 pub use cycles::*;
 pub use governance::*;

@@ -23,6 +23,9 @@ mod migration;
 mod mint;
 mod model;
 mod proposals;
+/// Property tests of the allowance accounting (issue 15).
+#[cfg(test)]
+mod proptests;
 mod queries;
 mod refill;
 mod registry;

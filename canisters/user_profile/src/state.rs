@@ -82,6 +82,10 @@ pub mod layout;
 /// Local quiz verification (issue 14): the answer keys the hub relays, memories 70-71.
 pub mod answer_keys;
 
+/// Property tests of the domain logic under random operation sequences (issue 15).
+#[cfg(test)]
+mod proptests;
+
 pub type InitArgsCell<M> = StableCell<StableCandid<Option<ShardInitArgs>>, VirtualMemory<M>>;
 
 thread_local! {
@@ -389,7 +393,12 @@ impl<M: Memory> ShardState<M> {
         self.owed_by_user.get(user).unwrap_or(0)
     }
 
-    pub fn update_profile(
+    pub fn update_profile(&mut self, user: Principal, input: &ProfileInput, now_ns: u64) -> Result<UserView, ShardError> {
+        // A refused update leaves an archived learner archived (issue 15).
+        self.with_restored(&user, now_ns, |s| s.update_profile_restored(user, input, now_ns))
+    }
+
+    fn update_profile_restored(
         &mut self,
         user: Principal,
         input: &ProfileInput,
@@ -504,6 +513,18 @@ impl<M: Memory> ShardState<M> {
     /// updated record is returned for the caller to write. `unit`: the unit's interned number
     /// (None: not interned, so nobody completed it).
     fn admit(
+        &mut self,
+        user: Principal,
+        unit_id: &str,
+        unit: Option<u32>,
+        now_ns: u64,
+        unfunded: bool,
+    ) -> Result<(Ticket, UserRecord), Blocked> {
+        // A refused submission leaves an archived learner archived (issue 15).
+        self.with_restored(&user, now_ns, |s| s.admit_restored(user, unit_id, unit, now_ns, unfunded))
+    }
+
+    fn admit_restored(
         &mut self,
         user: Principal,
         unit_id: &str,
@@ -875,6 +896,17 @@ impl<M: Memory> ShardState<M> {
         now_ns: u64,
         // `Some(t)`: queued, first sent at or after `t`; `None`: its first attempt is counted
         // now (the caller sends it at once).
+        send_at_ns: Option<u64>,
+    ) -> Result<(WithdrawalKey, MintRequest, Withdrawal), UnstakeError> {
+        // A refused unstake leaves an archived learner archived (issue 15).
+        self.with_restored(&user, now_ns, |s| s.journal_unstake_restored(user, amount_e8s, now_ns, send_at_ns))
+    }
+
+    fn journal_unstake_restored(
+        &mut self,
+        user: Principal,
+        amount_e8s: u64,
+        now_ns: u64,
         send_at_ns: Option<u64>,
     ) -> Result<(WithdrawalKey, MintRequest, Withdrawal), UnstakeError> {
         self.restore_if_archived(&user, now_ns);

@@ -219,6 +219,32 @@ impl<M: Memory> ShardState<M> {
         Some(rec)
     }
 
+    /// Runs `f` (a learner's call) with `user`'s archived record restored first, as
+    /// [`restore_if_archived`](Self::restore_if_archived) does; if `f` refuses the call, the
+    /// restore is undone (the tombstone is back as it was), so a refused call changes nothing
+    /// (issue 15: found by tests/tests/hostile_input.rs). `f` must refuse before it writes.
+    pub(super) fn with_restored<T, E>(&mut self, user: &Principal, now_ns: u64, f: impl FnOnce(&mut Self) -> Result<T, E>) -> Result<T, E> {
+        let tombstone = if self.is_disabled() || self.is_frozen() || self.users.contains_key(user) {
+            None
+        } else {
+            self.tombstones.get(user)
+        };
+        if tombstone.is_some() {
+            self.restore_archived(user, now_ns);
+        }
+        let result = f(self);
+        if let (Err(_), Some(tombstone)) = (&result, tombstone) {
+            self.users.remove(user);
+            let staked_e8s = tombstone.staked_e8s;
+            self.tombstones.insert(*user, tombstone);
+            self.update_cleanup(|c| {
+                c.restored = c.restored.saturating_sub(1);
+                c.tombstone_staked_e8s = c.tombstone_staked_e8s.saturating_add(staked_e8s);
+            });
+        }
+        result
+    }
+
     /// `import_users`: an archived or self-deleted learner of another shard stays one here
     /// (the caller checked the principal is on neither map).
     pub(super) fn add_imported_tombstone(&mut self, user: Principal, tombstone: Tombstone) {
