@@ -794,8 +794,15 @@ impl<M: Memory> ShardState<M> {
             c.last_reported_users = claimed.report.user_count;
             c.last_report_ns = now_ns;
             if let Some(g) = grant {
-                // The hub's running total also recovers a grant whose answer got lost.
-                let received = add(c.allowance_received_e8s, g.granted_e8s, "allowance received").max(g.shard_granted_total_e8s);
+                // The hub's running total is what it granted this shard: it also covers a grant
+                // whose answer was lost, or is still on its way (a report answered after a later
+                // grant carries it already; adding that grant again when its own answer lands
+                // would count it twice: found by the fault scenarios, seed 5).
+                let received = if g.shard_granted_total_e8s > 0 {
+                    c.allowance_received_e8s.max(g.shard_granted_total_e8s)
+                } else {
+                    add(c.allowance_received_e8s, g.granted_e8s, "allowance received")
+                };
                 let new = sub(received, c.allowance_received_e8s, "allowance received");
                 c.allowance_available_e8s = add(c.allowance_available_e8s, new, "allowance available");
                 c.allowance_received_e8s = received;
@@ -1967,6 +1974,23 @@ mod tests {
         let c = s.claim_report(false);
         s.report_succeeded(&c, Some(&AllowanceGrant { granted_e8s: 0, shard_granted_total_e8s: 1_000, withheld: None }), T0);
         assert_eq!(s.counters().allowance_received_e8s, 3_000);
+        check_invariant(&s);
+    }
+
+    /// A refill and a stats report in flight at once, the hub executing the refill first: the
+    /// report's answer (no grant, the total with the refill's) arrives first and already counts
+    /// the refill; the refill's own answer then adds nothing. (Before: received went to 4,000
+    /// against the hub's 3,000, and the shard could hand out allowance it was never granted.)
+    #[test]
+    fn a_grant_already_counted_through_the_running_total_is_not_counted_again() {
+        let mut s = fresh();
+        grant(&mut s, 2_000);
+        let refill = s.claim_report(true);
+        let stats = s.claim_report(false);
+        s.report_succeeded(&stats, Some(&AllowanceGrant { granted_e8s: 0, shard_granted_total_e8s: 3_000, withheld: None }), T0);
+        assert_eq!(s.counters().allowance_received_e8s, 3_000);
+        s.report_succeeded(&refill, Some(&AllowanceGrant { granted_e8s: 1_000, shard_granted_total_e8s: 3_000, withheld: None }), T0);
+        assert_eq!((s.counters().allowance_received_e8s, s.counters().allowance_available_e8s), (3_000, 3_000));
         check_invariant(&s);
     }
 
