@@ -36,8 +36,9 @@ const LEARNERS: u32 = 14;
 /// Learners per shard: 14 learners make 4 shards.
 const HARD_LIMIT: u64 = 4;
 const ROUNDS: usize = 300;
-/// Seeds CI runs.
-const CI_SEEDS: [u64; 3] = [1, 0xFA17, 2026];
+/// Seeds CI runs. Seed 5 found a grant counted twice when a report's answer overtook a
+/// refill's (fixed in `ShardState::report_succeeded`).
+const CI_SEEDS: [u64; 4] = [1, 5, 0xFA17, 2026];
 
 fn learner(n: u32) -> Principal {
     learner_of(15, n)
