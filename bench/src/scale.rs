@@ -42,6 +42,10 @@ const ISSUE_TARGET_SECONDS: f64 = 30.0 * 60.0;
 pub struct ScaleResults {
     pub command: String,
     pub learners: u64,
+    /// Registrations submitted before each bulk round; `None` in results written before the
+    /// field, whose runs submitted 2,000.
+    #[serde(default)]
+    pub batch: Option<u64>,
     /// `release` or `debug`: the build of localnet (and wasmtime's host code) that ran.
     pub build: String,
     pub shard_soft_limit: u64,
@@ -262,6 +266,7 @@ pub fn run(n: u64, command: String) -> ScaleResults {
     let stats: GlobalStats = decode(&env.net.query_call(env.hub, Principal::anonymous(), "get_global_stats", args(())).expect("get_global_stats"));
     check_totals(n, stats.users, &shards, config.shard_hard_limit).unwrap_or_else(|e| panic!("scale: {e}"));
     ScaleResults {
+        batch: Some(BATCH as u64),
         command,
         learners: n,
         build: build().into(),
@@ -323,7 +328,7 @@ pub fn markdown(s: &ScaleResults) -> String {
     writeln!(w).unwrap();
     writeln!(
         w,
-        "Production shard limits ({} soft / {} hard), {} build of localnet, bulk rounds of {BATCH} ingress messages, \
+        "Production shard limits ({} soft / {} hard), {} build of localnet, bulk rounds of {} ingress messages, \
          {} s of simulated time per round (the hub's timers fire as on the IC). \
          Wall time {:.1} s ({:.1} min, {:.0} registrations/s), {} rounds, {} shards at the last registration and {} \
          after {} s more of simulated time (the hub's auto-scale timer), host peak RSS {} MiB, \
@@ -332,6 +337,7 @@ pub fn markdown(s: &ScaleResults) -> String {
         s.shard_soft_limit,
         s.shard_hard_limit,
         s.build,
+        s.batch.unwrap_or(2_000),
         ROUND_TIME.as_secs(),
         s.wall_seconds,
         s.wall_seconds / 60.0,
