@@ -66,18 +66,24 @@ impl Env {
         Env(p)
     }
 
-    /// Registers learners `range` at once: every `register` submitted, then the rounds run.
+    /// Registers learners `range`, 400 at a time: every `register` of a group submitted, then
+    /// the rounds run (the hub may have 500 calls open to one shard: a bigger group would be
+    /// refused in part, `ShardUnavailable`; tests/tests/load_burst.rs covers that).
     fn register_many(&self, range: std::ops::Range<u32>) -> Vec<Principal> {
-        let ids: Vec<(u32, RawMessageId)> = range
-            .map(|n| (n, self.net.submit_call(self.hub, learner(n), "register", candid::encode_one(None::<RegistrationProof>).unwrap()).unwrap()))
-            .collect();
-        self.net.run_until_idle(100_000);
-        ids.into_iter()
-            .map(|(n, id)| {
+        let all: Vec<u32> = range.collect();
+        let mut shards = Vec::with_capacity(all.len());
+        for group in all.chunks(400) {
+            let ids: Vec<(u32, RawMessageId)> = group
+                .iter()
+                .map(|&n| (n, self.net.submit_call(self.hub, learner(n), "register", candid::encode_one(None::<RegistrationProof>).unwrap()).unwrap()))
+                .collect();
+            self.net.run_until_idle(100_000);
+            shards.extend(ids.into_iter().map(|(n, id)| {
                 let bytes = self.net.await_call(id).unwrap_or_else(|e| panic!("register {n}: {e:?}"));
                 candid::decode_one::<Result<Principal, RegisterError>>(&bytes).unwrap().unwrap()
-            })
-            .collect()
+            }));
+        }
+        shards
     }
 
     fn migrations(&self) -> Vec<MigrationView> {
