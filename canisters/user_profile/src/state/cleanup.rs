@@ -224,10 +224,11 @@ impl<M: Memory> ShardState<M> {
     /// restore is undone (the tombstone is back as it was), so a refused call changes nothing
     /// (issue 15: found by tests/tests/hostile_input.rs). `f` must refuse before it writes.
     pub(super) fn with_restored<T, E>(&mut self, user: &Principal, now_ns: u64, f: impl FnOnce(&mut Self) -> Result<T, E>) -> Result<T, E> {
-        let tombstone = if self.is_disabled() || self.is_frozen() || self.users.contains_key(user) {
-            None
-        } else {
-            self.tombstones.get(user)
+        // The tombstone map first: it is small or empty, so a learner with a record pays one
+        // cheap look-up here, not a second walk of the users map (`f` reads it anyway).
+        let tombstone = match self.tombstones.get(user) {
+            Some(t) if !(self.is_disabled() || self.is_frozen() || self.users.contains_key(user)) => Some(t),
+            _ => None,
         };
         if tombstone.is_some() {
             self.restore_archived(user, now_ns);
