@@ -613,6 +613,31 @@ impl LocalNet {
         method: &str,
         payload: Vec<u8>,
     ) -> Result<RawMessageId, RejectResponse> {
+        self.submit(canister_id, sender, method, payload, true)
+    }
+
+    /// A call as the canister `sender` makes it (an inter-canister request, attaching no
+    /// cycles): unlike ingress, `canister_inspect_message` does not run and the callee pays no
+    /// induction fee, as on the IC. Its answer is awaited like a submitted call's. For tests
+    /// that must see what a method itself does with a canister caller.
+    pub fn submit_call_as_canister(
+        &self,
+        canister_id: Principal,
+        sender: Principal,
+        method: &str,
+        payload: Vec<u8>,
+    ) -> Result<RawMessageId, RejectResponse> {
+        self.submit(canister_id, sender, method, payload, false)
+    }
+
+    fn submit(
+        &self,
+        canister_id: Principal,
+        sender: Principal,
+        method: &str,
+        payload: Vec<u8>,
+        ingress: bool,
+    ) -> Result<RawMessageId, RejectResponse> {
         let size = method.len() + payload.len();
         if size > cycles::MAX_PAYLOAD_BYTES {
             return Err(RejectResponse::new(
@@ -624,6 +649,8 @@ impl LocalNet {
         let mut net = self.net.borrow_mut();
         if canister_id != Principal::management_canister() {
             net.check_accepts(canister_id).map_err(|r| r.into_response())?;
+        }
+        if canister_id != Principal::management_canister() && ingress {
             let cost = net.fees.ingress_cost(size);
             let fees = net.fees;
             let c = &net.canisters[&canister_id];

@@ -183,6 +183,13 @@ fn inspect_message_filters_ingress_only() {
     assert_eq!((err.reject_code, err.error_code), (RejectCode::CanisterReject, ErrorCode::CanisterRejectedMessage));
     // The same method called by a canister is not inspected.
     call_raw(&net, caller, counter, "blocked_by_inspect", candid::encode_args(()).unwrap()).unwrap();
+    // Nor is a call the harness sends as that canister.
+    net.take_execution_log();
+    let id = net.submit_call_as_canister(counter, caller, "blocked_by_inspect", candid::encode_args(()).unwrap()).unwrap();
+    net.await_call(id).unwrap();
+    let log = net.take_execution_log();
+    assert!(!log.iter().any(|r| r.entry.starts_with("inspect_message")), "{log:?}");
+    assert!(log.iter().any(|r| r.entry == "update blocked_by_inspect"), "{log:?}");
 }
 
 #[test]
