@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: where the built canister Wasm lives, and the
 //! platform's environment with typed clients (`platform`).
 
+pub mod interface;
 pub mod platform;
 pub mod sns;
 

@@ -24,17 +24,16 @@
 //! `HOSTILE_CASES` (default 32) sets the payloads per method (each by a route picked at random);
 //! `HOSTILE_SEED` the seed.
 
-use candid::types::{FuncMode, Label, Type, TypeEnv, TypeInner};
+use candid::types::{Label, Type, TypeEnv, TypeInner};
 use candid::{CandidType, IDLArgs, IDLValue, Principal};
 use candid::types::value::{IDLField, VariantValue};
-use candid_parser::utils::CandidSource;
 use integration_tests::platform::{learner_of, Platform, Quizzes};
+use integration_tests::interface::{interface, is_error};
 use integration_tests::wasm;
 use localnet::ExecutionRecord;
 use platform_types::*;
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::path::Path;
 
 const REWARD: u64 = 10 * E8S;
 const QUIZZES: Quizzes = Quizzes { prefix: "u-", width: 2, count: 6, options: 3, key: |i| vec![(i % 3) as u32, 1] };
@@ -81,33 +80,6 @@ impl Rng {
 }
 
 // ------------------------------------------------------------------ interfaces
-
-struct Method {
-    name: String,
-    args: Vec<Type>,
-    rets: Vec<Type>,
-    query: bool,
-}
-
-fn interface(canister: &str) -> (TypeEnv, Vec<Method>) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join("candid").join(format!("{canister}.did"));
-    let did = std::fs::read_to_string(&path).unwrap();
-    // The method list as security_doc.rs reads it, so both tests cover the same methods.
-    let names = platform_types::candid_check::service_method_names(&did);
-    let (env, actor) = CandidSource::Text(&did).load().unwrap();
-    let actor = actor.unwrap();
-    let service = env.as_service(&actor).unwrap().to_vec();
-    let methods = names
-        .into_iter()
-        .map(|name| {
-            let ty = &service.iter().find(|(n, _)| *n == name).unwrap().1;
-            let f = env.as_func(ty).unwrap().clone();
-            let query = f.modes.iter().any(|m| matches!(m, FuncMode::Query | FuncMode::CompositeQuery));
-            Method { name, args: f.args, rets: f.rets, query }
-        })
-        .collect();
-    (env, methods)
-}
 
 // ------------------------------------------------------------------ hostile values
 
@@ -522,16 +494,6 @@ impl Tally {
 
 /// Whether a reply is the method's own error: a variant `Err`, at any depth of the first value
 /// (`Result`, or a record holding one).
-fn is_error(v: &IDLValue) -> bool {
-    match v {
-        IDLValue::Variant(VariantValue(f, _)) => {
-            matches!(&f.id, Label::Named(n) if n == "Err") || matches!(&f.id, Label::Id(id) if *id == candid::idl_hash("Err"))
-        }
-        IDLValue::Opt(v) => is_error(v),
-        _ => false,
-    }
-}
-
 /// Methods whose success as a hostile caller is expected (open to anyone, or to the learner
 /// for their own record): their success re-bases the fingerprint instead of failing the test.
 const OPEN_UPDATES: &[&str] = &[
