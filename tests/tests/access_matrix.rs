@@ -31,15 +31,17 @@
 //! is put back after (a pause is lifted, a disabled shard enabled, a configuration value
 //! changed back), so every row is checked on a working platform.
 
+use candid::types::TypeEnv;
 use candid::{CandidType, IDLArgs, IDLValue, Principal};
 use integration_tests::interface::{interface, is_error, Method};
 use integration_tests::platform::{learner_of, Platform, Quizzes};
 use integration_tests::{unit, wasm};
-use localnet::RejectResponse;
+use localnet::{LocalNet, RejectResponse};
 use platform_types::answer_keys::AnswerKeySet;
 use platform_types::http::HttpRequest;
 use platform_types::*;
 use serde_bytes::ByteBuf;
+use sha2::Digest;
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -212,7 +214,7 @@ struct World {
     other: Principal,
     root: Principal,
     deployer: Principal,
-    types: BTreeMap<&'static str, candid::types::TypeEnv>,
+    types: BTreeMap<&'static str, TypeEnv>,
     next_principal: Cell<u32>,
     next_unit: Cell<usize>,
     next_withdrawal_id: Cell<u64>,
@@ -321,32 +323,9 @@ impl World {
         self.p.net.run_until_idle(100_000);
     }
 
-    /// `sender` calls `method`: a query as a query; an update by ingress (`ingress`) or as
-    /// a canister calls (no ingress filter).
+    /// `sender` calls `method` of the platform canister `canister` (see [`call_on`]).
     fn call(&self, canister: &str, m: &Method, sender: Principal, ingress: bool, arg: Vec<u8>) -> Answer {
-        let id = self.canister(canister);
-        let net = &self.p.net;
-        let result: Result<Vec<u8>, RejectResponse> = if m.query {
-            net.query_call(id, sender, &m.name, arg)
-        } else {
-            let submitted = if ingress { net.submit_call(id, sender, &m.name, arg) } else { net.submit_call_as_canister(id, sender, &m.name, arg) };
-            let r = submitted.and_then(|msg| net.await_call(msg));
-            self.settle();
-            r
-        };
-        match result {
-            Err(e) => Answer::Refused(format!("reject ({:?}): {}", e.error_code, e.reject_message)),
-            Ok(bytes) => {
-                let value = IDLArgs::from_bytes_with_types(&bytes, &self.types[canister], &m.rets)
-                    .unwrap_or_else(|e| panic!("{canister}.{}: the reply does not decode as the interface says: {e}", m.name));
-                let refused = value.args.iter().any(|v| is_error(v) || matches!(v, IDLValue::Vec(items) if items.iter().any(is_error)));
-                if refused {
-                    Answer::Refused(value.to_string())
-                } else {
-                    Answer::Served(value.to_string())
-                }
-            }
-        }
+        call_on(&self.p.net, self.canister(canister), &self.types[canister], m, sender, ingress, arg)
     }
 
     fn governed(&self, canister: Principal, method: &str, arg: impl CandidType) {
@@ -435,6 +414,32 @@ impl World {
         page.shard_totals = None;
         let sha256 = page_sha256(&page);
         ImportUsersArgs { source_shard: 1, page, sha256 }
+    }
+}
+
+/// `sender` calls `m` of `id`: a query as a query; an update by ingress (`ingress`) or as a
+/// canister calls (no ingress filter), with what it causes run to the end.
+fn call_on(net: &LocalNet, id: Principal, types: &TypeEnv, m: &Method, sender: Principal, ingress: bool, arg: Vec<u8>) -> Answer {
+    let result: Result<Vec<u8>, RejectResponse> = if m.query {
+        net.query_call(id, sender, &m.name, arg)
+    } else {
+        let submitted = if ingress { net.submit_call(id, sender, &m.name, arg) } else { net.submit_call_as_canister(id, sender, &m.name, arg) };
+        let r = submitted.and_then(|msg| net.await_call(msg));
+        net.run_until_idle(100_000);
+        r
+    };
+    match result {
+        Err(e) => Answer::Refused(format!("reject ({:?}): {}", e.error_code, e.reject_message)),
+        Ok(bytes) => {
+            let value = IDLArgs::from_bytes_with_types(&bytes, types, &m.rets)
+                .unwrap_or_else(|e| panic!("{}: the reply does not decode as the interface says: {e}", m.name));
+            let refused = value.args.iter().any(|v| is_error(v) || matches!(v, IDLValue::Vec(items) if items.iter().any(is_error)));
+            if refused {
+                Answer::Refused(value.to_string())
+            } else {
+                Answer::Served(value.to_string())
+            }
+        }
     }
 }
 
@@ -653,14 +658,76 @@ fn order(methods: &[Method]) -> Vec<&Method> {
     ordered
 }
 
-// ------------------------------------------------------------------ the test
+// ------------------------------------------------------------------ the tests
+
+/// Checks one row: each class of `columns` (class, its column) is called as the cell says,
+/// refusals first (they must leave what a served call needs). `prepare(class)` gives the
+/// caller and the argument, `send(sender, ingress, arg)` makes the call. Answers the calls made.
+fn check_row(
+    name: &str,
+    m: &Method,
+    cells: &BTreeMap<String, String>,
+    columns: &[(Class, &str)],
+    mut prepare: impl FnMut(Class) -> (Principal, Vec<u8>),
+    mut send: impl FnMut(Principal, bool, Vec<u8>) -> Answer,
+    fail: &dyn Fn(String),
+) -> usize {
+    let expect = |column: &str| -> Expect {
+        match expectation(&cells[column]).unwrap() {
+            Expect::AsPrincipal => expectation(&cells["principal"]).unwrap(),
+            e => e,
+        }
+    };
+    let mut ordered = columns.to_vec();
+    ordered.sort_by_key(|(_, column)| expect(column) == Expect::Served);
+    let mut calls = 0;
+    for (class, column) in ordered {
+        let expected = expect(column);
+        if expected == Expect::NotCalled {
+            continue;
+        }
+        let (sender, arg) = prepare(class);
+        let answer = send(sender, class.by_ingress(), arg.clone());
+        calls += 1;
+        let what = format!("{name} as {class:?} (cell {:?})", cells[column]);
+        match (&expected, &answer) {
+            (Expect::Served, Answer::Served(_)) => {}
+            (Expect::Served, Answer::Refused(why)) => fail(format!("{what}: refused, expected served: {why}")),
+            (Expect::Refused(_), Answer::Served(reply)) => fail(format!("{what}: served, expected refused: {reply}")),
+            (Expect::Refused(code), Answer::Refused(_)) => {
+                // The method's own answer: ingress again, as a replica that skips the ingress
+                // filter would deliver it.
+                let own = if class.by_ingress() && !m.query { send(sender, false, arg) } else { answer.clone() };
+                match (&own, code) {
+                    (Answer::Served(reply), _) => fail(format!("{what}: refused only by the ingress filter; the method itself served it: {reply}")),
+                    (Answer::Refused(why), Some(code)) if !names(why, code) => {
+                        fail(format!("{what}: refused, but the answer does not name `{code}`: {why}"))
+                    }
+                    _ => {}
+                }
+            }
+            (Expect::AsPrincipal | Expect::NotCalled, _) => unreachable!(),
+        }
+    }
+    calls
+}
+
+/// The cells of a row that do not say what they expect, as failures.
+fn unreadable(name: &str, cells: &BTreeMap<String, String>) -> Vec<String> {
+    cells.iter().filter_map(|(column, cell)| expectation(cell).err().map(|e| format!("{name}, {column}: {e}"))).collect()
+}
+
+fn doc() -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/security.md")).unwrap()
+}
 
 #[test]
 fn every_method_answers_every_caller_class_as_docs_security_md_says() {
-    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/security.md")).unwrap();
+    let doc = doc();
     let w = World::new();
     let failures = RefCell::new(Vec::<String>::new());
     let fail = |s: String| failures.borrow_mut().push(s);
+    let columns: Vec<(Class, &str)> = CLASSES.iter().map(|c| (*c, c.column())).collect();
     let mut checked = 0;
     for canister in CANISTERS {
         let table = matrix(&doc, canister);
@@ -676,17 +743,11 @@ fn every_method_answers_every_caller_class_as_docs_security_md_says() {
                 fail(format!("{name}: the test knows no valid call (add one to call_for)"));
                 continue;
             }
-            let unreadable: Vec<String> = cells.iter().filter_map(|(column, cell)| expectation(cell).err().map(|e| format!("{name}, {column}: {e}"))).collect();
-            if !unreadable.is_empty() {
-                unreadable.into_iter().for_each(&fail);
+            let bad = unreadable(&name, cells);
+            if !bad.is_empty() {
+                bad.into_iter().for_each(&fail);
                 continue;
             }
-            let expect = |class: Class| -> Expect {
-                match expectation(&cells[class.column()]).unwrap() {
-                    Expect::AsPrincipal => expectation(&cells["principal"]).unwrap(),
-                    e => e,
-                }
-            };
 
             // `own`: another learner of the shard calls first; the learner's data stays theirs.
             if cells["learner"].starts_with("own") {
@@ -706,40 +767,15 @@ fn every_method_answers_every_caller_class_as_docs_security_md_says() {
                 }
             }
 
-            // Refusals first (they must change nothing a served call needs), then the served calls.
-            let mut classes = CLASSES.to_vec();
-            classes.sort_by_key(|c| expect(*c) == Expect::Served);
-            for class in classes {
-                let expected = expect(class);
-                if expected == Expect::NotCalled {
-                    continue;
-                }
-                let sender = w.caller(canister, &m.name, class);
-                let arg = call_for(&w, canister, &m.name, class).unwrap();
-                let answer = w.call(canister, m, sender, class.by_ingress(), arg.clone());
-                checked += 1;
-                let what = format!("{name} as {class:?} (cell {:?})", cells[class.column()]);
-                match (&expected, &answer) {
-                    (Expect::Served, Answer::Served(_)) => {}
-                    (Expect::Served, Answer::Refused(why)) => fail(format!("{what}: refused, expected served: {why}")),
-                    (Expect::Refused(_), Answer::Served(reply)) => fail(format!("{what}: served, expected refused: {reply}")),
-                    (Expect::Refused(code), Answer::Refused(_)) => {
-                        // The method's own answer: ingress again, as a replica that skips the
-                        // ingress filter would deliver it.
-                        let own = if class.by_ingress() && !m.query { w.call(canister, m, sender, false, arg) } else { answer.clone() };
-                        match (&own, code) {
-                            (Answer::Served(reply), _) => {
-                                fail(format!("{what}: refused only by the ingress filter; the method itself served it: {reply}"))
-                            }
-                            (Answer::Refused(why), Some(code)) if !names(why, code) => {
-                                fail(format!("{what}: refused, but the answer does not name `{code}`: {why}"))
-                            }
-                            _ => {}
-                        }
-                    }
-                    (Expect::AsPrincipal | Expect::NotCalled, _) => unreachable!(),
-                }
-            }
+            checked += check_row(
+                &name,
+                m,
+                cells,
+                &columns,
+                |class| (w.caller(canister, &m.name, class), call_for(&w, canister, &m.name, class).unwrap()),
+                |sender, ingress, arg| w.call(canister, m, sender, ingress, arg),
+                &fail,
+            );
             after(&w, canister, &m.name);
         }
     }
@@ -771,5 +807,260 @@ fn every_method_answers_every_caller_class_as_docs_security_md_says() {
 
     let failures = failures.into_inner();
     eprintln!("access matrix: {checked} calls checked, {} failures", failures.len());
+    assert!(failures.is_empty(), "{} cells do not hold:\n{}", failures.len(), failures.join("\n"));
+}
+
+// ------------------------------------------------------------------ frontend_assets
+
+/// frontend_assets as the deploy leaves it (docs/frontend.md): SNS governance holds Commit,
+/// the deployer Prepare, SNS root is the only controller, nobody holds ManagePermissions.
+struct Assets {
+    net: LocalNet,
+    id: Principal,
+    types: TypeEnv,
+    governance: Principal,
+    root: Principal,
+    deployer: Principal,
+    next: Cell<u32>,
+    /// Batches opened by the test, until deleted.
+    batches: RefCell<Vec<u64>>,
+}
+
+const INDEX_HTML: &[u8] = b"<p>hello</p>";
+
+/// Candid text of a blob.
+fn blob(bytes: &[u8]) -> String {
+    format!("blob \"{}\"", bytes.iter().map(|b| format!("\\{b:02x}")).collect::<String>())
+}
+
+impl Assets {
+    fn new() -> Assets {
+        let net = LocalNet::new();
+        let [governance, root, deployer] = [3, 4, 5].map(principal);
+        let settings = localnet::management_types::CanisterSettings { controllers: Some(vec![deployer]), ..Default::default() };
+        let id = net.create_canister_with_settings(Some(deployer), Some(settings));
+        let init = Some(platform_types::assets::AssetCanisterArgs::Init(Default::default()));
+        net.install_canister(id, wasm("frontend_assets"), candid::encode_one(init).unwrap(), Some(deployer));
+        let (types, _) = interface("frontend_assets");
+        let a = Assets { net, id, types, governance, root, deployer, next: Cell::new(0), batches: RefCell::new(Vec::new()) };
+        for key in ["/index.html", "/unset.txt", "/delete.txt"] {
+            a.must(deployer, "store", &format!("(record {{ key = \"{key}\"; content_type = \"text/plain\"; content_encoding = \"identity\"; content = {}; sha256 = null; aliased = null }})", blob(INDEX_HTML)));
+        }
+        a.must(deployer, "grant_permission", &format!("(record {{ to_principal = principal \"{governance}\"; permission = variant {{ Commit }} }})"));
+        a.must(deployer, "grant_permission", &format!("(record {{ to_principal = principal \"{deployer}\"; permission = variant {{ Prepare }} }})"));
+        a.must(deployer, "revoke_permission", &format!("(record {{ of_principal = principal \"{deployer}\"; permission = variant {{ Commit }} }})"));
+        a.net.set_controllers(id, Some(deployer), vec![root]).unwrap();
+        a
+    }
+
+    fn method(&self, name: &str) -> Method {
+        interface("frontend_assets").1.into_iter().find(|m| m.name == name).unwrap_or_else(|| panic!("frontend_assets has no {name}"))
+    }
+
+    fn encode(&self, m: &Method, text: &str) -> Vec<u8> {
+        let value = candid_parser::parse_idl_args(text).unwrap_or_else(|e| panic!("{}: {text}: {e}", m.name));
+        value.to_bytes_with_types(&self.types, &m.args).unwrap_or_else(|e| panic!("{}: {text}: {e}", m.name))
+    }
+
+    fn send(&self, m: &Method, sender: Principal, ingress: bool, arg: Vec<u8>) -> Answer {
+        call_on(&self.net, self.id, &self.types, m, sender, ingress, arg)
+    }
+
+    /// A call the setup needs, as `sender` (a canister or the deployer): it must be served.
+    fn must(&self, sender: Principal, method: &str, text: &str) -> String {
+        let m = self.method(method);
+        match self.send(&m, sender, sender == self.deployer, self.encode(&m, text)) {
+            Answer::Served(reply) => reply,
+            Answer::Refused(why) => panic!("{method} {text} as {sender}: {why}"),
+        }
+    }
+
+    fn fresh(&self) -> Principal {
+        self.next.set(self.next.get() + 1);
+        principal(50_000 + self.next.get())
+    }
+
+    /// A batch the deployer (Prepare) opens; a proposed batch blocks new ones, so the open
+    /// ones are deleted first if needed.
+    fn open_batch(&self) -> u64 {
+        let m = self.method("create_batch");
+        let reply = match self.send(&m, self.deployer, true, self.encode(&m, "()")) {
+            Answer::Served(reply) => reply,
+            Answer::Refused(_) => {
+                self.delete_batches();
+                self.must(self.deployer, "create_batch", "()")
+            }
+        };
+        let digits: String = reply.split("batch_id =").nth(1).unwrap().chars().skip_while(|c| !c.is_ascii_digit()).take_while(|c| c.is_ascii_digit()).collect();
+        let id = digits.parse().unwrap();
+        self.batches.borrow_mut().push(id);
+        id
+    }
+
+    /// The proposed batch (opened and proposed by the deployer if there is none) and its evidence.
+    fn proposed_batch(&self) -> (u64, String) {
+        let m = self.method("compute_evidence");
+        let evidence = |id: u64| match self.send(&m, self.deployer, true, self.encode(&m, &format!("(record {{ batch_id = {id} : nat; max_iterations = null }})"))) {
+            Answer::Served(reply) => reply.split("opt blob \"").nth(1).map(|e| format!("blob \"{}\"", e.split('"').next().unwrap())),
+            Answer::Refused(_) => None,
+        };
+        let open = self.batches.borrow().clone();
+        if let Some((id, e)) = open.into_iter().find_map(|id| evidence(id).map(|e| (id, e))) {
+            return (id, e);
+        }
+        let id = self.open_batch();
+        self.must(self.deployer, "propose_commit_batch", &format!("(record {{ batch_id = {id} : nat; operations = vec {{}} }})"));
+        (id, evidence(id).expect("the evidence of a batch with no operations"))
+    }
+
+    /// Deletes every batch opened (the deployer may).
+    fn delete_batches(&self) {
+        let m = self.method("delete_batch");
+        for id in self.batches.take() {
+            let _ = self.send(&m, self.deployer, true, self.encode(&m, &format!("(record {{ batch_id = {id} : nat }})")));
+        }
+    }
+
+    /// A valid argument of `method` for `sender` (Candid text).
+    fn call_for(&self, method: &str, sender: Principal, class: Class) -> Option<String> {
+        let asset = "\"/index.html\"";
+        // The chunk's sha256 is required (that of the content `new` stored).
+        let sha = blob(&sha2::Sha256::digest(INDEX_HTML));
+        let chunk_arg = format!("(record {{ key = {asset}; content_encoding = \"identity\"; index = 0 : nat; sha256 = opt {sha} }})");
+        let configure = "(record { max_batches = opt opt (100 : nat64); max_chunks = null; max_bytes = null })".to_string();
+        // Whose permission a deauthorize or revoke names: the caller's own (the one it holds),
+        // except root's (a controller manages everyone's: it names another principal).
+        let of = if class == Class::Root { self.fresh() } else { sender };
+        let held = if sender == self.governance { "Commit" } else { "Prepare" };
+        Some(match method {
+            "api_version" | "certified_tree" | "list" | "list_authorized" | "get_configuration" | "validate_take_ownership" | "take_ownership" | "create_batch" => "()".into(),
+            "clear" => "(record {})".into(),
+            "get" => format!("(record {{ key = {asset}; accept_encodings = vec {{ \"identity\" }} }})"),
+            "get_chunk" | "http_request_streaming_callback" => chunk_arg,
+            "http_request" => format!("(record {{ method = \"GET\"; url = {asset}; headers = vec {{}}; body = blob \"\"; certificate_version = null }})"),
+            "get_asset_properties" | "retrieve" => format!("({asset})"),
+            "list_permitted" => "(record { permission = variant { Commit } })".into(),
+            "validate_configure" | "configure" => configure,
+            "validate_grant_permission" | "grant_permission" => {
+                format!("(record {{ to_principal = principal \"{}\"; permission = variant {{ Prepare }} }})", self.fresh())
+            }
+            "validate_revoke_permission" | "revoke_permission" => format!("(record {{ of_principal = principal \"{of}\"; permission = variant {{ {held} }} }})"),
+            "authorize" => format!("(principal \"{}\")", self.fresh()),
+            "deauthorize" => format!("(principal \"{of}\")"),
+            "validate_commit_proposed_batch" | "commit_proposed_batch" | "compute_evidence" => {
+                let (id, evidence) = self.proposed_batch();
+                if method == "compute_evidence" {
+                    format!("(record {{ batch_id = {id} : nat; max_iterations = null }})")
+                } else {
+                    format!("(record {{ batch_id = {id} : nat; evidence = {evidence} }})")
+                }
+            }
+            "create_chunk" => format!("(record {{ batch_id = {} : nat; content = {} }})", self.open_batch(), blob(b"chunk")),
+            "create_chunks" => format!("(record {{ batch_id = {} : nat; content = vec {{ {} }} }})", self.open_batch(), blob(b"chunk")),
+            "propose_commit_batch" | "commit_batch" => format!("(record {{ batch_id = {} : nat; operations = vec {{}} }})", self.open_batch()),
+            "delete_batch" => format!("(record {{ batch_id = {} : nat }})", self.open_batch()),
+            "store" => format!(
+                "(record {{ key = \"/stored.txt\"; content_type = \"text/plain\"; content_encoding = \"identity\"; content = {}; sha256 = null; aliased = null }})",
+                blob(b"stored")
+            ),
+            "create_asset" => format!(
+                "(record {{ key = \"/created-{}.txt\"; content_type = \"text/plain\"; headers = null; allow_raw_access = null; max_age = null; enable_aliasing = null }})",
+                self.fresh()
+            ),
+            "set_asset_content" => {
+                let batch = self.open_batch();
+                let reply = self.must(self.deployer, "create_chunk", &format!("(record {{ batch_id = {batch} : nat; content = {} }})", blob(b"<p>new</p>")));
+                let chunk: String = reply.split("chunk_id =").nth(1).unwrap().chars().skip_while(|c| !c.is_ascii_digit()).take_while(|c| c.is_ascii_digit()).collect();
+                format!("(record {{ key = {asset}; content_encoding = \"identity\"; chunk_ids = vec {{ {chunk} : nat }}; sha256 = null; last_chunk = null }})")
+            }
+            "unset_asset_content" => "(record { key = \"/unset.txt\"; content_encoding = \"identity\" })".into(),
+            "delete_asset" => "(record { key = \"/delete.txt\" })".into(),
+            "set_asset_properties" => {
+                format!("(record {{ key = {asset}; max_age = opt opt (60 : nat64); headers = null; allow_raw_access = null; is_aliased = null }})")
+            }
+            _ => return None,
+        })
+    }
+
+    /// Puts back the permissions a served deauthorize or revoke took.
+    fn restore_permissions(&self) {
+        self.must(self.root, "grant_permission", &format!("(record {{ to_principal = principal \"{}\"; permission = variant {{ Commit }} }})", self.governance));
+        self.must(self.root, "grant_permission", &format!("(record {{ to_principal = principal \"{}\"; permission = variant {{ Prepare }} }})", self.deployer));
+    }
+}
+
+#[test]
+fn every_frontend_assets_method_answers_every_caller_class_as_docs_security_md_says() {
+    let doc = doc();
+    let a = Assets::new();
+    let table = matrix(&doc, "frontend_assets");
+    let columns: [(Class, &str); 5] = [
+        (Class::Anonymous, "anonymous"),
+        (Class::Principal, "any principal"),
+        (Class::Governance, "SNS governance"),
+        (Class::Root, "SNS root (controller)"),
+        (Class::Deployer, "deployer (Prepare)"),
+    ];
+    let caller = |class: Class| match class {
+        Class::Anonymous => Principal::anonymous(),
+        Class::Governance => a.governance,
+        Class::Root => a.root,
+        Class::Deployer => a.deployer,
+        _ => a.fresh(),
+    };
+    let failures = RefCell::new(Vec::<String>::new());
+    let fail = |s: String| failures.borrow_mut().push(s);
+    let (_, methods) = interface("frontend_assets");
+    // What empties the canister or takes it over goes last.
+    let mut ordered: Vec<&Method> = methods.iter().collect();
+    ordered.sort_by_key(|m| ["clear", "take_ownership"].iter().position(|l| *l == m.name).map_or(0, |i| i + 1));
+    let mut checked = 0;
+    for m in ordered {
+        let name = format!("frontend_assets.{}", m.name);
+        let Some(cells) = table.get(&m.name) else {
+            fail(format!("{name}: no row in docs/security.md"));
+            continue;
+        };
+        if a.call_for(&m.name, a.deployer, Class::Deployer).is_none() {
+            fail(format!("{name}: the test knows no valid call (add one to Assets::call_for)"));
+            continue;
+        }
+        // "its own ... only": the caller may name itself (checked below as served), and only itself.
+        let mut cells = cells.clone();
+        for (class, column) in columns {
+            if cells[column].starts_with("its own") {
+                let sender = caller(class);
+                let someone_else = if sender == a.deployer { a.governance } else { a.deployer };
+                let text = a.call_for(&m.name, someone_else, class).unwrap();
+                if let Answer::Served(reply) = a.send(m, sender, class.by_ingress(), a.encode(m, &text)) {
+                    fail(format!("{name} as {class:?}: naming another principal was served: {reply}"));
+                }
+                cells.insert(column.to_string(), "yes (its own)".into());
+            }
+        }
+        let bad = unreadable(&name, &cells);
+        if !bad.is_empty() {
+            bad.into_iter().for_each(&fail);
+            continue;
+        }
+        checked += check_row(
+            &name,
+            m,
+            &cells,
+            &columns,
+            |class| {
+                let sender = caller(class);
+                (sender, a.encode(m, &a.call_for(&m.name, sender, class).unwrap()))
+            },
+            |sender, ingress, arg| a.send(m, sender, ingress, arg),
+            &fail,
+        );
+        a.delete_batches();
+        if m.name == "deauthorize" || m.name == "revoke_permission" {
+            a.restore_permissions();
+        }
+    }
+    let failures = failures.into_inner();
+    eprintln!("frontend_assets access matrix: {checked} calls checked, {} failures", failures.len());
     assert!(failures.is_empty(), "{} cells do not hold:\n{}", failures.len(), failures.join("\n"));
 }
