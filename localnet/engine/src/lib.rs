@@ -678,6 +678,22 @@ impl LocalNet {
         Ok(id)
     }
 
+    /// Fault injection: the next `count` update calls to `canister` (of `method`, or of any
+    /// method when `None`), from users or canisters, trap before their first instruction, as a
+    /// canister bug or an exhausted instruction limit would make them: the canister's state is
+    /// unchanged and the caller gets a `CanisterCalledTrap` reject. `count` 0 clears it.
+    /// Queries, callbacks, timers and the system's own calls are not affected. Not kept by
+    /// `save_state`.
+    pub fn inject_traps(&self, canister: Principal, method: Option<&str>, count: u32) {
+        let key = (canister, method.map(str::to_string));
+        let mut net = self.net.borrow_mut();
+        if count == 0 {
+            net.injected_traps.remove(&key);
+        } else {
+            net.injected_traps.insert(key, count);
+        }
+    }
+
     /// The result of a submitted call, if it has completed.
     pub fn ingress_status(&self, message_id: RawMessageId) -> Option<Result<Vec<u8>, RejectResponse>> {
         match self.net.borrow().ingress.get(&message_id) {

@@ -384,6 +384,9 @@ pub(crate) struct Net {
     pub round: u64,
     /// The trap of the last failed callback per call context, reported if it ends unanswered.
     pub last_callback_error: HashMap<u64, Reject>,
+    /// Fault injection (tests): update calls to a canister (of one method, or any) that trap
+    /// before their first instruction, and how many more will. Not saved by `save_state`.
+    pub injected_traps: HashMap<(Principal, Option<String>), u32>,
 }
 
 impl Net {
@@ -416,6 +419,7 @@ impl Net {
             execution_log: VecDeque::new(),
             round: 0,
             last_callback_error: HashMap::new(),
+            injected_traps: HashMap::new(),
         }
     }
 
@@ -898,6 +902,21 @@ impl Net {
         }
     }
 
+    /// Whether an update call of `method` to `to` is one of the injected traps (then one
+    /// fewer is left).
+    fn take_injected_trap(&mut self, to: Principal, method: &str) -> bool {
+        for key in [(to, Some(method.to_string())), (to, None)] {
+            if let Some(left) = self.injected_traps.get_mut(&key) {
+                *left -= 1;
+                if *left == 0 {
+                    self.injected_traps.remove(&key);
+                }
+                return true;
+            }
+        }
+        false
+    }
+
     /// Why `canister` cannot take a new request right now, if it cannot.
     pub fn check_accepts(&self, to: Principal) -> Result<(), Reject> {
         let Some(c) = self.canisters.get(&to) else {
@@ -978,6 +997,15 @@ impl Net {
         };
         let prepay = self.fees.execution_cost(limit);
         if let Err(r) = self.check_cycles(c, prepay) {
+            return self.respond(origin, Err(r), cycles);
+        }
+        if api == ApiType::Update && self.take_injected_trap(to, &method) {
+            // As a trap at the first instruction: nothing changes, the caller gets the reject
+            // and its cycles back (the IC would charge the few instructions run; none here).
+            let r = Reject::new(
+                ErrorCode::CanisterCalledTrap,
+                format!("Error from Canister {to}: Canister called `ic0.trap` with message: 'injected trap (localnet fault injection)'"),
+            );
             return self.respond(origin, Err(r), cycles);
         }
         let cc_id = self.fresh_id();

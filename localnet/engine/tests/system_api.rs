@@ -262,3 +262,29 @@ fn call_raw(net: &LocalNet, caller: Principal, target: Principal, method: &str, 
         net.update_candid(caller, "call_raw", (target, method, serde_bytes::ByteBuf::from(arg))).unwrap();
     r.map(|b| b.into_vec()).map_err(|e| (e.code, e.message))
 }
+
+#[test]
+fn injected_traps_refuse_the_next_update_calls_and_change_nothing() {
+    let net = LocalNet::new();
+    let counter = install(&net, "counter", (None::<u64>,));
+    let caller = install(&net, "async_caller", ());
+    let (n,): (u64,) = net.update_candid(counter, "inc", ()).unwrap();
+    assert_eq!(n, 1);
+    net.inject_traps(counter, Some("inc"), 2);
+    // By ingress and from another canister: both trap; the count does not move.
+    let e = net.update_call(counter, user(1), "inc", candid::encode_args(()).unwrap()).unwrap_err();
+    assert_eq!(e.error_code, ErrorCode::CanisterCalledTrap, "{e:?}");
+    assert!(e.reject_message.contains("injected trap"), "{e:?}");
+    assert!(call_raw(&net, caller, counter, "inc", candid::encode_args(()).unwrap()).is_err());
+    // Queries and other methods are not affected; the third call goes through.
+    let (n,): (u64,) = net.query_candid(counter, "get", ()).unwrap();
+    assert_eq!(n, 1);
+    let (n,): (u64,) = net.update_candid(counter, "inc", ()).unwrap();
+    assert_eq!(n, 2);
+    // Any method, then cleared.
+    net.inject_traps(counter, None, 5);
+    assert!(net.update_call(counter, user(1), "inc", candid::encode_args(()).unwrap()).is_err());
+    net.inject_traps(counter, None, 0);
+    let (n,): (u64,) = net.update_candid(counter, "inc", ()).unwrap();
+    assert_eq!(n, 3);
+}
