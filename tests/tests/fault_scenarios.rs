@@ -2,7 +2,10 @@
 //! profiles, answer quizzes and unstake (withdrawals in batches, the default), their messages
 //! interleaved at random across awaits, while faults are injected: the ledger stopped and
 //! started, the ledger or a shard frozen (out of cycles) and thawed, a shard disabled and
-//! enabled by governance, the hub and a shard upgraded mid-flight, configuration pushes. After
+//! enabled by governance, the hub and a shard upgraded mid-flight, configuration pushes, a
+//! rollout of another shard release started (shards upgraded by the hub while learners act),
+//! and callees that trap (localnet's `inject_traps`: the ledger, the hub's mint and allowance
+//! methods, a shard's configuration push and registration). After
 //! every round the invariants hold (`check`): tokens conserved on every shard, the cap never
 //! exceeded, every learner on exactly one shard with the hub's index agreeing, the counters
 //! matching the records. At the end, once everything has settled: no pending withdrawal lost,
@@ -14,8 +17,8 @@
 //! cargo test -p integration-tests --test fault_scenarios replay -- --nocapture` runs one seed).
 //! CI runs the fixed seeds below; `scripts/fault-seeds.sh` runs many (docs/reliability.md).
 //!
-//! Not injected yet: a callee that traps (the real ledger cannot be made to), a rollout in
-//! progress, a migration in progress.
+//! Not injected yet: a migration in progress (tests/tests/shard_migration.rs has its own
+//! interleavings).
 
 use candid::{Nat, Principal};
 use integration_tests::platform::{learner_of, Platform, Quizzes};
@@ -62,6 +65,10 @@ enum Op {
     UpgradeHub,
     UpgradeShard(Principal),
     ConfigPush { daily_attempt_limit: u32 },
+    /// The hub upgraded to the other shard release it can embed, and its rollout started.
+    StartRollout,
+    /// The next `count` update calls to `canister` (of `method`, or any) trap.
+    TrapCalls { canister: Principal, method: Option<&'static str>, count: u32 },
     /// Time moves this many milliseconds, then one round runs.
     Round(u64),
 }
@@ -93,6 +100,10 @@ struct World {
     frozen: BTreeSet<Principal>,
     disabled: BTreeSet<Principal>,
     daily_limit: u32,
+    /// The hub's build: `staking_hub`, or `staking_hub_rollout` (another embedded shard release).
+    hub_build: &'static str,
+    /// Injected traps possibly still armed.
+    traps: BTreeSet<(Principal, Option<&'static str>)>,
     /// The replay log, shared with the guard that prints it.
     ops: Rc<RefCell<Vec<(usize, Op)>>>,
 }
@@ -116,6 +127,7 @@ impl Drop for ReplayOnPanic {
                     Op::FreezeShard(s) | Op::ThawShard(s) | Op::DisableShard(s) | Op::EnableShard(s) | Op::UpgradeShard(s) => {
                         format!("{}({})", text.split('(').next().unwrap_or_default(), s.to_text())
                     }
+                    Op::TrapCalls { canister, method, count } => format!("TrapCalls({}, {method:?}, {count})", canister.to_text()),
                     _ => text,
                 };
                 eprintln!("  round {round:>3}: {text}");
@@ -160,6 +172,8 @@ impl World {
             frozen: BTreeSet::new(),
             disabled: BTreeSet::new(),
             daily_limit: 100,
+            hub_build: "staking_hub",
+            traps: BTreeSet::new(),
             ops: Rc::new(RefCell::new(Vec::new())),
         }
     }
@@ -242,12 +256,23 @@ impl World {
                 self.disabled.remove(&s);
             }
             Op::UpgradeHub => {
-                net.upgrade_canister(self.p.hub, wasm("staking_hub"), candid::encode_args(()).unwrap(), self.p.controller).unwrap();
+                net.upgrade_canister(self.p.hub, wasm(self.hub_build), candid::encode_args(()).unwrap(), self.p.controller).unwrap();
+            }
+            Op::StartRollout => {
+                self.hub_build = if self.hub_build == "staking_hub" { "staking_hub_rollout" } else { "staking_hub" };
+                net.upgrade_canister(self.p.hub, wasm(self.hub_build), candid::encode_args(()).unwrap(), self.p.controller).unwrap();
+                self.governance("control_shard_rollout", RolloutCommand::Start { batch_size: 1 });
+            }
+            Op::TrapCalls { canister, method, count } => {
+                net.inject_traps(canister, method, count);
+                self.traps.insert((canister, method));
             }
             Op::UpgradeShard(s) => {
-                // As the hub does it (the shard's controller), with calls possibly in flight. A
-                // frozen shard cannot pay for its upgrade: refused, nothing changes.
-                let upgraded = net.upgrade_canister(s, wasm("user_profile"), candid::encode_args(()).unwrap(), Some(self.p.hub));
+                // As the hub does it (the shard's controller), with calls possibly in flight, to
+                // the release the hub embeds. A frozen shard cannot pay for its upgrade: refused,
+                // nothing changes.
+                let release = if self.hub_build == "staking_hub" { "user_profile" } else { "user_profile_rollout" };
+                let upgraded = net.upgrade_canister(s, wasm(release), candid::encode_args(()).unwrap(), Some(self.p.hub));
                 assert!(upgraded.is_ok() || self.frozen.contains(&s), "upgrade of shard {s}: {upgraded:?}");
             }
             Op::ConfigPush { daily_attempt_limit } => {
@@ -276,7 +301,9 @@ impl World {
                 Op::Quiz { learner: n, unit, right: rng.below(5) > 0 }
             }
             _ => {
-                let staked = self.p.profile(*shard, learner(n)).map(|v| v.staked_e8s).unwrap_or(0);
+                // A shard being upgraded (stopped for a moment) answers nothing: 0.
+                let view: Result<(Result<UserView, ShardError>,), _> = self.p.net.query_candid_as(*shard, learner(n), "get_my_profile", ());
+                let staked = view.ok().and_then(|(v,)| v.ok()).map(|v| v.staked_e8s).unwrap_or(0);
                 let amount = match rng.below(4) {
                     0 => staked,
                     1 => staked / 2,
@@ -309,8 +336,32 @@ impl World {
         })
     }
 
-    /// Every fault undone: the ledger running and thawed, every shard thawed and enabled.
+    /// A fault of the kinds added later (a rollout, trapping callees), or None. Drawn from a
+    /// stream of its own, so a seed's other operations stay the ones they were before.
+    fn later_fault_op(&self, rng: &mut Rng) -> Option<Op> {
+        if rng.below(24) != 0 {
+            return None;
+        }
+        let shards = self.shards();
+        let count = 1 + rng.below(3) as u32;
+        let (canister, method) = match rng.below(7) {
+            0 => return Some(Op::StartRollout),
+            1 => (self.p.ledger, None),
+            2 => (self.p.hub, Some("mint_withdrawals")),
+            3 => (self.p.hub, Some("mint_withdrawal")),
+            4 => (self.p.hub, Some("request_allowance")),
+            k => (*shards.get(rng.below(shards.len() as u64) as usize)?, Some(if k == 5 { "apply_config" } else { "register_user" })),
+        };
+        Some(Op::TrapCalls { canister, method, count })
+    }
+
+    /// Every fault undone: the ledger running and thawed, every shard thawed and enabled, no
+    /// trap left armed (a rollout under way goes on).
     fn heal(&mut self, round: usize) {
+        for (canister, method) in std::mem::take(&mut self.traps) {
+            self.apply(round, Op::TrapCalls { canister, method, count: 0 });
+        }
+        self.traps.clear();
         if self.ledger_stopped {
             self.apply(round, Op::StartLedger);
         }
@@ -322,10 +373,18 @@ impl World {
         }
     }
 
+    /// Whether the shard can be read now: not frozen, and not stopped for an upgrade by the
+    /// rollout (a moment between rounds).
+    fn readable(&self, shard: Principal) -> bool {
+        !self.frozen.contains(&shard) && self.p.net.query_call(shard, Principal::anonymous(), "get_shard_stats", candid::encode_args(()).unwrap()).is_ok()
+    }
+
     /// The invariants that hold at every instant (`settled`: also those of a quiet platform).
     fn check(&self, settled: bool) {
         let p = &self.p;
         let g = p.stats();
+        let readable: BTreeSet<Principal> = g.shards.iter().map(|i| i.id).filter(|id| self.readable(*id)).collect();
+        assert!(!settled || readable.len() == g.shards.len(), "once settled, every shard answers: {readable:?}");
         assert!(g.total_granted_e8s <= HARD_CAP_E8S, "the cap: {g:?}");
         assert_eq!(g.shards.iter().map(|s| s.granted_e8s).sum::<u64>(), g.total_granted_e8s, "grants add up");
         assert_eq!(g.shards.iter().map(|s| s.minted_e8s).sum::<u64>(), g.total_minted_e8s, "mints add up");
@@ -340,14 +399,14 @@ impl World {
             if let Some(home) = indexed {
                 *per_shard.entry(home).or_default() += 1;
             }
-            // No shard but its home has the learner (a frozen shard cannot be asked).
-            for info in g.shards.iter().filter(|i| !self.frozen.contains(&i.id)) {
+            // No shard but its home has the learner (a frozen or stopped shard cannot be asked).
+            for info in g.shards.iter().filter(|i| readable.contains(&i.id)) {
                 let found = p.profile(info.id, learner(n)).is_ok();
                 assert_eq!(found, Some(info.id) == indexed, "learner {n} on shard {} (index: {indexed:?})", info.id);
             }
         }
         let (mut staked, mut pending, mut withdrawn, mut unused) = (0, 0, 0, 0);
-        for info in g.shards.iter().filter(|i| !self.frozen.contains(&i.id)) {
+        for info in g.shards.iter().filter(|i| readable.contains(&i.id)) {
             let s = p.shard_stats(info.id);
             assert_eq!(
                 s.allowance_received_e8s,
@@ -366,7 +425,7 @@ impl World {
             unused += s.allowance_remaining_e8s;
         }
         // The sums over all shards, when every shard can be read.
-        let all_read = g.shards.iter().all(|i| !self.frozen.contains(&i.id));
+        let all_read = readable.len() == g.shards.len();
         if all_read && !self.ledger_stopped && !self.frozen.contains(&p.ledger) {
             let supply = p.total_supply();
             assert!(g.total_minted_e8s <= supply && supply <= g.total_minted_e8s + g.pending_mint_e8s, "{g:?} {supply}");
@@ -411,6 +470,9 @@ impl World {
 struct Ran {
     operations: usize,
     faults: usize,
+    /// Of the faults: rollouts started, and trap injections (armed, not cleared).
+    rollouts: usize,
+    traps: usize,
     withdrawals_settled: usize,
 }
 
@@ -419,6 +481,7 @@ struct Ran {
 fn run(seed: u64) -> Ran {
     let mut w = World::new(seed);
     let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    let mut later_rng = Rng(seed.wrapping_mul(0xD1B5_4A32_D192_ED03) | 1);
     let _replay = ReplayOnPanic { seed, ops: w.ops.clone() };
     for round in 0..ROUNDS {
         for _ in 0..rng.below(4) {
@@ -433,6 +496,9 @@ fn run(seed: u64) -> Ran {
             if let Some(op) = w.fault_op(&mut rng) {
                 w.apply(round, op);
             }
+        }
+        if let Some(op) = w.later_fault_op(&mut later_rng) {
+            w.apply(round, op);
         }
         w.apply(round, Op::Round(200 + rng.below(3_000)));
         w.check(false);
@@ -450,13 +516,19 @@ fn run(seed: u64) -> Ran {
     let ops = w.ops.borrow();
     let is_fault = |op: &Op| !matches!(op, Op::Register(_) | Op::Profile(_) | Op::Quiz { .. } | Op::Unstake { .. } | Op::Round(_));
     let withdrawals_settled = w.homes.iter().map(|(n, home)| w.p.withdrawals(*home, learner(*n)).len()).sum();
-    Ran { operations: ops.len(), faults: ops.iter().filter(|(_, op)| is_fault(op)).count(), withdrawals_settled }
+    Ran {
+        operations: ops.len(),
+        faults: ops.iter().filter(|(_, op)| is_fault(op)).count(),
+        rollouts: ops.iter().filter(|(_, op)| matches!(op, Op::StartRollout)).count(),
+        traps: ops.iter().filter(|(_, op)| matches!(op, Op::TrapCalls { count, .. } if *count > 0)).count(),
+        withdrawals_settled,
+    }
 }
 
 fn report(seeds: &str, ran: &Ran) {
     eprintln!(
-        "fault scenarios, seeds {seeds}: {} operations, {} faults, {} withdrawals settled; every invariant held after every round",
-        ran.operations, ran.faults, ran.withdrawals_settled
+        "fault scenarios, seeds {seeds}: {} operations, {} faults ({} rollouts started, {} trap injections), {} withdrawals settled; every invariant held after every round",
+        ran.operations, ran.faults, ran.rollouts, ran.traps, ran.withdrawals_settled
     );
 }
 
@@ -486,6 +558,8 @@ fn seed_range() {
         let r = run(seed);
         all.operations += r.operations;
         all.faults += r.faults;
+        all.rollouts += r.rollouts;
+        all.traps += r.traps;
         all.withdrawals_settled += r.withdrawals_settled;
     }
     report(&range, &all);
