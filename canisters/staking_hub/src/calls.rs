@@ -15,8 +15,8 @@ use icrc_ledger_types::icrc::generic_value::ICRC3Value;
 use icrc_ledger_types::icrc1::transfer::TransferError;
 use icrc_ledger_types::icrc3::blocks::{BlockWithId, GetBlocksRequest, GetBlocksResult};
 use ic_management_canister_types::{
-    CanisterIdRecord, CanisterInstallMode, CanisterSettings, CreateCanisterArgs, InstallCodeArgs, LoadCanisterSnapshotArgs,
-    LogVisibility, Snapshot, TakeCanisterSnapshotArgs, UpdateSettingsArgs,
+    CanisterIdRecord, CanisterInstallMode, CanisterSettings, CanisterStatusType, CreateCanisterArgs, InstallCodeArgs,
+    LoadCanisterSnapshotArgs, LogVisibility, Snapshot, TakeCanisterSnapshotArgs, UpdateSettingsArgs,
 };
 use platform_types::{ContentConfigPush, ShardConfigPush, ShardError, VersionInfo};
 use serde::Deserialize;
@@ -94,10 +94,17 @@ pub async fn install_code(
         .map_err(|e| failed("install_code", e))
 }
 
-/// Only the field the hub reads of `canister_status` (Candid record subtyping ignores the rest).
+/// Only the fields the hub reads of `canister_status` (Candid record subtyping ignores the rest).
 #[derive(CandidType, Deserialize)]
 struct StatusCycles {
     cycles: Nat,
+    status: CanisterStatusType,
+}
+
+/// A canister's balance and whether it is stopped, by `canister_status` (as its controller).
+pub struct CanisterReading {
+    pub cycles: u128,
+    pub stopped: bool,
 }
 
 /// Sets who may read a shard's log (`update_settings` as its controller).
@@ -115,12 +122,17 @@ pub async fn set_log_viewers(canister_id: Principal, log_viewers: Vec<Principal>
 }
 
 pub async fn cycles_balance(canister_id: Principal) -> Result<u128, String> {
+    canister_reading(canister_id).await.map(|r| r.cycles)
+}
+
+pub async fn canister_reading(canister_id: Principal) -> Result<CanisterReading, String> {
     let reply = Call::bounded_wait(Principal::management_canister(), "canister_status")
         .with_arg(CanisterIdRecord { canister_id })
         .await
         .map_err(|e| failed("canister_status", e))?;
     let status: StatusCycles = reply.candid().map_err(|e| format!("canister_status reply: {e}"))?;
-    u128::try_from(status.cycles.0).map_err(|_| "canister_status: cycles above u128".to_string())
+    let cycles = u128::try_from(status.cycles.0).map_err(|_| "canister_status: cycles above u128".to_string())?;
+    Ok(CanisterReading { cycles, stopped: status.status == CanisterStatusType::Stopped })
 }
 
 /// learning_content's `get_cycles_balance` (SNS root controls it, so the hub cannot read its

@@ -25,6 +25,7 @@ pub const ERROR_KINDS: &[&str] = &[
     "log_viewers_push_failed",
     "rollout_upgrade_failed",
     "shard_restore_failed",
+    "shard_start_failed",
     "mint_refused",
     "mint_ledger_rejected",
     "mint_try_later",
