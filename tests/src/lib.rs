@@ -3,6 +3,7 @@
 
 pub mod interface;
 pub mod platform;
+pub mod rng;
 pub mod sns;
 
 use platform_types::{Question, Unit, UnitInput};

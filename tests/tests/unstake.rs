@@ -7,6 +7,7 @@ use candid::{CandidType, Nat, Principal};
 use icrc_ledger_types::icrc1::account::Account;
 use icrc_ledger_types::icrc1::transfer::{TransferArg, TransferError};
 use integration_tests::platform::{learner_of, LedgerKind, Platform, Quizzes};
+use integration_tests::rng::Rng;
 use integration_tests::wasm;
 use localnet::{LocalNet, RawMessageId};
 use platform_types::*;
@@ -367,22 +368,6 @@ fn concurrent_unstakes_of_the_whole_balance_only_one_succeeds() {
 }
 
 // ------------------------------------------------------------------ seeded interleavings
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        // xorshift64*
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 /// The books, read between rounds. With messages in flight, amounts move between canisters in
 /// two steps (e.g. the ledger has minted, the hub's callback has not run yet), so across
