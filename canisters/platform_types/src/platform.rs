@@ -931,7 +931,25 @@ pub const MAX_EMAIL_LEN: usize = 254;
 pub const MAX_NAME_LEN: usize = 100;
 pub const MAX_EDUCATION_LEN: usize = 100;
 
+/// Invisible characters that change how a text is shown: the bidirectional controls (which can
+/// make a name display reversed or spoof another) and the zero-width space, word joiner and
+/// byte-order mark. ZWNJ and ZWJ (U+200C, U+200D) stay allowed: scripts and emoji need them.
+pub fn is_display_spoofing(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200B}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+}
+
 impl ProfileInput {
+    /// [`validated`](Self::validated), for a profile a learner gives now: it also refuses the
+    /// invisible characters of [`is_display_spoofing`] in the name and education. (Profiles
+    /// stored before this rule, and moved by a migration, are checked by `validated` alone.)
+    pub fn validated_for_update(&self) -> Result<ProfileInput, String> {
+        let v = self.validated()?;
+        if v.name.chars().chain(v.education.chars()).any(is_display_spoofing) {
+            return Err("name and education: no invisible direction or zero-width characters".into());
+        }
+        Ok(v)
+    }
+
     /// Validates and normalises (trims; lowercases the email domain). The error names the field.
     pub fn validated(&self) -> Result<ProfileInput, String> {
         let email = self.email.trim();
@@ -1201,5 +1219,22 @@ mod tests {
         }
         let long_edu = ProfileInput { education: "e".repeat(101), ..ok.clone() };
         assert!(long_edu.validated().unwrap_err().starts_with("education"));
+    }
+
+    #[test]
+    fn a_new_profile_may_not_hide_text_direction_or_zero_width_characters() {
+        let ok = ProfileInput { email: "a@c.org".into(), name: "Ada".into(), education: "School".into(), gender: Gender::Female };
+        for spoof in ['\u{202E}', '\u{2066}', '\u{200B}', '\u{200F}', '\u{FEFF}'] {
+            let named = ProfileInput { name: format!("Ada{spoof}gpj.exe"), ..ok.clone() };
+            assert!(named.validated().is_ok(), "a stored profile still re-validates (migrations import it)");
+            assert!(named.validated_for_update().unwrap_err().starts_with("name and education"), "{spoof:?}");
+            let schooled = ProfileInput { education: format!("{spoof}School"), ..ok.clone() };
+            assert!(schooled.validated_for_update().is_err(), "{spoof:?}");
+        }
+        // Joiners that scripts and emoji need stay allowed.
+        for name in ["\u{0645}\u{06CC}\u{200C}\u{062E}\u{0648}\u{0627}\u{0647}\u{0645}", "\u{1F469}\u{200D}\u{1F4BB} Ada", "Ada Lovelace"] {
+            let p = ProfileInput { name: name.into(), ..ok.clone() };
+            assert_eq!(p.validated_for_update(), p.validated(), "{name}");
+        }
     }
 }

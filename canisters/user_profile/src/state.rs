@@ -412,7 +412,7 @@ impl<M: Memory> ShardState<M> {
         if self.is_frozen() {
             return Err(ShardError::ShardMigrating);
         }
-        let profile = input.validated().map_err(|detail| ShardError::BadInput { detail })?;
+        let profile = input.validated_for_update().map_err(|detail| ShardError::BadInput { detail })?;
         rec.profile = Some(profile);
         rec.last_active_ns = now_ns;
         let view = UserView { rewards_owed_e8s: Some(self.owed_of(&user)), ..rec.view(user, now_ns) };
@@ -1505,6 +1505,7 @@ mod tests {
             (ProfileInput { name: "  ".into(), ..input.clone() }, "name"),
             (ProfileInput { education: "x".repeat(101), ..input.clone() }, "education"),
             (ProfileInput { name: "a\u{7}b".into(), ..input.clone() }, "name and education"),
+            (ProfileInput { name: "Ada\u{202E}gpj.exe".into(), ..input.clone() }, "name and education"),
         ] {
             match s.update_profile(p(1), &bad, T0 + 2) {
                 Err(ShardError::BadInput { detail }) => assert!(detail.starts_with(field), "{detail}"),
