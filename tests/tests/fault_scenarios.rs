@@ -14,7 +14,9 @@
 //! completed withdrawals say.
 //!
 //! A failing seed prints its replay: the operations up to the failing round (`FAULT_SEED=<n>
-//! cargo test -p integration-tests --test fault_scenarios replay -- --nocapture` runs one seed).
+//! cargo test -p integration-tests --test fault_scenarios replay -- --nocapture` runs one seed;
+//! with `FAULT_HUB_LOG=<file>`, a shard that does not answer once settled also writes the hub's
+//! whole log there).
 //! CI runs the fixed seeds below; `scripts/fault-seeds.sh` runs many (docs/reliability.md).
 //!
 //! Not injected yet: a migration in progress (tests/tests/shard_migration.rs has its own
@@ -22,6 +24,7 @@
 
 use candid::{Nat, Principal};
 use integration_tests::platform::{learner_of, Platform, Quizzes};
+use integration_tests::rng::Rng;
 use integration_tests::wasm;
 use localnet::management_types::CanisterSettings;
 use localnet::{LocalNet, RawMessageId};
@@ -71,22 +74,6 @@ enum Op {
     TrapCalls { canister: Principal, method: Option<&'static str>, count: u32 },
     /// Time moves this many milliseconds, then one round runs.
     Round(u64),
-}
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        // xorshift64*
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
 }
 
 /// The runner's view of the world.
@@ -392,7 +379,34 @@ impl World {
                 .map(|i| format!("{} ({:?})", i.id, p.net.canister_status(i.id, Some(p.hub)).map(|s| s.status)))
                 .collect();
             let (rollout,): (RolloutStatus,) = p.query(p.hub, Principal::anonymous(), "get_rollout_status", ());
-            panic!("once settled, every shard answers; these do not: {silent:?}; the rollout: {rollout:?}");
+            let log: Vec<String> = p
+                .net
+                .fetch_canister_logs(p.hub, p.controller.unwrap_or(Principal::anonymous()))
+                .unwrap_or_default()
+                .into_iter()
+                .map(|r| String::from_utf8_lossy(&r.content).into_owned())
+                .filter(|line| g.shards.iter().any(|i| !readable.contains(&i.id) && line.contains(&i.id.to_text())) || line.contains("battery"))
+                .filter(|line| !line.contains("push_failed"))
+                .collect();
+            let log = &log[log.len().saturating_sub(20)..];
+            if let Ok(path) = std::env::var("FAULT_HUB_LOG") {
+                let all: Vec<String> = p
+                    .net
+                    .fetch_canister_logs(p.hub, p.controller.unwrap_or(Principal::anonymous()))
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|r| format!("{} {}", r.timestamp_nanos, String::from_utf8_lossy(&r.content)))
+                    .collect();
+                std::fs::write(path, all.join("\n")).unwrap();
+            }
+            let report = p.cycles_report();
+            panic!(
+                "once settled, every shard answers; these do not: {silent:?}; the rollout: {rollout:?}; the battery's last round at {:?} (now {}): {}; the hub's last log lines about them:\n{}",
+                report.last_round_at_ns,
+                p.net.get_time_nanos(),
+                report.last_round_status,
+                log.join("\n")
+            );
         }
         assert!(g.total_granted_e8s <= HARD_CAP_E8S, "the cap: {g:?}");
         assert_eq!(g.shards.iter().map(|s| s.granted_e8s).sum::<u64>(), g.total_granted_e8s, "grants add up");
