@@ -243,11 +243,11 @@ impl World {
                 self.disabled.remove(&s);
             }
             Op::UpgradeHub => {
-                net.upgrade_canister(self.p.hub, wasm(self.hub_build), candid::encode_args(()).unwrap(), self.p.controller).unwrap();
+                self.upgrade_stopped(self.p.hub, self.hub_build, self.p.controller).unwrap();
             }
             Op::StartRollout => {
                 self.hub_build = if self.hub_build == "staking_hub" { "staking_hub_rollout" } else { "staking_hub" };
-                net.upgrade_canister(self.p.hub, wasm(self.hub_build), candid::encode_args(()).unwrap(), self.p.controller).unwrap();
+                self.upgrade_stopped(self.p.hub, self.hub_build, self.p.controller).unwrap();
                 self.governance("control_shard_rollout", RolloutCommand::Start { batch_size: 1 });
             }
             Op::TrapCalls { canister, method, count } => {
@@ -259,7 +259,7 @@ impl World {
                 // the release the hub embeds. A frozen shard cannot pay for its upgrade: refused,
                 // nothing changes.
                 let release = if self.hub_build == "staking_hub" { "user_profile" } else { "user_profile_rollout" };
-                let upgraded = net.upgrade_canister(s, wasm(release), candid::encode_args(()).unwrap(), Some(self.p.hub));
+                let upgraded = self.upgrade_stopped(s, release, Some(self.p.hub));
                 assert!(upgraded.is_ok() || self.frozen.contains(&s), "upgrade of shard {s}: {upgraded:?}");
             }
             Op::ConfigPush { daily_attempt_limit } => {
@@ -272,6 +272,22 @@ impl World {
                 self.in_flight.retain(|id| net.ingress_status(*id).is_none());
             }
         }
+    }
+
+    /// Upgrades `canister` to the build `name` as SNS root (and the hub's rollout) does: stopped
+    /// first, then started again whatever happened. Calls in flight to it are rejected while it
+    /// stops (the mid-flight part); its own calls finish first. Upgraded while running, a
+    /// callback of the old code would run with the new module's function table and the old
+    /// heap's pointers (the IC's spec advises stopping first): a different build then corrupts
+    /// the heap (seed 32 saw every hub query trap), and the same build loses the continuation.
+    fn upgrade_stopped(&self, canister: Principal, name: &str, controller: Option<Principal>) -> Result<(), String> {
+        let net = &self.p.net;
+        let upgraded = match net.stop_canister(canister, controller) {
+            Ok(()) => net.upgrade_canister(canister, wasm(name), candid::encode_args(()).unwrap(), controller).map_err(|e| format!("{e:?}")),
+            Err(e) => Err(format!("stop: {e:?}")),
+        };
+        net.start_canister(canister, controller).map_err(|e| format!("start: {e:?}"))?;
+        upgraded
     }
 
     /// A learner operation chosen at random (`None`: nothing sensible for the one picked).
