@@ -107,20 +107,25 @@ impl Drop for ReplayOnPanic {
         if std::thread::panicking() {
             let ops = self.ops.borrow();
             eprintln!("fault scenario seed {} failed after {} operations; replay:", self.seed, ops.len());
-            for (round, op) in ops.iter() {
-                // Principals as text, not bytes.
-                let text = format!("{op:?}");
-                let text = match op {
-                    Op::FreezeShard(s) | Op::ThawShard(s) | Op::DisableShard(s) | Op::EnableShard(s) | Op::UpgradeShard(s) => {
-                        format!("{}({})", text.split('(').next().unwrap_or_default(), s.to_text())
-                    }
-                    Op::TrapCalls { canister, method, count } => format!("TrapCalls({}, {method:?}, {count})", canister.to_text()),
-                    _ => text,
-                };
-                eprintln!("  round {round:>3}: {text}");
-            }
+            print_replay(&ops);
             eprintln!("run it alone: FAULT_SEED={} cargo test -p integration-tests --test fault_scenarios replay -- --nocapture", self.seed);
+            eprintln!("and shrink it: FAULT_SEED={} FAULT_SHRINK=200 cargo test -p integration-tests --test fault_scenarios replay -- --nocapture", self.seed);
         }
+    }
+}
+
+/// Every operation with its round, principals as text.
+fn print_replay(ops: &[(usize, Op)]) {
+    for (round, op) in ops {
+        let text = format!("{op:?}");
+        let text = match op {
+            Op::FreezeShard(s) | Op::ThawShard(s) | Op::DisableShard(s) | Op::EnableShard(s) | Op::UpgradeShard(s) => {
+                format!("{}({})", text.split('(').next().unwrap_or_default(), s.to_text())
+            }
+            Op::TrapCalls { canister, method, count } => format!("TrapCalls({}, {method:?}, {count})", canister.to_text()),
+            _ => text,
+        };
+        eprintln!("  round {round:>3}: {text}");
     }
 }
 
@@ -271,6 +276,27 @@ impl World {
                 net.tick();
                 self.in_flight.retain(|id| net.ingress_status(*id).is_none());
             }
+        }
+    }
+
+    /// Whether `op` makes sense in the state the world is in: a replay with operations left out
+    /// (the shrinker's) skips those that no longer do (a quiz of a learner never registered,
+    /// enabling a shard that is not disabled, a shard that was never created).
+    fn applicable(&self, op: &Op) -> bool {
+        let shard_exists = |s: &Principal| self.shards().contains(s);
+        match op {
+            Op::Register(_) | Op::Round(_) | Op::UpgradeHub | Op::StartRollout | Op::ConfigPush { .. } => true,
+            Op::Profile(n) | Op::Quiz { learner: n, .. } | Op::Unstake { learner: n, .. } => self.homes.contains_key(n),
+            Op::StopLedger => !self.ledger_stopped,
+            Op::StartLedger => self.ledger_stopped,
+            Op::FreezeLedger => !self.frozen.contains(&self.p.ledger),
+            Op::ThawLedger => self.frozen.contains(&self.p.ledger),
+            Op::FreezeShard(s) => shard_exists(s) && !self.frozen.contains(s),
+            Op::ThawShard(s) => self.frozen.contains(s),
+            Op::DisableShard(s) => shard_exists(s) && !self.disabled.contains(s),
+            Op::EnableShard(s) => self.disabled.contains(s),
+            Op::UpgradeShard(s) => shard_exists(s),
+            Op::TrapCalls { canister, .. } => *canister == self.p.ledger || *canister == self.p.hub || shard_exists(canister),
         }
     }
 
@@ -504,6 +530,102 @@ impl World {
     }
 }
 
+impl World {
+    /// Every fault undone, everything settled, and the final checks.
+    fn finish(&mut self) {
+        self.heal(ROUNDS);
+        // Every retry finishes: the withdrawal back-off is at most an hour.
+        for _ in 0..12 {
+            self.p.net.advance_time(Duration::from_secs(600));
+            self.p.net.run_until_idle(20_000);
+        }
+        self.check(true);
+        self.check_withdrawals();
+    }
+}
+
+/// Runs `script` (operations with their rounds, as a run records them) on the world of `seed`,
+/// skipping those that no longer apply, with the same checks as `run`: after every round, and
+/// at the end. Answers the first line of the failure, if one.
+fn run_script(seed: u64, script: &[(usize, Op)]) -> Option<String> {
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut w = World::new(seed);
+        for (round, op) in script.iter().filter(|(round, _)| *round < ROUNDS) {
+            if !w.applicable(op) {
+                continue;
+            }
+            if let Op::Register(n) = op {
+                if w.homes.contains_key(n) {
+                    continue;
+                }
+            }
+            let is_round = matches!(op, Op::Round(_));
+            w.apply(*round, op.clone());
+            if is_round {
+                w.check(false);
+            }
+        }
+        w.finish();
+    }));
+    outcome.err().map(|e| {
+        let text = e.downcast_ref::<String>().cloned().or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default();
+        text.lines().next().unwrap_or_default().to_string()
+    })
+}
+
+/// The part of a failure that names what failed (up to its first ':'), so a shorter replay that
+/// fails the same check counts, whatever the figures in the message.
+fn failure_kind(message: &str) -> &str {
+    message.split(':').next().unwrap_or(message)
+}
+
+/// Shrinks `script` while `fails` holds: removes chunks of operations (halves, then quarters,
+/// down to single operations; `Round`s are kept, they carry time), keeping each removal after
+/// which it still fails, within `budget` attempts. Greedy, so a local minimum.
+fn shrink(mut script: Vec<(usize, Op)>, budget: usize, mut fails: impl FnMut(&[(usize, Op)]) -> bool) -> (Vec<(usize, Op)>, usize) {
+    let mut attempts = 0;
+    let removable = |s: &[(usize, Op)]| s.iter().enumerate().filter(|(_, (_, op))| !matches!(op, Op::Round(_))).map(|(i, _)| i).collect::<Vec<_>>();
+    let mut chunk = removable(&script).len().div_ceil(2).max(1);
+    loop {
+        let mut start = 0;
+        loop {
+            let candidates = removable(&script);
+            if start >= candidates.len() || attempts >= budget {
+                break;
+            }
+            let gone: BTreeSet<usize> = candidates[start..(start + chunk).min(candidates.len())].iter().copied().collect();
+            let candidate: Vec<(usize, Op)> = script.iter().enumerate().filter(|(i, _)| !gone.contains(i)).map(|(_, x)| x.clone()).collect();
+            attempts += 1;
+            if fails(&candidate) {
+                script = candidate;
+            } else {
+                start += chunk;
+            }
+        }
+        if chunk == 1 || attempts >= budget {
+            break;
+        }
+        chunk = chunk.div_ceil(2);
+    }
+    // Trailing rounds after the last operation that is not a round change nothing a check needs
+    // once the final phase settles everything; they stay (they are how time passes).
+    (script, attempts)
+}
+
+#[test]
+fn the_shrinker_keeps_only_what_the_failure_needs() {
+    let script: Vec<(usize, Op)> = (0..40u32)
+        .flat_map(|i| [(i as usize, Op::Register(i)), (i as usize, Op::Round(1_000))])
+        .collect();
+    // "Fails" while learners 7 and 23 both register.
+    let (small, attempts) = shrink(script, 200, |s| {
+        s.iter().any(|(_, op)| matches!(op, Op::Register(7))) && s.iter().any(|(_, op)| matches!(op, Op::Register(23)))
+    });
+    let kept: Vec<u32> = small.iter().filter_map(|(_, op)| if let Op::Register(n) = op { Some(*n) } else { None }).collect();
+    assert_eq!(kept, vec![7, 23], "after {attempts} attempts");
+    assert_eq!(small.iter().filter(|(_, op)| matches!(op, Op::Round(_))).count(), 40, "rounds stay");
+}
+
 /// What a seed ran.
 #[derive(Default)]
 struct Ran {
@@ -518,7 +640,13 @@ struct Ran {
 /// One seed: `ROUNDS` rounds of learner operations and faults, the invariants after every
 /// round, then everything healed and settled, and the final checks.
 fn run(seed: u64) -> Ran {
+    run_with(seed, Rc::new(RefCell::new(Vec::new())))
+}
+
+/// `run`, recording its operations into `ops` (kept after a panic, for the shrinker).
+fn run_with(seed: u64, ops: Rc<RefCell<Vec<(usize, Op)>>>) -> Ran {
     let mut w = World::new(seed);
+    w.ops = ops;
     let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
     let mut later_rng = Rng(seed.wrapping_mul(0xD1B5_4A32_D192_ED03) | 1);
     let _replay = ReplayOnPanic { seed, ops: w.ops.clone() };
@@ -542,14 +670,7 @@ fn run(seed: u64) -> Ran {
         w.apply(round, Op::Round(200 + rng.below(3_000)));
         w.check(false);
     }
-    w.heal(ROUNDS);
-    // Every retry finishes: the withdrawal back-off is at most an hour.
-    for _ in 0..12 {
-        w.p.net.advance_time(Duration::from_secs(600));
-        w.p.net.run_until_idle(20_000);
-    }
-    w.check(true);
-    w.check_withdrawals();
+    w.finish();
     let g = w.p.stats();
     assert!(g.total_minted_e8s > 0, "seed {seed}: the run minted something");
     let ops = w.ops.borrow();
@@ -578,12 +699,33 @@ fn fixed_seeds_keep_every_invariant_through_faults() {
     }
 }
 
-/// One seed from `FAULT_SEED` (the replay of a failure; nothing to do without it).
+/// One seed from `FAULT_SEED` (the replay of a failure; nothing to do without it). With
+/// `FAULT_SHRINK=<attempts>` a failing seed is also shrunk: operations are left out while the
+/// same check still fails, and the shortest replay found is printed before the test fails.
 #[test]
 fn replay() {
     let Ok(seed) = std::env::var("FAULT_SEED") else { return };
     let seed: u64 = seed.parse().expect("FAULT_SEED is a number");
-    report(&seed.to_string(), &run(seed));
+    let Some(budget) = std::env::var("FAULT_SHRINK").ok().and_then(|b| b.parse::<usize>().ok()) else {
+        report(&seed.to_string(), &run(seed));
+        return;
+    };
+    let ops = Rc::new(RefCell::new(Vec::new()));
+    let Err(e) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_with(seed, ops.clone()))) else {
+        eprintln!("seed {seed} passes: nothing to shrink");
+        return;
+    };
+    let message = e.downcast_ref::<String>().cloned().or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default();
+    let message = message.lines().next().unwrap_or_default().to_string();
+    let kind = failure_kind(&message).to_string();
+    let script = ops.borrow().clone();
+    eprintln!("shrinking seed {seed} ({} operations), failing with: {message}", script.len());
+    let (small, attempts) = shrink(script.clone(), budget, |candidate| {
+        run_script(seed, candidate).is_some_and(|m| failure_kind(&m) == kind)
+    });
+    eprintln!("shrunk to {} of {} operations in {attempts} runs; replay:", small.len(), script.len());
+    print_replay(&small);
+    panic!("seed {seed}: {message}");
 }
 
 /// `FAULT_SEEDS=a-b`: every seed in the range, for the long-run script.
