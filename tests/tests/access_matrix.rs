@@ -818,6 +818,8 @@ struct Assets {
     net: LocalNet,
     id: Principal,
     types: TypeEnv,
+    /// Its methods, read once from the `.did`.
+    methods: Vec<Method>,
     governance: Principal,
     root: Principal,
     deployer: Principal,
@@ -841,8 +843,8 @@ impl Assets {
         let id = net.create_canister_with_settings(Some(deployer), Some(settings));
         let init = Some(platform_types::assets::AssetCanisterArgs::Init(Default::default()));
         net.install_canister(id, wasm("frontend_assets"), candid::encode_one(init).unwrap(), Some(deployer));
-        let (types, _) = interface("frontend_assets");
-        let a = Assets { net, id, types, governance, root, deployer, next: Cell::new(0), batches: RefCell::new(Vec::new()) };
+        let (types, methods) = interface("frontend_assets");
+        let a = Assets { net, id, types, methods, governance, root, deployer, next: Cell::new(0), batches: RefCell::new(Vec::new()) };
         for key in ["/index.html", "/unset.txt", "/delete.txt"] {
             a.must(deployer, "store", &format!("(record {{ key = \"{key}\"; content_type = \"text/plain\"; content_encoding = \"identity\"; content = {}; sha256 = null; aliased = null }})", blob(INDEX_HTML)));
         }
@@ -853,8 +855,8 @@ impl Assets {
         a
     }
 
-    fn method(&self, name: &str) -> Method {
-        interface("frontend_assets").1.into_iter().find(|m| m.name == name).unwrap_or_else(|| panic!("frontend_assets has no {name}"))
+    fn method(&self, name: &str) -> &Method {
+        self.methods.iter().find(|m| m.name == name).unwrap_or_else(|| panic!("frontend_assets has no {name}"))
     }
 
     fn encode(&self, m: &Method, text: &str) -> Vec<u8> {
@@ -869,7 +871,7 @@ impl Assets {
     /// A call the setup needs, as `sender` (a canister or the deployer): it must be served.
     fn must(&self, sender: Principal, method: &str, text: &str) -> String {
         let m = self.method(method);
-        match self.send(&m, sender, sender == self.deployer, self.encode(&m, text)) {
+        match self.send(m, sender, sender == self.deployer, self.encode(m, text)) {
             Answer::Served(reply) => reply,
             Answer::Refused(why) => panic!("{method} {text} as {sender}: {why}"),
         }
@@ -884,7 +886,7 @@ impl Assets {
     /// ones are deleted first if needed.
     fn open_batch(&self) -> u64 {
         let m = self.method("create_batch");
-        let reply = match self.send(&m, self.deployer, true, self.encode(&m, "()")) {
+        let reply = match self.send(m, self.deployer, true, self.encode(m, "()")) {
             Answer::Served(reply) => reply,
             Answer::Refused(_) => {
                 self.delete_batches();
@@ -900,7 +902,7 @@ impl Assets {
     /// The proposed batch (opened and proposed by the deployer if there is none) and its evidence.
     fn proposed_batch(&self) -> (u64, String) {
         let m = self.method("compute_evidence");
-        let evidence = |id: u64| match self.send(&m, self.deployer, true, self.encode(&m, &format!("(record {{ batch_id = {id} : nat; max_iterations = null }})"))) {
+        let evidence = |id: u64| match self.send(m, self.deployer, true, self.encode(m, &format!("(record {{ batch_id = {id} : nat; max_iterations = null }})"))) {
             Answer::Served(reply) => reply.split("opt blob \"").nth(1).map(|e| format!("blob \"{}\"", e.split('"').next().unwrap())),
             Answer::Refused(_) => None,
         };
@@ -917,7 +919,7 @@ impl Assets {
     fn delete_batches(&self) {
         let m = self.method("delete_batch");
         for id in self.batches.take() {
-            let _ = self.send(&m, self.deployer, true, self.encode(&m, &format!("(record {{ batch_id = {id} : nat }})")));
+            let _ = self.send(m, self.deployer, true, self.encode(m, &format!("(record {{ batch_id = {id} : nat }})")));
         }
     }
 

@@ -607,8 +607,6 @@ fn shrink(mut script: Vec<(usize, Op)>, budget: usize, mut fails: impl FnMut(&[(
         }
         chunk = chunk.div_ceil(2);
     }
-    // Trailing rounds after the last operation that is not a round change nothing a check needs
-    // once the final phase settles everything; they stay (they are how time passes).
     (script, attempts)
 }
 
